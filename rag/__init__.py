@@ -1,0 +1,1 @@
+"""Question answering over policy documents with sentence- and line-level citations."""

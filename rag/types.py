@@ -1,0 +1,162 @@
+"""The project's own data types: the only currency passed between modules.
+
+All models are frozen pydantic models. Offsets named ``start``/``end`` are character
+offsets into a document's *raw* text (the file as decoded), so every chunk and every
+quoted sentence can be traced back to its exact lines in the original file.
+"""
+
+from __future__ import annotations
+
+import bisect
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class RawDocument(Frozen):
+    """A file as loaded: decoded text plus where it came from."""
+
+    doc_id: str = Field(description="Stable id derived from the file name.")
+    name: str = Field(description="Display name, usually the file name.")
+    source: str = Field(description="Path the document was loaded from.")
+    content_hash: str = Field(description="sha256 of the decoded text.")
+    text: str = Field(description="Decoded text of the whole file.")
+    page_starts: list[int] = Field(
+        default_factory=list, description="Raw offsets where each page begins (PDF only)."
+    )
+
+    def line_of(self, offset: int) -> int:
+        """1-based line number of a raw character offset."""
+        return self.text.count("\n", 0, max(0, offset)) + 1
+
+    def page_of(self, offset: int) -> int | None:
+        """1-based page number of a raw character offset, or None for non-paged files."""
+        if not self.page_starts:
+            return None
+        return bisect.bisect_right(self.page_starts, offset)
+
+
+class Footnote(Frozen):
+    """A footnote lifted out of the running text, linked to its marker."""
+
+    number: int
+    text: str = Field(description="Cleaned footnote text, without its leading number.")
+    start: int = Field(description="Raw offset of the footnote's first character (its number).")
+    end: int
+    marker: int | None = Field(
+        default=None, description="Offset in the cleaned body text of the marker, if found."
+    )
+
+
+class Document(Frozen):
+    """A cleaned document: readable body text with a map back to raw offsets."""
+
+    raw: RawDocument
+    text: str = Field(description="Cleaned body text (footnotes and page furniture removed).")
+    raw_offsets: list[int] = Field(
+        description="raw_offsets[i] is the raw offset of text[i]; len == len(text)."
+    )
+    footnotes: list[Footnote] = Field(default_factory=list)
+
+    @property
+    def doc_id(self) -> str:
+        return self.raw.doc_id
+
+    def raw_span(self, start: int, end: int) -> tuple[int, int]:
+        """Raw [start, end) span covering the cleaned span text[start:end]."""
+        if end <= start:
+            raw = self.raw_offsets[start] if start < len(self.raw_offsets) else len(self.raw.text)
+            return raw, raw
+        return self.raw_offsets[start], self.raw_offsets[end - 1] + 1
+
+
+class Sentence(Frozen):
+    """One sentence of a chunk: its span within the chunk text and its source lines."""
+
+    start: int = Field(description="Offset in the chunk text.")
+    end: int
+    line_start: int
+    line_end: int
+
+
+class Chunk(Frozen):
+    """A passage: the unit that is embedded, retrieved and cited."""
+
+    chunk_id: str = Field(description="Stable across rebuilds of unchanged text.")
+    doc_id: str
+    document: str = Field(description="Document display name.")
+    section: str = Field(default="", description="Heading the passage sits under.")
+    kind: Literal["body", "footnote"] = "body"
+    text: str = Field(description="Cleaned passage text.")
+    start: int = Field(description="Raw offset where the passage begins.")
+    end: int
+    line_start: int
+    line_end: int
+    page_start: int | None = None
+    page_end: int | None = None
+    tokens: int = 0
+    sentences: list[Sentence] = Field(default_factory=list)
+    footnotes: list[int] = Field(
+        default_factory=list, description="Numbers of footnotes whose markers this passage holds."
+    )
+    footnote_number: int | None = Field(default=None, description="For footnote passages.")
+
+    @property
+    def lines(self) -> tuple[int, int]:
+        return (self.line_start, self.line_end)
+
+    def sentence_text(self, sentence: Sentence) -> str:
+        return self.text[sentence.start : sentence.end]
+
+
+class Hit(Frozen):
+    """A retrieved passage with its score and rank (1 = best)."""
+
+    chunk: Chunk
+    score: float
+    rank: int
+    scores: dict[str, float] = Field(
+        default_factory=dict, description="Per-retriever scores, e.g. dense, lexical, rerank."
+    )
+
+
+class Citation(Frozen):
+    """A numbered marker in an answer, resolved to a passage and the exact sentence(s) quoted."""
+
+    marker: int
+    chunk_id: str
+    document: str
+    section: str
+    lines: tuple[int, int]
+    page: int | None = None
+    quote: str = Field(description="Verbatim sentence(s) from the cleaned source.")
+    supported: bool = True
+    support: float = 0.0
+
+
+class SentenceVerdict(Frozen):
+    """Verification of one answer sentence against the passages it cites."""
+
+    text: str
+    markers: list[int] = Field(default_factory=list)
+    supported: bool
+    support: float
+
+
+class Answer(Frozen):
+    """What the pipeline returns for a question."""
+
+    question: str
+    language: Literal["nl", "en"]
+    answer: str
+    refused: bool
+    backend: str
+    citations: list[Citation] = Field(default_factory=list)
+    passages: list[Hit] = Field(default_factory=list)
+    sentences: list[SentenceVerdict] = Field(default_factory=list)
+    dropped_citations: int = 0
+    timings_ms: dict[str, float] = Field(default_factory=dict)
