@@ -109,6 +109,11 @@ class Chunk(Frozen):
     def lines(self) -> tuple[int, int]:
         return (self.line_start, self.line_end)
 
+    @property
+    def search_text(self) -> str:
+        """What is embedded and lexically indexed: the heading gives the passage context."""
+        return f"{self.section}\n{self.text}" if self.section else self.text
+
     def sentence_text(self, sentence: Sentence) -> str:
         return self.text[sentence.start : sentence.end]
 
@@ -160,3 +165,22 @@ class Answer(Frozen):
     sentences: list[SentenceVerdict] = Field(default_factory=list)
     dropped_citations: int = 0
     timings_ms: dict[str, float] = Field(default_factory=dict)
+
+
+class BriefingPoint(Frozen):
+    """One bullet of a briefing: a sentence with the markers of its citations."""
+
+    section: str
+    text: str
+    markers: list[int] = Field(default_factory=list)
+
+
+class Briefing(Frozen):
+    """A short structured briefing: bullets grouped by section, every bullet cited."""
+
+    topic: str | None
+    language: Literal["nl", "en"]
+    backend: str
+    points: list[BriefingPoint]
+    citations: list[Citation]
+    markdown: str

@@ -1,0 +1,173 @@
+"""Documents → index: load, clean, chunk, embed (reusing unchanged vectors), save.
+
+`build_index` is the one entry point for `rag index build`, `rag index add`, the UI's
+uploads and the benchmarks. It never touches the live index until the new one is
+complete, so a failure at any stage leaves the previous index as it was.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from index.chunk import chunk_document
+from index.clean import clean_document, corpus_vocabulary
+from index.lexical import vocabulary_terms
+from index.load import bundled_corpus, load_paths
+from index.store import (
+    DocumentEntry,
+    IndexStore,
+    Manifest,
+    choose_faiss_type,
+    embedding_fingerprint,
+    now_iso,
+)
+from rag.settings import Settings
+from rag.types import Chunk, RawDocument
+
+Progress = Callable[[str, int, int], None]
+"""progress(stage, done, total)"""
+
+
+class PassageEncoder(Protocol):
+    model_id: str
+    dim: int
+
+    def encode_passages(
+        self, texts: Sequence[str], progress: Callable[[int], None] | None = None
+    ) -> np.ndarray: ...
+
+
+def chunk_raw_documents(documents: Sequence[RawDocument], settings: Settings) -> list[Chunk]:
+    """Clean and chunk documents; de-hyphenation uses all of them as evidence."""
+    vocabulary = corpus_vocabulary(doc.text for doc in documents)
+    chunks: list[Chunk] = []
+    for raw in documents:
+        chunks.extend(chunk_document(clean_document(raw, vocabulary), settings.chunking))
+    return chunks
+
+
+def build_index(
+    settings: Settings,
+    embedder: PassageEncoder,
+    paths: Sequence[Path] | None = None,
+    *,
+    documents: Sequence[RawDocument] | None = None,
+    previous: IndexStore | None = None,
+    keep_previous_documents: bool = False,
+    remove: Sequence[str] = (),
+    progress: Progress | None = None,
+    save: bool = True,
+) -> IndexStore:
+    """Build (and by default save) an index.
+
+    - `paths` (or already loaded `documents`) are indexed; no paths: the bundled letter.
+    - `previous`: vectors of unchanged chunks are reused instead of re-embedded.
+    - `keep_previous_documents`: documents of `previous` stay unless re-added or in `remove`.
+    """
+    report = progress or (lambda stage, done, total: None)
+    if documents is None:
+        documents = load_paths(list(paths) if paths else [bundled_corpus()])
+    report("chunk", 0, len(documents))
+    new_chunks = chunk_raw_documents(documents, settings)
+    report("chunk", len(documents), len(documents))
+
+    entries = {doc.doc_id: _entry(doc, new_chunks) for doc in documents}
+    kept: list[Chunk] = []
+    if previous is not None and keep_previous_documents:
+        dropped = set(entries) | set(remove)
+        kept = [c for c in previous.chunks if c.doc_id not in dropped]
+        for entry in previous.manifest.documents:
+            if entry.doc_id not in dropped:
+                entries.setdefault(entry.doc_id, entry)
+    chunks = kept + new_chunks
+
+    vectors = _embed(chunks, embedder, settings, previous, report)
+    manifest = Manifest(
+        embedding_model=embedder.model_id,
+        embedding_fingerprint=embedding_fingerprint(settings),
+        dimension=embedder.dim,
+        chunking=settings.chunking.model_dump(),
+        faiss_type=choose_faiss_type(settings.index, len(chunks)),
+        documents=[entries[d] for d in dict.fromkeys(c.doc_id for c in chunks)],
+        chunk_count=len(chunks),
+        built_at=now_iso(),
+    )
+    terms, term_vectors = _embed_terms(chunks, embedder, previous, reuse=_reusable(previous, embedder, settings), report=report)
+    report("store", 0, 1)
+    store = IndexStore.create(chunks, vectors, manifest, terms, term_vectors)
+    if save:
+        store.save(settings.index.path)
+    report("store", 1, 1)
+    return store
+
+
+def _entry(doc: RawDocument, chunks: Sequence[Chunk]) -> DocumentEntry:
+    return DocumentEntry(
+        doc_id=doc.doc_id,
+        name=doc.name,
+        source=doc.source,
+        content_hash=doc.content_hash,
+        chunks=sum(c.doc_id == doc.doc_id for c in chunks),
+    )
+
+
+def _reusable(previous: IndexStore | None, embedder: PassageEncoder, settings: Settings) -> bool:
+    return (
+        previous is not None
+        and previous.manifest.embedding_fingerprint == embedding_fingerprint(settings)
+        and previous.manifest.dimension == embedder.dim
+    )
+
+
+def _embed_terms(
+    chunks: list[Chunk],
+    embedder: PassageEncoder,
+    previous: IndexStore | None,
+    reuse: bool,
+    report: Progress,
+) -> tuple[list[str], np.ndarray]:
+    """Embed the corpus vocabulary, used to align query words across languages."""
+    terms = vocabulary_terms([c.text for c in chunks])
+    known = {t: i for i, t in enumerate(previous.terms)} if reuse and previous else {}
+    vectors = np.zeros((len(terms), embedder.dim), dtype=np.float32)
+    todo = [i for i, t in enumerate(terms) if t not in known]
+    for i, term in enumerate(terms):
+        if term in known and previous is not None:
+            vectors[i] = previous.term_vectors[known[term]]
+    report("terms", 0, len(todo))
+    if todo:
+        vectors[todo] = embedder.encode_passages([terms[i] for i in todo])
+    report("terms", len(todo), len(todo))
+    return terms, vectors
+
+
+def _embed(
+    chunks: list[Chunk],
+    embedder: PassageEncoder,
+    settings: Settings,
+    previous: IndexStore | None,
+    report: Progress,
+) -> np.ndarray:
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    reusable = _reusable(previous, embedder, settings)
+    todo: list[int] = []
+    for i, chunk in enumerate(chunks):
+        position = previous.position.get(chunk.chunk_id) if reusable and previous else None
+        if position is not None and previous is not None:
+            vectors[i] = previous.vectors[position]
+        else:
+            todo.append(i)
+    total = len(todo)
+    report("embed", 0, total)
+    if todo:
+        encoded = embedder.encode_passages(
+            [chunks[i].search_text for i in todo],
+            progress=lambda done: report("embed", done, total),
+        )
+        vectors[todo] = encoded
+    report("embed", total, total)
+    return vectors

@@ -1,0 +1,112 @@
+"""The default answer backend: no language model, answers from the passages' own sentences.
+
+Every sentence of the retrieved passages is scored against the question (embedding
+similarity from the multilingual embedder, plus overlap of stemmed content words); the
+best ones, in reading order, become the answer, each followed by its passage marker,
+after a short lead-in in the question's language. It refuses when the best support is
+too weak, or when the question asks for a quantity or date and no chosen sentence
+contains a number.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from rag.generate import refusal
+from rag.settings import GenerationSettings
+from rag.types import Hit
+from rag.verify import content_stems
+
+LEAD_INS = {
+    "nl": "Volgens de tekst:",
+    "en": "According to the text (quoted from the source):",
+}
+_ASKS_QUANTITY = re.compile(
+    r"\b(hoeveel|how (many|much)|welk(e)? percentage|what percentage|wanneer|when|in welk jaar|"
+    r"what year|which year|how long|hoe lang|how often|hoe vaak)\b",
+    re.IGNORECASE,
+)
+_ASKS_LIST = re.compile(
+    r"\b(welke|which|what are|wat zijn|noem|list|name|summari[sz]e|vat .* samen|schets|"
+    r"in what roles|combine|waarvoor|beschrijf|describe|how does|hoe kijkt)\b",
+    re.IGNORECASE,
+)
+_HAS_NUMBER = re.compile(r"\d")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    hit_index: int  # 0-based position in the hits list
+    text: str
+    score: float
+
+
+class ExtractiveBackend:
+    """Quote the best-supported sentences of the retrieved passages, with markers."""
+
+    name = "extractive"
+
+    def __init__(self, embedder: Any, settings: GenerationSettings) -> None:
+        self.embedder = embedder
+        self.settings = settings
+
+    def stream(
+        self,
+        question: str,
+        language: str,
+        hits: Sequence[Hit],
+        history: Sequence[tuple[str, str]] = (),
+    ) -> Iterator[str]:
+        chosen = self.select(question, hits)
+        if not chosen:
+            yield refusal(language)
+            return
+        yield LEAD_INS.get(language, LEAD_INS["en"])
+        for candidate in chosen:
+            yield f"\n- {candidate.text} [{candidate.hit_index + 1}]"
+
+    def score(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
+        """All distinct passage sentences with their support for the question, best first."""
+        texts: list[str] = []
+        owners: list[int] = []
+        seen: set[str] = set()
+        for i, hit in enumerate(hits):
+            for sentence in hit.chunk.sentences:
+                text = hit.chunk.sentence_text(sentence)
+                key = " ".join(text.split())
+                if key in seen or len(key) < 12:
+                    continue
+                seen.add(key)
+                texts.append(text)
+                owners.append(i)
+        if not texts:
+            return []
+        query = self.embedder.encode_queries([question])[0]
+        semantic = self.embedder.encode_passages(texts) @ query
+        wanted = content_stems(question)
+        candidates = []
+        for text, owner, sem in zip(texts, owners, semantic, strict=True):
+            lexical = len(wanted & content_stems(text)) / len(wanted) if wanted else 0.0
+            prior = 1.0 / (1.0 + owner)
+            score = 0.65 * float(sem) + 0.3 * lexical + 0.05 * prior
+            candidates.append(Candidate(owner, text, score))
+        return sorted(candidates, key=lambda c: -c.score)
+
+    def select(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
+        """The sentences to answer with, in reading order; empty means refuse."""
+        ranked = self.score(question, hits)
+        if not ranked or ranked[0].score < self.settings.min_support:
+            return []
+        best = ranked[0].score
+        limit, margin = (4, 0.85) if _ASKS_LIST.search(question) else (2, 0.92)
+        chosen = [c for c in ranked[:limit] if c.score >= best * margin]
+        if _ASKS_QUANTITY.search(question):
+            chosen = [c for c in chosen if _HAS_NUMBER.search(c.text)]
+        order = {id(c): i for i, c in enumerate(chosen)}
+        return sorted(
+            chosen,
+            key=lambda c: (c.hit_index, hits[c.hit_index].chunk.text.find(c.text), order[id(c)]),
+        )

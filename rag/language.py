@@ -1,0 +1,54 @@
+"""Which language a question is in: Dutch, English, or another one we cannot serve.
+
+Dutch and English are told apart by their stop words, which is reliable even for
+three-word follow-ups ("en over handel?"). A longer text with few Dutch or English
+stop words is checked with py3langid to recognise a third language.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+
+_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_NL_EXTRA = {"wat", "hoe", "welke", "waarom", "wie", "waar", "wanneer", "hoeveel", "volgens",
+             "brief", "kabinet", "zegt", "over", "moet", "kan", "wordt", "zijn", "niet", "ook"}
+_EN_EXTRA = {"what", "how", "which", "why", "who", "where", "when", "many", "much", "does",
+             "letter", "according", "say", "says", "about", "government", "should", "must"}
+NL_WORDS = frozenset(STOPWORDS_DUTCH) | _NL_EXTRA
+EN_WORDS = frozenset(STOPWORDS_EN) | _EN_EXTRA
+
+
+def detect_language(text: str) -> str:
+    """'nl', 'en', or an ISO code of another language (e.g. 'fr', 'de')."""
+    words = [w.lower() for w in _WORD.findall(text)]
+    nl = sum(w in NL_WORDS for w in words)
+    en = sum(w in EN_WORDS for w in words)
+    if len(words) >= 4 and max(nl, en) <= len(words) * 0.4:
+        other = _langid(text)
+        if other not in ("nl", "en"):
+            return other
+    if nl == en:
+        guess = _langid(text) if words else "nl"
+        return guess if guess in ("nl", "en") else "nl"
+    return "nl" if nl > en else "en"
+
+
+def answer_language(text: str) -> str:
+    """The language to answer in: the question's if Dutch or English, else English."""
+    lang = detect_language(text)
+    return lang if lang in ("nl", "en") else "en"
+
+
+@lru_cache(maxsize=1)
+def _identifier():  # type: ignore[no-untyped-def]
+    import py3langid
+
+    return py3langid
+
+
+def _langid(text: str) -> str:
+    lang, _ = _identifier().classify(text)
+    return str(lang)

@@ -1,0 +1,86 @@
+"""Answers and briefings as the JSON contract other tools read, and as Markdown."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.types import Answer, Briefing, Citation
+
+
+def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, Any]:
+    """The `rag ask --json` contract (keep these names: other tools read them)."""
+    return {
+        "id": question_id,
+        "question": answer.question,
+        "language": answer.language,
+        "answer": answer.answer,
+        "refused": answer.refused,
+        "backend": answer.backend,
+        "citations": [citation_to_json(c) for c in answer.citations],
+        "passages": [
+            {
+                "rank": hit.rank,
+                "chunk_id": hit.chunk.chunk_id,
+                "document": hit.chunk.document,
+                "section": hit.chunk.section,
+                "lines": [hit.chunk.line_start, hit.chunk.line_end],
+                "page": hit.chunk.page_start,
+                "score": round(hit.score, 4),
+                "text": hit.chunk.text,
+            }
+            for hit in answer.passages
+        ],
+        "sentences": [s.model_dump() for s in answer.sentences],
+        "dropped_citations": answer.dropped_citations,
+        "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
+    }
+
+
+def citation_to_json(citation: Citation) -> dict[str, Any]:
+    return {
+        "marker": citation.marker,
+        "chunk_id": citation.chunk_id,
+        "document": citation.document,
+        "section": citation.section,
+        "lines": list(citation.lines),
+        "page": citation.page,
+        "quote": citation.quote,
+        "supported": citation.supported,
+        "support": round(citation.support, 3),
+    }
+
+
+def _where(c: Citation) -> str:
+    where = f"{c.document}, lines {c.lines[0]}–{c.lines[1]}"
+    if c.page is not None:
+        where += f", p. {c.page}"
+    if c.section:
+        where += f" — {c.section}"
+    return where
+
+
+def citations_markdown(citations: list[Citation]) -> str:
+    lines = []
+    for c in citations:
+        mark = "" if c.supported else " (not verified)"
+        lines.append(f"[{c.marker}] {_where(c)}{mark}\n   > {c.quote}")
+    return "\n".join(lines)
+
+
+def answer_to_markdown(answer: Answer) -> str:
+    """An answer with its citations and verbatim quotes, for export."""
+    parts = [f"**Q:** {answer.question}", "", answer.answer, ""]
+    if answer.citations:
+        parts += ["**Sources**", "", citations_markdown(answer.citations)]
+    elif answer.refused and answer.passages:
+        parts += ["**Closest passages**", ""]
+        parts += [
+            f"- {h.chunk.document}, lines {h.chunk.line_start}–{h.chunk.line_end}: "
+            f"{h.chunk.text[:200]}…"
+            for h in answer.passages[:3]
+        ]
+    return "\n".join(parts).strip() + "\n"
+
+
+def briefing_to_markdown(briefing: Briefing) -> str:
+    return briefing.markdown

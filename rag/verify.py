@@ -1,0 +1,103 @@
+"""Does each answer sentence follow from the passages it cites? Offline, no language model.
+
+The support score of a sentence against a passage combines
+- verbatim containment (an exact quote is supported: 1.0),
+- the best cosine similarity between the sentence and the passage's sentences, from the
+  (multilingual) embedder, which carries across Dutch and English,
+- lexical overlap of stemmed content words (Dutch and English stemmers), and
+- a number check: a number in the sentence that the passage does not contain lowers it.
+`SUPPORT_THRESHOLD` was calibrated on labelled pairs built from the development set
+(`python scripts/calibrate_verifier.py` prints the pairs' accuracy and the threshold).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+import Stemmer
+
+from rag.language import EN_WORDS, NL_WORDS
+from rag.sentences import sentences as split_into_sentences
+
+SUPPORT_THRESHOLD = 0.55
+_WORD = re.compile(r"\w+", re.UNICODE)
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+_STEMMERS = (Stemmer.Stemmer("dutch"), Stemmer.Stemmer("english"))
+
+
+def normalise(text: str) -> str:
+    """Lower-case, markers removed, whitespace collapsed (for verbatim comparison)."""
+    text = re.sub(r"\[\d+\]", " ", text.lower())
+    return " ".join(text.replace("\u00ad", "").split())
+
+
+def content_stems(text: str) -> set[str]:
+    words = [w for w in _WORD.findall(text.lower()) if w not in NL_WORDS and w not in EN_WORDS]
+    stems: set[str] = set()
+    for stemmer in _STEMMERS:
+        stems.update(stemmer.stemWords(words))
+    return stems
+
+
+def numbers(text: str) -> set[str]:
+    return {n.replace(",", ".") for n in _NUMBER.findall(re.sub(r"\[\d+\]", " ", text))}
+
+
+def lexical_support(sentence: str, passage: str) -> float:
+    """Share of the sentence's content stems that the passage contains."""
+    wanted = content_stems(sentence)
+    if not wanted:
+        return 0.0
+    return len(wanted & content_stems(passage)) / len(wanted)
+
+
+def support_scores(embedder: Any, sentence: str, passages: Sequence[str]) -> list[float]:
+    """Support of `sentence` by each passage, each in [0, 1]."""
+    plain = normalise(sentence)
+    scores: list[float | None] = [
+        1.0 if plain and plain in normalise(p) else None for p in passages
+    ]
+    todo = [i for i, s in enumerate(scores) if s is None]
+    if not todo:
+        return [float(s) for s in scores if s is not None]
+    pieces: list[str] = []
+    owners: list[int] = []
+    for i in todo:
+        for piece in split_into_sentences(passages[i]) or [passages[i]]:
+            pieces.append(piece)
+            owners.append(i)
+    similarity = embedder.similarity([sentence], pieces)[0]
+    best: dict[int, float] = {}
+    for owner, value in zip(owners, similarity, strict=True):
+        best[owner] = max(best.get(owner, -1.0), float(value))
+    for i in todo:
+        semantic = max(0.0, best[i])
+        lexical = lexical_support(sentence, passages[i])
+        score = max(semantic, 0.5 * semantic + 0.5 * lexical)
+        if numbers(sentence) - numbers(passages[i]):
+            score *= 0.6
+        scores[i] = min(1.0, score)
+    return [float(s or 0.0) for s in scores]
+
+
+def support_score(embedder: Any, sentence: str, passages: Sequence[str]) -> float:
+    """Support of `sentence` by the passages taken together (the best single one)."""
+    return max(support_scores(embedder, sentence, passages), default=0.0)
+
+
+def is_supported(score: float, threshold: float = SUPPORT_THRESHOLD) -> bool:
+    return score >= threshold
+
+
+def calibrate(scores: Sequence[float], labels: Sequence[bool]) -> tuple[float, float]:
+    """The threshold with the best accuracy on labelled scores, and that accuracy."""
+    pairs = sorted(zip(scores, labels, strict=True))
+    best_threshold, best_accuracy = SUPPORT_THRESHOLD, 0.0
+    for threshold in sorted({round(s, 3) for s in scores}):
+        accuracy = float(np.mean([(s >= threshold) == y for s, y in pairs]))
+        if accuracy > best_accuracy:
+            best_threshold, best_accuracy = threshold, accuracy
+    return best_threshold, best_accuracy

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Install everything into .venv (idempotent). Used by the README's commands and by CI.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  # Headless Chromium for the UI's browser tests (Debian package; optional for users).
+  (apt-get update -qq && apt-get install -y -qq chromium) >/dev/null 2>&1 \
+    || echo "note: could not install chromium; the browser test will be skipped" >&2
+fi
+[ -x .venv/bin/python ] || python3 -m venv .venv
+.venv/bin/python -m pip install -q --upgrade pip >/dev/null
+# The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
+.venv/bin/pip install -q "torch==2.13.0"
+.venv/bin/pip install -q -e ".[test]"

@@ -1,0 +1,107 @@
+"""The `rag` command line: the composition root that builds settings and the pipeline.
+
+Examples:
+
+    rag index build                  # index the bundled letter
+    rag index build ~/docs report.pdf
+    rag ask "Wat is de 5%-norm van de NAVO?"
+    rag serve                        # chat UI on http://127.0.0.1:7860
+
+Errors meant for users are printed as one line (no traceback) with a non-zero exit code.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from rag.errors import RagError
+from rag.settings import Settings, load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def friendly_errors(func: F) -> F:
+    """Turn user errors into one clear line and a non-zero exit, never a traceback."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except RagError as exc:
+            click.echo(f"Error: {exc}", err=True)
+            sys.exit(1)
+        except KeyboardInterrupt:
+            click.echo("Interrupted; nothing was changed.", err=True)
+            sys.exit(130)
+        except click.exceptions.Exit:
+            raise
+        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
+            if os.environ.get("RAG_DEBUG"):
+                raise
+            click.echo(
+                f"Unexpected error: {type(exc).__name__}: {exc}. "
+                "Run again with RAG_DEBUG=1 for details, and report it.",
+                err=True,
+            )
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option(
+    "--config",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="TOML settings file (default: rag.toml in the working directory, if any).",
+)
+@click.option("--index", "index_path", type=click.Path(path_type=Path), default=None,
+              help="Index folder (default: .rag/index).")
+@click.pass_context
+@friendly_errors
+def main(ctx: click.Context, config: Path | None, index_path: Path | None) -> None:
+    """Ask cited questions about policy documents (by default: the bundled Dutch letter
+    to parliament on the EU as a geopolitical player).
+
+    \b
+    Start:   rag index build && rag ask "Hoeveel moeten NAVO-landen aan defensie besteden?"
+    """
+    if config is None and os.environ.get("RAG_CONFIG"):
+        config = Path(os.environ["RAG_CONFIG"])
+    if config is not None and not config.exists():
+        raise RagError(f"Settings file '{config}' does not exist. Check the path given to --config.")
+    try:
+        settings = load_settings(config)
+    except ValueError as exc:
+        raise RagError(f"Invalid settings: {_first_line(exc)}. Check rag.toml and RAG_* variables.") from None
+    if index_path is not None:
+        settings = settings.model_copy(
+            update={"index": settings.index.model_copy(update={"path": index_path})}
+        )
+    ctx.obj = settings
+
+
+def _first_line(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:300]
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    return ctx.find_root().obj
+
+
+from ui import cli_index  # noqa: E402  (registers `rag index ...`)
+
+main.add_command(cli_index.index_group)
+
+from ui import cli_ask  # noqa: E402
+
+main.add_command(cli_ask.ask)
+main.add_command(cli_ask.brief)
+main.add_command(__import__("ui.serve", fromlist=["serve_command"]).serve_command)  # `rag serve`

@@ -1,0 +1,151 @@
+"""`rag index build | add | remove | info`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from index.build import build_index
+from index.store import IndexStore, live_version, read_manifest
+from rag.embeddings import load_embedder
+from rag.settings import Settings
+from ui.cli import friendly_errors, settings_of
+
+
+class ProgressBars:
+    """tqdm bars per build stage, on stderr."""
+
+    def __init__(self) -> None:
+        self.bars: dict[str, tqdm] = {}
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        bar = self.bars.get(stage)
+        if bar is None:
+            bar = self.bars[stage] = tqdm(total=total, desc=f"{stage:>5}", unit=" items", leave=True)
+        bar.total = total
+        bar.n = done
+        bar.refresh()
+
+    def close(self) -> None:
+        for bar in self.bars.values():
+            bar.close()
+
+
+@click.group("index")
+def index_group() -> None:
+    """Build and inspect the index."""
+
+
+@index_group.command("build")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.pass_context
+@friendly_errors
+def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Index PATHS (.txt, .md, .pdf files or folders); no PATH: the bundled letter.
+
+    Replaces the index's documents with these; unchanged passages are not re-embedded.
+    """
+    _run_build(ctx, paths, keep=False)
+
+
+@index_group.command("add")
+@click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@click.pass_context
+@friendly_errors
+def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+    """Add documents to the existing index (a document with the same name is replaced)."""
+    _run_build(ctx, paths, keep=True)
+
+
+@index_group.command("remove")
+@click.argument("doc_ids", nargs=-1, required=True)
+@click.pass_context
+@friendly_errors
+def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
+    """Remove documents (by id, see `rag index info`) from the index."""
+    settings = settings_of(ctx)
+    previous = IndexStore.load(settings.index.path, settings)
+    known = {d.doc_id for d in previous.manifest.documents}
+    unknown = [d for d in doc_ids if d not in known]
+    if unknown:
+        raise click.UsageError(f"Unknown document id(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+    embedder = load_embedder(settings.embedding)
+    store = build_index(settings, embedder, documents=[], previous=previous,
+                        keep_previous_documents=True, remove=doc_ids)
+    click.echo(f"Removed {len(doc_ids)} document(s); {store.manifest.chunk_count} passages remain.")
+
+
+def _run_build(ctx: click.Context, paths: tuple[Path, ...], keep: bool) -> None:
+    settings = settings_of(ctx)
+    from index.load import bundled_corpus, load_paths
+
+    documents = load_paths(list(paths) if paths else [bundled_corpus()])  # fail fast on bad input
+    previous = IndexStore.load(settings.index.path, settings) if keep and _exists(settings) else None
+    if not keep:
+        previous = _previous_for_reuse(settings)
+    embedder = load_embedder(settings.embedding)
+    bars = ProgressBars()
+    try:
+        store = build_index(settings, embedder, documents=documents, previous=previous,
+                            keep_previous_documents=previous is not None and keep, progress=bars)
+    finally:
+        bars.close()
+    m = store.manifest
+    click.echo(
+        f"Indexed {len(m.documents)} document(s), {m.chunk_count} passages "
+        f"({m.embedding_model}, {m.faiss_type}) into {settings.index.path}"
+    )
+
+
+def _exists(settings: Settings) -> bool:
+    return (settings.index.path / "CURRENT").exists()
+
+
+def _previous_for_reuse(settings: Settings) -> IndexStore | None:
+    """The live index, if readable, so unchanged passages need not be re-embedded."""
+    try:
+        return IndexStore.load(settings.index.path)
+    except Exception:  # noqa: BLE001 - a broken old index must not block a rebuild
+        return None
+
+
+@index_group.command("info")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+@click.pass_context
+@friendly_errors
+def info(ctx: click.Context, as_json: bool) -> None:
+    """Documents, passages, sections, model and sizes of the index."""
+    settings = settings_of(ctx)
+    manifest = read_manifest(settings.index.path)
+    version = live_version(settings.index.path)
+    store = IndexStore.load(settings.index.path)
+    sections = sorted({c.section for c in store.chunks if c.section})
+    size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
+    data = {
+        "path": str(settings.index.path),
+        "documents": [d.model_dump() for d in manifest.documents],
+        "chunks": manifest.chunk_count,
+        "footnote_chunks": sum(c.kind == "footnote" for c in store.chunks),
+        "sections": sections,
+        "embedding_model": manifest.embedding_model,
+        "dimension": manifest.dimension,
+        "faiss_type": manifest.faiss_type,
+        "chunking": manifest.chunking,
+        "built_at": manifest.built_at,
+        "size_bytes": size,
+    }
+    if as_json:
+        click.echo(json.dumps(data, ensure_ascii=False, indent=2))
+        return
+    click.echo(f"Index {data['path']} (built {data['built_at']}, {size / 1024:.0f} KiB)")
+    click.echo(f"Model {data['embedding_model']} ({data['dimension']}-d, FAISS {data['faiss_type']})")
+    click.echo(f"Chunking {data['chunking']}")
+    click.echo(f"{data['chunks']} passages ({data['footnote_chunks']} footnotes) in {len(manifest.documents)} document(s):")
+    for d in manifest.documents:
+        click.echo(f"  {d.doc_id:<40} {d.chunks:>5} passages  {d.name}")
+    click.echo(f"{len(sections)} sections:")
+    for s in sections:
+        click.echo(f"  - {s}")
