@@ -1,0 +1,145 @@
+"""`rag eval`: evaluate the assistant (or another system's answers) on a question set."""
+
+from __future__ import annotations
+
+import shlex
+import sys
+from pathlib import Path
+
+import click
+from tqdm import tqdm
+
+from eval.dataset import DEFAULT_DATASET
+from eval.evaluate import EvalOptions, run_evaluation
+from eval.report import summary_table
+from rag.generate import BACKENDS
+from ui.cli import friendly_errors, settings_of
+
+
+@click.command("eval")
+@click.option(
+    "--dataset",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help=f"JSONL question set (default: {DEFAULT_DATASET.resolve()}).",
+)
+@click.option(
+    "--backend",
+    type=click.Choice(BACKENDS),
+    default=None,
+    help="Answer backend (default: from settings). A model backend is also used "
+    "as a second faithfulness judge.",
+)
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, file_okay=False),
+    default=Path("eval-out"),
+    show_default=True,
+    help="Folder for results.jsonl, summary.json, report.md, PNGs.",
+)
+@click.option(
+    "--k",
+    type=click.IntRange(1, 50),
+    default=None,
+    help="Passages given to the answer step (default: from settings).",
+)
+@click.option(
+    "--baseline",
+    is_flag=True,
+    help="Also evaluate the plain tutorial pipeline and compare side by side.",
+)
+@click.option(
+    "--compare",
+    "compare_to",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="An earlier run's --out folder: report what improved and what regressed.",
+)
+@click.option(
+    "--answers",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Score answers another system produced (JSONL: the `rag ask --json` "
+    "form, or {id?, question, answer, passages: [text, ...]}).",
+)
+@click.pass_context
+@friendly_errors
+def eval_command(
+    ctx: click.Context,
+    dataset: Path | None,
+    backend: str | None,
+    out: Path,
+    k: int | None,
+    baseline: bool,
+    compare_to: Path | None,
+    answers: Path | None,
+) -> None:
+    """Score retrieval, answers, faithfulness, refusals and latency on a question set.
+
+    \b
+    Example:  rag eval --baseline --out eval-out   # then read eval-out/report.md
+    """
+    if answers is not None and baseline:
+        raise click.UsageError(
+            "--baseline runs our pipeline; it cannot be combined with --answers."
+        )
+    settings = settings_of(ctx)
+    options = EvalOptions(
+        dataset=dataset,
+        backend=backend,
+        out=out,
+        k=k,
+        baseline=baseline,
+        compare=compare_to,
+        answers=answers,
+        command=_command_line(dataset, backend, out, k, baseline, compare_to, answers),
+    )
+    bars: dict[str, tqdm] = {}
+
+    def progress(stage: str, done: int, total: int) -> None:
+        bar = bars.get(stage) or bars.setdefault(
+            stage, tqdm(total=total, desc=f"{stage:>8}", unit=" q", file=sys.stderr)
+        )
+        bar.n = done
+        bar.refresh()
+
+    try:
+        summary = run_evaluation(settings, options, progress)
+    finally:
+        for bar in bars.values():
+            bar.close()
+    click.echo(summary_table(summary))
+    comparison = summary.get("comparison")
+    if comparison:
+        changes = comparison["changes"]
+        better = [c["metric"] for c in changes if c["verdict"] == "improved"]
+        worse = [c["metric"] for c in changes if c["verdict"] == "regressed"]
+        click.echo(f"\nImproved: {', '.join(better) or 'none'}")
+        click.echo(f"Regressed: {', '.join(worse) or 'none'}")
+    click.echo(f"\nWrote {out}/report.md, summary.json, results.jsonl and plots.")
+
+
+def _command_line(
+    dataset: Path | None,
+    backend: str | None,
+    out: Path,
+    k: int | None,
+    baseline: bool,
+    compare_to: Path | None,
+    answers: Path | None,
+) -> str:
+    """The command that reproduces this run (recorded in summary.json and report.md)."""
+    words = ["rag", "eval"]
+    for flag, value in (
+        ("--dataset", dataset),
+        ("--backend", backend),
+        ("--k", k),
+        ("--answers", answers),
+        ("--compare", compare_to),
+    ):
+        if value is not None:
+            words += [flag, str(value)]
+    if baseline:
+        words.append("--baseline")
+    words += ["--out", str(out)]
+    return " ".join(shlex.quote(w) for w in words)
