@@ -105,3 +105,4 @@ from ui import cli_ask  # noqa: E402
 main.add_command(cli_ask.ask)
 main.add_command(cli_ask.brief)
 main.add_command(__import__("ui.serve", fromlist=["serve_command"]).serve_command)  # `rag serve`
+main.add_command(__import__("eval.cli", fromlist=["eval_command"]).eval_command)  # `rag eval`
