@@ -102,6 +102,8 @@ def eval_command(
         )
         bar.n = done
         bar.refresh()
+        if done >= total:
+            bar.close()
 
     try:
         summary = run_evaluation(settings, options, progress)

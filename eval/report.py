@@ -17,6 +17,7 @@ LABELS = {
     "keyword_recall": "Keyword recall",
     "answer_similarity": "Answer similarity",
     "language_match": "Language match",
+    "text_language_match": "Answer text in question language",
     "citation_recall": "Citation recall",
     "citation_precision": "Citation precision",
     "unsupported_share": "Unsupported sentences",
@@ -80,7 +81,8 @@ DEFINITIONS = (
     "Retrieval: share of a question's evidence quotes found in passages ranked ≤ k (a linked "
     "footnote shares its passage's rank), MRR and nDCG@10, over answerable questions. "
     "Answers: reference keywords found in the answer, embedding cosine to the reference "
-    "answer, answer language = question language. Faithfulness (ALCE, refused answers "
+    "answer, answer language = question language (as the answer declares it, and as its "
+    "text is written, quotes included). Faithfulness (ALCE, refused answers "
     "excluded): citation recall = share of answer sentences supported by the passages they "
     "cite; citation precision = share of citations that are needed and supportive (a "
     "citation to a passage not given to the answer is wrong); unsupported = share of "
@@ -90,7 +92,13 @@ DEFINITIONS = (
     "text, the same embedder, FAISS flat top-4, the same answer backend."
 )
 RETRIEVAL = ("recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10")
-ANSWERS = ("keyword_recall", "answer_similarity", "language_match", "refusal_correct")
+ANSWERS = (
+    "keyword_recall",
+    "answer_similarity",
+    "language_match",
+    "text_language_match",
+    "refusal_correct",
+)
 FAITH = ("citation_recall", "citation_precision", "unsupported_share", "dropped_citations")
 
 

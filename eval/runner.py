@@ -8,6 +8,7 @@ produced elsewhere (`--answers`) are scored by `score_item` from their own passa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
@@ -25,9 +26,11 @@ from eval.metrics import (
     reciprocal_rank,
     refusal_correct,
 )
+from rag.language import detect_language
 from rag.types import Answer, Hit
 
 RETRIEVE_K = max(RECALL_KS)
+_MARKERS = re.compile(r"\[\d+(?:\s*[,;]\s*\d+)*\]")
 Similarity = Callable[[str, str], float]
 """similarity(answer, reference) → cosine of their embeddings."""
 Progress = Callable[[int, int], None]
@@ -71,6 +74,9 @@ def score_item(
         else None
     )
     row["language_match"] = language_match(answer.language, item.lang)
+    row["text_language_match"] = (
+        None if answer.refused else language_match(text_language(answer.text), item.lang)
+    )
     faith = score_faithfulness(answer, judge)
     row.update(
         citation_recall=faith.citation_recall,
@@ -87,6 +93,11 @@ def score_item(
         row[f"citation_precision_{name}"] = extra.citation_precision
     row["timings_ms"] = {k: round(v, 1) for k, v in answer.timings_ms.items()}
     return row
+
+
+def text_language(text: str) -> str:
+    """The language the answer text is actually written in (markers and quotes count)."""
+    return detect_language(_MARKERS.sub(" ", text))
 
 
 def run_system(

@@ -32,7 +32,7 @@ pytestmark = [
 
 NAMED_METRICS = (
     "recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10",
-    "keyword_recall", "answer_similarity", "language_match",
+    "keyword_recall", "answer_similarity", "language_match", "text_language_match",
     "citation_recall", "citation_precision", "unsupported_share", "dropped_citations",
     "refusal_precision", "refusal_recall", "wrong_refusal_rate",
 )  # fmt: skip
