@@ -14,6 +14,7 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from rag.conversation import standalone_query
 from rag.citations import ParsedAnswer, parse_citations
 from rag.errors import InputError
 from rag.generate import AnswerBackend, get_backend, is_refusal, refusal
@@ -22,12 +23,7 @@ from rag.types import Answer, Citation, Hit, SentenceVerdict
 from rag.verify import SUPPORT_THRESHOLD, support_scores
 
 MAX_QUESTION_CHARS = 2000
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
-_FOLLOW_UP = re.compile(
-    r"^(and|en|but|maar|what about|how about|en wat|wat betreft|hoe zit het met|en over|also|ook)\b"
-    r"|\b(it|this|that|they|those|these|dit|dat|deze|die|het daarover|hierover|daarover)\b",
-    re.IGNORECASE,
-)
+_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 UNSUPPORTED_LANGUAGE = (
     "I can only answer questions in Dutch or English. / "
     "Ik kan alleen vragen in het Nederlands of het Engels beantwoorden."
@@ -45,13 +41,6 @@ def clean_question(question: str) -> str:
             f"{MAX_QUESTION_CHARS:,}. Ask a shorter, focused question."
         )
     return text
-
-
-def retrieval_query(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """A follow-up ("and what about trade?") is searched together with the previous question."""
-    if history and (_FOLLOW_UP.search(question) or len(question.split()) <= 5):
-        return f"{history[-1][0]} {question}"
-    return question
 
 
 class AnswerChain:
@@ -136,7 +125,7 @@ class AnswerChain:
         if state.get("answer") is not None:
             return state
         started = time.perf_counter()
-        query = retrieval_query(state["question"], state["history"])
+        query = standalone_query(state["question"], state["history"])
         hits = self.pipeline.retrieve(query, state.get("k"))
         state["timings"]["retrieve"] = _ms(started)
         return {**state, "hits": hits}

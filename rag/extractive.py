@@ -18,7 +18,8 @@ from typing import Any
 from rag.generate import refusal
 from rag.settings import GenerationSettings
 from rag.types import Hit
-from rag.verify import content_stems
+from rag.conversation import standalone_query
+from rag.verify import content_stems, stem_overlap
 
 LEAD_INS = {
     "nl": "Volgens de tekst:",
@@ -60,7 +61,7 @@ class ExtractiveBackend:
         hits: Sequence[Hit],
         history: Sequence[tuple[str, str]] = (),
     ) -> Iterator[str]:
-        chosen = self.select(question, hits)
+        chosen = self.select(standalone_query(question, history), hits)
         if not chosen:
             yield refusal(language)
             return
@@ -89,7 +90,7 @@ class ExtractiveBackend:
         wanted = content_stems(question)
         candidates = []
         for text, owner, sem in zip(texts, owners, semantic, strict=True):
-            lexical = len(wanted & content_stems(text)) / len(wanted) if wanted else 0.0
+            lexical = stem_overlap(wanted, content_stems(text))
             prior = 1.0 / (1.0 + owner)
             score = 0.65 * float(sem) + 0.3 * lexical + 0.05 * prior
             candidates.append(Candidate(owner, text, score))
@@ -100,6 +101,8 @@ class ExtractiveBackend:
         ranked = self.score(question, hits)
         if not ranked or ranked[0].score < self.settings.min_support:
             return []
+        if _ASKS_QUANTITY.search(question) and not _HAS_NUMBER.search(ranked[0].text):
+            return []  # asked for a number or date; the best evidence holds none
         best = ranked[0].score
         limit, margin = (4, 0.85) if _ASKS_LIST.search(question) else (2, 0.92)
         chosen = [c for c in ranked[:limit] if c.score >= best * margin]

@@ -67,9 +67,8 @@ class IndexSettings(Section):
 class RetrievalSettings(Section):
     k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer step.")
     fetch_k: int = Field(default=30, ge=1, description="Candidates per retriever before fusion.")
-    rrf_k: int = Field(default=60, ge=1, description="Reciprocal rank fusion constant.")
     mmr_lambda: float = Field(
-        default=0.7, ge=0, le=1, description="MMR trade-off: 1 = relevance only."
+        default=0.9, ge=0, le=1, description="MMR trade-off: 1 = relevance only."
     )
     reranker: str | None = Field(
         default=None, description="Optional cross-encoder model name or path for reranking."
@@ -92,7 +91,7 @@ class GenerationSettings(Section):
     max_tokens: int = Field(default=512, ge=16)
     timeout_s: float = Field(default=120.0, gt=0)
     min_support: float = Field(
-        default=0.35, ge=0, le=1, description="Below this the extractive backend refuses."
+        default=0.2, ge=0, le=1, description="Below this the extractive backend refuses."
     )
 
 

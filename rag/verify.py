@@ -46,12 +46,24 @@ def numbers(text: str) -> set[str]:
     return {n.replace(",", ".") for n in _NUMBER.findall(re.sub(r"\[\d+\]", " ", text))}
 
 
-def lexical_support(sentence: str, passage: str) -> float:
-    """Share of the sentence's content stems that the passage contains."""
-    wanted = content_stems(sentence)
+def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float:
+    """Share of `wanted` stems found in `have`; inflections and compounds that share a long
+    prefix count ("onderhandeld" ~ "onderhandel", "handelsakkoord" ~ "handelsakkoor")."""
     if not wanted:
         return 0.0
-    return len(wanted & content_stems(passage)) / len(wanted)
+    found = 0
+    for stem in wanted:
+        if stem in have or (
+            len(stem) >= min_prefix
+            and any(len(h) >= min_prefix and (h.startswith(stem[:min_prefix + 2]) or stem.startswith(h)) for h in have)
+        ):
+            found += 1
+    return found / len(wanted)
+
+
+def lexical_support(sentence: str, passage: str) -> float:
+    """Share of the sentence's content stems that the passage contains."""
+    return stem_overlap(content_stems(sentence), content_stems(passage))
 
 
 def support_scores(embedder: Any, sentence: str, passages: Sequence[str]) -> list[float]:

@@ -11,4 +11,5 @@ fi
 .venv/bin/python -m pip install -q --upgrade pip >/dev/null
 # The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/pip install -q "torch==2.13.0"
-.venv/bin/pip install -q -e ".[test]"
+# test + serve-test: the browser test and a real llama.cpp server (builds from source, ~5 min)
+.venv/bin/pip install -q -e ".[test,serve-test]"

@@ -1,0 +1,80 @@
+"""Which retrieval parts help, per language: recall@5/@10 of the evidence quotes.
+
+Variants, all over the same index and the same bundled embedder:
+dense only; BM25 only; BM25 with cross-lingual term alignment; hybrid with reciprocal
+rank fusion; hybrid with relative score fusion (the default), with and without alignment.
+
+    .venv/bin/python scripts/retrieval_ablation.py [--dataset ../shared/eval/dev.jsonl]
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+
+from eval.dataset import DEFAULT_DATASET, load_dataset
+from eval.metrics import evidence_ranks, recall_at_k
+from index.library import open_pipeline
+from rag.retrieve import score_fusion
+from rag.settings import Settings
+
+Ranker = Callable[[str], list[int]]
+
+
+def rrf(rankings: list[list[tuple[int, float]]], k: int = 60) -> list[tuple[int, float]]:
+    fused: dict[int, float] = {}
+    for ranking in rankings:
+        for rank, (item, _) in enumerate(ranking, start=1):
+            fused[item] = fused.get(item, 0.0) + 1.0 / (k + rank)
+    return sorted(fused.items(), key=lambda pair: -pair[1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
+    args = parser.parse_args()
+    pipeline = open_pipeline(Settings(), build_if_missing=True)
+    store, retriever = pipeline.store, pipeline.retriever
+    fetch = pipeline.settings.retrieval.fetch_k
+
+    def dense(q: str) -> list[tuple[int, float]]:
+        return store.dense_search(pipeline.embedder.encode_queries([q])[0], fetch)
+
+    def lexical(q: str, align: bool) -> list[tuple[int, float]]:
+        return store.lexical_search(retriever.aligner.expand(q) if align else q, fetch)
+
+    variants: dict[str, Ranker] = {
+        "dense only": lambda q: [i for i, _ in dense(q)],
+        "BM25 only": lambda q: [i for i, _ in lexical(q, False)],
+        "BM25 + alignment": lambda q: [i for i, _ in lexical(q, True)],
+        "hybrid RRF, no alignment": lambda q: [i for i, _ in rrf([dense(q), lexical(q, False)])],
+        "hybrid RRF + alignment": lambda q: [i for i, _ in rrf([dense(q), lexical(q, True)])],
+        "hybrid score fusion, no alignment": lambda q: [
+            i for i, _ in score_fusion([dense(q), lexical(q, False)])
+        ],
+        "hybrid score fusion + alignment": lambda q: [
+            i for i, _ in score_fusion([dense(q), lexical(q, True)])
+        ],
+        "full retriever (default: + MMR, linked footnotes)": lambda q: [
+            store.position[h.chunk.chunk_id] for h in retriever.search(q, 10) if h.rank <= 10
+        ],
+    }
+    items = [item for item in load_dataset(args.dataset) if item.evidence]
+    print("| variant | nl R@5 | nl R@10 | en R@5 | en R@10 |")
+    print("|---|---|---|---|---|")
+    for name, ranker in variants.items():
+        cells = []
+        for lang in ("nl", "en"):
+            r5, r10 = [], []
+            for item in (i for i in items if i.lang == lang):
+                ranked = [(rank, store.chunks[p].text) for rank, p in enumerate(ranker(item.question)[:10], 1)]
+                ranks = evidence_ranks(item.evidence, ranked)
+                r5.append(recall_at_k(ranks, 5) or 0.0)
+                r10.append(recall_at_k(ranks, 10) or 0.0)
+            cells += [f"{sum(r5) / len(r5):.3f}", f"{sum(r10) / len(r10):.3f}"]
+        print(f"| {name} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
