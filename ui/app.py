@@ -1,0 +1,352 @@
+"""The Gradio app: chat with cited, verified answers; briefings; documents; settings.
+
+`build_app(pipeline)` only builds the Blocks; `ui.serve` launches it (with
+`launch_options()`: theme, CSS and the small script that makes citation markers in
+the chat clickable). All behaviour lives in `ui.handlers`, which has no Gradio in it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import gradio as gr
+
+from ui import handlers as h
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
+TITLE = "Kamerbrief Q&A · De EU als geopolitieke speler"
+INTRO = (
+    "Ask questions, in Dutch or English, about the Dutch government's letter to parliament "
+    "on <b>the EU as a geopolitical player</b>: defence, economic security, trade, "
+    "partnerships, diplomacy and the new US National Security Strategy. Every answer "
+    "cites the exact lines it is based on; click a marker such as <b>[1]</b> to read the "
+    "passage."
+)
+EXAMPLES = (
+    "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?",
+    "What does the letter say about the EU-Mercosur agreement?",
+    "Wat zegt de brief over de Nationale Veiligheidsstrategie van de VS?",
+    "How does the government want to strengthen Europe's economic security?",
+)
+
+CSS = """
+.app-header h1 { margin: 0 0 .25rem 0; font-size: 1.6rem; }
+.app-header p { margin: 0; color: var(--body-text-color-subdued); max-width: 70rem; }
+.answer .cite, .refusal .cite {
+  font-size: .78em; vertical-align: super; text-decoration: none; margin-left: 1px;
+  padding: 0 2px; border-radius: 3px; cursor: pointer; color: var(--color-accent);
+}
+.answer .cite:hover, .refusal .cite:hover { background: var(--color-accent-soft); }
+.answer .unsupported { text-decoration: underline dotted #c77d00; text-underline-offset: 3px; }
+.answer .warn { color: #c77d00; font-size: .75em; margin-left: 1px; }
+.answer-meta { margin-top: .4rem; font-size: .78em; color: var(--body-text-color-subdued); }
+.answer-error { color: #b3261e; }
+.refusal {
+  border-left: 4px solid #8a8f98; padding: .3rem .6rem; font-style: italic;
+  background: rgba(138,143,152,.10); border-radius: 4px;
+}
+.refusal .closest { font-style: normal; margin-top: .4rem; font-size: .9em; }
+.refusal .closest ul { margin: .2rem 0 0 1rem; }
+.refusal-icon { font-style: normal; color: #8a8f98; }
+.source-empty { color: var(--body-text-color-subdued); padding: 1rem; font-size: .95em; }
+.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px;
+  padding: .8rem 1rem; background: var(--background-fill-secondary); }
+.source-heading { font-weight: 600; margin-bottom: .2rem; }
+.source-meta { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .6rem; }
+.source-meta .doc { font-weight: 600; }
+.source-text { line-height: 1.55; white-space: normal; }
+.source-text mark { background: #ffe58a; color: #222; padding: 0 1px; border-radius: 2px; }
+.verdict { display: inline-block; margin-top: .6rem; font-size: .85em; }
+.verdict.ok { color: #1e7b34; }
+.verdict.warn { color: #c77d00; }
+.briefing h2 { margin-top: .5rem; }
+.briefing .bmark { color: var(--color-accent); font-size: .75em; margin-left: 1px; }
+.briefing-sources { list-style: none; padding-left: 0; }
+.briefing-sources li { margin-bottom: .6rem; }
+.briefing-sources blockquote { margin: .2rem 0 0 0; padding-left: .7rem;
+  border-left: 3px solid var(--border-color-primary); color: var(--body-text-color-subdued); }
+.example-row button { font-size: .85em !important; }
+.examples-label p { margin: .2rem 0 0 0; font-size: .85em; color: var(--body-text-color-subdued); }
+"""
+
+CITE_BRIDGE_JS = """
+window.__ragCiteTrigger = trigger;
+if (!window.__ragCiteListener) {
+  window.__ragCiteListener = true;
+  document.addEventListener('click', function (event) {
+    const link = event.target.closest && event.target.closest('a.cite, [data-cite]');
+    if (!link) return;
+    let ref = link.getAttribute('data-cite');
+    const href = link.getAttribute('href') || '';
+    if (!ref && href.startsWith('#cite-')) ref = href.slice(6).replace('-', ':');
+    if (!ref) return;
+    event.preventDefault();
+    event.stopPropagation();
+    window.__ragCiteTrigger('cite', {ref: ref});
+  }, true);
+}
+"""
+
+
+def launch_options() -> dict[str, Any]:
+    """Blocks-level look passed to `launch` (Gradio 6 takes theme and CSS there)."""
+    font = ["ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"]
+    mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
+    theme = gr.themes.Soft(primary_hue="blue", neutral_hue="slate", font=font, font_mono=mono)
+    return {"theme": theme, "css": CSS}
+
+
+def build_app(pipeline: Pipeline) -> gr.Blocks:
+    """The whole UI over one shared pipeline (sessions keep their own conversation)."""
+    defaults = h.AskOptions.defaults(pipeline)
+    max_mb = pipeline.settings.ui.max_upload_mb
+
+    with gr.Blocks(title="Kamerbrief Q&A") as demo:
+        answers = gr.State([])
+        pending = gr.State("")
+        gr.HTML(f'<div class="app-header"><h1>{TITLE}</h1><p>{INTRO}</p></div>')
+
+        with gr.Tabs():
+            with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+                with gr.Column(scale=3):
+                    chatbot = gr.Chatbot(
+                        label="Conversation",
+                        elem_id="chat",
+                        height=520,
+                        buttons=["copy"],
+                        feedback_options=None,
+                        latex_delimiters=[],
+                        placeholder="Ask a question below, or try an example.",
+                    )
+                    with gr.Row():
+                        question = gr.Textbox(
+                            placeholder="Stel een vraag… / Ask a question…",
+                            show_label=False,
+                            lines=1,
+                            max_lines=4,
+                            scale=5,
+                            elem_id="question",
+                            autofocus=True,
+                        )
+                        send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
+                    gr.Markdown("Try an example:", elem_classes="examples-label")
+                    with gr.Row(elem_classes="example-row"):
+                        example_buttons = [
+                            gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES
+                        ]
+                    status = gr.Markdown("", elem_id="chat-status")
+                    with gr.Row():
+                        clear = gr.Button("New conversation", size="sm")
+                        export = gr.DownloadButton(
+                            "Export answer (.md)",
+                            size="sm",
+                            interactive=False,
+                            elem_id="export-answer",
+                        )
+                with gr.Column(scale=2):
+                    gr.Markdown("### Sources")
+                    source_list = gr.Radio(
+                        choices=[],
+                        label="Citations of the selected answer",
+                        elem_id="source-list",
+                    )
+                    panel = gr.HTML(
+                        h.EMPTY_PANEL, elem_id="source-panel", js_on_load=CITE_BRIDGE_JS
+                    )
+
+            with gr.Tab("Briefing", id="briefing"):
+                gr.Markdown(
+                    "A short briefing on a topic, every point cited with the lines it "
+                    "comes from. Leave the topic empty for the whole letter."
+                )
+                with gr.Row():
+                    topic = gr.Textbox(
+                        label="Topic",
+                        placeholder="e.g. economische veiligheid, trade, defence",
+                        scale=4,
+                        elem_id="topic",
+                    )
+                    brief_btn = gr.Button("Write briefing", variant="primary", scale=1)
+                briefing_out = gr.HTML(elem_id="briefing")
+                brief_export = gr.DownloadButton(
+                    "Download briefing (.md)", interactive=False, size="sm"
+                )
+
+            with gr.Tab("Documents", id="documents"):
+                gr.Markdown(
+                    f"Documents the assistant answers from. Add a .txt, .md or .pdf "
+                    f"(up to {max_mb:g} MB); it is indexed and can be asked about at once."
+                )
+                docs_table = gr.Dataframe(
+                    value=h.documents_rows(pipeline),
+                    headers=["id", "name", "passages"],
+                    interactive=False,
+                    elem_id="documents-table",
+                )
+                with gr.Row():
+                    upload = gr.File(
+                        label="Add a document",
+                        file_types=list(h.UPLOAD_SUFFIXES),
+                        type="filepath",
+                        elem_id="upload",
+                        scale=3,
+                    )
+                    with gr.Column(scale=2):
+                        add_btn = gr.Button("Add to index", variant="primary", elem_id="add-doc")
+                        remove_choice = gr.Dropdown(
+                            choices=h.document_ids(pipeline),
+                            label="Remove a document",
+                            elem_id="remove-choice",
+                        )
+                        remove_btn = gr.Button("Remove", variant="stop", size="sm")
+                docs_status = gr.Markdown(elem_id="documents-status")
+
+            with gr.Tab("Settings", id="settings"):
+                gr.Markdown(
+                    "Applies to your questions and briefings only. The default "
+                    "<b>extractive</b> backend needs no model and works offline; the others "
+                    "need a running model server (OpenAI-compatible, Ollama) or a GGUF file "
+                    "(llamacpp)."
+                )
+                backend = gr.Dropdown(
+                    choices=list(h.BACKENDS), value=defaults.backend, label="Answer backend"
+                )
+                base_url = gr.Textbox(value=defaults.base_url, label="Endpoint (base URL)")
+                model = gr.Textbox(value=defaults.model, label="Model (name or GGUF path)")
+                k = gr.Slider(1, 20, value=defaults.k, step=1, label="Passages per answer (k)")
+
+        # ---- chat events ------------------------------------------------------------------
+        chat_outputs = [chatbot, answers, source_list, panel, export, status]
+
+        def take(q: str) -> tuple[str, str]:
+            return "", q
+
+        def ask(
+            q: str, state: list, backend_: str, url: str, model_: str, k_: float
+        ) -> Iterator[tuple]:
+            options = h.AskOptions(backend_, url or "", model_ or "", int(k_))
+            for view in h.respond(pipeline, q, state or [], options):
+                yield _chat_outputs(view)
+
+        ask_inputs = [pending, answers, backend, base_url, model, k]
+        for trigger in (question.submit, send.click):
+            trigger(take, [question], [question, pending], queue=False).then(
+                ask, ask_inputs, chat_outputs
+            )
+        for button, text in zip(example_buttons, EXAMPLES, strict=True):
+            button.click(lambda t=text: ("", t), None, [question, pending], queue=False).then(
+                ask, ask_inputs, chat_outputs
+            )
+
+        def show_ref(state: list, ref: str | None) -> str:
+            return h.source_panel(pipeline, state or [], ref)
+
+        source_list.input(show_ref, [answers, source_list], panel, queue=False)
+
+        def open_cite(state: list, evt: gr.EventData) -> tuple:
+            ref = getattr(evt, "ref", None) or ""
+            parsed = h.parse_ref(ref)
+            state = state or []
+            if parsed is None or parsed[0] >= len(state):
+                return gr.skip(), gr.skip(), gr.skip()
+            turn = parsed[0]
+            choices = h.source_choices(state[turn], turn)
+            return (
+                gr.update(choices=choices, value=ref),
+                h.source_panel(pipeline, state, ref),
+                gr.update(value=h.export_answer(state[turn]), interactive=True),
+            )
+
+        panel.cite(open_cite, [answers], [source_list, panel, export], queue=False)
+
+        def select_message(state: list, evt: gr.SelectData) -> tuple:
+            turn = h.turn_of_message(evt.index)
+            state = state or []
+            if turn is None or turn >= len(state):
+                return gr.skip(), gr.skip(), gr.skip()
+            choices, selected, html = h.turn_sources(pipeline, state, turn)
+            return (
+                gr.update(choices=choices, value=selected),
+                html,
+                gr.update(value=h.export_answer(state[turn]), interactive=True),
+            )
+
+        chatbot.select(select_message, [answers], [source_list, panel, export], queue=False)
+
+        def reset() -> tuple:
+            return [], [], gr.update(choices=[], value=None), h.EMPTY_PANEL, None, ""
+
+        reset_outputs = [chatbot, answers, source_list, panel, export, status]
+        clear.click(reset, None, reset_outputs, queue=False)
+        chatbot.clear(reset, None, reset_outputs, queue=False)
+
+        # ---- briefing -----------------------------------------------------------------------
+        def brief(t: str, backend_: str, url: str, model_: str, k_: float) -> tuple:
+            options = h.AskOptions(backend_, url or "", model_ or "", int(k_))
+            html, path, notice = h.make_briefing(pipeline, t, options)
+            if notice:
+                gr.Warning(notice)
+            return html, gr.update(value=path, interactive=path is not None)
+
+        brief_btn.click(brief, [topic, backend, base_url, model, k], [briefing_out, brief_export])
+        topic.submit(brief, [topic, backend, base_url, model, k], [briefing_out, brief_export])
+
+        # ---- documents ----------------------------------------------------------------------
+        def refreshed(message: str) -> tuple:
+            ids = h.document_ids(pipeline)
+            return (
+                h.documents_rows(pipeline),
+                gr.update(choices=ids, value=None),
+                message,
+            )
+
+        def add(path: str | None, progress: gr.Progress = gr.Progress()) -> tuple:  # noqa: B008
+            def report(stage: str, done: int, total: int) -> None:
+                progress((done, max(total, 1)), desc=f"Indexing: {stage}")
+
+            ok, message = h.upload_document(pipeline, path, max_mb, report)
+            if not ok:
+                gr.Warning(message)
+            return (*refreshed(("✓ " if ok else "⚠ ") + h.escape_text(message)), None)
+
+        doc_outputs = [docs_table, remove_choice, docs_status]
+        add_btn.click(
+            add, [upload], [*doc_outputs, upload], concurrency_limit=1, concurrency_id="index"
+        )
+
+        def remove(doc_id: str | None) -> tuple:
+            ok, message = h.delete_document(pipeline, doc_id)
+            if not ok:
+                gr.Warning(message)
+            return refreshed(("✓ " if ok else "⚠ ") + h.escape_text(message))
+
+        remove_btn.click(
+            remove, [remove_choice], doc_outputs, concurrency_limit=1, concurrency_id="index"
+        )
+        demo.load(lambda: refreshed(""), None, doc_outputs, queue=False)
+    return demo
+
+
+def _chat_outputs(view: h.ChatView) -> tuple:
+    """A ChatView as the chat outputs; sources are only touched once an answer is final."""
+    status = f"⚠ {h.escape_text(view.notice)}" if view.notice else ""
+    if view.done and view.notice:
+        gr.Warning(view.notice)
+    if not view.done or not view.sources_changed:
+        return view.messages, view.answers, gr.skip(), gr.skip(), gr.skip(), status
+    export = (
+        gr.update(value=view.export_path, interactive=True)
+        if view.export_path
+        else gr.update(value=None, interactive=False)
+    )
+    return (
+        view.messages,
+        view.answers,
+        gr.update(choices=view.choices, value=view.selected),
+        view.panel,
+        export,
+        status,
+    )
