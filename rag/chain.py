@@ -19,7 +19,7 @@ from rag.citations import ParsedAnswer, parse_citations
 from rag.errors import InputError
 from rag.generate import AnswerBackend, get_backend, is_refusal, refusal
 from rag.language import answer_language, detect_language
-from rag.types import Answer, Citation, Hit, SentenceVerdict
+from rag.types import Answer, Chunk, Citation, Hit, SentenceVerdict
 from rag.verify import SUPPORT_THRESHOLD, support_scores
 
 MAX_QUESTION_CHARS = 2000
@@ -219,7 +219,7 @@ def _citation(marker: int, hit: Hit, found: list[tuple[int, str, float]]) -> Cit
     chunk = hit.chunk
     indices = sorted({index for index, _, _ in found})
     sentences = [chunk.sentences[i] for i in indices] if chunk.sentences else []
-    quote = " ".join(chunk.sentence_text(s) for s in sentences) if sentences else chunk.text
+    quote = _quote(chunk, indices) if sentences else chunk.text
     lines = (
         (min(s.line_start for s in sentences), max(s.line_end for s in sentences))
         if sentences
@@ -233,10 +233,27 @@ def _citation(marker: int, hit: Hit, found: list[tuple[int, str, float]]) -> Cit
         section=chunk.section,
         lines=lines,
         page=chunk.page_start,
-        quote=" ".join(quote.split()),
+        quote=quote,
         supported=support >= SUPPORT_THRESHOLD,
         support=support,
     )
+
+
+QUOTE_GAP = " … "
+
+
+def _quote(chunk: Chunk, indices: list[int]) -> str:
+    """The cited sentences as verbatim source text; non-adjacent ones joined by " … "."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and index == runs[-1][-1] + 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    pieces = [
+        chunk.text[chunk.sentences[run[0]].start : chunk.sentences[run[-1]].end] for run in runs
+    ]
+    return QUOTE_GAP.join(" ".join(piece.split()) for piece in pieces)
 
 
 def _ms(started: float) -> float:
