@@ -62,7 +62,9 @@ def test_quotes_are_verbatim_source_text_and_lines_point_at_them(answers_pipelin
     from index.load import bundled_corpus, load_paths
 
     raw = load_paths([bundled_corpus()])[0]
-    cleaned = squash(clean_document(raw).text)
+    document = clean_document(raw)
+    notes = " ".join(f"{note.number} {note.text}" for note in document.footnotes)
+    cleaned = squash(f"{document.text} {notes}")
     raw_lines = raw.text.split("\n")
     questions = [
         "Wat zegt de brief over het EU-Mercosur akkoord?",
