@@ -22,6 +22,7 @@ from rag.types import Briefing, BriefingPoint, Chunk, Citation, Sentence
 TITLES = {"nl": "Briefing", "en": "Briefing"}
 WHOLE = {"nl": "de hele tekst", "en": "the whole text"}
 SOURCES = {"nl": "Bronnen", "en": "Sources"}
+OPENING = {"nl": "Inleiding", "en": "Opening"}  # text before the first heading
 NOTHING = {
     "nl": "De documenten zeggen niets over dit onderwerp.",
     "en": "The documents say nothing about this topic.",
@@ -135,7 +136,7 @@ def _markdown(
     for point in points:
         if point.section != section:
             section = point.section
-            lines += ["", f"## {section}" if section else "## —", ""]
+            lines += ["", f"## {section or OPENING[language]}", ""]
         marks = "".join(f"[{m}]" for m in point.markers)
         lines.append(f"- {point.text} {marks}".rstrip())
     lines += ["", f"## {SOURCES[language]}", "", citations_markdown(citations), ""]

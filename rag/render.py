@@ -63,7 +63,7 @@ def citations_markdown(citations: list[Citation]) -> str:
     lines = []
     for c in citations:
         mark = "" if c.supported else " (not verified)"
-        lines.append(f"[{c.marker}] {_where(c)}{mark}\n   > {c.quote}")
+        lines.append(f"[{c.marker}] {_where(c)}{mark}\n\n> {c.quote}\n")
     return "\n".join(lines)
 
 
