@@ -102,6 +102,7 @@ class AnswerChain:
     # ---- steps ----------------------------------------------------------------------------
 
     def _prepare(self, state: dict[str, Any]) -> dict[str, Any]:
+        started = time.perf_counter()
         question = clean_question(state["question"])
         language = detect_language(question)
         state = {
@@ -111,7 +112,7 @@ class AnswerChain:
             "history": list(state.get("history") or ()),
             "backend": state.get("backend") or self.pipeline.settings.generation.backend,
             "timings": {},
-            "started": time.perf_counter(),
+            "started": started,
             "answer": None,
         }
         if language not in ("nl", "en"):

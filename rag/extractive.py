@@ -5,7 +5,7 @@ similarity from the multilingual embedder, plus overlap of stemmed content words
 best ones, in reading order, become the answer, each followed by its passage marker,
 after a short lead-in in the question's language. It refuses when the best support is
 too weak, or when the question asks for a quantity or date and no chosen sentence
-contains a number.
+contains a number, or who someone is and the best sentence names no person.
 """
 
 from __future__ import annotations
@@ -36,6 +36,18 @@ _ASKS_LIST = re.compile(
     re.IGNORECASE,
 )
 _HAS_NUMBER = re.compile(r"\d")
+_ASKS_PERSON = re.compile(
+    r"^\s*(wie (is|was|zijn|waren)|who (is|was|are|were)|hoe heet|wat is de naam|"
+    r"what is the name)\b",
+    re.IGNORECASE,
+)
+# A person's name: initials ("D.M. van Weel") or a title right before a capitalised name
+# ("het lid Dassen", "President Macron"); "de minister van Defensie" is a role, not a name.
+_PERSON = re.compile(
+    r"\b(?:[A-Z]\.){1,4}\s?(?:(?:van|de|der|den|ter) )*[A-Z][a-z]+"
+    r"|\b(?:minister|staatssecretaris|premier|president|commissaris|voorzitter|lid|heer|"
+    r"mevrouw|Mr|Ms|Mrs|Dr|President|Minister|Commissioner)\.? (?:[A-Z]\.\s?)*[A-Z][a-z]{2,}"
+)
 
 
 @dataclass(frozen=True)
@@ -103,6 +115,8 @@ class ExtractiveBackend:
             return []
         if _ASKS_QUANTITY.search(question) and not _HAS_NUMBER.search(ranked[0].text):
             return []  # asked for a number or date; the best evidence holds none
+        if _ASKS_PERSON.search(question) and not _PERSON.search(ranked[0].text):
+            return []  # asked who someone is; the best evidence names nobody
         best = ranked[0].score
         limit, margin = (4, 0.85) if _ASKS_LIST.search(question) else (2, 0.92)
         chosen = [c for c in ranked[:limit] if c.score >= best * margin]

@@ -42,6 +42,11 @@ def answer_language(text: str) -> str:
     return lang if lang in ("nl", "en") else "en"
 
 
+def warm_up() -> None:
+    """Load the language identifier's model now rather than during the first question."""
+    _langid("warm up")
+
+
 @lru_cache(maxsize=1)
 def _identifier():  # type: ignore[no-untyped-def]
     import py3langid
