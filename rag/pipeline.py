@@ -60,12 +60,7 @@ class Pipeline:
         history: Sequence[tuple[str, str]] = (),
     ) -> Answer:
         """Answer a question with verified citations. `history`: earlier (question, answer)."""
-        answer: Answer | None = None
-        for event in self.stream(question, k=k, backend=backend, history=history):
-            if isinstance(event, Answer):
-                answer = event
-        assert answer is not None
-        return answer
+        return self.chain.invoke(question, k=k, backend=backend, history=history)
 
     def stream(
         self,

@@ -191,3 +191,13 @@ def test_briefing_bullets_are_cited_with_quotes(answers_pipeline):
     assert "[1]" in briefing.markdown and "> " in briefing.markdown
     whole = answers_pipeline.brief(None)
     assert len({p.section for p in whole.points}) >= 5
+
+
+def test_streamed_and_invoked_chain_agree(answers_pipeline):
+    question = "What does the letter say about enhanced cooperation?"
+    events = list(answers_pipeline.stream(question))
+    deltas, final = events[:-1], events[-1]
+    assert len(deltas) >= 2 and all(isinstance(d, str) for d in deltas)
+    invoked = answers_pipeline.chain.runnable.invoke({"question": question})
+    assert final.answer == invoked.answer
+    assert [c.quote for c in final.citations] == [c.quote for c in invoked.citations]
