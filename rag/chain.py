@@ -14,8 +14,8 @@ from typing import Any
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.conversation import standalone_query
 from rag.citations import ParsedAnswer, parse_citations
+from rag.conversation import standalone_query
 from rag.errors import InputError
 from rag.generate import AnswerBackend, get_backend, is_refusal, refusal
 from rag.language import answer_language, detect_language
@@ -77,7 +77,9 @@ class AnswerChain:
         backend: str | None = None,
         history: Sequence[tuple[str, str]] = (),
     ) -> Iterator[str | Answer]:
-        state = self._prepare({"question": question, "k": k, "backend": backend, "history": history})
+        state = self._prepare(
+            {"question": question, "k": k, "backend": backend, "history": history}
+        )
         if state.get("answer") is None:
             state = self._retrieve(state)
             started = time.perf_counter()
@@ -93,7 +95,9 @@ class AnswerChain:
             yield state["answer"].answer
         yield self._finish(state)
 
-    def answer_from_hits(self, question: str, hits: list[Hit], backend: str | None = None) -> Answer:
+    def answer_from_hits(
+        self, question: str, hits: list[Hit], backend: str | None = None
+    ) -> Answer:
         state = self._prepare({"question": question, "backend": backend, "hits": hits})
         if state.get("answer") is None:
             state = self._generate({**state, "hits": hits})
@@ -117,8 +121,11 @@ class AnswerChain:
         }
         if language not in ("nl", "en"):
             state["answer"] = Answer(
-                question=question, language="en", answer=UNSUPPORTED_LANGUAGE,
-                refused=True, backend=state["backend"],
+                question=question,
+                language="en",
+                answer=UNSUPPORTED_LANGUAGE,
+                refused=True,
+                backend=state["backend"],
             )
         return state
 
@@ -199,7 +206,9 @@ class AnswerChain:
             for marker, score in zip(sentence.markers, scores, strict=True):
                 index, quote = best_quote(embedder, sentence.text, hits[marker - 1])
                 quotes.setdefault(marker, []).append((index, quote, score))
-        citations = [_citation(marker, hits[marker - 1], found) for marker, found in sorted(quotes.items())]
+        citations = [
+            _citation(marker, hits[marker - 1], found) for marker, found in sorted(quotes.items())
+        ]
         return verdicts, citations
 
 

@@ -63,8 +63,10 @@ def _markers_inside(text: str) -> str:
     kept so spans still index the original text."""
     return re.sub(
         r"([.!?])((?:\s?\[\d+\])+)",
-        lambda m: m.group(2).replace(" ", " ") + m.group(1)
-        if len(m.group(2)) + 1 == len(m.group(0))
-        else m.group(0),
+        lambda m: (
+            m.group(2).replace(" ", " ") + m.group(1)
+            if len(m.group(2)) + 1 == len(m.group(0))
+            else m.group(0)
+        ),
         text,
     )

@@ -15,10 +15,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from rag.conversation import asks_about_the_text, focus, standalone_query
 from rag.generate import refusal
 from rag.settings import GenerationSettings
 from rag.types import Hit
-from rag.conversation import standalone_query
 from rag.verify import content_stems, stem_overlap
 
 LEAD_INS = {
@@ -101,8 +101,10 @@ class ExtractiveBackend:
         semantic = self.embedder.encode_passages(texts) @ query
         wanted = content_stems(question)
         candidates = []
+        headings = {i: content_stems(hit.chunk.section) for i, hit in enumerate(hits)}
         for text, owner, sem in zip(texts, owners, semantic, strict=True):
-            lexical = stem_overlap(wanted, content_stems(text))
+            # A section heading names what its sentences are about ("Handel").
+            lexical = stem_overlap(wanted, content_stems(text) | headings[owner])
             prior = 1.0 / (1.0 + owner)
             score = 0.65 * float(sem) + 0.3 * lexical + 0.05 * prior
             candidates.append(Candidate(owner, text, score))
@@ -110,7 +112,7 @@ class ExtractiveBackend:
 
     def select(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
         """The sentences to answer with, in reading order; empty means refuse."""
-        ranked = self.score(question, hits)
+        ranked = self.score(focus(question), hits)
         if not ranked or ranked[0].score < self.settings.min_support:
             return []
         if _ASKS_QUANTITY.search(question) and not _HAS_NUMBER.search(ranked[0].text):
@@ -118,7 +120,8 @@ class ExtractiveBackend:
         if _ASKS_PERSON.search(question) and not _PERSON.search(ranked[0].text):
             return []  # asked who someone is; the best evidence names nobody
         best = ranked[0].score
-        limit, margin = (4, 0.85) if _ASKS_LIST.search(question) else (2, 0.92)
+        broad = _ASKS_LIST.search(question) or asks_about_the_text(question)
+        limit, margin = (4, 0.85) if broad else (2, 0.92)
         chosen = [c for c in ranked[:limit] if c.score >= best * margin]
         if _ASKS_QUANTITY.search(question):
             chosen = [c for c in chosen if _HAS_NUMBER.search(c.text)]

@@ -13,10 +13,47 @@ from functools import lru_cache
 from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
 _WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_NL_EXTRA = {"wat", "hoe", "welke", "waarom", "wie", "waar", "wanneer", "hoeveel", "volgens",
-             "brief", "kabinet", "zegt", "over", "moet", "kan", "wordt", "zijn", "niet", "ook"}
-_EN_EXTRA = {"what", "how", "which", "why", "who", "where", "when", "many", "much", "does",
-             "letter", "according", "say", "says", "about", "government", "should", "must"}
+_NL_EXTRA = {
+    "wat",
+    "hoe",
+    "welke",
+    "waarom",
+    "wie",
+    "waar",
+    "wanneer",
+    "hoeveel",
+    "volgens",
+    "brief",
+    "kabinet",
+    "zegt",
+    "over",
+    "moet",
+    "kan",
+    "wordt",
+    "zijn",
+    "niet",
+    "ook",
+}
+_EN_EXTRA = {
+    "what",
+    "how",
+    "which",
+    "why",
+    "who",
+    "where",
+    "when",
+    "many",
+    "much",
+    "does",
+    "letter",
+    "according",
+    "say",
+    "says",
+    "about",
+    "government",
+    "should",
+    "must",
+}
 NL_WORDS = frozenset(STOPWORDS_DUTCH) | _NL_EXTRA
 EN_WORDS = frozenset(STOPWORDS_EN) | _EN_EXTRA
 

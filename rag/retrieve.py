@@ -101,8 +101,12 @@ class TermAligner:
     Dutch text (and Dutch synonyms against each other)."""
 
     def __init__(
-        self, terms: Sequence[str], vectors: np.ndarray, embedder: Any,
-        per_word: int = 2, min_similarity: float = 0.7,
+        self,
+        terms: Sequence[str],
+        vectors: np.ndarray,
+        embedder: Any,
+        per_word: int = 2,
+        min_similarity: float = 0.7,
     ) -> None:
         self.terms = list(terms)
         self.vectors = vectors
@@ -134,9 +138,13 @@ def _content_words(text: str) -> list[str]:
     from rag.language import EN_WORDS, NL_WORDS
 
     tokens = re.findall(r"\w+(?:-\w+)*", text.lower())
-    return list(dict.fromkeys(
-        t for t in tokens if len(t) > 2 and not t.isdigit() and t not in NL_WORDS and t not in EN_WORDS
-    ))
+    return list(
+        dict.fromkeys(
+            t
+            for t in tokens
+            if len(t) > 2 and not t.isdigit() and t not in NL_WORDS and t not in EN_WORDS
+        )
+    )
 
 
 def _proper_nouns(text: str) -> set[str]:

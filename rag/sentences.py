@@ -13,10 +13,11 @@ import re
 
 ABBREVIATIONS = frozenset(
     """
-    a.s bijv bv ca cf co dec dhr dr drs e.a e.g etc evt fig i.e ibid ing incl jl jan feb mrt
-    apr aug sep sept okt nov o.a p pp prof resp st t.a.v t.b.v vs w.o zgn zie ir mr mw nr nrs
-    art lid no vgl mln mld bln mrd z.g.a.v m.b.t m.n c.s i.p.v n.a.v d.w.z u.s mr dhr
-    """.split()
+    a.s bijv bv ca cf co dec dhr dr drs e.a e.g etc evt fig i.e ibid ing incl jl jan feb
+    mrt apr aug sep sept okt nov o.a p pp prof resp st t.a.v t.b.v vs w.o zgn zie ir mr mw
+    nr nrs art lid no vgl mln mld bln mrd z.g.a.v m.b.t m.n c.s i.p.v n.a.v d.w.z u.s mr
+    dhr
+    """.split()  # noqa: SIM905
 )
 
 _END = re.compile(r"""[.!?]+['"’”)\]]*(?:\d{1,2}(?=\s))?(?=\s+|$)""")

@@ -55,7 +55,11 @@ def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float
     for stem in wanted:
         if stem in have or (
             len(stem) >= min_prefix
-            and any(len(h) >= min_prefix and (h.startswith(stem[:min_prefix + 2]) or stem.startswith(h)) for h in have)
+            and any(
+                len(h) >= min_prefix
+                and (h.startswith(stem[: min_prefix + 2]) or stem.startswith(h))
+                for h in have
+            )
         ):
             found += 1
     return found / len(wanted)

@@ -5,7 +5,7 @@ quotes (each quote found word for word in the cleaned source); refusal rate on
 unanswerable and on answerable questions; p50/p95 end-to-end latency of `rag ask`
 once the pipeline is loaded (index and model load once, as in `rag ask --questions`).
 
-    .venv/bin/python scripts/answer_metrics.py [--dataset ../shared/eval/dev.jsonl] [--backend extractive]
+    .venv/bin/python scripts/answer_metrics.py [--dataset FILE.jsonl] [--backend NAME]
 """
 
 from __future__ import annotations
@@ -50,8 +50,10 @@ def main() -> None:
             piece in cleaned[c.document] for c in answer.citations for piece in c.quote.split(" … ")
         )
         rows.append((item, answer, elapsed, recall_at_k(ranks, 5) if ranks else None, verbatim))
-    print("| language | n | recall@5 | citations verbatim | refused (unanswerable) "
-          "| refused (answerable) | p50 ms | p95 ms |")
+    print(
+        "| language | n | recall@5 | citations verbatim | refused (unanswerable) "
+        "| refused (answerable) | p50 ms | p95 ms |"
+    )
     print("|---|---|---|---|---|---|---|---|")
     for lang in ("nl", "en"):
         group = [r for r in rows if r[0].lang == lang]

@@ -28,13 +28,17 @@ def main() -> None:
     pairs = labelled_pairs(load_dataset(args.dataset), [c.text for c in pipeline.store.chunks])
     scores = [verify.support_score(pipeline.embedder, s, [p]) for s, p, _ in pairs]
     labels = [label for _, _, label in pairs]
-    current = sum((s >= verify.SUPPORT_THRESHOLD) == y for s, y in zip(scores, labels)) / len(pairs)
+    current = sum(
+        (s >= verify.SUPPORT_THRESHOLD) == y for s, y in zip(scores, labels, strict=True)
+    ) / len(pairs)
     best, best_accuracy = verify.calibrate(scores, labels)
     halves = [(scores[0::2], labels[0::2]), (scores[1::2], labels[1::2])]
     held_out = []
     for (fit_s, fit_y), (test_s, test_y) in (halves, halves[::-1]):
         threshold, _ = verify.calibrate(fit_s, fit_y)
-        held_out.append(sum((s >= threshold) == y for s, y in zip(test_s, test_y)) / len(test_y))
+        held_out.append(
+            sum((s >= threshold) == y for s, y in zip(test_s, test_y, strict=True)) / len(test_y)
+        )
     print(f"pairs: {len(pairs)} ({sum(labels)} supported)")
     print(f"accuracy at SUPPORT_THRESHOLD={verify.SUPPORT_THRESHOLD}: {current:.3f}")
     print(f"best threshold on all pairs: {best:.3f} (accuracy {best_accuracy:.3f})")

@@ -68,7 +68,10 @@ def main() -> None:
         for lang in ("nl", "en"):
             r5, r10 = [], []
             for item in (i for i in items if i.lang == lang):
-                ranked = [(rank, store.chunks[p].text) for rank, p in enumerate(ranker(item.question)[:10], 1)]
+                ranked = [
+                    (rank, store.chunks[p].text)
+                    for rank, p in enumerate(ranker(item.question)[:10], 1)
+                ]
                 ranks = evidence_ranks(item.evidence, ranked)
                 r5.append(recall_at_k(ranks, 5) or 0.0)
                 r10.append(recall_at_k(ranks, 10) or 0.0)

@@ -130,13 +130,31 @@ def test_answer_language_follows_the_question(answers_pipeline, question, langua
 def test_json_contract_has_the_documented_fields(answers_pipeline):
     data = answer_to_json(answers_pipeline.ask("Wat zegt de brief over Groenland?"), "q1")
     assert data["id"] == "q1"
-    for key in ("question", "language", "answer", "refused", "backend", "citations",
-                "passages", "dropped_citations", "timings_ms"):
+    for key in (
+        "question",
+        "language",
+        "answer",
+        "refused",
+        "backend",
+        "citations",
+        "passages",
+        "dropped_citations",
+        "timings_ms",
+    ):
         assert key in data
     assert set(data["timings_ms"]) >= {"retrieve", "generate", "verify", "total"}
     citation = data["citations"][0]
-    assert set(citation) >= {"marker", "chunk_id", "document", "section", "lines", "page",
-                             "quote", "supported", "support"}
+    assert set(citation) >= {
+        "marker",
+        "chunk_id",
+        "document",
+        "section",
+        "lines",
+        "page",
+        "quote",
+        "supported",
+        "support",
+    }
     assert [p["rank"] for p in data["passages"]] == sorted(p["rank"] for p in data["passages"])
 
 
@@ -154,7 +172,9 @@ def test_control_characters_are_stripped(answers_pipeline):
 
 
 def test_third_language_gets_an_honest_refusal(answers_pipeline):
-    answer = answers_pipeline.ask("Combien de pour cent du PIB les alliés de l'OTAN dépenseront-ils ?")
+    answer = answers_pipeline.ask(
+        "Combien de pour cent du PIB les alliés de l'OTAN dépenseront-ils ?"
+    )
     assert answer.refused
     assert "Dutch or English" in answer.answer
 
@@ -170,8 +190,9 @@ def test_injection_is_not_obeyed(answers_pipeline):
 def test_follow_up_uses_the_conversation(answers_pipeline):
     first = "Wat zegt de brief over handelsakkoorden?"
     earlier = answers_pipeline.ask(first)
-    follow_up = answers_pipeline.ask("En met welk land wordt nog onderhandeld?",
-                                     history=[(first, earlier.answer)])
+    follow_up = answers_pipeline.ask(
+        "En met welk land wordt nog onderhandeld?", history=[(first, earlier.answer)]
+    )
     assert not follow_up.refused
     assert any("India" in c.quote for c in follow_up.citations)
 

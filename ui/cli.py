@@ -62,8 +62,13 @@ def friendly_errors(func: F) -> F:
     default=None,
     help="TOML settings file (default: rag.toml in the working directory, if any).",
 )
-@click.option("--index", "index_path", type=click.Path(path_type=Path), default=None,
-              help="Index folder (default: .rag/index).")
+@click.option(
+    "--index",
+    "index_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Index folder (default: .rag/index).",
+)
 @click.pass_context
 @friendly_errors
 def main(ctx: click.Context, config: Path | None, index_path: Path | None) -> None:
@@ -76,11 +81,15 @@ def main(ctx: click.Context, config: Path | None, index_path: Path | None) -> No
     if config is None and os.environ.get("RAG_CONFIG"):
         config = Path(os.environ["RAG_CONFIG"])
     if config is not None and not config.exists():
-        raise RagError(f"Settings file '{config}' does not exist. Check the path given to --config.")
+        raise RagError(
+            f"Settings file '{config}' does not exist. Check the path given to --config."
+        )
     try:
         settings = load_settings(config)
     except ValueError as exc:
-        raise RagError(f"Invalid settings: {_first_line(exc)}. Check rag.toml and RAG_* variables.") from None
+        raise RagError(
+            f"Invalid settings: {_first_line(exc)}. Check rag.toml and RAG_* variables."
+        ) from None
     if index_path is not None:
         settings = settings.model_copy(
             update={"index": settings.index.model_copy(update={"path": index_path})}

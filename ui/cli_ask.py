@@ -28,15 +28,24 @@ def _pipeline(settings: Settings, k: int | None) -> Pipeline:
 
 @click.command("ask")
 @click.argument("question", required=False)
-@click.option("--questions", type=click.Path(path_type=Path, dir_okay=False),
-              help="JSONL file of {\"id\", \"question\"} objects; prints one JSON line each.")
+@click.option(
+    "--questions",
+    type=click.Path(path_type=Path, dir_okay=False),
+    help='JSONL file of {"id", "question"} objects; prints one JSON line each.',
+)
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract.")
 @click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
 @click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Answer backend.")
 @click.pass_context
 @friendly_errors
-def ask(ctx: click.Context, question: str | None, questions: Path | None, as_json: bool,
-        k: int | None, backend: str | None) -> None:
+def ask(
+    ctx: click.Context,
+    question: str | None,
+    questions: Path | None,
+    as_json: bool,
+    k: int | None,
+    backend: str | None,
+) -> None:
     """Answer QUESTION (Dutch or English) with cited, verified passages.
 
     \b
@@ -70,10 +79,14 @@ def _print_sources(answer: Any) -> None:
         click.echo()
         click.echo(citations_markdown(answer.citations))
     elif answer.refused and answer.passages:
-        click.echo("\nClosest passages:" if answer.language == "en" else "\nDichtstbijzijnde passages:")
+        click.echo(
+            "\nClosest passages:" if answer.language == "en" else "\nDichtstbijzijnde passages:"
+        )
         for hit in answer.passages[:3]:
             c = hit.chunk
-            click.echo(f"  {c.document}, lines {c.line_start}–{c.line_end} ({c.section}): {c.text[:160]}…")
+            click.echo(
+                f"  {c.document}, lines {c.line_start}–{c.line_end} ({c.section}): {c.text[:160]}…"
+            )
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported:
         click.echo(f"\n⚠ {len(unsupported)} sentence(s) not supported by their citations.")
@@ -81,12 +94,16 @@ def _print_sources(answer: Any) -> None:
 
 def _batch(pipeline: Pipeline, path: Path, backend: str | None) -> None:
     if not path.exists():
-        raise RagError(f"'{path}' does not exist. Give a JSONL file with one {{\"id\", \"question\"}} per line.")
+        raise RagError(
+            f'\'{path}\' does not exist. Give a JSONL file with one {{"id", "question"}} per line.'
+        )
     with open(path, encoding="utf-8") as lines:
         for number, line in enumerate(lines, start=1):
             if not line.strip():
                 continue
-            click.echo(json.dumps(_answer_line(pipeline, line, number, backend), ensure_ascii=False))
+            click.echo(
+                json.dumps(_answer_line(pipeline, line, number, backend), ensure_ascii=False)
+            )
             sys.stdout.flush()
 
 
@@ -94,10 +111,17 @@ def _answer_line(pipeline: Pipeline, line: str, number: int, backend: str | None
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
-        return {"id": None, "line": number, "error": f"Line {number} is not valid JSON ({exc.msg})."}
+        return {
+            "id": None,
+            "line": number,
+            "error": f"Line {number} is not valid JSON ({exc.msg}).",
+        }
     if not isinstance(row, dict) or not isinstance(row.get("question"), str):
-        return {"id": row.get("id") if isinstance(row, dict) else None, "line": number,
-                "error": f"Line {number} needs a string field \"question\"."}
+        return {
+            "id": row.get("id") if isinstance(row, dict) else None,
+            "line": number,
+            "error": f'Line {number} needs a string field "question".',
+        }
     try:
         return answer_to_json(pipeline.ask(row["question"], backend=backend), row.get("id"))
     except RagError as exc:
@@ -107,8 +131,12 @@ def _answer_line(pipeline: Pipeline, line: str, number: int, backend: str | None
 @click.command("brief")
 @click.argument("topic", required=False)
 @click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Answer backend.")
-@click.option("--out", type=click.Path(path_type=Path, dir_okay=False), default=None,
-              help="Also write the Markdown briefing to this file.")
+@click.option(
+    "--out",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    help="Also write the Markdown briefing to this file.",
+)
 @click.pass_context
 @friendly_errors
 def brief(ctx: click.Context, topic: str | None, backend: str | None, out: Path | None) -> None:
