@@ -222,3 +222,19 @@ def test_streamed_and_invoked_chain_agree(answers_pipeline):
     invoked = answers_pipeline.chain.runnable.invoke({"question": question})
     assert final.answer == invoked.answer
     assert [c.quote for c in final.citations] == [c.quote for c in invoked.citations]
+
+
+def test_follow_up_with_a_new_subject_changes_the_topic(answers_pipeline):
+    first = "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
+    earlier = answers_pipeline.ask(first)
+    follow_up = answers_pipeline.ask(
+        "En wat zegt de brief over handel?", history=[(first, earlier.answer)]
+    )
+    assert not follow_up.refused
+    assert any(c.section == "Handel" for c in follow_up.citations)
+    assert not any("5%" in c.quote for c in follow_up.citations)
+
+
+def test_who_is_question_without_a_named_person_is_refused(answers_pipeline):
+    answer = answers_pipeline.ask("Wie is volgens de brief de voorzitter van de Europese Commissie?")
+    assert answer.refused
