@@ -17,7 +17,7 @@ ABBREVIATIONS = frozenset(
     mrt apr aug sep sept okt nov o.a p pp prof resp st t.a.v t.b.v vs w.o zgn zie ir mr mw
     nr nrs art lid no vgl mln mld bln mrd z.g.a.v m.b.t m.n c.s i.p.v n.a.v d.w.z u.s mr
     dhr
-    """.split()  # noqa: SIM905
+    """.split()
 )
 
 _END = re.compile(r"""[.!?]+['"’”)\]]*(?:\d{1,2}(?=\s))?(?=\s+|$)""")

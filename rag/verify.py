@@ -34,8 +34,20 @@ def normalise(text: str) -> str:
     return " ".join(text.replace("\u00ad", "").split())
 
 
+# Words that point at the document rather than make a claim ("the letter says ...").
+ABOUT_THE_TEXT = frozenset(
+    "brief letter tekst text document zegt say says said spreekt speaks stelt states noemt "
+    "mentions mentioned volgens according schrijft writes".split()
+)
+
+
 def content_stems(text: str) -> set[str]:
-    words = [w for w in _WORD.findall(text.lower()) if w not in NL_WORDS and w not in EN_WORDS]
+    """Stems (Dutch and English) of the words that carry content."""
+    words = [
+        w
+        for w in _WORD.findall(text.lower())
+        if w not in NL_WORDS and w not in EN_WORDS and w not in ABOUT_THE_TEXT
+    ]
     stems: set[str] = set()
     for stemmer in _STEMMERS:
         stems.update(stemmer.stemWords(words))
@@ -70,6 +82,29 @@ def lexical_support(sentence: str, passage: str) -> float:
     return stem_overlap(content_stems(sentence), content_stems(passage))
 
 
+def content_words(text: str) -> list[str]:
+    words = _WORD.findall(text.lower())
+    kept = (w for w in words if w not in NL_WORDS and w not in EN_WORDS and w not in ABOUT_THE_TEXT)
+    return list(dict.fromkeys(w for w in kept if len(w) > 2 or w.isdigit()))
+
+
+def crosslingual_support(embedder: Any, sentence: str, passage: str, floor: float = 0.6) -> float:
+    """Share of the sentence's content words that have a counterpart in the passage: the
+    same stem, or a word the multilingual embedder puts close ("security" ~ "veiligheid"),
+    so an English claim can be checked word by word against Dutch text."""
+    wanted = content_words(sentence)
+    have = content_words(passage)
+    if not wanted or not have:
+        return 0.0
+    have_stems = content_stems(passage)
+    missing = [w for w in wanted if not stem_overlap(content_stems(w), have_stems)]
+    if not missing:
+        return 1.0
+    similarity = embedder.similarity(missing, have)
+    matched = int((similarity.max(axis=1) >= floor).sum())
+    return (len(wanted) - len(missing) + matched) / len(wanted)
+
+
 def support_scores(embedder: Any, sentence: str, passages: Sequence[str]) -> list[float]:
     """Support of `sentence` by each passage, each in [0, 1]."""
     plain = normalise(sentence)
@@ -91,7 +126,7 @@ def support_scores(embedder: Any, sentence: str, passages: Sequence[str]) -> lis
         best[owner] = max(best.get(owner, -1.0), float(value))
     for i in todo:
         semantic = max(0.0, best[i])
-        lexical = lexical_support(sentence, passages[i])
+        lexical = crosslingual_support(embedder, sentence, passages[i])
         score = max(semantic, 0.5 * semantic + 0.5 * lexical)
         if numbers(sentence) - numbers(passages[i]):
             score *= 0.6
