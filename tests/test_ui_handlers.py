@@ -1,4 +1,5 @@
-"""The web UI's handlers, called directly (no server) on a real pipeline over the letter."""
+"""The web UI's handler functions (ui.chat, ui.briefing, ui.documents, ui.markup,
+ui.export, ui.options), called directly (no server) on a real pipeline over the letter."""
 
 from __future__ import annotations
 
@@ -12,7 +13,12 @@ from index.library import open_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer, Briefing, BriefingPoint, Chunk, Citation, Hit, SentenceVerdict
-from ui import handlers as h
+from ui.briefing import briefing_html, make_briefing
+from ui.chat import ChatView, chat_messages, history_of, respond, source_panel
+from ui.documents import delete_document, document_ids, documents_rows, upload_document
+from ui.export import export_answer
+from ui.markup import answer_html, citation_html, highlight, passage_html
+from ui.options import AskOptions, pipeline_for
 
 DUTCH_QUESTION = (
     "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
@@ -30,18 +36,18 @@ def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
 
 
 @pytest.fixture(scope="session")
-def options(pipeline: Pipeline) -> h.AskOptions:
-    return h.AskOptions.defaults(pipeline)
+def options(pipeline: Pipeline) -> AskOptions:
+    return AskOptions.defaults(pipeline)
 
 
-def final(views: list[h.ChatView]) -> h.ChatView:
+def final(views: list[ChatView]) -> ChatView:
     assert views, "respond yielded nothing"
     assert views[-1].done
     return views[-1]
 
 
-def ask(pipeline: Pipeline, question: str, options: h.AskOptions, answers=()) -> h.ChatView:
-    return final(list(h.respond(pipeline, question, list(answers), options)))
+def ask(pipeline: Pipeline, question: str, options: AskOptions, answers=()) -> ChatView:
+    return final(list(respond(pipeline, question, list(answers), options)))
 
 
 def marked(html_text: str) -> list[str]:
@@ -60,7 +66,7 @@ def no_tags(fragment: str) -> None:
 
 
 def test_question_streams_an_answer_with_citations(pipeline, options):
-    views = list(h.respond(pipeline, DUTCH_QUESTION, [], options))
+    views = list(respond(pipeline, DUTCH_QUESTION, [], options))
     assert any(not v.done for v in views), "the answer is streamed in steps"
     view = final(views)
     answer = view.answers[-1]
@@ -78,7 +84,7 @@ def test_selecting_a_citation_shows_the_passage_with_the_quote_highlighted(pipel
     answer = view.answers[-1]
     assert answer.citations, answer.answer
     for citation in answer.citations:
-        panel = h.source_panel(pipeline, view.answers, f"0:{citation.marker}")
+        panel = source_panel(pipeline, view.answers, f"0:{citation.marker}")
         assert f"lines {citation.lines[0]}–{citation.lines[1]}" in panel
         assert html.escape(citation.document, quote=False) in html.unescape(panel)
         highlighted = marked(panel)
@@ -94,7 +100,7 @@ def test_follow_up_question_keeps_the_conversation(pipeline, options):
     assert len(second.answers) == 2
     assert [m["role"] for m in second.messages] == ["user", "assistant"] * 2
     assert second.choices and all(ref.startswith("1:") for _, ref in second.choices)
-    assert h.history_of(second.answers)[0] == (DUTCH_QUESTION, first.answers[0].answer)
+    assert history_of(second.answers)[0] == (DUTCH_QUESTION, first.answers[0].answer)
 
 
 def test_empty_question_gives_a_friendly_message(pipeline, options):
@@ -126,10 +132,10 @@ def test_refusal_rendering_is_distinct(pipeline):
         backend="extractive",
         passages=[Hit(chunk=chunk, score=0.1, rank=1)],
     )
-    content = h.answer_html(refused, 0)
+    content = answer_html(refused, 0)
     assert content.startswith('<div class="refusal">')
     assert 'href="#cite-0-p1"' in content
-    assert "Closest passage 1" in h.source_panel(pipeline, [refused], "0:p1")
+    assert "Closest passage 1" in source_panel(pipeline, [refused], "0:p1")
 
 
 # ---- escaping ---------------------------------------------------------------------------
@@ -157,11 +163,11 @@ def test_model_output_with_html_is_escaped():
             SentenceVerdict(text=f"And {EVIL_IMG}.", markers=[1], supported=False, support=0.1),
         ],
     )
-    content = h.answer_html(answer, 0)
+    content = answer_html(answer, 0)
     no_tags(content)
     assert 'class="unsupported"' in content and "⚠" in content
-    no_tags(h.chat_messages([answer])[0]["content"])
-    panel = h.citation_html(answer.citations[0], None)
+    no_tags(chat_messages([answer])[0]["content"])
+    panel = citation_html(answer.citations[0], None)
     no_tags(panel)
     assert EVIL in html.unescape(panel)
 
@@ -174,25 +180,25 @@ def test_document_with_html_is_shown_as_text(pipeline, options, tmp_path):
         f"De vuurtoren van Westkapelle-Zuid kreeg in 2031 een nieuwe lamp {EVIL_IMG} erbij.\n",
         encoding="utf-8",
     )
-    before = h.documents_rows(pipeline)
-    ok, message = h.upload_document(pipeline, evil, max_mb=1)
+    before = documents_rows(pipeline)
+    ok, message = upload_document(pipeline, evil, max_mb=1)
     assert ok, message
     try:
         chunks = [c for c in pipeline.store.chunks if c.doc_id == "evil-notes"]
         assert chunks
         for chunk in chunks:
-            panel = h.passage_html(chunk, quote=chunk.text[:40], heading="t")
+            panel = passage_html(chunk, quote=chunk.text[:40], heading="t")
             no_tags(panel)
             assert "&#60;script&#62;" in panel or "&#60;img" in panel
         view = ask(pipeline, "Wat is het codewoord van project Zeemeeuw?", options)
         for message_ in view.messages:
             no_tags(message_["content"])
         for _, ref in view.choices:
-            no_tags(h.source_panel(pipeline, view.answers, ref))
+            no_tags(source_panel(pipeline, view.answers, ref))
     finally:
-        ok, message = h.delete_document(pipeline, "evil-notes")
+        ok, message = delete_document(pipeline, "evil-notes")
         assert ok, message
-    assert h.documents_rows(pipeline) == before
+    assert documents_rows(pipeline) == before
 
 
 def test_briefing_with_html_is_escaped():
@@ -208,7 +214,7 @@ def test_briefing_with_html_is_escaped():
         ],
         markdown="",
     )
-    shown = h.briefing_html(briefing)
+    shown = briefing_html(briefing)
     no_tags(shown)
     assert EVIL in html.unescape(shown)
 
@@ -225,7 +231,7 @@ def test_highlight_escapes_and_marks_the_quote():
         line_start=1,
         line_end=1,
     )
-    out = h.highlight(chunk, "Second sentence here.")
+    out = highlight(chunk, "Second sentence here.")
     no_tags(out)
     assert marked(out) == ["Second sentence here."]
 
@@ -234,40 +240,40 @@ def test_highlight_escapes_and_marks_the_quote():
 
 
 def test_upload_that_fails_to_parse_leaves_the_index_unchanged(pipeline, tmp_path):
-    before = h.documents_rows(pipeline)
+    before = documents_rows(pipeline)
     store = pipeline.store
     broken = tmp_path / "broken.pdf"
     broken.write_bytes(b"%PDF-1.4 this is not really a pdf \x00\x01\x02")
-    ok, message = h.upload_document(pipeline, broken, max_mb=1)
+    ok, message = upload_document(pipeline, broken, max_mb=1)
     assert not ok and "broken.pdf" in message and "not changed" in message
     binary = tmp_path / "binary.txt"
     binary.write_bytes(bytes(range(256)) * 10)
-    ok, message = h.upload_document(pipeline, binary, max_mb=1)
+    ok, message = upload_document(pipeline, binary, max_mb=1)
     assert not ok and "binary.txt" in message
-    assert h.documents_rows(pipeline) == before
+    assert documents_rows(pipeline) == before
     assert pipeline.store is store
 
 
 def test_oversize_or_wrong_type_upload_is_refused(pipeline, tmp_path):
-    before = h.documents_rows(pipeline)
+    before = documents_rows(pipeline)
     docx = tmp_path / "report.docx"
     docx.write_bytes(b"PK\x03\x04 not allowed")
-    ok, message = h.upload_document(pipeline, docx, max_mb=1)
+    ok, message = upload_document(pipeline, docx, max_mb=1)
     assert not ok and ".docx" in message and ".pdf" in message
     big = tmp_path / "big.txt"
     big.write_text("Een zin over niets. " * 20_000, encoding="utf-8")
-    ok, message = h.upload_document(pipeline, big, max_mb=0.1)
+    ok, message = upload_document(pipeline, big, max_mb=0.1)
     assert not ok and "limit" in message and "0.1 MB" in message
-    ok, message = h.upload_document(pipeline, None, max_mb=1)
+    ok, message = upload_document(pipeline, None, max_mb=1)
     assert not ok
-    assert h.documents_rows(pipeline) == before
+    assert documents_rows(pipeline) == before
 
 
 def test_removing_needs_a_known_document_and_keeps_the_last_one(pipeline):
-    ok, message = h.delete_document(pipeline, "does-not-exist")
+    ok, message = delete_document(pipeline, "does-not-exist")
     assert not ok
-    if len(h.document_ids(pipeline)) == 1:
-        ok, message = h.delete_document(pipeline, h.document_ids(pipeline)[0])
+    if len(document_ids(pipeline)) == 1:
+        ok, message = delete_document(pipeline, document_ids(pipeline)[0])
         assert not ok and "only" in message
 
 
@@ -275,7 +281,7 @@ def test_removing_needs_a_known_document_and_keeps_the_last_one(pipeline):
 
 
 def test_briefing_is_cited_and_exportable(pipeline, options):
-    shown, path, notice = h.make_briefing(pipeline, "economische veiligheid", options)
+    shown, path, notice = make_briefing(pipeline, "economische veiligheid", options)
     assert not notice
     exported = Path(path).read_text(encoding="utf-8")
     assert re.search(r"\[\d+\]", exported) and ">" in exported  # markers and quotes
@@ -285,18 +291,16 @@ def test_briefing_is_cited_and_exportable(pipeline, options):
 
 def test_export_contains_citations_and_quotes(pipeline, options):
     view = ask(pipeline, DUTCH_QUESTION, options)
-    text = Path(h.export_answer(view.answers[-1])).read_text(encoding="utf-8")
+    text = Path(export_answer(view.answers[-1])).read_text(encoding="utf-8")
     assert DUTCH_QUESTION in text
     for citation in view.answers[-1].citations:
         assert citation.quote.split("\n")[0][:40] in text
 
 
 def test_other_endpoint_uses_a_copy_of_the_settings(pipeline):
-    same = h.pipeline_for(pipeline, h.AskOptions.defaults(pipeline))
+    same = pipeline_for(pipeline, AskOptions.defaults(pipeline))
     assert same is pipeline
-    other = h.pipeline_for(
-        pipeline, h.AskOptions("openai", "http://127.0.0.1:9/v1", "some-model", 3)
-    )
+    other = pipeline_for(pipeline, AskOptions("openai", "http://127.0.0.1:9/v1", "some-model", 3))
     assert other is not pipeline
     assert other.settings.generation.model == "some-model"
     assert pipeline.settings.generation.model != "some-model"

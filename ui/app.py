@@ -2,7 +2,9 @@
 
 `build_app(pipeline)` only builds the Blocks; `ui.serve` launches it (with
 `launch_options()`: theme, CSS and the small script that makes citation markers in
-the chat clickable). All behaviour lives in `ui.handlers`, which has no Gradio in it.
+the chat clickable). All behaviour lives in modules with no Gradio in them: `ui.chat`,
+`ui.briefing` and `ui.documents` (one per tab), `ui.options` (the Settings tab),
+`ui.markup` (HTML) and `ui.export` (downloads).
 """
 
 from __future__ import annotations
@@ -12,10 +14,31 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from ui import handlers as h
+from ui.briefing import make_briefing
+from ui.chat import (
+    EMPTY_PANEL,
+    ChatView,
+    parse_ref,
+    respond,
+    source_choices,
+    source_panel,
+    turn_of_message,
+    turn_sources,
+)
+from ui.documents import (
+    UPLOAD_SUFFIXES,
+    delete_document,
+    document_ids,
+    documents_rows,
+    upload_document,
+)
+from ui.export import export_answer
+from ui.markup import escape_text
+from ui.options import BACKENDS, AskOptions
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
+    from rag.types import Answer
 
 TITLE = "Kamerbrief Q&A · De EU als geopolitieke speler"
 INTRO = (
@@ -101,7 +124,7 @@ def launch_options() -> dict[str, Any]:
 
 def build_app(pipeline: Pipeline) -> gr.Blocks:
     """The whole UI over one shared pipeline (sessions keep their own conversation)."""
-    defaults = h.AskOptions.defaults(pipeline)
+    defaults = AskOptions.defaults(pipeline)
     max_mb = pipeline.settings.ui.max_upload_mb
 
     with gr.Blocks(title="Kamerbrief Q&A") as demo:
@@ -153,9 +176,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                         label="Citations of the selected answer",
                         elem_id="source-list",
                     )
-                    panel = gr.HTML(
-                        h.EMPTY_PANEL, elem_id="source-panel", js_on_load=CITE_BRIDGE_JS
-                    )
+                    panel = gr.HTML(EMPTY_PANEL, elem_id="source-panel", js_on_load=CITE_BRIDGE_JS)
 
             with gr.Tab("Briefing", id="briefing"):
                 gr.Markdown(
@@ -181,7 +202,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                     f"(up to {max_mb:g} MB); it is indexed and can be asked about at once."
                 )
                 docs_table = gr.Dataframe(
-                    value=h.documents_rows(pipeline),
+                    value=documents_rows(pipeline),
                     headers=["id", "name", "passages"],
                     interactive=False,
                     elem_id="documents-table",
@@ -189,7 +210,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                 with gr.Row():
                     upload = gr.File(
                         label="Add a document",
-                        file_types=list(h.UPLOAD_SUFFIXES),
+                        file_types=list(UPLOAD_SUFFIXES),
                         type="filepath",
                         elem_id="upload",
                         scale=3,
@@ -197,7 +218,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                     with gr.Column(scale=2):
                         add_btn = gr.Button("Add to index", variant="primary", elem_id="add-doc")
                         remove_choice = gr.Dropdown(
-                            choices=h.document_ids(pipeline),
+                            choices=document_ids(pipeline),
                             label="Remove a document",
                             elem_id="remove-choice",
                         )
@@ -212,7 +233,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
                     "(llamacpp)."
                 )
                 backend = gr.Dropdown(
-                    choices=list(h.BACKENDS), value=defaults.backend, label="Answer backend"
+                    choices=list(BACKENDS), value=defaults.backend, label="Answer backend"
                 )
                 base_url = gr.Textbox(value=defaults.base_url, label="Endpoint (base URL)")
                 model = gr.Textbox(value=defaults.model, label="Model (name or GGUF path)")
@@ -227,8 +248,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         def ask(
             q: str, state: list, backend_: str, url: str, model_: str, k_: float
         ) -> Iterator[tuple]:
-            options = h.AskOptions(backend_, url or "", model_ or "", int(k_))
-            for view in h.respond(pipeline, q, state or [], options):
+            options = AskOptions.from_inputs(backend_, url, model_, k_)
+            for view in respond(pipeline, q, state or [], options):
                 yield _chat_outputs(view)
 
         ask_inputs = [pending, answers, backend, base_url, model, k]
@@ -242,42 +263,33 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             )
 
         def show_ref(state: list, ref: str | None) -> str:
-            return h.source_panel(pipeline, state or [], ref)
+            return source_panel(pipeline, state or [], ref)
 
         source_list.input(show_ref, [answers, source_list], panel, queue=False)
 
         def open_cite(state: list, evt: gr.EventData) -> tuple:
             ref = getattr(evt, "ref", None) or ""
-            parsed = h.parse_ref(ref)
+            parsed = parse_ref(ref)
             state = state or []
             if parsed is None or parsed[0] >= len(state):
                 return gr.skip(), gr.skip(), gr.skip()
             turn = parsed[0]
-            choices = h.source_choices(state[turn], turn)
-            return (
-                gr.update(choices=choices, value=ref),
-                h.source_panel(pipeline, state, ref),
-                gr.update(value=h.export_answer(state[turn]), interactive=True),
-            )
+            choices = source_choices(state[turn], turn)
+            return _turn_outputs(state[turn], choices, ref, source_panel(pipeline, state, ref))
 
         panel.cite(open_cite, [answers], [source_list, panel, export], queue=False)
 
         def select_message(state: list, evt: gr.SelectData) -> tuple:
-            turn = h.turn_of_message(evt.index)
+            turn = turn_of_message(evt.index)
             state = state or []
             if turn is None or turn >= len(state):
                 return gr.skip(), gr.skip(), gr.skip()
-            choices, selected, html = h.turn_sources(pipeline, state, turn)
-            return (
-                gr.update(choices=choices, value=selected),
-                html,
-                gr.update(value=h.export_answer(state[turn]), interactive=True),
-            )
+            return _turn_outputs(state[turn], *turn_sources(pipeline, state, turn))
 
         chatbot.select(select_message, [answers], [source_list, panel, export], queue=False)
 
         def reset() -> tuple:
-            return [], [], gr.update(choices=[], value=None), h.EMPTY_PANEL, None, ""
+            return [], [], gr.update(choices=[], value=None), EMPTY_PANEL, None, ""
 
         reset_outputs = [chatbot, answers, source_list, panel, export, status]
         clear.click(reset, None, reset_outputs, queue=False)
@@ -285,8 +297,8 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
 
         # ---- briefing -----------------------------------------------------------------------
         def brief(t: str, backend_: str, url: str, model_: str, k_: float) -> tuple:
-            options = h.AskOptions(backend_, url or "", model_ or "", int(k_))
-            html, path, notice = h.make_briefing(pipeline, t, options)
+            options = AskOptions.from_inputs(backend_, url, model_, k_)
+            html, path, notice = make_briefing(pipeline, t, options)
             if notice:
                 gr.Warning(notice)
             return html, gr.update(value=path, interactive=path is not None)
@@ -296,9 +308,9 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
 
         # ---- documents ----------------------------------------------------------------------
         def refreshed(message: str) -> tuple:
-            ids = h.document_ids(pipeline)
+            ids = document_ids(pipeline)
             return (
-                h.documents_rows(pipeline),
+                documents_rows(pipeline),
                 gr.update(choices=ids, value=None),
                 message,
             )
@@ -307,10 +319,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
             def report(stage: str, done: int, total: int) -> None:
                 progress((done, max(total, 1)), desc=f"Indexing: {stage}")
 
-            ok, message = h.upload_document(pipeline, path, max_mb, report)
-            if not ok:
-                gr.Warning(message)
-            return (*refreshed(("✓ " if ok else "⚠ ") + h.escape_text(message)), None)
+            return (*refreshed(_outcome(*upload_document(pipeline, path, max_mb, report))), None)
 
         doc_outputs = [docs_table, remove_choice, docs_status]
         add_btn.click(
@@ -318,10 +327,7 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
         )
 
         def remove(doc_id: str | None) -> tuple:
-            ok, message = h.delete_document(pipeline, doc_id)
-            if not ok:
-                gr.Warning(message)
-            return refreshed(("✓ " if ok else "⚠ ") + h.escape_text(message))
+            return refreshed(_outcome(*delete_document(pipeline, doc_id)))
 
         remove_btn.click(
             remove, [remove_choice], doc_outputs, concurrency_limit=1, concurrency_id="index"
@@ -330,9 +336,9 @@ def build_app(pipeline: Pipeline) -> gr.Blocks:
     return demo
 
 
-def _chat_outputs(view: h.ChatView) -> tuple:
+def _chat_outputs(view: ChatView) -> tuple:
     """A ChatView as the chat outputs; sources are only touched once an answer is final."""
-    status = f"⚠ {h.escape_text(view.notice)}" if view.notice else ""
+    status = f"⚠ {escape_text(view.notice)}" if view.notice else ""
     if view.done and view.notice:
         gr.Warning(view.notice)
     if not view.done or not view.sources_changed:
@@ -350,3 +356,21 @@ def _chat_outputs(view: h.ChatView) -> tuple:
         export,
         status,
     )
+
+
+def _turn_outputs(
+    answer: Answer, choices: list[tuple[str, str]], ref: str | None, html: str
+) -> tuple:
+    """The source list, panel and export button showing one turn, `ref` selected."""
+    return (
+        gr.update(choices=choices, value=ref),
+        html,
+        gr.update(value=export_answer(answer), interactive=True),
+    )
+
+
+def _outcome(ok: bool, message: str) -> str:
+    """A document change's message for the status line; a failure also pops up."""
+    if not ok:
+        gr.Warning(message)
+    return ("✓ " if ok else "⚠ ") + escape_text(message)

@@ -1,0 +1,69 @@
+"""The briefing tab as plain functions: a cited briefing on a topic, shown and exported.
+
+`make_briefing` asks the pipeline (with the user's `AskOptions`) for a briefing on a
+topic, or on the whole letter when the topic is empty, writes its Markdown for
+download, and returns the HTML to show: bullets grouped by section with their markers,
+then the quotes they cite. Labels follow the briefing's language (Dutch or English).
+All text is escaped. No Gradio in here; `ui.app` wires these to components.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from rag.errors import RagError
+from rag.types import Briefing, Citation
+from ui.export import save_markdown
+from ui.markup import cited_lines, error_html, escape_text
+from ui.options import AskOptions, pipeline_for
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
+
+def make_briefing(
+    pipeline: Pipeline, topic: str, options: AskOptions
+) -> tuple[str, str | None, str]:
+    """(HTML to show, path of the .md download, notice) for a briefing on `topic`."""
+    topic = (topic or "").strip()
+    try:
+        briefing: Briefing = pipeline_for(pipeline, options).brief(
+            topic or None, backend=options.backend or None
+        )
+    except RagError as exc:
+        return error_html(str(exc)), None, str(exc)
+    path = save_markdown("briefing", topic or "all", briefing.markdown)
+    return briefing_html(briefing), path, ""
+
+
+def briefing_html(briefing: Briefing) -> str:
+    """Bullets grouped by section, each with its markers, then the cited quotes."""
+    dutch = briefing.language == "nl"
+    title = "Briefing" + (f": {briefing.topic}" if briefing.topic else "")
+    parts = [f"<h2>{escape_text(title)}</h2>"]
+    if not briefing.points:
+        none = "Geen passages gevonden." if dutch else "No passages found."
+        parts.append(f'<div class="refusal">{none}</div>')
+    sections: dict[str, list[str]] = {}
+    for point in briefing.points:
+        markers = "".join(f'<sup class="bmark">[{m}]</sup>' for m in point.markers)
+        sections.setdefault(point.section, []).append(
+            f"<li>{escape_text(point.text)}{markers}</li>"
+        )
+    for section, items in sections.items():
+        heading = section or ("Algemeen" if dutch else "General")
+        parts.append(f"<h3>{escape_text(heading)}</h3><ul>{''.join(items)}</ul>")
+    if briefing.citations:
+        sources = "".join(
+            f"<li><b>[{c.marker}]</b> {escape_text(_where(c))}"
+            f"<blockquote>{escape_text(c.quote)}</blockquote></li>"
+            for c in briefing.citations
+        )
+        parts.append(f"<h3>{'Bronnen' if dutch else 'Sources'}</h3>")
+        parts.append(f'<ul class="briefing-sources">{sources}</ul>')
+    return f'<div class="briefing">{"".join(parts)}</div>'
+
+
+def _where(citation: Citation) -> str:
+    where = f"{citation.document}, {cited_lines(citation)}"
+    return where + (f" — {citation.section}" if citation.section else "")

@@ -1,0 +1,72 @@
+"""The per-request settings a user picks in the Settings tab, and the pipeline they select.
+
+Chat answers and briefings both run with an `AskOptions`: the answer backend, an
+endpoint and model for the backends that need one, and how many passages to retrieve.
+`pipeline_for` turns those into the pipeline to use without ever changing the shared
+one, so one user's choice never leaks into another's session. No Gradio in here.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
+BACKENDS = ("extractive", "openai", "ollama", "llamacpp")
+MAX_CLONES = 8
+_clones_lock = threading.Lock()
+_clones: dict[tuple[Any, ...], Pipeline] = {}
+
+
+@dataclass(frozen=True)
+class AskOptions:
+    """Per-request settings chosen in the Settings tab."""
+
+    backend: str = "extractive"
+    base_url: str = ""
+    model: str = ""
+    k: int = 5
+
+    @classmethod
+    def defaults(cls, pipeline: Pipeline) -> AskOptions:
+        """The pipeline's own settings, shown in the Settings tab at start."""
+        gen = pipeline.settings.generation
+        return cls(gen.backend, gen.base_url, gen.model, pipeline.settings.retrieval.k)
+
+    @classmethod
+    def from_inputs(
+        cls, backend: str, base_url: str | None, model: str | None, k: float
+    ) -> AskOptions:
+        """The options as the Settings tab's components give them (boxes may be None,
+        the slider a float)."""
+        return cls(backend, base_url or "", model or "", int(k))
+
+
+def pipeline_for(pipeline: Pipeline, options: AskOptions) -> Pipeline:
+    """The pipeline to answer with: the shared one, or a light copy with another endpoint
+    or model, so one user's choice never changes another's. (The backend itself is
+    passed per request.) Copies are kept, so a local model is loaded only once."""
+    gen = pipeline.settings.generation
+    base_url = options.base_url.strip() or gen.base_url
+    model = options.model.strip() or gen.model
+    if (base_url, model) == (gen.base_url, gen.model):
+        return pipeline
+    key = (id(pipeline), id(pipeline.store), base_url, model)
+    with _clones_lock:
+        clone = _clones.get(key)
+        if clone is None:
+            from rag.chain import AnswerChain
+
+            clone = copy.copy(pipeline)
+            clone.settings = pipeline.settings.model_copy(
+                update={"generation": gen.model_copy(update={"base_url": base_url, "model": model})}
+            )
+            clone.chain = AnswerChain(clone)
+            if len(_clones) >= MAX_CLONES:
+                _clones.pop(next(iter(_clones)))
+            _clones[key] = clone
+    return clone
