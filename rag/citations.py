@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 
 from rag.sentences import split_sentences
 
+_BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
 MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 
 
@@ -48,7 +49,7 @@ def parse_citations(text: str, passage_count: int) -> ParsedAnswer:
     for start, end in split_sentences(_markers_inside(cleaned)):
         piece = cleaned[start:end]
         markers = [int(n) for n in re.findall(r"\[(\d+)\]", piece)]
-        plain = " ".join(MARKER.sub("", piece).split())
+        plain = _BULLET.sub("", " ".join(MARKER.sub("", piece).split()))
         if not plain and markers and sentences:
             sentences[-1].markers.extend(m for m in markers if m not in sentences[-1].markers)
             continue

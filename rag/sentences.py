@@ -50,6 +50,8 @@ def _split_line(line: str) -> list[tuple[int, int]]:
             continue
         if _is_abbreviation(line[start : match.start() + 1]) and rest.strip():
             continue
+        if re.fullmatch(r"\s*(?:[-*•]\s*)?\d{1,2}", line[start : match.start()]):
+            continue  # the number of a list item ("1. Eerst ...")
         spans.append(_trim(line, start, end))
         start = end
     if line[start:].strip():
