@@ -25,6 +25,7 @@ from index.store import (
     embedding_fingerprint,
     now_iso,
 )
+from rag.errors import InputError
 from rag.settings import Settings
 from rag.types import Chunk, RawDocument
 
@@ -84,6 +85,14 @@ def build_index(
             if entry.doc_id not in dropped:
                 entries.setdefault(entry.doc_id, entry)
     chunks = kept + new_chunks
+    if not chunks:
+        raise InputError(
+            f"Removing {', '.join(remove)} would leave the index empty. Add another document "
+            "first, or build a new index with 'rag index build [PATH ...]'."
+            if remove
+            else "The documents hold no passages to index (only headings or blank lines?). "
+            "Add text to them, or index other files."
+        )
 
     vectors = _embed(chunks, embedder, settings, previous, report)
     manifest = Manifest(
@@ -96,7 +105,9 @@ def build_index(
         chunk_count=len(chunks),
         built_at=now_iso(),
     )
-    terms, term_vectors = _embed_terms(chunks, embedder, previous, reuse=_reusable(previous, embedder, settings), report=report)
+    terms, term_vectors = _embed_terms(
+        chunks, embedder, previous, reuse=_reusable(previous, embedder, settings), report=report
+    )
     report("store", 0, 1)
     store = IndexStore.create(chunks, vectors, manifest, terms, term_vectors)
     if save:

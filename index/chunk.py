@@ -24,6 +24,7 @@ from rag.types import Chunk, Document, Sentence
 
 MAX_HEADING_CHARS = 200
 _HEADING_END = re.compile(r"[.!?:;,]['\"’”)]*$")
+_NUMBERED = re.compile(r"(\d{1,2})[.)]\s")
 
 
 @lru_cache(maxsize=4)
@@ -80,13 +81,37 @@ def sections(text: str) -> list[tuple[str, int, int]]:
     heading, body_start = "", 0
     for i, (start, end) in enumerate(lines):
         following = any(text[s:e].strip() for s, e in lines[i + 1 : i + 3])
-        if is_heading(text[start:end], following):
+        if is_heading(text[start:end], following) and not _list_item(text, lines, i):
             if text[body_start:start].strip():
                 result.append((heading, body_start, start))
             heading, body_start = text[start:end].strip().lstrip("#").strip(), end
     if text[body_start:].strip():
         result.append((heading, body_start, len(text)))
     return result
+
+
+def _list_item(text: str, lines: list[tuple[int, int]], i: int) -> bool:
+    """A numbered line ("2. Investeer in ...") that is an item of a list, not a heading:
+    it continues the numbering of the line before or after it, or opens a list after a
+    line ending in ':' or ';'. A numbered heading ("2. Handel") is followed by text."""
+
+    def near(step: int) -> str:
+        j = i + step
+        while 0 <= j < len(lines) and not text[lines[j][0] : lines[j][1]].strip():
+            j += step
+        return text[lines[j][0] : lines[j][1]].strip() if 0 <= j < len(lines) else ""
+
+    def number(line: str) -> int | None:
+        m = _NUMBERED.match(line)
+        return int(m.group(1)) if m else None
+
+    n = number(text[lines[i][0] : lines[i][1]].strip())
+    if n is None:
+        return False
+    before, after = near(-1), near(1)
+    return (
+        number(before) == n - 1 or number(after) == n + 1 or (n == 1 and before[-1:] in (":", ";"))
+    )
 
 
 def chunk_document(doc: Document, settings: ChunkingSettings) -> list[Chunk]:
@@ -152,7 +177,9 @@ def _body_chunk(
                 line_end=lines.line_of(max(s_raw, e_raw - 1)),
             )
         )
-    notes = [fn.number for fn in doc.footnotes if fn.marker is not None and start <= fn.marker < end]
+    notes = [
+        fn.number for fn in doc.footnotes if fn.marker is not None and start <= fn.marker < end
+    ]
     return Chunk(
         chunk_id=_chunk_id(doc.doc_id, f"{heading}\x00{text}", seen),
         doc_id=doc.doc_id,

@@ -6,9 +6,11 @@ says what to do; nothing here prints or exits.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
+import logging
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -63,6 +65,8 @@ def load_paths(paths: Sequence[Path]) -> list[RawDocument]:
 def load_file(path: Path, name: str | None = None) -> RawDocument:
     """Load one file; `name` overrides the display name (e.g. an upload's original name)."""
     name = name or path.name
+    if not path.is_file():
+        raise InputError(f"'{path}' does not exist or is not a file. Check the path.")
     if path.stat().st_size == 0:
         raise InputError(f"'{name}' is empty: there is nothing to index. Add text or leave it out.")
     if path.suffix.lower() == ".pdf":
@@ -113,14 +117,27 @@ def _looks_binary(data: bytes) -> bool:
     return control > len(sample) * 0.05
 
 
-def _read_pdf(path: Path, name: str) -> tuple[str, list[int]]:
+@contextlib.contextmanager
+def _quiet_pypdf() -> Iterator[None]:
+    """pypdf logs warnings ("invalid pdf header", "EOF marker not found") that would reach
+    stderr next to our one-line error; a PDF that cannot be read raises anyway."""
+    logger = logging.getLogger("pypdf")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
     try:
-        from pypdf import PdfReader
-        from pypdf.errors import PyPdfError
+        yield
+    finally:
+        logger.setLevel(level)
 
-        reader = PdfReader(path)
-        pages = [page.extract_text() or "" for page in reader.pages]
-    except (PyPdfError, ValueError, KeyError, TypeError, OSError) as exc:
+
+def _read_pdf(path: Path, name: str) -> tuple[str, list[int]]:
+    from pypdf import PdfReader
+
+    try:
+        with _quiet_pypdf():
+            reader = PdfReader(path)
+            pages = [page.extract_text() or "" for page in reader.pages]
+    except Exception as exc:  # noqa: BLE001 - any parser failure means an unreadable PDF
         raise InputError(
             f"'{name}' could not be read as a PDF ({type(exc).__name__}). Check that the file "
             "is a complete PDF, or export the text to a .txt file and index that."
