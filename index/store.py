@@ -3,7 +3,8 @@
 Layout of an index folder::
 
     CURRENT                 name of the live version (replaced atomically)
-    versions/<name>/        manifest.json, chunks.jsonl, vectors.npy, dense.faiss, lexical/
+    versions/<name>/        manifest.json, chunks.jsonl, dense.faiss (the vectors), lexical/,
+                            terms.json + term_vectors.npy (for cross-lingual alignment)
 
 A save writes a complete new version folder, fsyncs it, then swaps CURRENT with
 os.replace. A build that fails or is killed at any point leaves CURRENT pointing at the
@@ -167,7 +168,6 @@ class IndexStore:
         with open(target / "chunks.jsonl", "w", encoding="utf-8") as out:
             for chunk in self.chunks:
                 out.write(chunk.model_dump_json() + "\n")
-        np.save(target / "vectors.npy", self.vectors.astype(np.float32))
         faiss.write_index(self.dense, str(target / "dense.faiss"))
         (target / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False))
         np.save(target / "term_vectors.npy", self.term_vectors.astype(np.float32))
@@ -187,8 +187,13 @@ class IndexStore:
             check_compatible(manifest, settings, folder)
         with open(version / "chunks.jsonl", encoding="utf-8") as lines:
             chunks = [Chunk.model_validate_json(line) for line in lines if line.strip()]
-        vectors = np.load(version / "vectors.npy")
         dense = faiss.read_index(str(version / "dense.faiss"))
+        # Flat and HNSW indexes both keep the vectors; no second copy on disk.
+        vectors = (
+            dense.reconstruct_n(0, dense.ntotal)
+            if dense.ntotal
+            else np.zeros((0, manifest.dimension), dtype=np.float32)
+        )
         lexical = LexicalIndex.load(version / "lexical")
         terms = json.loads((version / "terms.json").read_text())
         term_vectors = np.load(version / "term_vectors.npy")

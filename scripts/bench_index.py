@@ -239,7 +239,8 @@ def child_faiss(sizes: list[int], queries: int, real_vectors: str | None, real_l
         q = unit(rng.standard_normal((queries, 512), dtype=np.float32))
         measure("random", n, base, q)
     if real_vectors and Path(real_vectors).exists():
-        vectors = unit(np.load(real_vectors))
+        stored = faiss.read_index(str(real_vectors))
+        vectors = unit(stored.reconstruct_n(0, stored.ntotal))
         # queries: held-out passages, perturbed a little (near, not equal, to the others)
         pick = rng.choice(len(vectors), size=min(queries, len(vectors) // 10), replace=False)
         noise = rng.standard_normal((len(pick), vectors.shape[1]), dtype=np.float32) * 0.02
@@ -363,7 +364,7 @@ def main() -> None:
         print(stage_table(results) + "\n", flush=True)
 
         largest = work / str(max(sizes)) / "index"
-        real = next(largest.rglob("vectors.npy"), None) if largest.exists() else None
+        real = next(largest.rglob("dense.faiss"), None) if largest.exists() else None
         print("searching ...", file=sys.stderr, flush=True)
         faiss_result = run_child(
             [

@@ -195,7 +195,7 @@ def test_failing_save_leaves_the_old_index_live(
 
     def write_some_then_fail(self: IndexStore, target: Path) -> None:
         (target / "chunks.jsonl").write_text("{half a line")
-        np.save(target / "vectors.npy", self.vectors)
+        np.save(target / "term_vectors.npy", self.term_vectors)
         written.extend(target.iterdir())
         raise OSError(28, "No space left on device")
 
