@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 import shlex
-import sys
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from eval.dataset import DEFAULT_DATASET
 from eval.evaluate import EvalOptions, run_evaluation
 from eval.report import summary_table
 from rag.generate import BACKENDS
 from ui.cli import friendly_errors, settings_of
+from ui.progress import ProgressBars
 
 
 @click.command("eval")
@@ -94,22 +93,8 @@ def eval_command(
         answers=answers,
         command=_command_line(dataset, backend, out, k, baseline, compare_to, answers),
     )
-    bars: dict[str, tqdm] = {}
-
-    def progress(stage: str, done: int, total: int) -> None:
-        bar = bars.get(stage) or bars.setdefault(
-            stage, tqdm(total=total, desc=f"{stage:>8}", unit=" q", file=sys.stderr)
-        )
-        bar.n = done
-        bar.refresh()
-        if done >= total:
-            bar.close()
-
-    try:
+    with ProgressBars(unit=" q") as progress:
         summary = run_evaluation(settings, options, progress)
-    finally:
-        for bar in bars.values():
-            bar.close()
     click.echo(summary_table(summary))
     comparison = summary.get("comparison")
     if comparison:

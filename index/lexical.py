@@ -18,6 +18,7 @@ from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
 _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 STOPWORDS = {"nl": frozenset(STOPWORDS_DUTCH), "en": frozenset(STOPWORDS_EN)}
+ANY_STOPWORD = STOPWORDS["nl"] | STOPWORDS["en"]
 _STEMMER_NAMES = {"nl": "dutch", "en": "english"}
 
 
@@ -42,7 +43,7 @@ def vocabulary_terms(texts: Sequence[str], limit: int = 50_000) -> list[str]:
     counts: dict[str, int] = {}
     for text in texts:
         for token in words(text):
-            if len(token) > 2 and not token.isdigit() and token not in STOPWORDS["nl"] | STOPWORDS["en"]:
+            if len(token) > 2 and not token.isdigit() and token not in ANY_STOPWORD:
                 counts[token] = counts.get(token, 0) + 1
     return sorted(counts, key=lambda t: -counts[t])[:limit]
 
@@ -62,11 +63,9 @@ def passage_tokens(text: str) -> list[str]:
 
 
 def query_tokens(text: str) -> list[str]:
-    tokens = [t for t in words(text) if len(t) > 1]
-    stems: list[str] = []
-    for lang in ("nl", "en"):
-        kept = [t for t in tokens if t not in STOPWORDS["nl"] | STOPWORDS["en"]]
-        stems.extend(_stemmer(lang).stemWords(kept))
+    """Query words stemmed as Dutch and as English (the query may be in either)."""
+    kept = [t for t in words(text) if len(t) > 1 and t not in ANY_STOPWORD]
+    stems = [stem for lang in ("nl", "en") for stem in _stemmer(lang).stemWords(kept)]
     return list(dict.fromkeys(stems))
 
 

@@ -236,5 +236,7 @@ def test_follow_up_with_a_new_subject_changes_the_topic(answers_pipeline):
 
 
 def test_who_is_question_without_a_named_person_is_refused(answers_pipeline):
-    answer = answers_pipeline.ask("Wie is volgens de brief de voorzitter van de Europese Commissie?")
+    answer = answers_pipeline.ask(
+        "Wie is volgens de brief de voorzitter van de Europese Commissie?"
+    )
     assert answer.refused

@@ -6,32 +6,13 @@ import json
 from pathlib import Path
 
 import click
-from tqdm import tqdm
 
 from index.build import build_index
 from index.store import IndexStore, live_version, read_manifest
 from rag.embeddings import load_embedder
 from rag.settings import Settings
 from ui.cli import friendly_errors, settings_of
-
-
-class ProgressBars:
-    """tqdm bars per build stage, on stderr."""
-
-    def __init__(self) -> None:
-        self.bars: dict[str, tqdm] = {}
-
-    def __call__(self, stage: str, done: int, total: int) -> None:
-        bar = self.bars.get(stage)
-        if bar is None:
-            bar = self.bars[stage] = tqdm(total=total, desc=f"{stage:>5}", unit=" items", leave=True)
-        bar.total = total
-        bar.n = done
-        bar.refresh()
-
-    def close(self) -> None:
-        for bar in self.bars.values():
-            bar.close()
+from ui.progress import ProgressBars
 
 
 @click.group("index")
@@ -71,10 +52,18 @@ def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
     known = {d.doc_id for d in previous.manifest.documents}
     unknown = [d for d in doc_ids if d not in known]
     if unknown:
-        raise click.UsageError(f"Unknown document id(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}.")
+        raise click.UsageError(
+            f"Unknown document id(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
+        )
     embedder = load_embedder(settings.embedding)
-    store = build_index(settings, embedder, documents=[], previous=previous,
-                        keep_previous_documents=True, remove=doc_ids)
+    store = build_index(
+        settings,
+        embedder,
+        documents=[],
+        previous=previous,
+        keep_previous_documents=True,
+        remove=doc_ids,
+    )
     click.echo(f"Removed {len(doc_ids)} document(s); {store.manifest.chunk_count} passages remain.")
 
 
@@ -83,16 +72,21 @@ def _run_build(ctx: click.Context, paths: tuple[Path, ...], keep: bool) -> None:
     from index.load import bundled_corpus, load_paths
 
     documents = load_paths(list(paths) if paths else [bundled_corpus()])  # fail fast on bad input
-    previous = IndexStore.load(settings.index.path, settings) if keep and _exists(settings) else None
+    previous = (
+        IndexStore.load(settings.index.path, settings) if keep and _exists(settings) else None
+    )
     if not keep:
         previous = _previous_for_reuse(settings)
     embedder = load_embedder(settings.embedding)
-    bars = ProgressBars()
-    try:
-        store = build_index(settings, embedder, documents=documents, previous=previous,
-                            keep_previous_documents=previous is not None and keep, progress=bars)
-    finally:
-        bars.close()
+    with ProgressBars() as bars:
+        store = build_index(
+            settings,
+            embedder,
+            documents=documents,
+            previous=previous,
+            keep_previous_documents=previous is not None and keep,
+            progress=bars,
+        )
     m = store.manifest
     click.echo(
         f"Indexed {len(m.documents)} document(s), {m.chunk_count} passages "
@@ -141,9 +135,14 @@ def info(ctx: click.Context, as_json: bool) -> None:
         click.echo(json.dumps(data, ensure_ascii=False, indent=2))
         return
     click.echo(f"Index {data['path']} (built {data['built_at']}, {size / 1024:.0f} KiB)")
-    click.echo(f"Model {data['embedding_model']} ({data['dimension']}-d, FAISS {data['faiss_type']})")
+    click.echo(
+        f"Model {data['embedding_model']} ({data['dimension']}-d, FAISS {data['faiss_type']})"
+    )
     click.echo(f"Chunking {data['chunking']}")
-    click.echo(f"{data['chunks']} passages ({data['footnote_chunks']} footnotes) in {len(manifest.documents)} document(s):")
+    click.echo(
+        f"{data['chunks']} passages ({data['footnote_chunks']} footnotes) "
+        f"in {len(manifest.documents)} document(s):"
+    )
     for d in manifest.documents:
         click.echo(f"  {d.doc_id:<40} {d.chunks:>5} passages  {d.name}")
     click.echo(f"{len(sections)} sections:")
