@@ -11,7 +11,7 @@ from eval.dataset import DEFAULT_DATASET
 from eval.evaluate import EvalOptions, run_evaluation
 from eval.report import summary_table
 from rag.generate import BACKENDS
-from ui.cli import friendly_errors, settings_of
+from ui.common import friendly_errors, settings_of
 from ui.progress import ProgressBars
 
 

@@ -67,6 +67,7 @@ def choose_faiss_type(settings: IndexSettings, size: int) -> str:
 
 def build_faiss(vectors: np.ndarray, faiss_type: str) -> faiss.Index:
     dim = vectors.shape[1]
+    index: faiss.Index
     if faiss_type == "hnsw":
         index = faiss.IndexHNSWFlat(dim, HNSW_NEIGHBOURS, faiss.METRIC_INNER_PRODUCT)
         index.hnsw.efConstruction = 80

@@ -38,7 +38,7 @@ class UseModule(InputModule):
         self.threads = threads or _use_threads()
         self.use = USE(threads=self.threads, denoise=False)
 
-    def preprocess(
+    def preprocess(  # type: ignore[override]
         self, inputs: Sequence[str], prompt: str | None = None, **kwargs: Any
     ) -> dict[str, Any]:
         texts = [str(text) for text in inputs]

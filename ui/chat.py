@@ -180,8 +180,8 @@ def source_panel(pipeline: Pipeline, answers: Sequence[Answer], ref: str | None)
         n = int(key[1:])
         if not 1 <= n <= len(answer.passages):
             return EMPTY_PANEL
-        chunk = answer.passages[n - 1].chunk
-        return passage_html(chunk, quote="", heading=f"Closest passage {n}")
+        closest = answer.passages[n - 1].chunk
+        return passage_html(closest, quote="", heading=f"Closest passage {n}")
     citation = next((c for c in answer.citations if c.marker == int(key)), None)
     if citation is None:
         return EMPTY_PANEL

@@ -12,47 +12,15 @@ Errors meant for users are printed as one line (no traceback) with a non-zero ex
 
 from __future__ import annotations
 
-import functools
 import os
-import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import Any, TypeVar
 
 import click
 
 from rag.errors import RagError
-from rag.settings import Settings, load_settings
-
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def friendly_errors(func: F) -> F:
-    """Turn user errors into one clear line and a non-zero exit, never a traceback."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except RagError as exc:
-            click.echo(f"Error: {exc}", err=True)
-            sys.exit(1)
-        except KeyboardInterrupt:
-            click.echo("Interrupted; nothing was changed.", err=True)
-            sys.exit(130)
-        except click.exceptions.Exit:
-            raise
-        except Exception as exc:  # noqa: BLE001 - the last line of defence for users
-            if os.environ.get("RAG_DEBUG"):
-                raise
-            click.echo(
-                f"Unexpected error: {type(exc).__name__}: {exc}. "
-                "Run again with RAG_DEBUG=1 for details, and report it.",
-                err=True,
-            )
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+from rag.settings import load_settings
+from ui import cli_ask, cli_index
+from ui.common import friendly_errors
 
 
 @click.group()
@@ -101,16 +69,7 @@ def _first_line(exc: Exception) -> str:
     return " ".join(str(exc).split())[:300]
 
 
-def settings_of(ctx: click.Context) -> Settings:
-    return ctx.find_root().obj
-
-
-from ui import cli_index  # noqa: E402  (registers `rag index ...`)
-
 main.add_command(cli_index.index_group)
-
-from ui import cli_ask  # noqa: E402
-
 main.add_command(cli_ask.ask)
 main.add_command(cli_ask.brief)
 main.add_command(__import__("ui.serve", fromlist=["serve_command"]).serve_command)  # `rag serve`

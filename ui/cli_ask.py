@@ -15,7 +15,8 @@ from rag.generate import BACKENDS
 from rag.pipeline import Pipeline
 from rag.render import answer_to_json, citations_markdown
 from rag.settings import Settings
-from ui.cli import friendly_errors, settings_of
+from rag.types import Answer
+from ui.common import friendly_errors, settings_of
 
 
 def _pipeline(settings: Settings, k: int | None) -> Pipeline:
@@ -60,10 +61,11 @@ def ask(
         return
     assert question is not None
     if as_json:
-        answer = pipeline.ask(question, backend=backend)
-        click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False))
+        click.echo(
+            json.dumps(answer_to_json(pipeline.ask(question, backend=backend)), ensure_ascii=False)
+        )
         return
-    answer = None
+    answer: Answer | None = None
     for event in pipeline.stream(question, backend=backend):
         if isinstance(event, str):
             click.echo(event, nl=False)

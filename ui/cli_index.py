@@ -11,7 +11,7 @@ from index.build import build_index
 from index.store import IndexStore, live_version, read_manifest
 from rag.embeddings import load_embedder
 from rag.settings import Settings
-from ui.cli import friendly_errors, settings_of
+from ui.common import friendly_errors, settings_of
 from ui.progress import ProgressBars
 
 

@@ -13,7 +13,7 @@ import click
 
 from rag.errors import ConfigError, RagError
 from rag.settings import Settings
-from ui.cli import friendly_errors, settings_of
+from ui.common import friendly_errors, settings_of
 
 DEFAULT_CONCURRENCY = 2
 QUEUE_SIZE = 64
