@@ -7,6 +7,7 @@ a fixture of the same name uses its own.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import socket
 import subprocess
@@ -14,6 +15,7 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -76,33 +78,27 @@ def gguf_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return gguf.assemble(tmp_path_factory.mktemp("gguf") / gguf.MODEL_NAME)
 
 
-@pytest.fixture(scope="session")
-def model_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """llama-cpp-python's OpenAI-compatible server on a free loopback port; its /v1 URL."""
-    port = free_port()
-    log_path = tmp_path_factory.mktemp("server") / "server.log"
+@contextlib.contextmanager
+def running_server(
+    command: list[str], ready_url: str, log_path: Path, timeout_s: float = 120, **popen: Any
+) -> Iterator[str]:
+    """Start a real server process, wait until `ready_url` answers 200, stop it afterwards."""
     with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path)]
-            + ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"],
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        base_url = f"http://127.0.0.1:{port}/v1"
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, **popen)
         try:
-            deadline = time.monotonic() + 120
+            deadline = time.monotonic() + timeout_s
             while True:
                 if process.poll() is not None:
-                    pytest.fail(f"model server exited:\n{log_path.read_text()[-3000:]}")
+                    pytest.fail(f"{command[:3]} exited early:\n{log_path.read_text()[-3000:]}")
                 try:
-                    if httpx.get(f"{base_url}/models", timeout=2).status_code == 200:
+                    if httpx.get(ready_url, timeout=2).status_code == 200:
                         break
                 except httpx.HTTPError:
                     pass
                 if time.monotonic() > deadline:
-                    pytest.fail(f"model server not ready in 120 s:\n{log_path.read_text()[-3000:]}")
+                    pytest.fail(f"no answer from {ready_url}:\n{log_path.read_text()[-3000:]}")
                 time.sleep(0.5)
-            yield base_url
+            yield ready_url
         finally:
             process.terminate()
             try:
@@ -110,3 +106,15 @@ def model_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
+
+
+@pytest.fixture(scope="session")
+def model_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """llama-cpp-python's OpenAI-compatible server on a free loopback port; its /v1 URL."""
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}/v1"
+    command = [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path)]
+    command += ["--host", "127.0.0.1", "--port", str(port), "--n_ctx", "2048"]
+    log_path = tmp_path_factory.mktemp("server") / "server.log"
+    with running_server(command, f"{base_url}/models", log_path):
+        yield base_url

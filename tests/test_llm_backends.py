@@ -267,6 +267,7 @@ def test_chain_citations_point_to_retrieved_passages(
     model_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
     from index import library
+
     settings = Settings(
         index={"path": tmp_path_factory.mktemp("index") / "index"},
         generation=served(model_server, backend="openai").model_dump(),
@@ -280,7 +281,7 @@ def test_chain_citations_point_to_retrieved_passages(
     assert raw.strip() and answer.passages
     ids = [hit.chunk.chunk_id for hit in answer.passages]
     for citation in answer.citations:
-        assert 1 <= citation.marker <= len(ids)
+        assert citation.marker in range(1, len(ids) + 1)
         assert citation.chunk_id == ids[citation.marker - 1]
     # Markers as rag.citations documents them: [2], [2][3] or [2, 3]; n must be 1..len.
     groups = re.findall(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]", raw)

@@ -9,15 +9,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import subprocess
 import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from conftest import free_port, running_server
 
 pytestmark = pytest.mark.slow
 
@@ -40,12 +37,6 @@ DUTCH_QUESTION = (
 ANSWER_TIMEOUT_MS = 120_000
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def rag_executable() -> list[str]:
     script = Path(sys.executable).parent / "rag"
     return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
@@ -55,43 +46,13 @@ def rag_executable() -> list[str]:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     tmp = tmp_path_factory.mktemp("ui-browser")
     port = free_port()
-    log = (tmp / "server.log").open("w")
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     env.pop("RAG_UI__USERNAME", None)
     env.pop("RAG_UI__PASSWORD", None)
-    proc = subprocess.Popen(
-        [*rag_executable(), "--index", str(tmp / "index"), "serve", "--port", str(port)],
-        cwd=ROOT,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    command = [*rag_executable(), "--index", str(tmp / "index"), "serve", "--port", str(port)]
     url = f"http://127.0.0.1:{port}/"
-    try:
-        deadline = time.monotonic() + STARTUP_TIMEOUT_S
-        while True:
-            if proc.poll() is not None:
-                pytest.fail(f"rag serve exited early:\n{(tmp / 'server.log').read_text()}")
-            try:
-                with urllib.request.urlopen(url, timeout=2) as response:
-                    if response.status == 200:
-                        break
-            except OSError:
-                pass
-            if time.monotonic() > deadline:
-                pytest.fail(
-                    f"rag serve did not answer in time:\n{(tmp / 'server.log').read_text()}"
-                )
-            time.sleep(0.5)
+    with running_server(command, url, tmp / "server.log", STARTUP_TIMEOUT_S, cwd=ROOT, env=env):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=15)
-        log.close()
 
 
 @pytest.fixture(scope="module")
