@@ -62,10 +62,6 @@ class AnswerChain:
             self._backends[name] = get_backend(name, self.pipeline.settings, self.pipeline.embedder)
         return self._backends[name]
 
-    def reset_backends(self) -> None:
-        """Forget configured backends (after generation settings changed)."""
-        self._backends.clear()
-
     def invoke(self, question: str, **options: Any) -> Answer:
         return self.runnable.invoke({"question": question, **options})
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.types import Answer, Briefing, Citation
+from rag.types import Answer, Citation
 
 
 def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, Any]:
@@ -80,7 +80,3 @@ def answer_to_markdown(answer: Answer) -> str:
             for h in answer.passages[:3]
         ]
     return "\n".join(parts).strip() + "\n"
-
-
-def briefing_to_markdown(briefing: Briefing) -> str:
-    return briefing.markdown

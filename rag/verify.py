@@ -77,11 +77,6 @@ def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float
     return found / len(wanted)
 
 
-def lexical_support(sentence: str, passage: str) -> float:
-    """Share of the sentence's content stems that the passage contains."""
-    return stem_overlap(content_stems(sentence), content_stems(passage))
-
-
 def content_words(text: str) -> list[str]:
     words = _WORD.findall(text.lower())
     kept = (w for w in words if w not in NL_WORDS and w not in EN_WORDS and w not in ABOUT_THE_TEXT)
@@ -137,10 +132,6 @@ def support_scores(embedder: Any, sentence: str, passages: Sequence[str]) -> lis
 def support_score(embedder: Any, sentence: str, passages: Sequence[str]) -> float:
     """Support of `sentence` by the passages taken together (the best single one)."""
     return max(support_scores(embedder, sentence, passages), default=0.0)
-
-
-def is_supported(score: float, threshold: float = SUPPORT_THRESHOLD) -> bool:
-    return score >= threshold
 
 
 def calibrate(scores: Sequence[float], labels: Sequence[bool]) -> tuple[float, float]:
