@@ -94,7 +94,8 @@ def build_index(
             "Add text to them, or index other files."
         )
 
-    vectors = _embed(chunks, embedder, settings, previous, report)
+    reuse = _reusable(previous, embedder, settings)
+    vectors = _embed(chunks, embedder, previous, reuse, report)
     manifest = Manifest(
         embedding_model=embedder.model_id,
         embedding_fingerprint=embedding_fingerprint(settings),
@@ -105,9 +106,7 @@ def build_index(
         chunk_count=len(chunks),
         built_at=now_iso(),
     )
-    terms, term_vectors = _embed_terms(
-        chunks, embedder, previous, reuse=_reusable(previous, embedder, settings), report=report
-    )
+    terms, term_vectors = _embed_terms(chunks, embedder, previous, reuse=reuse, report=report)
     report("store", 0, 1)
     store = IndexStore.create(chunks, vectors, manifest, terms, term_vectors)
     if save:
@@ -159,15 +158,14 @@ def _embed_terms(
 def _embed(
     chunks: list[Chunk],
     embedder: PassageEncoder,
-    settings: Settings,
     previous: IndexStore | None,
+    reuse: bool,
     report: Progress,
 ) -> np.ndarray:
     vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
-    reusable = _reusable(previous, embedder, settings)
     todo: list[int] = []
     for i, chunk in enumerate(chunks):
-        position = previous.position.get(chunk.chunk_id) if reusable and previous else None
+        position = previous.position.get(chunk.chunk_id) if reuse and previous else None
         if position is not None and previous is not None:
             vectors[i] = previous.vectors[position]
         else:

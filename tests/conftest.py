@@ -29,6 +29,19 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 
 LETTER_NAME = "eu-geopolitiek-kamerbrief.txt"
+# The letter's section headings, in reading order.
+LETTER_HEADINGS = [
+    "Veranderende geopolitieke context van het EU buitenlandbeleid, incl. appreciatie "
+    "nieuwe Amerikaanse Nationale Veiligheidsstrategie (NSS)",
+    "Versterking Europese defensiecapaciteiten en vergroting weerbaarheid",
+    "Versterking (politiek-)economische basis",
+    "Economische veiligheid incl. vermindering risicovolle strategische afhankelijkheden",
+    "Handel",
+    "Partnerschappen",
+    "Sterke relaties met landen rond de EU",
+    "Versterking van de diplomatieke inzet, met meer coherent buitenlandbeleid dat meer "
+    "is gebaseerd op wederzijds eigenbelang",
+]
 
 
 @pytest.fixture(scope="session")

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
+from conftest import LETTER_HEADINGS as HEADINGS
 
 from index.build import chunk_raw_documents
 from index.chunk import chunk_document, count_tokens
@@ -19,18 +20,7 @@ from rag.settings import ChunkingSettings, Settings
 from rag.types import Chunk, Document, RawDocument
 
 DEFENCE = "Versterking Europese defensiecapaciteiten en vergroting weerbaarheid"
-HEADINGS = [
-    "Veranderende geopolitieke context van het EU buitenlandbeleid, incl. appreciatie "
-    "nieuwe Amerikaanse Nationale Veiligheidsstrategie (NSS)",
-    DEFENCE,
-    "Versterking (politiek-)economische basis",
-    "Economische veiligheid incl. vermindering risicovolle strategische afhankelijkheden",
-    "Handel",
-    "Partnerschappen",
-    "Sterke relaties met landen rond de EU",
-    "Versterking van de diplomatieke inzet, met meer coherent buitenlandbeleid dat meer "
-    "is gebaseerd op wederzijds eigenbelang",
-]
+
 SIZES = [
     pytest.param(ChunkingSettings(), id="default-160-40"),
     pytest.param(ChunkingSettings(max_tokens=64, overlap_tokens=16), id="64-16"),

@@ -8,24 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from conftest import LETTER_HEADINGS as HEADINGS
 
 from index.clean import clean_document, corpus_vocabulary
 from rag.types import Document, RawDocument
 
 LETTER = Path(__file__).resolve().parents[1] / "index" / "corpus" / "eu-geopolitiek-kamerbrief.txt"
-
-HEADINGS = [
-    "Veranderende geopolitieke context van het EU buitenlandbeleid, incl. appreciatie "
-    "nieuwe Amerikaanse Nationale Veiligheidsstrategie (NSS)",
-    "Versterking Europese defensiecapaciteiten en vergroting weerbaarheid",
-    "Versterking (politiek-)economische basis",
-    "Economische veiligheid incl. vermindering risicovolle strategische afhankelijkheden",
-    "Handel",
-    "Partnerschappen",
-    "Sterke relaties met landen rond de EU",
-    "Versterking van de diplomatieke inzet, met meer coherent buitenlandbeleid dat meer "
-    "is gebaseerd op wederzijds eigenbelang",
-]
 
 
 def raw_document(text: str, page_starts: list[int] | None = None) -> RawDocument:
