@@ -13,6 +13,7 @@ from functools import lru_cache
 from pathlib import Path
 
 import bm25s
+import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
@@ -91,6 +92,26 @@ class LexicalIndex:
             [tokens], k=min(k, self.size), show_progress=False, n_threads=1
         )
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if s > 0]
+
+    def concept_search(self, concepts: Sequence[Sequence[str]], k: int) -> list[tuple[int, float]]:
+        """BM25 over groups of interchangeable words ("trade", "handel", "handelsbeleid"):
+        per concept a passage scores its best word's BM25 score, summed over concepts, so
+        a concept met through several synonyms counts once, as one query word does."""
+        if self.size == 0:
+            return []
+        total = np.zeros(self.size, dtype=np.float32)
+        scored: dict[str, np.ndarray] = {}
+        for concept in concepts:
+            tokens = [
+                t for word in concept for t in query_tokens(word) if t in self._model.vocab_dict
+            ]
+            for token in tokens:
+                if token not in scored:
+                    scored[token] = self._model.get_scores([token])
+            if tokens:
+                total += np.max([scored[t] for t in tokens], axis=0)
+        top = np.argsort(-total)[:k]
+        return [(int(i), float(total[i])) for i in top if total[i] > 0]
 
     def save(self, folder: Path) -> None:
         self._model.save(str(folder), show_progress=False)

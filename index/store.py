@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import time
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -137,6 +138,9 @@ class IndexStore:
 
     def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
         return self.lexical.search(query, k)
+
+    def concept_search(self, concepts: Sequence[Sequence[str]], k: int) -> list[tuple[int, float]]:
+        return self.lexical.concept_search(concepts, k)
 
     # ---- persistence -------------------------------------------------------------------
 

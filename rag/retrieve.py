@@ -22,6 +22,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.errors import ConfigError
 from rag.settings import RetrievalSettings
+from rag.structure import asked_parts, part_positions
 from rag.types import Chunk, Hit
 
 
@@ -32,20 +33,31 @@ class HybridRetriever:
         self.store = store
         self.embedder = embedder
         self.settings = settings
-        self.aligner = TermAligner(store.terms, store.term_vectors, embedder)
+        self.aligner = TermAligner(
+            store.terms,
+            store.term_vectors,
+            embedder,
+            names=corpus_names([c.text for c in store.chunks]),
+        )
         self._footnotes = {
             (c.doc_id, c.footnote_number): i
             for i, c in enumerate(store.chunks)
             if c.kind == "footnote"
         }
+        self._parts = {part: part_positions(store.chunks, part) for part in ("start", "end")}
 
     def search(self, query: str, k: int) -> list[Hit]:
         if not self.store.chunks or not query.strip():
             return []
         query_vector = self.embedder.encode_queries([query])[0]
         dense = self.store.dense_search(query_vector, self.settings.fetch_k)
-        lexical = self.store.lexical_search(self.aligner.expand(query), self.settings.fetch_k)
-        fused = score_fusion([dense, lexical])
+        lexical = self._lexical_search(query)
+        rankings = [dense, lexical]
+        for part in asked_parts(query):
+            # "Summarise the opening": that part's passages come first (weight 3 beats the
+            # 2 that dense and lexical can give together), best of them first.
+            rankings.append([(position, 1.0) for position in self._parts[part]])
+        fused = score_fusion(rankings, [1.0, 1.0] + [3.0] * (len(rankings) - 2))
         scores = {"dense": dict(dense), "lexical": dict(lexical)}
         chosen = mmr(
             [i for i, _ in fused],
@@ -74,6 +86,15 @@ class HybridRetriever:
             )
         return self._with_footnotes(hits)
 
+    def _lexical_search(self, query: str) -> list[tuple[int, float]]:
+        """BM25 for the question and, fused with it, for each of its parts ("what gives the
+        EU leverage? Combine its economic weight with …"), so that one part's words do
+        not drown another's."""
+        fetch_k = self.settings.fetch_k
+        pieces = [query, *clauses(query)]
+        rankings = [self.store.concept_search(self.aligner.concepts(p), fetch_k) for p in pieces]
+        return rankings[0] if len(rankings) == 1 else score_fusion(rankings)[:fetch_k]
+
     def _with_footnotes(self, hits: list[Hit]) -> list[Hit]:
         """Put each linked footnote right after the passage holding its marker."""
         seen = {h.chunk.chunk_id for h in hits}
@@ -95,64 +116,131 @@ class HybridRetriever:
 
 
 class TermAligner:
-    """Cross-lingual query expansion: each content word of a query is mapped to the corpus
-    words nearest to it in the multilingual embedding space ("trade" → "handel",
-    "decision-making" → "besluitvorming"), so BM25 can match an English question against
-    Dutch text (and Dutch synonyms against each other)."""
+    """Cross-lingual query concepts for BM25.
+
+    Each content word of a query, and each pair of adjacent content words, is mapped to
+    the corpus words nearest to it in the multilingual embedding space ("trade" →
+    "handel", "decision-making" → "besluitvorming", "public finances" →
+    "overheidsfinanciën"), so BM25 can match an English question against Dutch text (and
+    Dutch synonyms against each other). Word pairs matter because Dutch writes as one
+    compound what English writes as a phrase: a pair that aligns closely stands for its
+    two words. Each word (or pair) with its aligned terms is one concept, which
+    `concept_search` counts once however many of its terms a passage contains."""
 
     def __init__(
         self,
         terms: Sequence[str],
         vectors: np.ndarray,
         embedder: Any,
+        names: set[str] | None = None,
         per_word: int = 2,
         min_similarity: float = 0.7,
+        compound_similarity: float = 0.75,
     ) -> None:
         self.terms = list(terms)
         self.vectors = vectors
         self.embedder = embedder
+        self.names = names or set()
         self.per_word = per_word
         self.min_similarity = min_similarity
+        self.compound_similarity = compound_similarity
 
-    def aligned(self, query: str) -> list[str]:
+    def concepts(self, query: str) -> list[list[str]]:
+        """One list per concept of the query: the query's own word first (none for a
+        pair), then the corpus terms aligned with it."""
         words = _content_words(query)
-        if not words or not self.terms:
+        units = words + _content_pairs(query)
+        if not units:
             return []
-        names = _proper_nouns(query)
-        similarity = self.embedder.encode_queries(words) @ self.vectors.T
-        found: list[str] = []
-        for word, row in zip(words, similarity, strict=True):
-            # Names ("Norway" → "noorwegen") align less closely than common words do.
-            floor = self.min_similarity - 0.2 if word in names else self.min_similarity
-            for i in np.argsort(-row)[: self.per_word]:
-                if row[i] >= floor:
-                    found.append(self.terms[int(i)])
-        return list(dict.fromkeys(found))
+        aligned = self._align(units, _capitalised(query))
+        covered = {
+            word
+            for unit in units
+            if " " in unit and aligned[unit] and aligned[unit][0][1] >= self.compound_similarity
+            for word in unit.split()
+        }
+        concepts: list[list[str]] = []
+        for unit in units:
+            terms = [term for term, _ in aligned[unit]]
+            if " " in unit and terms:
+                concepts.append(terms)
+            elif " " not in unit and unit not in covered:
+                concepts.append(list(dict.fromkeys([unit, *terms])))
+        return concepts
 
-    def expand(self, query: str) -> str:
-        extra = self.aligned(query)
-        return f"{query} {' '.join(extra)}" if extra else query
+    def _align(self, units: list[str], capitalised: set[str]) -> dict[str, list[tuple[str, float]]]:
+        """The corpus terms (with similarity) close enough to each word or pair, best first."""
+        if not self.terms:
+            return {unit: [] for unit in units}
+        similarity = self.embedder.encode_queries(units) @ self.vectors.T
+        aligned: dict[str, list[tuple[str, float]]] = {}
+        for unit, row in zip(units, similarity, strict=True):
+            aligned[unit] = []
+            for i in np.argsort(-row)[: self.per_word]:
+                term = self.terms[int(i)]
+                # Names ("Norway" → "noorwegen") align less closely than common words do.
+                is_name = unit in capitalised and term in self.names
+                if row[i] >= self.min_similarity - (0.2 if is_name else 0.0):
+                    aligned[unit].append((term, float(row[i])))
+        return aligned
+
+
+_CLAUSE_BREAK = re.compile(
+    r"(?<=[.?!;:])\s+"
+    r"|,?\s+\b(?:and|en|with|met|but|maar)\s+"
+    r"(?=(?:what|which|why|how|who|where|wat|welke|waarom|hoe|wie|waar)\b)",
+    re.IGNORECASE,
+)
+
+
+def clauses(question: str) -> list[str]:
+    """The parts of a question that asks several things (split at sentence ends and at
+    "and what/why/..."), each with at least two content words; [] for a simple one."""
+    parts = [p.strip() for p in _CLAUSE_BREAK.split(question) if p and p.strip()]
+    parts = [p for p in parts if len(_content_words(p)) >= 2]
+    return parts if len(parts) > 1 else []
 
 
 def _content_words(text: str) -> list[str]:
+    return list(dict.fromkeys(t for t in _tokens(text) if _is_content(t)))
+
+
+def _content_pairs(text: str) -> list[str]:
+    """Adjacent content-word pairs ("public finances"), candidates for one Dutch compound."""
+    tokens = _tokens(text)
+    pairs = (
+        f"{a} {b}"
+        for a, b in zip(tokens, tokens[1:], strict=False)
+        if _is_content(a) and _is_content(b)
+    )
+    return list(dict.fromkeys(pairs))
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"\w+(?:-\w+)*", text.lower())
+
+
+def _is_content(token: str) -> bool:
     from rag.language import EN_WORDS, NL_WORDS
 
-    tokens = re.findall(r"\w+(?:-\w+)*", text.lower())
-    return list(
-        dict.fromkeys(
-            t
-            for t in tokens
-            if len(t) > 2 and not t.isdigit() and t not in NL_WORDS and t not in EN_WORDS
-        )
-    )
+    return len(token) > 2 and not token.isdigit() and token not in NL_WORDS | EN_WORDS
 
 
-def _proper_nouns(text: str) -> set[str]:
-    """Lower-cased capitalised words that do not start a sentence."""
+def _capitalised(text: str) -> set[str]:
+    """Lower-cased words written with a capital, wherever they stand."""
+    return {m.group(1).lower() for m in re.finditer(r"\b([A-Z][a-z]\w+)", text)}
+
+
+def corpus_names(texts: Sequence[str]) -> set[str]:
+    """Lower-cased words the corpus capitalises inside sentences: names of places, people
+    and bodies ("Noorwegen", "Mercosur")."""
     names: set[str] = set()
-    for match in re.finditer(r"(?<![.!?]\s)(?<!^)\b([A-Z][a-z]\w+)", text.strip()):
-        names.add(match.group(1).lower())
-    return names
+    lower: set[str] = set()
+    for text in texts:
+        for match in re.finditer(r"(?<![.!?:]\s)(?<![.!?:])(?<!^)\b([A-Z][a-z]\w+)", text):
+            names.add(match.group(1).lower())
+        lower.update(re.findall(r"\b[a-z]\w+", text))
+    return names - lower
 
 
 def score_fusion(

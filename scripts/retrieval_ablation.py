@@ -1,8 +1,10 @@
 """Which retrieval parts help, per language: recall@5/@10 of the evidence quotes.
 
 Variants, all over the same index and the same bundled embedder:
-dense only; BM25 only; BM25 with cross-lingual term alignment; hybrid with reciprocal
-rank fusion; hybrid with relative score fusion (the default), with and without alignment.
+dense only; BM25 only; BM25 over cross-lingual concepts (term alignment); hybrid with
+reciprocal rank fusion; hybrid with relative score fusion (the default), with and without
+alignment; the full retriever (adds multi-part question splitting, document-part
+questions, MMR and linked footnotes).
 
     .venv/bin/python scripts/retrieval_ablation.py [--dataset ../shared/eval/dev.jsonl]
 """
@@ -42,7 +44,9 @@ def main() -> None:
         return store.dense_search(pipeline.embedder.encode_queries([q])[0], fetch)
 
     def lexical(q: str, align: bool) -> list[tuple[int, float]]:
-        return store.lexical_search(retriever.aligner.expand(q) if align else q, fetch)
+        if not align:
+            return store.lexical_search(q, fetch)
+        return store.concept_search(retriever.aligner.concepts(q), fetch)
 
     variants: dict[str, Ranker] = {
         "dense only": lambda q: [i for i, _ in dense(q)],
@@ -56,7 +60,7 @@ def main() -> None:
         "hybrid score fusion + alignment": lambda q: [
             i for i, _ in score_fusion([dense(q), lexical(q, True)])
         ],
-        "full retriever (default: + MMR, linked footnotes)": lambda q: [
+        "full retriever (default)": lambda q: [
             store.position[h.chunk.chunk_id] for h in retriever.search(q, 10) if h.rank <= 10
         ],
     }

@@ -5,10 +5,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from index.lexical import LexicalIndex
 from index.store import IndexStore
 from rag.embeddings import Embedder
 from rag.pipeline import Pipeline
+from rag.retrieve import clauses
 from rag.settings import BUNDLED_EMBEDDER, Settings
+from rag.structure import asked_parts, part_positions
 from rag.types import Hit
 
 DEFENCE = "Versterking Europese defensiecapaciteiten en vergroting weerbaarheid"
@@ -79,3 +82,98 @@ def test_scores_are_finite_and_ranks_ordered(pipeline: Pipeline) -> None:
     assert all(np.isfinite(h.score) for h in hits)
     ranks = [h.rank for h in hits]
     assert ranks == sorted(ranks) and ranks[0] == 1
+
+
+# ---- cross-lingual concepts, multi-part questions, parts of the document --------------
+
+
+def test_concept_found_through_several_synonyms_counts_once() -> None:
+    """A passage repeating one concept in three words does not beat one that holds both
+    concepts of the question; a flat BM25 query over the same words ranks it first."""
+    texts = [
+        "Handel en handelsbeleid en handelsakkoorden, handel en nog eens handelsbeleid.",
+        "Handel vraagt om gezonde overheidsfinanciën van de lidstaten.",
+        "Het weer was vandaag zonnig en warm aan de kust.",
+    ]
+    lexical = LexicalIndex.build(texts)
+    flat = lexical.search("handel handelsbeleid handelsakkoorden overheidsfinanciën", 3)
+    assert flat[0][0] == 0
+    concepts = [["trade", "handel", "handelsbeleid", "handelsakkoorden"], ["overheidsfinanciën"]]
+    ranked = lexical.concept_search(concepts, 3)
+    assert [i for i, _ in ranked] == [1, 0]  # the unrelated passage scores nothing
+
+
+def test_english_phrase_aligns_with_a_dutch_compound(pipeline: Pipeline) -> None:
+    concepts = pipeline.retriever.aligner.concepts("healthy public finances")
+    compound = [c for c in concepts if "overheidsfinanciën" in c]
+    assert compound, concepts
+    # The pair stands for its two words: neither is a concept of its own any more.
+    assert not any(c[0] in {"public", "finances"} for c in concepts), concepts
+
+
+def test_a_name_at_the_start_of_a_question_still_aligns(pipeline: Pipeline) -> None:
+    concepts = pipeline.retriever.aligner.concepts("Norway and Turkey: what does it say?")
+    terms = {term for concept in concepts for term in concept}
+    assert {"noorwegen", "turkije"} <= terms, concepts
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Why must the EU change its policy, and which strengths does it have?", 2),
+        ("Norway isn't an EU member. In what role does the letter mention it?", 2),
+        ("Wat zegt de brief over handel en investeringen?", 0),  # one question, two topics
+        ("Why?", 0),
+    ],
+)
+def test_multi_part_questions_are_split(question: str, expected: int) -> None:
+    assert len(clauses(question)) == expected
+
+
+@pytest.mark.parametrize(
+    ("question", "parts"),
+    [
+        ("Summarise the opening of the letter.", ["start"]),
+        ("What does the letter's introduction say about Ukraine?", ["start"]),
+        (
+            "Hoe kijkt het kabinet in de inleiding en in de slotpassage naar de NAVO?",
+            ["start", "end"],
+        ),
+        ("Wat staat er aan het slot van de brief?", ["end"]),
+        ("Welk slot hoort bij de deur?", []),
+        ("What is said in the closing paragraph?", ["end"]),
+        ("Wat zegt het einde van de brief over eenheid?", ["end"]),
+        ("Does the letter favour the opening of markets?", []),
+        ("What about the introduction of new tariffs?", []),
+    ],
+)
+def test_questions_about_a_part_of_the_document(question: str, parts: list[str]) -> None:
+    assert asked_parts(question) == parts
+
+
+def test_opening_and_closing_passages(built_index: tuple[Settings, IndexStore]) -> None:
+    _, store = built_index
+    start = part_positions(store.chunks, "start")
+    end = part_positions(store.chunks, "end")
+    body = sorted((c.line_start, i) for i, c in enumerate(store.chunks) if c.kind != "footnote")
+    first_heading = min(c.line_start for c in store.chunks if c.section)
+    assert start and all(store.chunks[i].line_start < first_heading for i in start)
+    assert all(not store.chunks[i].section for i in start)
+    assert body[0][1] in start
+    assert [i for _, i in body[-len(end) :]] == sorted(
+        end, key=lambda i: store.chunks[i].line_start
+    )
+
+
+@pytest.mark.parametrize(
+    "question",
+    ["Summarise the introduction of the letter.", "Vat de inleiding van de brief samen."],
+    ids=["en", "nl"],
+)
+def test_question_about_the_opening_retrieves_the_opening(
+    pipeline: Pipeline, question: str
+) -> None:
+    hits = top(pipeline.retrieve(question, 5), 5)
+    opening = set(part_positions(pipeline.store.chunks, "start"))
+    positions = {pipeline.store.position[h.chunk.chunk_id] for h in hits}
+    assert len(positions & opening) >= 4, [(h.rank, h.chunk.text[:60]) for h in hits]
