@@ -1,4 +1,5 @@
-"""Questions about a part of the document: "summarise the opening", "in de slotpassage".
+"""Questions about a part of the document: "summarise the opening", "in de slotpassage",
+"who signed the letter?".
 
 Words like these name no topic, so neither the embedder nor BM25 can find the part they
 mean. `asked_part` spots them (Dutch and English, and only where they clearly point at
@@ -37,7 +38,10 @@ _ASKS_END = re.compile(
     r"|\bclosing (?:passage|paragraphs?|section|remarks|words)\b"
     r"|\b(?:slotpassage|slotalinea|slotparagraaf|slotwoord|slotopmerkingen)\b"
     rf"|\b(?:slot|afsluiting|einde|conclusie|laatste (?:deel|alinea'?s?|paragraaf)) "
-    rf"van (?:de|het) {_DOC}\b",
+    rf"van (?:de|het) {_DOC}\b"
+    # A letter's signature stands at its end.
+    rf"|\bsign(?:ed|s)? (?:the|this) {_DOC}\b|\b{_DOC}'s signature\b"
+    rf"|\b(?:de|het|deze) {_DOC} (?:\w+ )?ondertek\w*|\bondertekening van (?:de|het) {_DOC}\b",
     re.IGNORECASE,
 )
 OPENING_LIMIT = 8  # at most this many passages count as an untitled opening
