@@ -17,6 +17,8 @@ import numpy as np
 import Stemmer
 from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 
+from rag.language import without_footnote_marker
+
 _TOKEN = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
 STOPWORDS = {"nl": frozenset(STOPWORDS_DUTCH), "en": frozenset(STOPWORDS_EN)}
 ANY_STOPWORD = STOPWORDS["nl"] | STOPWORDS["en"]
@@ -29,10 +31,11 @@ def _stemmer(lang: str) -> Stemmer.Stemmer:
 
 
 def words(text: str) -> list[str]:
-    """Lower-cased word tokens; hyphenated compounds also yield their parts."""
+    """Lower-cased word tokens, footnote markers cut off; hyphenated compounds also yield
+    their parts."""
     tokens: list[str] = []
     for match in _TOKEN.finditer(text.lower()):
-        token = match.group(0)
+        token = without_footnote_marker(match.group(0))
         tokens.append(token)
         if "-" in token:
             tokens.extend(part for part in token.split("-") if part)

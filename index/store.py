@@ -31,7 +31,7 @@ from rag.errors import IndexMismatchError, IndexMissingError
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: footnote markers no longer glued to BM25 words
 HNSW_NEIGHBOURS = 32
 
 

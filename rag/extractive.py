@@ -5,7 +5,8 @@ similarity from the multilingual embedder, plus overlap of stemmed content words
 best ones, in reading order, become the answer, each followed by its passage marker,
 after a short lead-in in the question's language. It refuses when the best support is
 too weak, or when the question asks for a quantity or date and no chosen sentence
-contains a number, or who someone is and the best sentence names no person.
+contains a number (footnote numbers do not count), for an amount of money and the best
+sentence names none, or who someone is and the best sentence names no person.
 """
 
 from __future__ import annotations
@@ -25,9 +26,12 @@ LEAD_INS = {
     "nl": "Volgens de tekst:",
     "en": "According to the text (quoted from the source):",
 }
+# "When" asks for a date only where it opens a question ("When will …?", "Since when …?"),
+# not in "which document does it cite when it says …".
 _ASKS_QUANTITY = re.compile(
-    r"\b(hoeveel|how (many|much)|welk(e)? percentage|what percentage|wanneer|when|in welk jaar|"
-    r"what year|which year|how long|hoe lang|how often|hoe vaak)\b",
+    r"\b(hoeveel|how (many|much)|welk(e)? percentage|what percentage|in welk jaar|"
+    r"what year|which year|how long|hoe lang|how often|hoe vaak)\b"
+    r"|(?:^|[.?!;:]\s*|\b(?:since|until|by|sinds|tot|vanaf)\s+)(?:when|wanneer)\b",
     re.IGNORECASE,
 )
 _ASKS_LIST = re.compile(
@@ -35,7 +39,16 @@ _ASKS_LIST = re.compile(
     r"in what roles|combine|waarvoor|beschrijf|describe|how does|hoe kijkt)\b",
     re.IGNORECASE,
 )
-_HAS_NUMBER = re.compile(r"\d")
+# A number in running text, not a footnote marker glued to a word ("bij.6", "rechten3").
+_HAS_NUMBER = re.compile(r"(?<![\w.,;:)'’\"])\d")
+_FOOTNOTE_NUMBER = re.compile(r"^\s*\d{1,3}\s+")  # a footnote's own number, at its start
+_ASKS_MONEY = re.compile(
+    r"\b(how much money|hoeveel geld|in euros?|welk bedrag|what amount|which amount|"
+    r"how (much|many) (millions?|billions?)|hoeveel (miljoen|miljard)|"
+    r"how much (does|did|will|would) [\w\s-]+ cost|hoeveel kost)\b",
+    re.IGNORECASE,
+)
+_HAS_MONEY = re.compile(r"€|\$|\b(euros?|eur|dollars?|miljoen|miljard|million|billion|bn)\b", re.I)
 _ASKS_PERSON = re.compile(
     r"^\s*(wie (is|was|zijn|waren)|who (is|was|are|were)|hoe heet|wat is de naam|"
     r"what is the name)\b",
@@ -115,8 +128,10 @@ class ExtractiveBackend:
         ranked = self.score(focus(question), hits)
         if not ranked or ranked[0].score < self.settings.min_support:
             return []
-        if _ASKS_QUANTITY.search(question) and not _HAS_NUMBER.search(ranked[0].text):
+        if _ASKS_QUANTITY.search(question) and not _states_number(ranked[0], hits):
             return []  # asked for a number or date; the best evidence holds none
+        if _ASKS_MONEY.search(question) and not _HAS_MONEY.search(ranked[0].text):
+            return []  # asked for an amount of money; the best evidence names none
         if _ASKS_PERSON.search(question) and not _PERSON.search(ranked[0].text):
             return []  # asked who someone is; the best evidence names nobody
         best = ranked[0].score
@@ -124,9 +139,17 @@ class ExtractiveBackend:
         limit, margin = (4, 0.85) if broad else (2, 0.92)
         chosen = [c for c in ranked[:limit] if c.score >= best * margin]
         if _ASKS_QUANTITY.search(question):
-            chosen = [c for c in chosen if _HAS_NUMBER.search(c.text)]
+            chosen = [c for c in chosen if _states_number(c, hits)]
         order = {id(c): i for i, c in enumerate(chosen)}
         return sorted(
             chosen,
             key=lambda c: (c.hit_index, hits[c.hit_index].chunk.text.find(c.text), order[id(c)]),
         )
+
+
+def _states_number(candidate: Candidate, hits: Sequence[Hit]) -> bool:
+    """Whether the sentence holds a number of its own (footnote numbers do not count)."""
+    text = candidate.text
+    if hits[candidate.hit_index].chunk.kind == "footnote":
+        text = _FOOTNOTE_NUMBER.sub("", text)
+    return bool(_HAS_NUMBER.search(text))

@@ -94,3 +94,12 @@ def _identifier():  # type: ignore[no-untyped-def]
 def _langid(text: str) -> str:
     lang, _ = _identifier().classify(text)
     return str(lang)
+
+
+# A footnote marker glued to the word before it: "concurrentievermogen4", "rechten3".
+_GLUED_FOOTNOTE = re.compile(r"^((?:[^\W\d_]+-)*[^\W\d_]{3,})\d{1,2}$", re.UNICODE)
+
+
+def without_footnote_marker(word: str) -> str:
+    """The word without a footnote number glued to its end ("rechten3" → "rechten")."""
+    return _GLUED_FOOTNOTE.sub(r"\1", word)

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import Stemmer
 
-from rag.language import EN_WORDS, NL_WORDS
+from rag.language import EN_WORDS, NL_WORDS, without_footnote_marker
 from rag.sentences import sentences as split_into_sentences
 
 SUPPORT_THRESHOLD = 0.55
@@ -45,7 +45,7 @@ def content_stems(text: str) -> set[str]:
     """Stems (Dutch and English) of the words that carry content."""
     words = [
         w
-        for w in _WORD.findall(text.lower())
+        for w in map(without_footnote_marker, _WORD.findall(text.lower()))
         if w not in NL_WORDS and w not in EN_WORDS and w not in ABOUT_THE_TEXT
     ]
     stems: set[str] = set()
@@ -78,7 +78,7 @@ def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float
 
 
 def content_words(text: str) -> list[str]:
-    words = _WORD.findall(text.lower())
+    words = [without_footnote_marker(w) for w in _WORD.findall(text.lower())]
     kept = (w for w in words if w not in NL_WORDS and w not in EN_WORDS and w not in ABOUT_THE_TEXT)
     return list(dict.fromkeys(w for w in kept if len(w) > 2 or w.isdigit()))
 

@@ -240,3 +240,25 @@ def test_who_is_question_without_a_named_person_is_refused(answers_pipeline):
         "Wie is volgens de brief de voorzitter van de Europese Commissie?"
     )
     assert answer.refused
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "How much will the drone coalition cost, in euros?",  # no amount of money given
+        "Wanneer is het EU-Mercosur akkoord gesloten?",  # only a footnote marker: no date
+    ],
+)
+def test_amount_or_date_the_letter_does_not_give_is_refused(answers_pipeline, question):
+    answer = answers_pipeline.ask(question)
+    assert answer.refused, answer.answer
+
+
+def test_when_inside_a_question_does_not_ask_for_a_date(answers_pipeline):
+    """ "… wanneer het over X gaat" is a conjunction; the answer need not hold a number."""
+    answer = answers_pipeline.ask(
+        "Naar welk rapport verwijst de brief wanneer het over het Europese "
+        "concurrentievermogen gaat?"
+    )
+    assert not answer.refused
+    assert "Draghi" in answer.passages[0].chunk.text

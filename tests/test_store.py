@@ -422,3 +422,17 @@ def test_removing_the_last_document_is_refused(built_index, tmp_path: Path, defa
             remove=["eu-geopolitiek-kamerbrief"],
         )
     assert snapshot(settings.index.path) == before
+
+
+def test_footnote_markers_glued_to_words_are_cut_off_for_bm25() -> None:
+    from index.lexical import words
+
+    assert words("concurrentievermogen4 en rechten3. eu-lidstaten5") == [
+        "concurrentievermogen",
+        "en",
+        "rechten",
+        "eu-lidstaten",
+        "eu",
+        "lidstaten",
+    ]
+    assert words("G7, 2035 en de A400M") == ["g7", "2035", "en", "de", "a400m"]
