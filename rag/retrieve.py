@@ -22,7 +22,7 @@ from langchain_core.retrievers import BaseRetriever
 
 from rag.errors import ConfigError
 from rag.settings import RetrievalSettings
-from rag.structure import asked_parts, part_positions
+from rag.structure import asked_parts, asked_section, best_heading, part_positions
 from rag.types import Chunk, Hit
 
 
@@ -53,10 +53,13 @@ class HybridRetriever:
         dense = self.store.dense_search(query_vector, self.settings.fetch_k)
         lexical = self._lexical_search(query)
         rankings = [dense, lexical]
+        # "Summarise the opening", "the section on trade": that part's passages come first
+        # (weight 3 beats the 2 that dense and lexical can give together), best first.
         for part in asked_parts(query):
-            # "Summarise the opening": that part's passages come first (weight 3 beats the
-            # 2 that dense and lexical can give together), best of them first.
             rankings.append([(position, 1.0) for position in self._parts[part]])
+        topic = asked_section(query)
+        if topic:
+            rankings.append([(position, 1.0) for position in self._section_positions(topic)])
         fused = score_fusion(rankings, [1.0, 1.0] + [3.0] * (len(rankings) - 2))
         scores = {"dense": dict(dense), "lexical": dict(lexical)}
         chosen = mmr(
@@ -85,6 +88,18 @@ class HybridRetriever:
                 )
             )
         return self._with_footnotes(hits)
+
+    def _section_positions(self, topic: str) -> list[int]:
+        """The body passages under the heading that `topic` names ([] if none does)."""
+        headings = list(dict.fromkeys(c.section for c in self.store.chunks if c.section))
+        # Headings are short: align the topic's words loosely ("defence" ~ "defensie", 0.68).
+        concepts = self.aligner.concepts(topic, min_similarity=0.6, pairs=False)
+        heading = best_heading(concepts, headings)
+        return [
+            i
+            for i, c in enumerate(self.store.chunks)
+            if heading and c.section == heading and c.kind == "body"
+        ]
 
     def _lexical_search(self, query: str) -> list[tuple[int, float]]:
         """BM25 for the question and, fused with it, for each of its parts ("what gives the
@@ -145,14 +160,17 @@ class TermAligner:
         self.min_similarity = min_similarity
         self.compound_similarity = compound_similarity
 
-    def concepts(self, query: str) -> list[list[str]]:
+    def concepts(
+        self, query: str, min_similarity: float | None = None, pairs: bool = True
+    ) -> list[list[str]]:
         """One list per concept of the query: the query's own word first (none for a
-        pair), then the corpus terms aligned with it."""
+        pair), then the corpus terms aligned with it (at `min_similarity` or more)."""
         words = _content_words(query)
-        units = words + _content_pairs(query)
+        units = words + (_content_pairs(query) if pairs else [])
         if not units:
             return []
-        aligned = self._align(units, _capitalised(query))
+        floor = self.min_similarity if min_similarity is None else min_similarity
+        aligned = self._align(units, _capitalised(query), floor)
         covered = {
             word
             for unit in units
@@ -168,7 +186,9 @@ class TermAligner:
                 concepts.append(list(dict.fromkeys([unit, *terms])))
         return concepts
 
-    def _align(self, units: list[str], capitalised: set[str]) -> dict[str, list[tuple[str, float]]]:
+    def _align(
+        self, units: list[str], capitalised: set[str], floor: float
+    ) -> dict[str, list[tuple[str, float]]]:
         """The corpus terms (with similarity) close enough to each word or pair, best first."""
         if not self.terms:
             return {unit: [] for unit in units}
@@ -180,7 +200,7 @@ class TermAligner:
                 term = self.terms[int(i)]
                 # Names ("Norway" → "noorwegen") align less closely than common words do.
                 is_name = unit in capitalised and term in self.names
-                if row[i] >= self.min_similarity - (0.2 if is_name else 0.0):
+                if row[i] >= floor - (0.2 if is_name else 0.0):
                     aligned[unit].append((term, float(row[i])))
         return aligned
 

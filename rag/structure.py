@@ -1,10 +1,12 @@
 """Questions about a part of the document: "summarise the opening", "in de slotpassage",
-"who signed the letter?".
+"who signed the letter?", "the main points of the section on trade".
 
 Words like these name no topic, so neither the embedder nor BM25 can find the part they
-mean. `asked_part` spots them (Dutch and English, and only where they clearly point at
-the document: "the opening of the letter", not "the opening of markets"), and
-`part_positions` gives the passages of that part, which the retriever then favours.
+mean. `asked_parts` spots openings and endings (Dutch and English, and only where they
+clearly point at the document: "the opening of the letter", not "the opening of
+markets"), and `part_positions` gives the passages of that part. `asked_section` spots
+"the section on X" / "het deel over X"; `best_heading` picks the heading that X names.
+The retriever then puts those passages first.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from collections.abc import Sequence
 from typing import Literal
 
 from rag.types import Chunk
+from rag.verify import content_stems
 
 Part = Literal["start", "end"]
 
@@ -81,3 +84,57 @@ def part_positions(chunks: Sequence[Chunk], part: Part) -> list[int]:
             untitled.append(position)
         chosen += untitled[:OPENING_LIMIT] or ordered[:SHORT_PART]
     return chosen
+
+
+_ASKS_SECTION = re.compile(
+    r"\b(?:section|part|chapter|paragraph|heading)s? (?:on|about|dealing with|covering|"
+    r"concerning|titled|called|headed)\s+(?P<en>[^?.;:!]+)"
+    r"|\b(?:deel|gedeelte|hoofdstuk|paragraaf|onderdeel|sectie|kopje) (?:over|inzake|"
+    r"getiteld|met de titel)\s+(?P<nl>[^?.;:!]+)",
+    re.IGNORECASE,
+)
+# Where the topic ends: "the section on trade, and what …", "… trade say about China",
+# "vat het deel over handel samen".
+_TOPIC_END = re.compile(
+    r",|\s+(?:and|en|or|of)\s+(?:what|which|how|why|wat|welke|hoe|waarom)\b"
+    r"|\s+(?:say|says|said|mention|mentions|zegt|noemt|samen)\b",
+    re.IGNORECASE,
+)
+
+
+def asked_section(question: str) -> str | None:
+    """The topic of "the section on X" / "het deel over X" in the question, if any."""
+    match = _ASKS_SECTION.search(question)
+    if not match:
+        return None
+    topic = _TOPIC_END.split(match.group("en") or match.group("nl"))[0].strip()
+    return topic or None
+
+
+def best_heading(topic_concepts: Sequence[Sequence[str]], headings: Sequence[str]) -> str | None:
+    """The heading that covers most of the topic's concepts (at least half of them). A
+    concept is covered by a heading word with the same stem (1) or, less surely (0.75),
+    one that contains the stem ("defensie" in "defensiecapaciteiten"). None when no
+    heading covers enough."""
+    if not topic_concepts:
+        return None
+    best, best_share = None, 0.0
+    for heading in headings:
+        words = content_stems(heading)
+        covered = sum(
+            max(
+                (_coverage(stem, words) for term in concept for stem in content_stems(term)),
+                default=0.0,
+            )
+            for concept in topic_concepts
+        )
+        share = covered / len(topic_concepts)
+        if share > best_share:
+            best, best_share = heading, share
+    return best if best_share >= 0.5 else None
+
+
+def _coverage(stem: str, heading_stems: set[str]) -> float:
+    if stem in heading_stems:
+        return 1.0
+    return 0.75 if len(stem) >= 5 and any(stem in word for word in heading_stems) else 0.0

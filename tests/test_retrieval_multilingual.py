@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import LETTER_HEADINGS
 
 from index.lexical import LexicalIndex
 from index.store import IndexStore
@@ -11,7 +12,7 @@ from rag.embeddings import Embedder
 from rag.pipeline import Pipeline
 from rag.retrieve import clauses
 from rag.settings import BUNDLED_EMBEDDER, Settings
-from rag.structure import asked_parts, part_positions
+from rag.structure import asked_parts, asked_section, part_positions
 from rag.types import Hit
 
 DEFENCE = "Versterking Europese defensiecapaciteiten en vergroting weerbaarheid"
@@ -180,3 +181,39 @@ def test_question_about_the_opening_retrieves_the_opening(
     opening = set(part_positions(pipeline.store.chunks, "start"))
     positions = {pipeline.store.position[h.chunk.chunk_id] for h in hits}
     assert len(positions & opening) >= 4, [(h.rank, h.chunk.text[:60]) for h in hits]
+
+
+@pytest.mark.parametrize(
+    ("question", "topic"),
+    [
+        ("Summarise the section on trade.", "trade"),
+        (
+            "What does the part about the neighbouring countries say about migration?",
+            "the neighbouring countries",
+        ),
+        ("Wat zijn de hoofdpunten van het deel over handel, en wat zegt het over China?", "handel"),
+        ("Vat het hoofdstuk over partnerschappen samen.", "partnerschappen"),
+        ("What does the letter say about trade?", None),
+        ("Welk deel van de defensie-uitgaven gaat naar drones?", None),
+    ],
+)
+def test_questions_naming_a_section(question: str, topic: str | None) -> None:
+    assert asked_section(question) == topic
+
+
+@pytest.mark.parametrize(
+    ("question", "heading"),
+    [
+        ("Summarise the section on trade.", "Handel"),
+        ("Vat het deel over partnerschappen samen.", "Partnerschappen"),
+        ("What is in the section on defence?", LETTER_HEADINGS[1]),
+        ("What does the section on economic security say?", LETTER_HEADINGS[3]),
+    ],
+)
+def test_question_naming_a_section_retrieves_that_section(
+    pipeline: Pipeline, question: str, heading: str
+) -> None:
+    in_section = [c for c in pipeline.store.chunks if c.section == heading and c.kind == "body"]
+    hits = [h for h in pipeline.retrieve(question, 5) if h.chunk.kind == "body"]
+    first = hits[: min(len(in_section), 5)]
+    assert all(h.chunk.section == heading for h in first), [h.chunk.section for h in hits]
