@@ -38,6 +38,7 @@ class HybridRetriever:
             store.term_vectors,
             embedder,
             names=corpus_names([c.text for c in store.chunks]),
+            acronyms=acronyms(" ".join(c.text for c in store.chunks)),
         )
         self._footnotes = {
             (c.doc_id, c.footnote_number): i
@@ -148,6 +149,7 @@ class TermAligner:
         vectors: np.ndarray,
         embedder: Any,
         names: set[str] | None = None,
+        acronyms: set[str] | None = None,
         per_word: int = 2,
         min_similarity: float = 0.7,
         compound_similarity: float = 0.75,
@@ -156,6 +158,7 @@ class TermAligner:
         self.vectors = vectors
         self.embedder = embedder
         self.names = names or set()
+        self.acronyms = acronyms or set()
         self.per_word = per_word
         self.min_similarity = min_similarity
         self.compound_similarity = compound_similarity
@@ -170,6 +173,7 @@ class TermAligner:
         if not units:
             return []
         floor = self.min_similarity if min_similarity is None else min_similarity
+        asked_acronyms = acronyms(query)
         aligned = self._align(units, _capitalised(query), floor)
         covered = {
             word
@@ -183,8 +187,21 @@ class TermAligner:
             if " " in unit and terms:
                 concepts.append(terms)
             elif " " not in unit and unit not in covered:
+                if unit in asked_acronyms:  # embeddings place acronyms poorly ("MFF" ~ "IMF")
+                    terms = self._similar_acronyms(unit)
                 concepts.append(list(dict.fromkeys([unit, *terms])))
         return concepts
+
+    def _similar_acronyms(self, acronym: str) -> list[str]:
+        """Corpus acronyms one letter away: Dutch and English often differ by one
+        ("NATO" / "NAVO", "MFF" / "MFK")."""
+        return [
+            other
+            for other in sorted(self.acronyms)
+            if len(other) == len(acronym)
+            and other != acronym
+            and sum(a != b for a, b in zip(other, acronym, strict=True)) == 1
+        ]
 
     def _align(
         self, units: list[str], capitalised: set[str], floor: float
@@ -249,6 +266,11 @@ def _is_content(token: str) -> bool:
 def _capitalised(text: str) -> set[str]:
     """Lower-cased words written with a capital, wherever they stand."""
     return {m.group(1).lower() for m in re.finditer(r"\b([A-Z][a-z]\w+)", text)}
+
+
+def acronyms(text: str) -> set[str]:
+    """Lower-cased acronyms of three to six capitals ("NAVO", "MFK")."""
+    return {a.lower() for a in re.findall(r"\b[A-Z]{3,6}\b", text)}
 
 
 def corpus_names(texts: Sequence[str]) -> set[str]:

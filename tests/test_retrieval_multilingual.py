@@ -217,3 +217,8 @@ def test_question_naming_a_section_retrieves_that_section(
     hits = [h for h in pipeline.retrieve(question, 5) if h.chunk.kind == "body"]
     first = hits[: min(len(in_section), 5)]
     assert all(h.chunk.section == heading for h in first), [h.chunk.section for h in hits]
+
+
+def test_acronyms_align_with_their_dutch_form(pipeline: Pipeline) -> None:
+    concepts = pipeline.retriever.aligner.concepts("What does it say about the MFF and NATO?")
+    assert ["mff", "mfk"] in concepts and ["nato", "navo"] in concepts, concepts
