@@ -1,6 +1,9 @@
 """Hybrid retrieval: dense (FAISS) + lexical (BM25), fused, diversified, optionally reranked.
 
-1. Dense and lexical candidates (`fetch_k` each) are fused by relative score fusion.
+1. Dense and lexical candidates (`fetch_k` each) are fused by relative score fusion. The
+   lexical side searches cross-lingual concepts (`TermAligner`), so English questions
+   match Dutch text. A question about a part of the document ("the opening", "the section
+   on trade") puts that part's passages first (`rag.structure`).
 2. MMR over the fused list avoids near-duplicate (overlapping) passages.
 3. An optional cross-encoder reorders the final candidates.
 4. Footnotes whose markers sit in a retrieved passage follow it, with the same rank.
@@ -51,8 +54,9 @@ class HybridRetriever:
         if not self.store.chunks or not query.strip():
             return []
         query_vector = self.embedder.encode_queries([query])[0]
-        dense = self.store.dense_search(query_vector, self.settings.fetch_k)
-        lexical = self._lexical_search(query)
+        fetch_k = self.settings.fetch_k
+        dense = self.store.dense_search(query_vector, fetch_k)
+        lexical = self.store.concept_search(self.aligner.concepts(query), fetch_k)
         rankings = [dense, lexical]
         # "Summarise the opening", "the section on trade": that part's passages come first
         # (weight 3 beats the 2 that dense and lexical can give together), best first.
@@ -101,15 +105,6 @@ class HybridRetriever:
             for i, c in enumerate(self.store.chunks)
             if heading and c.section == heading and c.kind == "body"
         ]
-
-    def _lexical_search(self, query: str) -> list[tuple[int, float]]:
-        """BM25 for the question and, fused with it, for each of its parts ("what gives the
-        EU leverage? Combine its economic weight with …"), so that one part's words do
-        not drown another's."""
-        fetch_k = self.settings.fetch_k
-        pieces = [query, *clauses(query)]
-        rankings = [self.store.concept_search(self.aligner.concepts(p), fetch_k) for p in pieces]
-        return rankings[0] if len(rankings) == 1 else score_fusion(rankings)[:fetch_k]
 
     def _with_footnotes(self, hits: list[Hit]) -> list[Hit]:
         """Put each linked footnote right after the passage holding its marker."""
@@ -220,22 +215,6 @@ class TermAligner:
                 if row[i] >= floor - (0.2 if is_name else 0.0):
                     aligned[unit].append((term, float(row[i])))
         return aligned
-
-
-_CLAUSE_BREAK = re.compile(
-    r"(?<=[.?!;:])\s+"
-    r"|,?\s+\b(?:and|en|with|met|but|maar)\s+"
-    r"(?=(?:what|which|why|how|who|where|wat|welke|waarom|hoe|wie|waar)\b)",
-    re.IGNORECASE,
-)
-
-
-def clauses(question: str) -> list[str]:
-    """The parts of a question that asks several things (split at sentence ends and at
-    "and what/why/..."), each with at least two content words; [] for a simple one."""
-    parts = [p.strip() for p in _CLAUSE_BREAK.split(question) if p and p.strip()]
-    parts = [p for p in parts if len(_content_words(p)) >= 2]
-    return parts if len(parts) > 1 else []
 
 
 def _content_words(text: str) -> list[str]:

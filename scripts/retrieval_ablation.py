@@ -3,8 +3,8 @@
 Variants, all over the same index and the same bundled embedder:
 dense only; BM25 only; BM25 over cross-lingual concepts (term alignment); hybrid with
 reciprocal rank fusion; hybrid with relative score fusion (the default), with and without
-alignment; the full retriever (adds multi-part question splitting, document-part
-questions, MMR and linked footnotes).
+alignment; the full retriever (adds questions about parts and sections of the document,
+MMR and linked footnotes), also with its word pairs or its part/section handling off.
 
     .venv/bin/python scripts/retrieval_ablation.py [--dataset ../shared/eval/dev.jsonl]
 """
@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
+from contextlib import ExitStack
+from functools import partial
 from pathlib import Path
+from unittest.mock import patch
 
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.metrics import evidence_ranks, recall_at_k
@@ -48,6 +51,18 @@ def main() -> None:
             return store.lexical_search(q, fetch)
         return store.concept_search(retriever.aligner.concepts(q), fetch)
 
+    def full(q: str, pairs: bool = True, parts: bool = True) -> list[int]:
+        """The default retriever, with one of its parts switched off for the ablation."""
+        with ExitStack() as stack:
+            if not pairs:
+                concepts = partial(retriever.aligner.concepts, pairs=False)
+                stack.enter_context(patch.object(retriever.aligner, "concepts", concepts))
+            if not parts:
+                stack.enter_context(patch("rag.retrieve.asked_parts", lambda q: []))
+                stack.enter_context(patch("rag.retrieve.asked_section", lambda q: None))
+            hits = retriever.search(q, 10)
+        return [store.position[h.chunk.chunk_id] for h in hits if h.rank <= 10]
+
     variants: dict[str, Ranker] = {
         "dense only": lambda q: [i for i, _ in dense(q)],
         "BM25 only": lambda q: [i for i, _ in lexical(q, False)],
@@ -60,9 +75,9 @@ def main() -> None:
         "hybrid score fusion + alignment": lambda q: [
             i for i, _ in score_fusion([dense(q), lexical(q, True)])
         ],
-        "full retriever (default)": lambda q: [
-            store.position[h.chunk.chunk_id] for h in retriever.search(q, 10) if h.rank <= 10
-        ],
+        "full retriever (default)": lambda q: full(q),
+        "full, alignment without word pairs": lambda q: full(q, pairs=False),
+        "full, without document parts and sections": lambda q: full(q, parts=False),
     }
     items = [item for item in load_dataset(args.dataset) if item.evidence]
     print("| variant | nl R@5 | nl R@10 | en R@5 | en R@10 |")

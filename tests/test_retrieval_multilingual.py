@@ -10,7 +10,6 @@ from index.lexical import LexicalIndex
 from index.store import IndexStore
 from rag.embeddings import Embedder
 from rag.pipeline import Pipeline
-from rag.retrieve import clauses
 from rag.settings import BUNDLED_EMBEDDER, Settings
 from rag.structure import asked_parts, asked_section, part_positions
 from rag.types import Hit
@@ -116,19 +115,6 @@ def test_a_name_at_the_start_of_a_question_still_aligns(pipeline: Pipeline) -> N
     concepts = pipeline.retriever.aligner.concepts("Norway and Turkey: what does it say?")
     terms = {term for concept in concepts for term in concept}
     assert {"noorwegen", "turkije"} <= terms, concepts
-
-
-@pytest.mark.parametrize(
-    ("question", "expected"),
-    [
-        ("Why must the EU change its policy, and which strengths does it have?", 2),
-        ("Norway isn't an EU member. In what role does the letter mention it?", 2),
-        ("Wat zegt de brief over handel en investeringen?", 0),  # one question, two topics
-        ("Why?", 0),
-    ],
-)
-def test_multi_part_questions_are_split(question: str, expected: int) -> None:
-    assert len(clauses(question)) == expected
 
 
 @pytest.mark.parametrize(
