@@ -55,11 +55,13 @@ _ASKS_PERSON = re.compile(
     re.IGNORECASE,
 )
 # A person's name: initials ("D.M. van Weel") or a title right before a capitalised name
-# ("het lid Dassen", "President Macron"); "de minister van Defensie" is a role, not a name.
+# ("het lid Dassen", "President Macron"); "de minister van Defensie" is a role, not a name,
+# and so is "staatssecretaris Buitenlandse Handel" (a capitalised adjective: -se, -sche).
 _PERSON = re.compile(
     r"\b(?:[A-Z]\.){1,4}\s?(?:(?:van|de|der|den|ter) )*[A-Z][a-z]+"
     r"|\b(?:minister|staatssecretaris|premier|president|commissaris|voorzitter|lid|heer|"
-    r"mevrouw|Mr|Ms|Mrs|Dr|President|Minister|Commissioner)\.? (?:[A-Z]\.\s?)*[A-Z][a-z]{2,}"
+    r"mevrouw|Mr|Ms|Mrs|Dr|President|Minister|Commissioner)\.? (?:[A-Z]\.\s?)*"
+    r"(?![A-Z][a-z]+(?:se|sche)\b)[A-Z][a-z]{2,}"
 )
 
 

@@ -235,11 +235,24 @@ def test_follow_up_with_a_new_subject_changes_the_topic(answers_pipeline):
     assert not any("5%" in c.quote for c in follow_up.citations)
 
 
-def test_who_is_question_without_a_named_person_is_refused(answers_pipeline):
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wie is volgens de brief de voorzitter van de Europese Commissie?",
+        # The letter names the role ("staatssecretaris Buitenlandse Handel"), not a person.
+        "Wie is de staatssecretaris die de brief mede verstuurt?",
+    ],
+)
+def test_who_is_question_without_a_named_person_is_refused(answers_pipeline, question):
+    assert answers_pipeline.ask(question).refused
+
+
+def test_who_is_question_with_a_named_person_is_answered(answers_pipeline):
     answer = answers_pipeline.ask(
-        "Wie is volgens de brief de voorzitter van de Europese Commissie?"
+        "Who is the MP who asked the questions about the security strategy?"
     )
-    assert answer.refused
+    assert not answer.refused
+    assert "Dassen" in answer.answer
 
 
 @pytest.mark.parametrize(
