@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -48,6 +49,24 @@ def test_ask_prints_answer_and_sources(index_dir):
     )
     assert result.returncode == 0, result.stderr
     assert re.search(r"\[\d+\]", result.stdout) and "lines" in result.stdout
+
+
+def test_output_to_a_closed_pipe_ends_quietly(index_dir):
+    """`rag ask … | head -1`: once the reader is gone, no error message and no traceback."""
+    read_end, write_end = os.pipe()
+    os.close(read_end)  # the reader has already gone: the first write fails
+    try:
+        result = subprocess.run(
+            [str(Path(sys.executable).parent / "rag"), "--index", str(index_dir), "ask", "Handel?"],
+            stdout=write_end,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        os.close(write_end)
+    assert result.stderr == ""
+    assert result.returncode == 1
 
 
 @pytest.mark.parametrize("question", ["", "   "])

@@ -31,6 +31,11 @@ def friendly_errors(func: F) -> F:
             sys.exit(130)
         except click.exceptions.Exit:
             raise
+        except BrokenPipeError:
+            # The reader went away (`rag ask … | head`): stop quietly, as other tools do.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            sys.exit(1)
         except Exception as exc:  # noqa: BLE001 - the last line of defence for users
             if os.environ.get("RAG_DEBUG"):
                 raise
