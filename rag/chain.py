@@ -20,7 +20,7 @@ from rag.errors import InputError
 from rag.generate import AnswerBackend, get_backend, is_refusal, refusal
 from rag.language import answer_language, detect_language
 from rag.types import Answer, Chunk, Citation, Hit, SentenceVerdict
-from rag.verify import SUPPORT_THRESHOLD, support_scores
+from rag.verify import SUPPORT_THRESHOLD, normalise, support_scores
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -212,9 +212,10 @@ def best_quote(embedder: Any, sentence: str, hit: Hit) -> tuple[int, str]:
     """The passage sentence that the answer sentence rests on: (its index, its text)."""
     chunk = hit.chunk
     texts = [chunk.sentence_text(s) for s in chunk.sentences] or [chunk.text]
-    plain = " ".join(re.sub(r"\[\d+\]", " ", sentence).split()).lower()
+    plain = normalise(sentence)
     for i, text in enumerate(texts):
-        if " ".join(text.split()).lower() in plain or plain in " ".join(text.split()).lower():
+        source = normalise(text)
+        if source in plain or plain in source:
             return i, text
     similarity = embedder.similarity([sentence], texts)[0]
     i = int(similarity.argmax())

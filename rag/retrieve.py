@@ -24,9 +24,12 @@ from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
 from rag.errors import ConfigError
+from rag.language import EN_WORDS, NL_WORDS
 from rag.settings import RetrievalSettings
 from rag.structure import asked_parts, asked_section, best_heading, part_positions
 from rag.types import Chunk, Hit
+
+_STOP_WORDS = NL_WORDS | EN_WORDS
 
 
 class HybridRetriever:
@@ -49,6 +52,7 @@ class HybridRetriever:
             if c.kind == "footnote"
         }
         self._parts = {part: part_positions(store.chunks, part) for part in ("start", "end")}
+        self._headings = list(dict.fromkeys(c.section for c in store.chunks if c.section))
 
     def search(self, query: str, k: int) -> list[Hit]:
         if not self.store.chunks or not query.strip():
@@ -96,15 +100,13 @@ class HybridRetriever:
 
     def _section_positions(self, topic: str) -> list[int]:
         """The body passages under the heading that `topic` names ([] if none does)."""
-        headings = list(dict.fromkeys(c.section for c in self.store.chunks if c.section))
         # Headings are short: align the topic's words loosely ("defence" ~ "defensie", 0.68).
         concepts = self.aligner.concepts(topic, min_similarity=0.6, pairs=False)
-        heading = best_heading(concepts, headings)
-        return [
-            i
-            for i, c in enumerate(self.store.chunks)
-            if heading and c.section == heading and c.kind == "body"
-        ]
+        heading = best_heading(concepts, self._headings)
+        if heading is None:
+            return []
+        chunks = self.store.chunks
+        return [i for i, c in enumerate(chunks) if c.section == heading and c.kind == "body"]
 
     def _with_footnotes(self, hits: list[Hit]) -> list[Hit]:
         """Put each linked footnote right after the passage holding its marker."""
@@ -237,9 +239,7 @@ def _tokens(text: str) -> list[str]:
 
 
 def _is_content(token: str) -> bool:
-    from rag.language import EN_WORDS, NL_WORDS
-
-    return len(token) > 2 and not token.isdigit() and token not in NL_WORDS | EN_WORDS
+    return len(token) > 2 and not token.isdigit() and token not in _STOP_WORDS
 
 
 def _capitalised(text: str) -> set[str]:

@@ -118,17 +118,16 @@ def best_heading(topic_concepts: Sequence[Sequence[str]], headings: Sequence[str
     heading covers enough."""
     if not topic_concepts:
         return None
+    concept_stems = [
+        {stem for term in concept for stem in content_stems(term)} for concept in topic_concepts
+    ]
     best, best_share = None, 0.0
     for heading in headings:
         words = content_stems(heading)
         covered = sum(
-            max(
-                (_coverage(stem, words) for term in concept for stem in content_stems(term)),
-                default=0.0,
-            )
-            for concept in topic_concepts
+            max((_coverage(stem, words) for stem in stems), default=0.0) for stems in concept_stems
         )
-        share = covered / len(topic_concepts)
+        share = covered / len(concept_stems)
         if share > best_share:
             best, best_share = heading, share
     return best if best_share >= 0.5 else None

@@ -223,12 +223,8 @@ def _quote_spans(chunk: Chunk, quote: str) -> list[tuple[int, int]]:
     found = chunk.text.find(quote)
     if found >= 0:
         return [(found, found + len(quote))]
-    spans = [
-        (s.start, s.end)
-        for s in chunk.sentences
-        if len(" ".join(chunk.sentence_text(s).split())) > 2
-        and " ".join(chunk.sentence_text(s).split()) in norm_quote
-    ]
+    sentences = [(s, " ".join(chunk.sentence_text(s).split())) for s in chunk.sentences]
+    spans = [(s.start, s.end) for s, plain in sentences if len(plain) > 2 and plain in norm_quote]
     if spans:
         return _merge(spans)
     # last resort: whitespace-insensitive search of the whole quote
