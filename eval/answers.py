@@ -22,8 +22,8 @@ from typing import Any
 from eval.dataset import EvalItem
 from eval.faithfulness import CitedAnswer, answer_sentences
 from eval.textmatch import normalise
+from rag.backends.base import is_refusal
 from rag.errors import InputError
-from rag.generate import is_refusal
 from rag.types import Answer
 
 REFUSAL_PHRASES = (

@@ -78,7 +78,7 @@ def run_evaluation(
         summary.update(system=f"answers from {options.answers}", questions=len(rows))
         passages = [text for answer in cited.values() for _, text in answer.passages]
     else:
-        from index.library import open_pipeline
+        from assembly.library import open_pipeline
 
         pipeline = open_pipeline(settings, build_if_missing=True)
         embedder = pipeline.embedder
@@ -102,17 +102,7 @@ def run_evaluation(
             [answer_to_json(a, item.id) for a, item in zip(answers, items, strict=True)],
         )
         if options.baseline:
-            from eval.baseline import BaselinePipeline
-
-            base = BaselinePipeline(pipeline)
-            base_rows, _ = run_system(
-                base,
-                items,
-                judge,
-                backend=backend,
-                similarity=similarity_of(embedder),
-                progress=_stage(progress, "baseline"),
-            )
+            base_rows = _run_baseline(pipeline, items, judge, backend, progress)
             _write_jsonl(out / "results-baseline.jsonl", base_rows)
             summary["baseline"] = grouped(base_rows)
         passages = [chunk.text for chunk in pipeline.store.chunks]
@@ -131,6 +121,23 @@ def run_evaluation(
     (out / "summary.json").write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n")
     (out / "report.md").write_text(render_report(summary, plots), encoding="utf-8")
     return summary
+
+
+def _run_baseline(
+    pipeline: Any, items: Sequence[Any], judge: Any, backend: str, progress: Progress | None
+) -> list[dict[str, Any]]:
+    """Score the plain tutorial pipeline on the same questions."""
+    from eval.baseline import BaselinePipeline
+
+    rows, _ = run_system(
+        BaselinePipeline(pipeline),
+        items,
+        judge,
+        backend=backend,
+        similarity=similarity_of(pipeline.embedder),
+        progress=_stage(progress, "baseline"),
+    )
+    return rows
 
 
 def _previous_summary(folder: Path) -> dict[str, Any]:

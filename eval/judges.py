@@ -43,12 +43,13 @@ def verifier_judge(embedder: Any, threshold: float = verify.SUPPORT_THRESHOLD) -
 
 def llm_judge(backend: str, settings: GenerationSettings) -> Judge:
     """A yes/no language-model judge over the configured model backend."""
-    from rag import llm_backends
+    from rag.backends.http import OLLAMA_DEFAULT_URL, OPENAI_DEFAULT_URL
+    from rag.backends.llamacpp import load_llama
 
     def ask(prompt: str) -> str:
         messages = [{"role": "user", "content": prompt}]
         if backend == "llamacpp":
-            llama = llm_backends._load_llama(settings.model)
+            llama = load_llama(settings.model)
             out = llama.create_chat_completion(messages=messages, max_tokens=3, temperature=0)
             return str(out["choices"][0]["message"]["content"])
         url = settings.base_url.rstrip("/")
@@ -57,8 +58,8 @@ def llm_judge(backend: str, settings: GenerationSettings) -> Judge:
             headers["Authorization"] = f"Bearer {settings.api_key.get_secret_value()}"
         try:
             if backend == "ollama":
-                if url == llm_backends.OPENAI_DEFAULT_URL.rstrip("/"):
-                    url = llm_backends.OLLAMA_DEFAULT_URL
+                if url == OPENAI_DEFAULT_URL.rstrip("/"):
+                    url = OLLAMA_DEFAULT_URL
                 payload = {
                     "model": settings.model,
                     "messages": messages,

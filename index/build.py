@@ -15,7 +15,6 @@ import numpy as np
 
 from index.chunk import chunk_document
 from index.clean import clean_document, corpus_vocabulary
-from index.lexical import vocabulary_terms
 from index.load import bundled_corpus, load_paths
 from index.store import (
     DocumentEntry,
@@ -27,6 +26,7 @@ from index.store import (
 )
 from rag.errors import InputError
 from rag.settings import Settings
+from rag.text import vocabulary_terms
 from rag.types import Chunk, RawDocument
 
 Progress = Callable[[str, int, int], None]

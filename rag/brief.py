@@ -10,14 +10,20 @@ same passages and the answer chain cites and verifies it.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.extractive import ExtractiveBackend
+from rag.backends.extractive import ExtractiveBackend
+from rag.embeddings import Embedder
 from rag.language import answer_language
+from rag.query import analyse
 from rag.render import citations_markdown
+from rag.settings import Settings
 from rag.types import Briefing, BriefingPoint, Chunk, Citation, Sentence
+
+if TYPE_CHECKING:
+    from rag.chain import AnswerChain, Retriever
 
 TITLES = {"nl": "Briefing", "en": "Briefing"}
 WHOLE = {"nl": "de hele tekst", "en": "the whole text"}
@@ -28,27 +34,39 @@ NOTHING = {
     "en": "The documents say nothing about this topic.",
 }
 MAX_POINTS = 8
+TOPIC_PASSAGES = 8  # passages a topic briefing draws on
 
 
-def write_briefing(pipeline: Any, topic: str | None, backend: str | None = None) -> Briefing:
-    """A briefing on `topic` (None: the whole corpus)."""
+def write_briefing(
+    topic: str | None,
+    *,
+    retriever: Retriever,
+    chain: AnswerChain,
+    chunks: Sequence[Chunk],
+    embedder: Embedder,
+    settings: Settings,
+    backend: str | None = None,
+) -> Briefing:
+    """A briefing on `topic` (None: the whole corpus). A model backend writes it through
+    the answer chain; the extractive one picks sentences itself."""
     topic = " ".join(topic.split()) if topic else None
     language = answer_language(topic) if topic else "nl"
-    name = backend or pipeline.settings.generation.backend
+    name = backend or settings.generation.backend
     if name != "extractive" and topic:
-        return _from_answer(pipeline, topic, language, name)
+        return _from_answer(chain, topic, language, name)
     if topic:
-        picked = _topic_sentences(pipeline, topic)
+        picked = _topic_sentences(retriever, embedder, settings, topic)
     else:
-        picked = _central_sentences(pipeline.store.chunks, pipeline.embedder)
+        picked = _central_sentences(chunks, embedder)
     return _assemble(topic, language, "extractive", picked)
 
 
-def _topic_sentences(pipeline: Any, topic: str) -> list[tuple[Chunk, Sentence]]:
-    hits = pipeline.retrieve(topic, k=8)
-    extractive = ExtractiveBackend(pipeline.embedder, pipeline.settings.generation)
-    ranked = extractive.score(topic, hits)
-    floor = pipeline.settings.generation.min_support
+def _topic_sentences(
+    retriever: Retriever, embedder: Embedder, settings: Settings, topic: str
+) -> list[tuple[Chunk, Sentence]]:
+    hits = retriever.search(analyse(topic), TOPIC_PASSAGES)
+    ranked = ExtractiveBackend(embedder, settings.answer).score(topic, hits)
+    floor = settings.answer.min_support
     picked: list[tuple[Chunk, Sentence]] = []
     for candidate in ranked[:MAX_POINTS]:
         if candidate.score < floor:
@@ -59,7 +77,7 @@ def _topic_sentences(pipeline: Any, topic: str) -> list[tuple[Chunk, Sentence]]:
     return picked
 
 
-def _central_sentences(chunks: Sequence[Chunk], embedder: Any) -> list[tuple[Chunk, Sentence]]:
+def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder) -> list[tuple[Chunk, Sentence]]:
     by_section: dict[tuple[str, str], list[tuple[Chunk, Sentence]]] = {}
     for chunk in chunks:
         if chunk.kind != "body":
@@ -109,12 +127,12 @@ def _assemble(
     )
 
 
-def _from_answer(pipeline: Any, topic: str, language: str, backend: str) -> Briefing:
+def _from_answer(chain: AnswerChain, topic: str, language: str, backend: str) -> Briefing:
     ask = {
         "nl": f"Geef een korte briefing met de standpunten over: {topic}",
         "en": f"Give a short briefing with the positions on: {topic}",
     }[language]
-    answer = pipeline.ask(ask, backend=backend, k=8)
+    answer = chain.invoke(ask, backend=backend, k=TOPIC_PASSAGES)
     points = [BriefingPoint(section="", text=s.text, markers=s.markers) for s in answer.sentences]
     return Briefing(
         topic=topic,

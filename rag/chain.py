@@ -1,8 +1,9 @@
-"""The LCEL chain: question → retrieve → answer → verify → `Answer`.
+"""The answer chain: question → retrieve → answer → verify → `Answer`.
 
-Each step is a plain function over a state dict; `runnable` composes them as a LangChain
-(LCEL) chain for `invoke`, and `stream` runs the same steps one by one so the answer
-text can be yielded as the backend produces it.
+One generator (`AnswerChain.run`) does the work over a `Turn`: it analyses the question
+once, retrieves, streams the backend's text deltas, then verifies and yields the final
+`Answer`. `invoke` drains it, `stream` passes it on, and `runnable` is the LCEL adapter
+over `invoke`, so the three cannot drift apart.
 """
 
 from __future__ import annotations
@@ -10,17 +11,19 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from rag.backends.base import AnswerBackend, create_backend, is_refusal, refusal
 from rag.citations import ParsedAnswer, parse_citations
-from rag.conversation import standalone_query
+from rag.embeddings import Embedder
 from rag.errors import InputError
-from rag.generate import AnswerBackend, get_backend, is_refusal, refusal
-from rag.language import answer_language, detect_language
+from rag.query import Query, analyse
+from rag.settings import Settings
 from rag.types import Answer, Chunk, Citation, Hit, SentenceVerdict
-from rag.verify import SUPPORT_THRESHOLD, normalise, support_scores
+from rag.verify import normalise, support_scores
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -43,134 +46,139 @@ def clean_question(question: str) -> str:
     return text
 
 
-class AnswerChain:
-    """Runs retrieval, an answer backend and verification for one pipeline."""
+class Retriever(Protocol):
+    def search(self, query: Query, k: int) -> list[Hit]: ...
 
-    def __init__(self, pipeline: Any) -> None:
-        self.pipeline = pipeline
+
+@dataclass
+class Turn:
+    """One question's way through the chain."""
+
+    query: Query
+    backend: str
+    k: int
+    started: float
+    hits: list[Hit] = field(default_factory=list)
+    text: str = ""
+    timings: dict[str, float] = field(default_factory=dict)
+    early: Answer | None = None  # decided before retrieval (a language we cannot serve)
+
+
+class AnswerChain:
+    """Runs retrieval, an answer backend and verification."""
+
+    def __init__(self, retriever: Retriever, embedder: Embedder, settings: Settings) -> None:
+        self.retriever = retriever
+        self.embedder = embedder
+        self.settings = settings
         self._backends: dict[str, AnswerBackend] = {}
-        self.runnable: Runnable = (
-            RunnableLambda(self._prepare)
-            | RunnableLambda(self._retrieve)
-            | RunnableLambda(self._generate)
-            | RunnableLambda(self._finish)
+        self.runnable: Runnable[dict[str, Any], Answer] = RunnableLambda(
+            lambda options: self.invoke(**options)
         )
 
     def backend(self, name: str | None) -> AnswerBackend:
-        name = name or self.pipeline.settings.generation.backend
+        name = name or self.settings.generation.backend
         if name not in self._backends:
-            self._backends[name] = get_backend(name, self.pipeline.settings, self.pipeline.embedder)
+            self._backends[name] = create_backend(name, self.settings, self.embedder)
         return self._backends[name]
 
     def invoke(self, question: str, **options: Any) -> Answer:
-        return self.runnable.invoke({"question": question, **options})
+        """The final answer (drains `run`)."""
+        *_, answer = self.run(question, **options)
+        assert isinstance(answer, Answer)
+        return answer
 
-    def stream(
+    def stream(self, question: str, **options: Any) -> Iterator[str | Answer]:
+        """Text deltas as the backend produces them, then the final `Answer`."""
+        yield from self.run(question, **options)
+
+    def answer_from_hits(
+        self, question: str, hits: Sequence[Hit], backend: str | None = None
+    ) -> Answer:
+        """Answer from given passages instead of retrieving."""
+        return self.invoke(question, backend=backend, hits=hits)
+
+    def run(
         self,
         question: str,
         *,
         k: int | None = None,
         backend: str | None = None,
         history: Sequence[tuple[str, str]] = (),
+        hits: Sequence[Hit] | None = None,
     ) -> Iterator[str | Answer]:
-        state = self._prepare(
-            {"question": question, "k": k, "backend": backend, "history": history}
-        )
-        if state.get("answer") is None:
-            state = self._retrieve(state)
+        """The one place the work happens: deltas, then the final `Answer`."""
+        turn = self._start(question, backend, k, history)
+        if turn.early is not None:
+            yield turn.early.answer
+            yield self._finish(turn)
+            return
+        if hits is None:
             started = time.perf_counter()
-            pieces = []
-            for delta in self.backend(state["backend"]).stream(
-                state["question"], state["language"], state["hits"], state["history"]
-            ):
-                pieces.append(delta)
-                yield delta
-            state = {**state, "text": "".join(pieces)}
-            state["timings"]["generate"] = _ms(started)
+            turn.hits = self.retriever.search(turn.query, turn.k)
+            turn.timings["retrieve"] = _ms(started)
         else:
-            yield state["answer"].answer
-        yield self._finish(state)
-
-    def answer_from_hits(
-        self, question: str, hits: list[Hit], backend: str | None = None
-    ) -> Answer:
-        state = self._prepare({"question": question, "backend": backend, "hits": hits})
-        if state.get("answer") is None:
-            state = self._generate({**state, "hits": hits})
-        return self._finish(state)
+            turn.hits = list(hits)
+        started = time.perf_counter()
+        pieces = []
+        for delta in self.backend(turn.backend).stream(turn.query, turn.hits):
+            pieces.append(delta)
+            yield delta
+        turn.text = "".join(pieces)
+        turn.timings["generate"] = _ms(started)
+        yield self._finish(turn)
 
     # ---- steps ----------------------------------------------------------------------------
 
-    def _prepare(self, state: dict[str, Any]) -> dict[str, Any]:
+    def _start(
+        self,
+        question: str,
+        backend: str | None,
+        k: int | None,
+        history: Sequence[tuple[str, str]],
+    ) -> Turn:
         started = time.perf_counter()
-        question = clean_question(state["question"])
-        language = detect_language(question)
-        state = {
-            **state,
-            "question": question,
-            "language": answer_language(question),
-            "history": list(state.get("history") or ()),
-            "backend": state.get("backend") or self.pipeline.settings.generation.backend,
-            "timings": {},
-            "started": started,
-            "answer": None,
-        }
-        if language not in ("nl", "en"):
-            state["answer"] = Answer(
-                question=question,
+        query = analyse(clean_question(question), history)
+        turn = Turn(
+            query=query,
+            backend=backend or self.settings.generation.backend,
+            k=k or self.settings.retrieval.k,
+            started=started,
+        )
+        if query.detected not in ("nl", "en"):
+            turn.early = Answer(
+                question=query.text,
                 language="en",
                 answer=UNSUPPORTED_LANGUAGE,
                 refused=True,
-                backend=state["backend"],
+                backend=turn.backend,
             )
-        return state
+        return turn
 
-    def _retrieve(self, state: dict[str, Any]) -> dict[str, Any]:
-        if state.get("answer") is not None:
-            return state
+    def _finish(self, turn: Turn) -> Answer:
+        if turn.early is not None:
+            return turn.early.model_copy(update={"timings_ms": {"total": _ms(turn.started)}})
         started = time.perf_counter()
-        query = standalone_query(state["question"], state["history"])
-        hits = self.pipeline.retrieve(query, state.get("k"))
-        state["timings"]["retrieve"] = _ms(started)
-        return {**state, "hits": hits}
-
-    def _generate(self, state: dict[str, Any]) -> dict[str, Any]:
-        if state.get("answer") is not None:
-            return state
-        started = time.perf_counter()
-        backend = self.backend(state["backend"])
-        text = "".join(
-            backend.stream(state["question"], state["language"], state["hits"], state["history"])
-        )
-        state["timings"]["generate"] = _ms(started)
-        return {**state, "text": text}
-
-    def _finish(self, state: dict[str, Any]) -> Answer:
-        if state.get("answer") is not None:
-            answer: Answer = state["answer"]
-            return answer.model_copy(update={"timings_ms": {"total": _ms(state["started"])}})
-        started = time.perf_counter()
-        hits: list[Hit] = state["hits"]
-        text: str = state["text"].strip()
+        text = turn.text.strip()
         refused = not text or is_refusal(text)
-        parsed = parse_citations(text, len(hits))
+        parsed = parse_citations(text, len(turn.hits))
         verdicts: list[SentenceVerdict] = []
         citations: list[Citation] = []
         if refused:
-            text = text or refusal(state["language"])
+            text = text or refusal(turn.query.language)
         else:
-            verdicts, citations = self._verify(parsed, hits)
+            verdicts, citations = self._verify(parsed, turn.hits)
             text = parsed.text
-        timings = {**state["timings"], "verify": _ms(started)}
-        timings["total"] = _ms(state["started"])
+        timings = {**turn.timings, "verify": _ms(started)}
+        timings["total"] = _ms(turn.started)
         return Answer(
-            question=state["question"],
-            language=state["language"],
+            question=turn.query.text,
+            language=turn.query.language,  # type: ignore[arg-type]
             answer=text,
             refused=refused,
-            backend=self.backend(state["backend"]).name,
+            backend=self.backend(turn.backend).name,
             citations=citations,
-            passages=hits,
+            passages=turn.hits,
             sentences=verdicts,
             dropped_citations=parsed.dropped,
             timings_ms=timings,
@@ -179,7 +187,8 @@ class AnswerChain:
     def _verify(
         self, parsed: ParsedAnswer, hits: list[Hit]
     ) -> tuple[list[SentenceVerdict], list[Citation]]:
-        embedder = self.pipeline.embedder
+        embedder = self.embedder
+        threshold = self.settings.answer.support_threshold
         verdicts: list[SentenceVerdict] = []
         quotes: dict[int, list[tuple[int, str, float]]] = {}
         for sentence in parsed.sentences:
@@ -189,13 +198,13 @@ class AnswerChain:
                 verdicts.append(SentenceVerdict(text=sentence.text, supported=False, support=0.0))
                 continue
             passages = [hits[m - 1].chunk.text for m in sentence.markers]
-            scores = support_scores(embedder, sentence.text, passages)
+            scores = support_scores(embedder, sentence.text, passages, self.settings.answer)
             support = max(scores)
             verdicts.append(
                 SentenceVerdict(
                     text=sentence.text,
                     markers=sentence.markers,
-                    supported=support >= SUPPORT_THRESHOLD,
+                    supported=support >= threshold,
                     support=support,
                 )
             )
@@ -203,12 +212,13 @@ class AnswerChain:
                 index, quote = best_quote(embedder, sentence.text, hits[marker - 1])
                 quotes.setdefault(marker, []).append((index, quote, score))
         citations = [
-            _citation(marker, hits[marker - 1], found) for marker, found in sorted(quotes.items())
+            _citation(marker, hits[marker - 1], found, threshold)
+            for marker, found in sorted(quotes.items())
         ]
         return verdicts, citations
 
 
-def best_quote(embedder: Any, sentence: str, hit: Hit) -> tuple[int, str]:
+def best_quote(embedder: Embedder, sentence: str, hit: Hit) -> tuple[int, str]:
     """The passage sentence that the answer sentence rests on: (its index, its text)."""
     chunk = hit.chunk
     texts = [chunk.sentence_text(s) for s in chunk.sentences] or [chunk.text]
@@ -222,7 +232,9 @@ def best_quote(embedder: Any, sentence: str, hit: Hit) -> tuple[int, str]:
     return i, texts[i]
 
 
-def _citation(marker: int, hit: Hit, found: list[tuple[int, str, float]]) -> Citation:
+def _citation(
+    marker: int, hit: Hit, found: list[tuple[int, str, float]], threshold: float
+) -> Citation:
     chunk = hit.chunk
     indices = sorted({index for index, _, _ in found})
     sentences = [chunk.sentences[i] for i in indices] if chunk.sentences else []
@@ -241,7 +253,7 @@ def _citation(marker: int, hit: Hit, found: list[tuple[int, str, float]]) -> Cit
         lines=lines,
         page=chunk.page_start,
         quote=quote,
-        supported=support >= SUPPORT_THRESHOLD,
+        supported=support >= threshold,
         support=support,
     )
 

@@ -7,60 +7,17 @@ stop words is checked with py3langid to recognise a third language.
 
 from __future__ import annotations
 
-import re
 from functools import lru_cache
 
-from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+from rag.text import QUESTION_STOP_WORDS, letter_words
 
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
-_NL_EXTRA = {
-    "wat",
-    "hoe",
-    "welke",
-    "waarom",
-    "wie",
-    "waar",
-    "wanneer",
-    "hoeveel",
-    "volgens",
-    "brief",
-    "kabinet",
-    "zegt",
-    "over",
-    "moet",
-    "kan",
-    "wordt",
-    "zijn",
-    "niet",
-    "ook",
-}
-_EN_EXTRA = {
-    "what",
-    "how",
-    "which",
-    "why",
-    "who",
-    "where",
-    "when",
-    "many",
-    "much",
-    "does",
-    "letter",
-    "according",
-    "say",
-    "says",
-    "about",
-    "government",
-    "should",
-    "must",
-}
-NL_WORDS = frozenset(STOPWORDS_DUTCH) | _NL_EXTRA
-EN_WORDS = frozenset(STOPWORDS_EN) | _EN_EXTRA
+NL_WORDS = QUESTION_STOP_WORDS["nl"]
+EN_WORDS = QUESTION_STOP_WORDS["en"]
 
 
 def detect_language(text: str) -> str:
     """'nl', 'en', or an ISO code of another language (e.g. 'fr', 'de')."""
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = letter_words(text)
     nl = sum(w in NL_WORDS for w in words)
     en = sum(w in EN_WORDS for w in words)
     if len(words) >= 4 and max(nl, en) <= len(words) * 0.4:
@@ -94,12 +51,3 @@ def _identifier():  # type: ignore[no-untyped-def]
 def _langid(text: str) -> str:
     lang, _ = _identifier().classify(text)
     return str(lang)
-
-
-# A footnote marker glued to the word before it: "concurrentievermogen4", "rechten3".
-_GLUED_FOOTNOTE = re.compile(r"^((?:[^\W\d_]+-)*[^\W\d_]{3,})\d{1,2}$", re.UNICODE)
-
-
-def without_footnote_marker(word: str) -> str:
-    """The word without a footnote number glued to its end ("rechten3" → "rechten")."""
-    return _GLUED_FOOTNOTE.sub(r"\1", word)

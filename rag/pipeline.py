@@ -1,58 +1,54 @@
 """The assistant as one object: index + embedder + retriever + chain, loaded once.
 
 This is what the CLI, the UI and the evaluation use. It holds no global state; the
-composition root opens it with `index.library.open_pipeline(settings)` and passes it down.
+composition root opens it with `assembly.library.open_pipeline(settings)` and passes it down.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any, Protocol
+from typing import Any
 
-import numpy as np
-
+from rag.brief import write_briefing
+from rag.chain import AnswerChain
 from rag.embeddings import Embedder
 from rag.language import warm_up
+from rag.query import analyse
+from rag.retrieve import HybridRetriever
+from rag.search_index import SearchIndex
 from rag.settings import Settings
-from rag.types import Answer, Briefing, Chunk, Hit
-
-
-class SearchIndex(Protocol):
-    """What the pipeline needs of an index (implemented by `index.store.IndexStore`)."""
-
-    chunks: list[Chunk]
-    vectors: np.ndarray
-    manifest: Any
-    terms: list[str]
-    term_vectors: np.ndarray
-
-    def chunk(self, chunk_id: str) -> Chunk | None: ...
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
-    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]: ...
-    def concept_search(
-        self, concepts: Sequence[Sequence[str]], k: int
-    ) -> list[tuple[int, float]]: ...
+from rag.types import Answer, Briefing, Hit
 
 
 class Pipeline:
     """Question → retrieve → answer → verify, over one index."""
 
-    def __init__(self, settings: Settings, store: SearchIndex, embedder: Embedder) -> None:
-        from rag.chain import AnswerChain
-        from rag.retrieve import HybridRetriever
-
+    def __init__(
+        self,
+        settings: Settings,
+        store: SearchIndex,
+        embedder: Embedder,
+        retriever: HybridRetriever | None = None,
+    ) -> None:
         self.settings = settings
         self.store = store
         self.embedder = embedder
-        self.retriever = HybridRetriever(store, embedder, settings.retrieval)
-        self.chain = AnswerChain(self)
+        self.retriever = retriever or HybridRetriever(store, embedder, settings.retrieval)
+        self.chain = AnswerChain(self.retriever, embedder, settings)
         warm_up()
+
+    def with_generation(self, **changes: Any) -> Pipeline:
+        """The same index and retriever with other generation settings (endpoint, model),
+        for one user's request; the shared pipeline is left as it is."""
+        generation = self.settings.generation.model_copy(update=changes)
+        settings = self.settings.model_copy(update={"generation": generation})
+        return Pipeline(settings, self.store, self.embedder, retriever=self.retriever)
 
     # ---- questions ----------------------------------------------------------------------
 
     def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
         """The passages for a question, best first (linked footnotes follow their passage)."""
-        return self.retriever.search(question, k or self.settings.retrieval.k)
+        return self.retriever.search(analyse(question), k or self.settings.retrieval.k)
 
     def ask(
         self,
@@ -84,16 +80,21 @@ class Pipeline:
 
     def brief(self, topic: str | None = None, *, backend: str | None = None) -> Briefing:
         """A short structured briefing on a topic (or the whole corpus), every bullet cited."""
-        from rag.brief import write_briefing
-
-        return write_briefing(self, topic, backend=backend)
+        return write_briefing(
+            topic,
+            retriever=self.retriever,
+            chain=self.chain,
+            chunks=self.store.chunks,
+            embedder=self.embedder,
+            settings=self.settings,
+            backend=backend,
+        )
 
     def replace_store(self, store: SearchIndex) -> None:
         """Switch to a rebuilt index (after documents were added or removed)."""
-        from rag.retrieve import HybridRetriever
-
         self.store = store
         self.retriever = HybridRetriever(store, self.embedder, self.settings.retrieval)
+        self.chain = AnswerChain(self.retriever, self.embedder, self.settings)
 
     def documents(self) -> list[Any]:
         """Manifest entries of the indexed documents (doc_id, name, source, chunks)."""

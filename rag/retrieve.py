@@ -23,19 +23,20 @@ from langchain_core.callbacks import CallbackManagerForRetrieverRun
 from langchain_core.documents import Document as LCDocument
 from langchain_core.retrievers import BaseRetriever
 
+from rag.embeddings import Embedder
 from rag.errors import ConfigError
-from rag.language import EN_WORDS, NL_WORDS
+from rag.query import Query, analyse
+from rag.search_index import SearchIndex
 from rag.settings import RetrievalSettings
-from rag.structure import asked_parts, asked_section, best_heading, part_positions
+from rag.structure import best_heading, part_positions
+from rag.text import content_pairs, content_words
 from rag.types import Chunk, Hit
-
-_STOP_WORDS = NL_WORDS | EN_WORDS
 
 
 class HybridRetriever:
     """Searches one index with both retrievers and returns `Hit`s, best first."""
 
-    def __init__(self, store: Any, embedder: Any, settings: RetrievalSettings) -> None:
+    def __init__(self, store: SearchIndex, embedder: Embedder, settings: RetrievalSettings) -> None:
         self.store = store
         self.embedder = embedder
         self.settings = settings
@@ -43,6 +44,7 @@ class HybridRetriever:
             store.terms,
             store.term_vectors,
             embedder,
+            settings,
             names=corpus_names([c.text for c in store.chunks]),
             acronyms=acronyms(" ".join(c.text for c in store.chunks)),
         )
@@ -54,33 +56,43 @@ class HybridRetriever:
         self._parts = {part: part_positions(store.chunks, part) for part in ("start", "end")}
         self._headings = list(dict.fromkeys(c.section for c in store.chunks if c.section))
 
-    def search(self, query: str, k: int) -> list[Hit]:
-        if not self.store.chunks or not query.strip():
+    def search(self, query: Query | str, k: int) -> list[Hit]:
+        """The `k` best passages for an analysed question (or plain text), best first;
+        linked footnotes follow their passage."""
+        if isinstance(query, str):
+            query = analyse(query)
+        text = query.standalone
+        if not self.store.chunks or not text.strip():
             return []
-        query_vector = self.embedder.encode_queries([query])[0]
-        fetch_k = self.settings.fetch_k
-        dense = self.store.dense_search(query_vector, fetch_k)
-        lexical = self.store.concept_search(self.aligner.concepts(query), fetch_k)
+        s = self.settings
+        query_vector = self.embedder.encode_queries([text])[0]
+        dense = self.store.dense_search(query_vector, s.fetch_k)
+        if s.concept_alignment:
+            lexical = self.store.concept_search(self.aligner.concepts(text), s.fetch_k)
+        else:
+            lexical = self.store.lexical_search(text, s.fetch_k)
         rankings = [dense, lexical]
-        # "Summarise the opening", "the section on trade": that part's passages come first
-        # (weight 3 beats the 2 that dense and lexical can give together), best first.
-        for part in asked_parts(query):
-            rankings.append([(position, 1.0) for position in self._parts[part]])
-        topic = asked_section(query)
-        if topic:
-            rankings.append([(position, 1.0) for position in self._section_positions(topic)])
-        fused = score_fusion(rankings, [1.0, 1.0] + [3.0] * (len(rankings) - 2))
+        weights = [s.dense_weight, s.lexical_weight]
+        if s.document_parts:
+            # "Summarise the opening", "the section on trade": that part's passages first.
+            for part in query.parts:
+                rankings.append([(position, 1.0) for position in self._parts[part]])
+            if query.section:
+                positions = self._section_positions(query.section)
+                rankings.append([(position, 1.0) for position in positions])
+        weights += [s.structure_boost] * (len(rankings) - 2)
+        fused = score_fusion(rankings, weights)
         scores = {"dense": dict(dense), "lexical": dict(lexical)}
         chosen = mmr(
             [i for i, _ in fused],
             [s for _, s in fused],
             self.store.vectors,
             k,
-            self.settings.mmr_lambda,
+            s.mmr_lambda,
         )
         fused_score = dict(fused)
-        if self.settings.reranker:
-            chosen = _rerank(self.settings.reranker, query, chosen, self.store.chunks)
+        if s.reranker:
+            chosen = _rerank(s.reranker, text, chosen, self.store.chunks)
         hits: list[Hit] = []
         for rank, position in enumerate(chosen, start=1):
             chunk = self.store.chunks[position]
@@ -101,7 +113,9 @@ class HybridRetriever:
     def _section_positions(self, topic: str) -> list[int]:
         """The body passages under the heading that `topic` names ([] if none does)."""
         # Headings are short: align the topic's words loosely ("defence" ~ "defensie", 0.68).
-        concepts = self.aligner.concepts(topic, min_similarity=0.6, pairs=False)
+        concepts = self.aligner.concepts(
+            topic, min_similarity=self.settings.heading_similarity, pairs=False
+        )
         heading = best_heading(concepts, self._headings)
         if heading is None:
             return []
@@ -144,38 +158,35 @@ class TermAligner:
         self,
         terms: Sequence[str],
         vectors: np.ndarray,
-        embedder: Any,
+        embedder: Embedder,
+        settings: RetrievalSettings,
         names: set[str] | None = None,
         acronyms: set[str] | None = None,
-        per_word: int = 2,
-        min_similarity: float = 0.7,
-        compound_similarity: float = 0.75,
     ) -> None:
         self.terms = list(terms)
         self.vectors = vectors
         self.embedder = embedder
+        self.settings = settings
         self.names = names or set()
         self.acronyms = acronyms or set()
-        self.per_word = per_word
-        self.min_similarity = min_similarity
-        self.compound_similarity = compound_similarity
 
     def concepts(
         self, query: str, min_similarity: float | None = None, pairs: bool = True
     ) -> list[list[str]]:
         """One list per concept of the query: the query's own word first (none for a
         pair), then the corpus terms aligned with it (at `min_similarity` or more)."""
-        words = _content_words(query)
-        units = words + (_content_pairs(query) if pairs else [])
+        s = self.settings
+        words = content_words(query)
+        units = words + (content_pairs(query) if pairs and s.word_pairs else [])
         if not units:
             return []
-        floor = self.min_similarity if min_similarity is None else min_similarity
+        floor = s.align_min_similarity if min_similarity is None else min_similarity
         asked_acronyms = acronyms(query)
         aligned = self._align(units, _capitalised(query), floor)
         covered = {
             word
             for unit in units
-            if " " in unit and aligned[unit] and aligned[unit][0][1] >= self.compound_similarity
+            if " " in unit and aligned[unit] and aligned[unit][0][1] >= s.compound_similarity
             for word in unit.split()
         }
         concepts: list[list[str]] = []
@@ -210,36 +221,13 @@ class TermAligner:
         aligned: dict[str, list[tuple[str, float]]] = {}
         for unit, row in zip(units, similarity, strict=True):
             aligned[unit] = []
-            for i in np.argsort(-row)[: self.per_word]:
+            for i in np.argsort(-row)[: self.settings.align_per_word]:
                 term = self.terms[int(i)]
                 # Names ("Norway" → "noorwegen") align less closely than common words do.
                 is_name = unit in capitalised and term in self.names
-                if row[i] >= floor - (0.2 if is_name else 0.0):
+                if row[i] >= floor - (self.settings.name_discount if is_name else 0.0):
                     aligned[unit].append((term, float(row[i])))
         return aligned
-
-
-def _content_words(text: str) -> list[str]:
-    return list(dict.fromkeys(t for t in _tokens(text) if _is_content(t)))
-
-
-def _content_pairs(text: str) -> list[str]:
-    """Adjacent content-word pairs ("public finances"), candidates for one Dutch compound."""
-    tokens = _tokens(text)
-    pairs = (
-        f"{a} {b}"
-        for a, b in zip(tokens, tokens[1:], strict=False)
-        if _is_content(a) and _is_content(b)
-    )
-    return list(dict.fromkeys(pairs))
-
-
-def _tokens(text: str) -> list[str]:
-    return re.findall(r"\w+(?:-\w+)*", text.lower())
-
-
-def _is_content(token: str) -> bool:
-    return len(token) > 2 and not token.isdigit() and token not in _STOP_WORDS
 
 
 def _capitalised(text: str) -> set[str]:
@@ -340,7 +328,7 @@ class LangChainRetriever(BaseRetriever):
     def _get_relevant_documents(
         self, query: str, *, run_manager: CallbackManagerForRetrieverRun
     ) -> list[LCDocument]:
-        return [to_langchain(hit) for hit in self.retriever.search(query, self.k)]
+        return [to_langchain(hit) for hit in self.retriever.search(analyse(query), self.k)]
 
 
 def to_langchain(hit: Hit) -> LCDocument:

@@ -1,52 +1,25 @@
 """Questions about a part of the document: "summarise the opening", "in de slotpassage",
 "who signed the letter?", "the main points of the section on trade".
 
-Words like these name no topic, so neither the embedder nor BM25 can find the part they
-mean. `asked_parts` spots openings and endings (Dutch and English, and only where they
-clearly point at the document: "the opening of the letter", not "the opening of
+Words like these name no topic, so neither the embedder nor BM25 can find the part
+they mean. `asked_parts` spots openings and endings (Dutch and English, and only where
+they clearly point at the document: "the opening of the letter", not "the opening of
 markets"), and `part_positions` gives the passages of that part. `asked_section` spots
 "the section on X" / "het deel over X"; `best_heading` picks the heading that X names.
-The retriever then puts those passages first.
+Their patterns are data (`rag/lexicon/`). The retriever then puts those passages first.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import Literal
 
+from rag.patterns import language_patterns, pattern
+from rag.text import content_stems
 from rag.types import Chunk
-from rag.verify import content_stems
 
 Part = Literal["start", "end"]
 
-_DOC = r"(?:letter|text|document|brief|tekst)"
-_START_EN = r"(?:opening|introduction|intro|beginning|start|first (?:section|part|paragraphs?))"
-_END_EN = (
-    r"(?:closing|conclusion|end|ending|final (?:section|part|paragraphs?|words)|"
-    r"last (?:section|part|paragraphs?))"
-)
-_ASKS_START = re.compile(
-    rf"\b{_START_EN}\s+(?:of|to)\s+the\s+{_DOC}\b"
-    rf"|\b{_DOC}'s\s+{_START_EN}\b"
-    r"|\bin the (?:opening|introduction|intro)\b"
-    r"|\b(?:inleiding|aanhef|openingspassage|openingsalinea)\b"
-    rf"|\b(?:opening|begin|eerste (?:deel|alinea'?s?|paragraaf)) van (?:de|het) {_DOC}\b",
-    re.IGNORECASE,
-)
-_ASKS_END = re.compile(
-    rf"\b{_END_EN}\s+of\s+the\s+{_DOC}\b"
-    rf"|\b{_DOC}'s\s+{_END_EN}\b"
-    r"|\bin the (?:closing|conclusion|final section)\b"
-    r"|\bclosing (?:passage|paragraphs?|section|remarks|words)\b"
-    r"|\b(?:slotpassage|slotalinea|slotparagraaf|slotwoord|slotopmerkingen)\b"
-    rf"|\b(?:slot|afsluiting|einde|conclusie|laatste (?:deel|alinea'?s?|paragraaf)) "
-    rf"van (?:de|het) {_DOC}\b"
-    # A letter's signature stands at its end.
-    rf"|\bsign(?:ed|s)? (?:the|this) {_DOC}\b|\b{_DOC}'s signature\b"
-    rf"|\b(?:de|het|deze) {_DOC} (?:\w+ )?ondertek\w*|\bondertekening van (?:de|het) {_DOC}\b",
-    re.IGNORECASE,
-)
 OPENING_LIMIT = 8  # at most this many passages count as an untitled opening
 SHORT_PART = 3  # passages taken as "the start" or "the end" when no heading marks it
 
@@ -54,9 +27,9 @@ SHORT_PART = 3  # passages taken as "the start" or "the end" when no heading mar
 def asked_parts(question: str) -> list[Part]:
     """Which parts of the document the question points at ("start", "end"), if any."""
     parts: list[Part] = []
-    if _ASKS_START.search(question):
+    if pattern("part_start").search(question):
         parts.append("start")
-    if _ASKS_END.search(question):
+    if pattern("part_end").search(question):
         parts.append("end")
     return parts
 
@@ -86,28 +59,13 @@ def part_positions(chunks: Sequence[Chunk], part: Part) -> list[int]:
     return chosen
 
 
-_ASKS_SECTION = re.compile(
-    r"\b(?:section|part|chapter|paragraph|heading)s? (?:on|about|dealing with|covering|"
-    r"concerning|titled|called|headed)\s+(?P<en>[^?.;:!]+)"
-    r"|\b(?:deel|gedeelte|hoofdstuk|paragraaf|onderdeel|sectie|kopje) (?:over|inzake|"
-    r"getiteld|met de titel)\s+(?P<nl>[^?.;:!]+)",
-    re.IGNORECASE,
-)
-# Where the topic ends: "the section on trade, and what …", "… trade say about China",
-# "vat het deel over handel samen".
-_TOPIC_END = re.compile(
-    r",|\s+(?:and|en|or|of)\s+(?:what|which|how|why|wat|welke|hoe|waarom)\b"
-    r"|\s+(?:say|says|said|mention|mentions|zegt|noemt|samen)\b",
-    re.IGNORECASE,
-)
-
-
 def asked_section(question: str) -> str | None:
     """The topic of "the section on X" / "het deel over X" in the question, if any."""
-    match = _ASKS_SECTION.search(question)
-    if not match:
+    matches = [m for p in language_patterns("section") if (m := p.search(question))]
+    if not matches:
         return None
-    topic = _TOPIC_END.split(match.group("en") or match.group("nl"))[0].strip()
+    first = min(matches, key=lambda m: m.start())
+    topic = pattern("topic_end").split(first.group("topic"))[0].strip()
     return topic or None
 
 

@@ -6,8 +6,9 @@ The support score of a sentence against a passage combines
   (multilingual) embedder, which carries across Dutch and English,
 - lexical overlap of stemmed content words (Dutch and English stemmers), and
 - a number check: a number in the sentence that the passage does not contain lowers it.
-`SUPPORT_THRESHOLD` was calibrated on labelled pairs built from the development set
-(`python scripts/calibrate_verifier.py` prints the pairs' accuracy and the threshold).
+The weights and `support_threshold` are `AnswerSettings`; the threshold was calibrated on
+labelled pairs built from the development set (`python scripts/calibrate_verifier.py`
+prints the pairs' accuracy and the threshold).
 """
 
 from __future__ import annotations
@@ -17,15 +18,14 @@ from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
-import Stemmer
 
-from rag.language import EN_WORDS, NL_WORDS, without_footnote_marker
 from rag.sentences import sentences as split_into_sentences
+from rag.settings import AnswerSettings
+from rag.text import claim_words, content_stems, stem_overlap
 
-SUPPORT_THRESHOLD = 0.55
-_WORD = re.compile(r"\w+", re.UNICODE)
+DEFAULTS = AnswerSettings()
+SUPPORT_THRESHOLD = DEFAULTS.support_threshold
 _NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
-_STEMMERS = (Stemmer.Stemmer("dutch"), Stemmer.Stemmer("english"))
 
 
 def normalise(text: str) -> str:
@@ -34,61 +34,16 @@ def normalise(text: str) -> str:
     return " ".join(text.replace("\u00ad", "").split())
 
 
-# Words that point at the document rather than make a claim ("the letter says ...").
-ABOUT_THE_TEXT = frozenset(
-    "brief letter tekst text document zegt say says said spreekt speaks stelt states noemt "
-    "mentions mentioned volgens according schrijft writes".split()
-)
-
-
-def content_stems(text: str) -> set[str]:
-    """Stems (Dutch and English) of the words that carry content."""
-    words = [
-        w
-        for w in map(without_footnote_marker, _WORD.findall(text.lower()))
-        if w not in NL_WORDS and w not in EN_WORDS and w not in ABOUT_THE_TEXT
-    ]
-    stems: set[str] = set()
-    for stemmer in _STEMMERS:
-        stems.update(stemmer.stemWords(words))
-    return stems
-
-
 def numbers(text: str) -> set[str]:
     return {n.replace(",", ".") for n in _NUMBER.findall(re.sub(r"\[\d+\]", " ", text))}
-
-
-def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float:
-    """Share of `wanted` stems found in `have`; inflections and compounds that share a long
-    prefix count ("onderhandeld" ~ "onderhandel", "handelsakkoord" ~ "handelsakkoor")."""
-    if not wanted:
-        return 0.0
-    found = 0
-    for stem in wanted:
-        if stem in have or (
-            len(stem) >= min_prefix
-            and any(
-                len(h) >= min_prefix
-                and (h.startswith(stem[: min_prefix + 2]) or stem.startswith(h))
-                for h in have
-            )
-        ):
-            found += 1
-    return found / len(wanted)
-
-
-def content_words(text: str) -> list[str]:
-    words = [without_footnote_marker(w) for w in _WORD.findall(text.lower())]
-    kept = (w for w in words if w not in NL_WORDS and w not in EN_WORDS and w not in ABOUT_THE_TEXT)
-    return list(dict.fromkeys(w for w in kept if len(w) > 2 or w.isdigit()))
 
 
 def crosslingual_support(embedder: Any, sentence: str, passage: str, floor: float = 0.6) -> float:
     """Share of the sentence's content words that have a counterpart in the passage: the
     same stem, or a word the multilingual embedder puts close ("security" ~ "veiligheid"),
     so an English claim can be checked word by word against Dutch text."""
-    wanted = content_words(sentence)
-    have = content_words(passage)
+    wanted = claim_words(sentence)
+    have = claim_words(passage)
     if not wanted or not have:
         return 0.0
     have_stems = content_stems(passage)
@@ -100,7 +55,12 @@ def crosslingual_support(embedder: Any, sentence: str, passage: str, floor: floa
     return (len(wanted) - len(missing) + matched) / len(wanted)
 
 
-def support_scores(embedder: Any, sentence: str, passages: Sequence[str]) -> list[float]:
+def support_scores(
+    embedder: Any,
+    sentence: str,
+    passages: Sequence[str],
+    settings: AnswerSettings = DEFAULTS,
+) -> list[float]:
     """Support of `sentence` by each passage, each in [0, 1]."""
     plain = normalise(sentence)
     scores: list[float | None] = [
@@ -121,10 +81,13 @@ def support_scores(embedder: Any, sentence: str, passages: Sequence[str]) -> lis
         best[owner] = max(best.get(owner, -1.0), float(value))
     for i in todo:
         semantic = max(0.0, best[i])
-        lexical = crosslingual_support(embedder, sentence, passages[i])
-        score = max(semantic, 0.5 * semantic + 0.5 * lexical)
+        lexical = crosslingual_support(
+            embedder, sentence, passages[i], settings.word_match_similarity
+        )
+        share = settings.semantic_share
+        score = max(semantic, share * semantic + (1 - share) * lexical)
         if numbers(sentence) - numbers(passages[i]):
-            score *= 0.6
+            score *= settings.number_penalty
         scores[i] = min(1.0, score)
     return [float(s or 0.0) for s in scores]
 

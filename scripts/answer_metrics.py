@@ -16,10 +16,10 @@ from pathlib import Path
 
 import numpy as np
 
+from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.metrics import evidence_ranks, recall_at_k
 from index.clean import clean_document, corpus_vocabulary
-from index.library import open_pipeline
 from index.load import load_file
 from rag.settings import Settings
 

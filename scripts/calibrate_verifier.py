@@ -13,9 +13,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.judges import labelled_pairs
-from index.library import open_pipeline
 from rag import verify
 from rag.settings import Settings
 

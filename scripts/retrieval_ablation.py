@@ -13,15 +13,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from contextlib import ExitStack
-from functools import partial
 from pathlib import Path
-from unittest.mock import patch
+from typing import Any
 
+from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.metrics import evidence_ranks, recall_at_k
-from index.library import open_pipeline
-from rag.retrieve import score_fusion
+from rag.query import analyse
+from rag.retrieve import HybridRetriever, score_fusion
 from rag.settings import Settings
 
 Ranker = Callable[[str], list[int]]
@@ -51,17 +50,16 @@ def main() -> None:
             return store.lexical_search(q, fetch)
         return store.concept_search(retriever.aligner.concepts(q), fetch)
 
-    def full(q: str, pairs: bool = True, parts: bool = True) -> list[int]:
-        """The default retriever, with one of its parts switched off for the ablation."""
-        with ExitStack() as stack:
-            if not pairs:
-                concepts = partial(retriever.aligner.concepts, pairs=False)
-                stack.enter_context(patch.object(retriever.aligner, "concepts", concepts))
-            if not parts:
-                stack.enter_context(patch("rag.retrieve.asked_parts", lambda q: []))
-                stack.enter_context(patch("rag.retrieve.asked_section", lambda q: None))
-            hits = retriever.search(q, 10)
-        return [store.position[h.chunk.chunk_id] for h in hits if h.rank <= 10]
+    def full(**switches: Any) -> Ranker:
+        """The default retriever, with some of its parts switched off through settings."""
+        settings = pipeline.settings.retrieval.model_copy(update=switches)
+        variant = HybridRetriever(store, pipeline.embedder, settings) if switches else retriever
+
+        def rank(q: str) -> list[int]:
+            hits = variant.search(analyse(q), 10)
+            return [store.position[h.chunk.chunk_id] for h in hits if h.rank <= 10]
+
+        return rank
 
     variants: dict[str, Ranker] = {
         "dense only": lambda q: [i for i, _ in dense(q)],
@@ -75,9 +73,9 @@ def main() -> None:
         "hybrid score fusion + alignment": lambda q: [
             i for i, _ in score_fusion([dense(q), lexical(q, True)])
         ],
-        "full retriever (default)": lambda q: full(q),
-        "full, alignment without word pairs": lambda q: full(q, pairs=False),
-        "full, without document parts and sections": lambda q: full(q, parts=False),
+        "full retriever (default)": full(),
+        "full, alignment without word pairs": full(word_pairs=False),
+        "full, without document parts and sections": full(document_parts=False),
     }
     items = [item for item in load_dataset(args.dataset) if item.evidence]
     print("| variant | nl R@5 | nl R@10 | en R@5 | en R@10 |")

@@ -20,8 +20,8 @@ from typing import Any
 import httpx
 import pytest
 
+from assembly.library import open_pipeline
 from index.build import build_index
-from index.library import open_pipeline
 from index.load import bundled_corpus
 from index.store import IndexStore
 from rag.embeddings import Embedder, load_embedder
@@ -72,7 +72,7 @@ def built_index(
 
 @pytest.fixture(scope="session")
 def pipeline(built_index: tuple[Settings, IndexStore]) -> Pipeline:
-    """`index.library.open_pipeline` over the session's letter index."""
+    """`assembly.library.open_pipeline` over the session's letter index."""
     settings, _ = built_index
     return open_pipeline(settings)
 

@@ -7,10 +7,10 @@ import re
 
 import pytest
 
-from index.library import open_pipeline
+from assembly.library import open_pipeline
+from rag.backends.base import REFUSALS
 from rag.citations import parse_citations
 from rag.errors import InputError
-from rag.generate import REFUSALS
 from rag.render import answer_to_json
 from rag.retrieve import LangChainRetriever
 from rag.settings import Settings

@@ -14,13 +14,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from assembly.library import open_pipeline
 from eval.answers import from_answer
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.faithfulness import CitedAnswer, answer_sentences, score_faithfulness
 from eval.judges import verifier_judge
 from eval.metrics import mean
 from eval.textmatch import quote_in_passage
-from index.library import open_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from ui.cli import main

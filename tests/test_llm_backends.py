@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import importlib
 import re
 import socket
 import sys
@@ -23,11 +24,23 @@ from pathlib import Path
 import pytest
 from conftest import free_port
 
-from rag import llm_backends
+from rag.backends.base import AnswerBackend, create_backend, refusal
+from rag.backends.http import OLLAMA_DEFAULT_URL
+from rag.backends.llamacpp import load_llama
+from rag.backends.prompt import build_messages
+from rag.backends.registry import REGISTRY
 from rag.errors import BackendError, ConfigError
-from rag.generate import get_backend, refusal
+from rag.query import analyse
 from rag.settings import GenerationSettings, Settings
 from rag.types import Answer, Chunk, Hit
+
+QUESTION = analyse("What is Q?")
+
+
+def create(name: str, generation: GenerationSettings) -> AnswerBackend:
+    """A registered backend from generation settings alone."""
+    return create_backend(name, Settings(generation=generation), embedder=None)  # type: ignore[arg-type]
+
 
 PASSAGES = [
     (
@@ -69,7 +82,7 @@ def make_hits() -> list[Hit]:
 
 def test_prompt_numbers_passages_and_delimits_data() -> None:
     hits = make_hits()
-    messages = llm_backends.build_messages("Wat doet het kabinet aan defensie?", "nl", hits)
+    messages = build_messages(analyse("Wat doet het kabinet aan defensie?"), hits)
     assert [m["role"] for m in messages] == ["system", "user"]
     system, user = messages[0]["content"], messages[1]["content"]
     assert refusal("nl") in system and "Dutch" in system and "[2]" in system
@@ -85,7 +98,7 @@ def test_prompt_numbers_passages_and_delimits_data() -> None:
 
 def test_prompt_keeps_the_last_three_turns_in_english() -> None:
     history = [(f"question {i}", f"answer {i} [1]") for i in range(5)]
-    messages = llm_backends.build_messages("And then?", "en", make_hits()[:1], history)
+    messages = build_messages(analyse("And then?", history), make_hits()[:1])
     roles = [m["role"] for m in messages]
     assert roles == ["system"] + ["user", "assistant"] * 3 + ["user"]
     assert messages[1]["content"] == "question 2" and messages[6]["content"] == "answer 4 [1]"
@@ -99,10 +112,10 @@ def test_prompt_keeps_the_last_three_turns_in_english() -> None:
 def test_closed_port_fails_fast_naming_the_url() -> None:
     port = free_port()
     url = f"http://127.0.0.1:{port}/v1"
-    backend = llm_backends.create("openai", GenerationSettings(base_url=url, timeout_s=2))
+    backend = create("openai", GenerationSettings(base_url=url, timeout_s=2))
     started = time.monotonic()
     with pytest.raises(BackendError) as info:
-        list(backend.stream("Vraag?", "nl", make_hits()))
+        list(backend.stream(analyse("Wat is de vraag?"), make_hits()))
     assert time.monotonic() - started < 5
     message = str(info.value)
     assert f"127.0.0.1:{port}" in message and "is it running?" in message
@@ -116,7 +129,7 @@ def test_silent_server_times_out_naming_the_url() -> None:
         port = listener.getsockname()[1]
         settings = GenerationSettings(base_url=f"http://127.0.0.1:{port}/v1", timeout_s=0.5)
         with pytest.raises(BackendError, match=rf"127\.0\.0\.1:{port}.*within 0\.5 s"):
-            list(llm_backends.create("openai", settings).stream("Q?", "en", make_hits()))
+            list(create("openai", settings).stream(QUESTION, make_hits()))
 
 
 class _CannedHandler(http.server.BaseHTTPRequestHandler):
@@ -155,7 +168,7 @@ def test_malformed_stream_is_a_backend_error(name: str) -> None:
     with canned_server() as url:
         settings = GenerationSettings(base_url=url, model="m", timeout_s=5)
         with pytest.raises(BackendError, match="malformed stream"):
-            list(llm_backends.create(name, settings).stream("Q?", "en", make_hits()))
+            list(create(name, settings).stream(QUESTION, make_hits()))
 
 
 @pytest.mark.parametrize(
@@ -170,7 +183,7 @@ def test_unknown_model_is_named(name: str, body: bytes) -> None:
     with canned_server(404, body) as url:
         settings = GenerationSettings(base_url=url, model="gpt-9", timeout_s=5)
         with pytest.raises(BackendError, match="does not know the model 'gpt-9'"):
-            list(llm_backends.create(name, settings).stream("Q?", "en", make_hits()))
+            list(create(name, settings).stream(QUESTION, make_hits()))
 
 
 def test_error_event_in_the_stream_is_reported() -> None:
@@ -178,30 +191,42 @@ def test_error_event_in_the_stream_is_reported() -> None:
     with canned_server(200, body) as url:
         settings = GenerationSettings(base_url=url, timeout_s=5)
         with pytest.raises(BackendError, match="reported an error: context length exceeded"):
-            list(llm_backends.create("openai", settings).stream("Q?", "en", make_hits()))
+            list(create("openai", settings).stream(QUESTION, make_hits()))
 
 
 def test_unknown_backend_name_is_a_config_error() -> None:
     with pytest.raises(ConfigError, match="Choose one of: extractive, openai"):
-        get_backend("gpt-magic", Settings(), embedder=None)
+        create_backend("gpt-magic", Settings(), embedder=None)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="Choose one of: extractive, openai"):
+        GenerationSettings(backend="gpt-magic")
+
+
+def test_every_registered_backend_has_a_factory_with_the_one_signature() -> None:
+    """Adding a backend is one file plus one registry line: each entry's module has
+    `create(settings, embedder)` that returns a backend named like its entry."""
+    for name, entry in REGISTRY.items():
+        factory = importlib.import_module(entry.module).create
+        generation = GenerationSettings(model="m.gguf" if name == "llamacpp" else "m")
+        backend = factory(Settings(generation=generation), None)  # type: ignore[arg-type]
+        assert backend.name == name and callable(backend.stream)
 
 
 def test_ollama_defaults_to_its_own_port_and_needs_a_model() -> None:
-    backend = llm_backends.create("ollama", GenerationSettings(model="llama3.1:8b"))
-    assert backend.base_url == llm_backends.OLLAMA_DEFAULT_URL  # type: ignore[attr-defined]
+    backend = create("ollama", GenerationSettings(model="llama3.1:8b"))
+    assert backend.base_url == OLLAMA_DEFAULT_URL  # type: ignore[attr-defined]
     other = GenerationSettings(model="x", base_url="http://gpu-box:11434/")
-    assert llm_backends.create("ollama", other).base_url == "http://gpu-box:11434"  # type: ignore[attr-defined]
+    assert create("ollama", other).base_url == "http://gpu-box:11434"  # type: ignore[attr-defined]
     with pytest.raises(BackendError, match="RAG_GENERATION__MODEL"):
-        llm_backends.create("ollama", GenerationSettings())
+        create("ollama", GenerationSettings())
 
 
 def test_llamacpp_without_the_package_says_how_to_install(
     monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     monkeypatch.setitem(sys.modules, "llama_cpp", None)  # makes `import llama_cpp` fail
-    backend = llm_backends.create("llamacpp", GenerationSettings(model=str(tmp_path / "m.gguf")))
+    backend = create("llamacpp", GenerationSettings(model=str(tmp_path / "m.gguf")))
     with pytest.raises(BackendError) as info:
-        list(backend.stream("Q?", "en", make_hits()))
+        list(backend.stream(QUESTION, make_hits()))
     assert str(info.value) == (
         "The llamacpp backend needs llama-cpp-python: pip install 'kamerbrief-rag[llamacpp]'"
     )
@@ -218,9 +243,9 @@ def served(base_url: str, **overrides: object) -> GenerationSettings:
 
 @pytest.mark.slow
 def test_openai_backend_streams_from_a_real_server(model_server: str) -> None:
-    backend = llm_backends.create("openai", served(model_server))
+    backend = create("openai", served(model_server))
     assert backend.name == "openai"
-    deltas = list(backend.stream("Wat doet Nederland met defensie?", "nl", make_hits()))
+    deltas = list(backend.stream(analyse("Wat doet Nederland met defensie?"), make_hits()))
     assert len(deltas) > 1, deltas
     assert all(isinstance(d, str) for d in deltas)
     assert "".join(deltas).strip()
@@ -229,8 +254,8 @@ def test_openai_backend_streams_from_a_real_server(model_server: str) -> None:
 @pytest.mark.slow
 def test_openai_backend_carries_history(model_server: str) -> None:
     history = [("Wat wil het kabinet?", "Strategische autonomie versterken [1].")]
-    backend = llm_backends.create("openai", served(model_server))
-    text = "".join(backend.stream("En waarom?", "nl", make_hits(), history))
+    backend = create("openai", served(model_server))
+    text = "".join(backend.stream(analyse("En waarom?", history), make_hits()))
     assert text.strip()
 
 
@@ -238,35 +263,35 @@ def test_openai_backend_carries_history(model_server: str) -> None:
 def test_wrong_endpoint_and_wrong_protocol_say_what_to_fix(model_server: str) -> None:
     root = model_server.removesuffix("/v1")
     with pytest.raises(BackendError, match="no such endpoint.*/v1"):
-        list(llm_backends.create("openai", served(root)).stream("Q?", "en", make_hits()))
-    ollama = llm_backends.create("ollama", served(root, model="gemma"))
+        list(create("openai", served(root)).stream(QUESTION, make_hits()))
+    ollama = create("ollama", served(root, model="gemma"))
     with pytest.raises(BackendError, match=rf"Ollama server at {re.escape(root)}/api/chat"):
-        list(ollama.stream("Q?", "en", make_hits()))
+        list(ollama.stream(QUESTION, make_hits()))
 
 
 @pytest.mark.slow
 def test_llamacpp_backend_streams_from_the_gguf(gguf_path: Path) -> None:
     settings = GenerationSettings(model=str(gguf_path), temperature=0, max_tokens=24)
-    backend = llm_backends.create("llamacpp", settings)
+    backend = create("llamacpp", settings)
     assert backend.name == "llamacpp"
-    deltas = list(backend.stream("What does the cabinet want?", "en", make_hits()[:2]))
+    deltas = list(backend.stream(analyse("What does the cabinet want?"), make_hits()[:2]))
     assert len(deltas) > 1, deltas
     assert "".join(deltas).strip()
-    assert llm_backends._load_llama(str(gguf_path)) is llm_backends._load_llama(str(gguf_path))
+    assert load_llama(str(gguf_path)) is load_llama(str(gguf_path))
 
 
 @pytest.mark.slow
 def test_llamacpp_backend_names_a_missing_file(tmp_path: Path) -> None:
-    backend = llm_backends.create("llamacpp", GenerationSettings(model=str(tmp_path / "no.gguf")))
+    backend = create("llamacpp", GenerationSettings(model=str(tmp_path / "no.gguf")))
     with pytest.raises(BackendError, match="No GGUF model file at"):
-        list(backend.stream("Q?", "en", make_hits()))
+        list(backend.stream(QUESTION, make_hits()))
 
 
 @pytest.mark.slow
 def test_chain_citations_point_to_retrieved_passages(
     model_server: str, tmp_path_factory: pytest.TempPathFactory
 ) -> None:
-    from index import library
+    from assembly import library
 
     settings = Settings(
         index={"path": tmp_path_factory.mktemp("index") / "index"},

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from index.library import open_pipeline
+from assembly.library import open_pipeline
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer, Briefing, BriefingPoint, Chunk, Citation, Hit, SentenceVerdict

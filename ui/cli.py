@@ -19,7 +19,7 @@ import click
 
 from rag.errors import RagError
 from rag.settings import load_settings
-from ui import cli_ask, cli_index
+from ui import cli_ask, cli_eval, cli_index, serve
 from ui.common import friendly_errors
 
 
@@ -72,5 +72,5 @@ def _first_line(exc: Exception) -> str:
 main.add_command(cli_index.index_group)
 main.add_command(cli_ask.ask)
 main.add_command(cli_ask.brief)
-main.add_command(__import__("ui.serve", fromlist=["serve_command"]).serve_command)  # `rag serve`
-main.add_command(__import__("eval.cli", fromlist=["eval_command"]).eval_command)  # `rag eval`
+main.add_command(serve.serve_command)
+main.add_command(cli_eval.eval_command)

@@ -9,9 +9,9 @@ from typing import Any
 
 import click
 
-from index.library import open_pipeline
+from assembly.library import open_pipeline
+from rag.backends.registry import backend_names
 from rag.errors import RagError
-from rag.generate import BACKENDS
 from rag.pipeline import Pipeline
 from rag.render import answer_to_json, citations_markdown
 from rag.settings import Settings
@@ -36,7 +36,7 @@ def _pipeline(settings: Settings, k: int | None) -> Pipeline:
 )
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract.")
 @click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
-@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Answer backend.")
+@click.option("--backend", type=click.Choice(backend_names()), default=None, help="Answer backend.")
 @click.pass_context
 @friendly_errors
 def ask(
@@ -132,7 +132,7 @@ def _answer_line(pipeline: Pipeline, line: str, number: int, backend: str | None
 
 @click.command("brief")
 @click.argument("topic", required=False)
-@click.option("--backend", type=click.Choice(BACKENDS), default=None, help="Answer backend.")
+@click.option("--backend", type=click.Choice(backend_names()), default=None, help="Answer backend.")
 @click.option(
     "--out",
     type=click.Path(path_type=Path, dir_okay=False),

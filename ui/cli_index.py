@@ -7,12 +7,12 @@ from pathlib import Path
 
 import click
 
+from assembly.progress import ProgressBars
 from index.build import build_index
 from index.store import IndexStore, live_version, read_manifest
 from rag.embeddings import load_embedder
 from rag.settings import Settings
 from ui.common import friendly_errors, settings_of
-from ui.progress import ProgressBars
 
 
 @click.group("index")

@@ -61,7 +61,7 @@ def upload_document(
     refusal = check_upload(file, max_mb)
     if refusal:
         return False, refusal
-    from index.library import add_document
+    from assembly.library import add_document
 
     with _index_lock:
         before = {d.doc_id: d.chunks for d in pipeline.documents()}
@@ -76,7 +76,7 @@ def upload_document(
 
 def delete_document(pipeline: Pipeline, doc_id: str | None) -> tuple[bool, str]:
     """Remove a document from the index. (ok, message)."""
-    from index.library import remove_document
+    from assembly.library import remove_document
 
     with _index_lock:
         ids = document_ids(pipeline)

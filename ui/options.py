@@ -8,15 +8,16 @@ one, so one user's choice never leaks into another's session. No Gradio in here.
 
 from __future__ import annotations
 
-import copy
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from rag.backends.registry import backend_names
+
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-BACKENDS = ("extractive", "openai", "ollama", "llamacpp")
+BACKENDS = backend_names()
 MAX_CLONES = 8
 _clones_lock = threading.Lock()
 _clones: dict[tuple[Any, ...], Pipeline] = {}
@@ -47,9 +48,10 @@ class AskOptions:
 
 
 def pipeline_for(pipeline: Pipeline, options: AskOptions) -> Pipeline:
-    """The pipeline to answer with: the shared one, or a light copy with another endpoint
-    or model, so one user's choice never changes another's. (The backend itself is
-    passed per request.) Copies are kept, so a local model is loaded only once."""
+    """The pipeline to answer with: the shared one, or one over the same index with another
+    endpoint or model (`Pipeline.with_generation`), so one user's choice never changes
+    another's. (The backend itself is passed per request.) They are kept, so a local
+    model is loaded only once."""
     gen = pipeline.settings.generation
     base_url = options.base_url.strip() or gen.base_url
     model = options.model.strip() or gen.model
@@ -59,13 +61,7 @@ def pipeline_for(pipeline: Pipeline, options: AskOptions) -> Pipeline:
     with _clones_lock:
         clone = _clones.get(key)
         if clone is None:
-            from rag.chain import AnswerChain
-
-            clone = copy.copy(pipeline)
-            clone.settings = pipeline.settings.model_copy(
-                update={"generation": gen.model_copy(update={"base_url": base_url, "model": model})}
-            )
-            clone.chain = AnswerChain(clone)
+            clone = pipeline.with_generation(base_url=base_url, model=model)
             if len(_clones) >= MAX_CLONES:
                 _clones.pop(next(iter(_clones)))
             _clones[key] = clone

@@ -49,7 +49,7 @@ def launch(
     """Open the pipeline (building the bundled letter's index if missing) and launch."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     auth = auth_of(settings)  # before the slow part: a bad login setting fails at once
-    from index.library import open_pipeline
+    from assembly.library import open_pipeline
 
     missing = not (settings.index.path / "CURRENT").exists()
     if missing:

@@ -14,46 +14,22 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
 
-from rag.conversation import asks_about_the_text, focus, standalone_query
-from rag.generate import refusal
-from rag.settings import GenerationSettings
+from rag.backends.base import AnswerBackend, refusal
+from rag.embeddings import Embedder
+from rag.query import Query
+from rag.settings import AnswerSettings, Settings
+from rag.text import content_stems, stem_overlap
 from rag.types import Hit
-from rag.verify import content_stems, stem_overlap
 
 LEAD_INS = {
     "nl": "Volgens de tekst:",
     "en": "According to the text (quoted from the source):",
 }
-# "When" asks for a date only where it opens a question ("When will …?", "Since when …?"),
-# not in "which document does it cite when it says …".
-_ASKS_QUANTITY = re.compile(
-    r"\b(hoeveel|how (many|much)|welk(e)? percentage|what percentage|in welk jaar|"
-    r"what year|which year|how long|hoe lang|how often|hoe vaak)\b"
-    r"|(?:^|[.?!;:]\s*|\b(?:since|until|by|sinds|tot|vanaf)\s+)(?:when|wanneer)\b",
-    re.IGNORECASE,
-)
-_ASKS_LIST = re.compile(
-    r"\b(welke|which|what are|wat zijn|noem|list|name|summari[sz]e|vat .* samen|schets|"
-    r"in what roles|combine|waarvoor|beschrijf|describe|how does|hoe kijkt)\b",
-    re.IGNORECASE,
-)
 # A number in running text, not a footnote marker glued to a word ("bij.6", "rechten3").
 _HAS_NUMBER = re.compile(r"(?<![\w.,;:)'’\"])\d")
 _FOOTNOTE_NUMBER = re.compile(r"^\s*\d{1,3}\s+")  # a footnote's own number, at its start
-_ASKS_MONEY = re.compile(
-    r"\b(how much money|hoeveel geld|in euros?|welk bedrag|what amount|which amount|"
-    r"how (much|many) (millions?|billions?)|hoeveel (miljoen|miljard)|"
-    r"how much (does|did|will|would) [\w\s-]+ cost|hoeveel kost)\b",
-    re.IGNORECASE,
-)
 _HAS_MONEY = re.compile(r"€|\$|\b(euros?|eur|dollars?|miljoen|miljard|million|billion|bn)\b", re.I)
-_ASKS_PERSON = re.compile(
-    r"^\s*(wie (is|was|zijn|waren)|who (is|was|are|were)|hoe heet|wat is de naam|"
-    r"what is the name)\b",
-    re.IGNORECASE,
-)
 # A person's name: initials ("D.M. van Weel") or a title right before a capitalised name
 # ("het lid Dassen", "President Macron"); "de minister van Defensie" is a role, not a name,
 # and so is "staatssecretaris Buitenlandse Handel" (a capitalised adjective: -se, -sche).
@@ -77,22 +53,16 @@ class ExtractiveBackend:
 
     name = "extractive"
 
-    def __init__(self, embedder: Any, settings: GenerationSettings) -> None:
+    def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
         self.embedder = embedder
         self.settings = settings
 
-    def stream(
-        self,
-        question: str,
-        language: str,
-        hits: Sequence[Hit],
-        history: Sequence[tuple[str, str]] = (),
-    ) -> Iterator[str]:
-        chosen = self.select(standalone_query(question, history), hits)
+    def stream(self, query: Query, hits: Sequence[Hit]) -> Iterator[str]:
+        chosen = self.select(query, hits)
         if not chosen:
-            yield refusal(language)
+            yield refusal(query.language)
             return
-        yield LEAD_INS.get(language, LEAD_INS["en"])
+        yield LEAD_INS.get(query.language, LEAD_INS["en"])
         for candidate in chosen:
             yield f"\n- {candidate.text} [{candidate.hit_index + 1}]"
 
@@ -105,7 +75,7 @@ class ExtractiveBackend:
             for sentence in hit.chunk.sentences:
                 text = hit.chunk.sentence_text(sentence)
                 key = " ".join(text.split())
-                if key in seen or len(key) < 12:
+                if key in seen or len(key) < self.settings.min_sentence_chars:
                     continue
                 seen.add(key)
                 texts.append(text)
@@ -121,32 +91,52 @@ class ExtractiveBackend:
             # A section heading names what its sentences are about ("Handel").
             lexical = stem_overlap(wanted, content_stems(text) | headings[owner])
             prior = 1.0 / (1.0 + owner)
-            score = 0.65 * float(sem) + 0.3 * lexical + 0.05 * prior
+            score = (
+                self.settings.semantic_weight * float(sem)
+                + self.settings.lexical_weight * lexical
+                + self.settings.position_weight * prior
+            )
             candidates.append(Candidate(owner, text, score))
         return sorted(candidates, key=lambda c: -c.score)
 
-    def select(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
+    def select(self, query: Query, hits: Sequence[Hit]) -> list[Candidate]:
         """The sentences to answer with, in reading order; empty means refuse."""
-        ranked = self.score(focus(question), hits)
+        ranked = self.score(query.focus, hits)
         if not ranked or ranked[0].score < self.settings.min_support:
             return []
-        if _ASKS_QUANTITY.search(question) and not _states_number(ranked[0], hits):
-            return []  # asked for a number or date; the best evidence holds none
-        if _ASKS_MONEY.search(question) and not _HAS_MONEY.search(ranked[0].text):
-            return []  # asked for an amount of money; the best evidence names none
-        if _ASKS_PERSON.search(question) and not _PERSON.search(ranked[0].text):
-            return []  # asked who someone is; the best evidence names nobody
+        if self.refuses(query, ranked[0], hits):
+            return []
         best = ranked[0].score
-        broad = _ASKS_LIST.search(question) or asks_about_the_text(question)
-        limit, margin = (4, 0.85) if broad else (2, 0.92)
+        s = self.settings
+        limit, margin = (
+            (s.broad_points, s.broad_margin)
+            if query.broad
+            else (
+                s.narrow_points,
+                s.narrow_margin,
+            )
+        )
         chosen = [c for c in ranked[:limit] if c.score >= best * margin]
-        if _ASKS_QUANTITY.search(question):
+        if _wants_number(query):
             chosen = [c for c in chosen if _states_number(c, hits)]
         order = {id(c): i for i, c in enumerate(chosen)}
         return sorted(
             chosen,
             key=lambda c: (c.hit_index, hits[c.hit_index].chunk.text.find(c.text), order[id(c)]),
         )
+
+    def refuses(self, query: Query, best: Candidate, hits: Sequence[Hit]) -> bool:
+        """Whether the best evidence lacks what the question asks for."""
+        if _wants_number(query) and not _states_number(best, hits):
+            return True  # asked for a number or date; the best evidence holds none
+        if query.wants("money") and not _HAS_MONEY.search(best.text):
+            return True  # asked for an amount of money; the best evidence names none
+        # asked who someone is; the best evidence names nobody
+        return query.wants("person") and not _PERSON.search(best.text)
+
+
+def _wants_number(query: Query) -> bool:
+    return query.wants("number") or query.wants("date")
 
 
 def _states_number(candidate: Candidate, hits: Sequence[Hit]) -> bool:
@@ -155,3 +145,7 @@ def _states_number(candidate: Candidate, hits: Sequence[Hit]) -> bool:
     if hits[candidate.hit_index].chunk.kind == "footnote":
         text = _FOOTNOTE_NUMBER.sub("", text)
     return bool(_HAS_NUMBER.search(text))
+
+
+def create(settings: Settings, embedder: Embedder) -> AnswerBackend:
+    return ExtractiveBackend(embedder, settings.answer)

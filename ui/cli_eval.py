@@ -7,12 +7,10 @@ from pathlib import Path
 
 import click
 
+from assembly.progress import ProgressBars
 from eval.dataset import DEFAULT_DATASET
-from eval.evaluate import EvalOptions, run_evaluation
-from eval.report import summary_table
-from rag.generate import BACKENDS
+from rag.backends.registry import backend_names
 from ui.common import friendly_errors, settings_of
-from ui.progress import ProgressBars
 
 
 @click.command("eval")
@@ -24,7 +22,7 @@ from ui.progress import ProgressBars
 )
 @click.option(
     "--backend",
-    type=click.Choice(BACKENDS),
+    type=click.Choice(backend_names()),
     default=None,
     help="Answer backend (default: from settings). A model backend is also used "
     "as a second faithfulness judge.",
@@ -82,6 +80,9 @@ def eval_command(
         raise click.UsageError(
             "--baseline runs our pipeline; it cannot be combined with --answers."
         )
+    from eval.evaluate import EvalOptions, run_evaluation  # matplotlib: only for `rag eval`
+    from eval.report import summary_table
+
     settings = settings_of(ctx)
     options = EvalOptions(
         dataset=dataset,

@@ -1,0 +1,57 @@
+"""What every answer backend provides, the fixed refusal phrases, and `create_backend`.
+
+A backend turns an analysed question and numbered passages into answer text that puts
+a marker like [2] after each claim, streamed as text deltas. Passage numbers are 1-based
+positions in the list it was given. When the passages do not answer the question, a
+backend answers with `refusal(language)`.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Iterator, Sequence
+from typing import Protocol
+
+from rag.backends.registry import REGISTRY, check_backend_name
+from rag.embeddings import Embedder
+from rag.query import Query
+from rag.settings import Settings
+from rag.types import Hit
+
+REFUSALS = {
+    "nl": "De documenten geven geen antwoord op deze vraag.",
+    "en": "The documents do not answer this question.",
+}
+
+
+def refusal(language: str) -> str:
+    """The one fixed refusal phrase, in the question's language."""
+    return REFUSALS.get(language, REFUSALS["en"])
+
+
+def is_refusal(text: str) -> bool:
+    stripped = text.strip()
+    return any(stripped.startswith(phrase.rstrip(".")) for phrase in REFUSALS.values())
+
+
+class AnswerBackend(Protocol):
+    """What every answer backend provides."""
+
+    name: str
+
+    def stream(self, query: Query, hits: Sequence[Hit]) -> Iterator[str]:
+        """Yield the answer text in pieces; markers [n] refer to hits[n-1]."""
+        ...
+
+
+class BackendFactory(Protocol):
+    """The one signature of every backend module's `create`."""
+
+    def __call__(self, settings: Settings, embedder: Embedder) -> AnswerBackend: ...
+
+
+def create_backend(name: str, settings: Settings, embedder: Embedder) -> AnswerBackend:
+    """The registered backend called `name`, configured from settings."""
+    check_backend_name(name)
+    create: BackendFactory = importlib.import_module(REGISTRY[name].module).create
+    return create(settings, embedder)

@@ -1,0 +1,47 @@
+"""The question patterns of `rag/lexicon/<language>.toml`, compiled once.
+
+A kind ("asks_number", "part_end", …) joins the fragments of every language, so a
+question is understood whichever language it is in. `{doc}` in a fragment stands for
+any language's word for the document ("letter", "brief", …).
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+from rag.text import LANGUAGES, lexicon
+
+# Kinds whose fragments are whole words or phrases; the others carry their own anchors.
+WHOLE_WORDS = frozenset(
+    {"asks_number", "asks_money", "asks_list", "asks_summary", "about_the_text", "points_back"}
+)
+
+
+def fragments(kind: str, language: str) -> list[str]:
+    """One language's fragments of a kind, with `{doc}` filled in."""
+    doc = "(?:" + "|".join(document_words()) + ")"
+    return [f.replace("{doc}", doc) for f in lexicon(language)["patterns"].get(kind, ())]
+
+
+@lru_cache(maxsize=1)
+def document_words() -> tuple[str, ...]:
+    return tuple(w for lang in LANGUAGES for w in lexicon(lang)["patterns"]["document_words"])
+
+
+@lru_cache(maxsize=32)
+def pattern(kind: str) -> re.Pattern[str]:
+    """All languages' fragments of a kind as one case-insensitive pattern."""
+    body = "|".join(f"(?:{f})" for lang in LANGUAGES for f in fragments(kind, lang))
+    source = rf"\b(?:{body})\b" if kind in WHOLE_WORDS else body
+    return re.compile(source, re.IGNORECASE)
+
+
+@lru_cache(maxsize=32)
+def language_patterns(kind: str) -> tuple[re.Pattern[str], ...]:
+    """One pattern per language (for kinds with a named group, which may occur once)."""
+    return tuple(
+        re.compile("|".join(f"(?:{f})" for f in fragments(kind, lang)), re.IGNORECASE)
+        for lang in LANGUAGES
+        if fragments(kind, lang)
+    )

@@ -1,0 +1,104 @@
+"""The question, analysed once per turn: `analyse(question, history) → Query`.
+
+Everything that reads the question — retrieval, the extractive backend, its refusal
+rules, the model backends' prompt — reads the `Query` instead of parsing the text again:
+- `language`: the language to answer in (Dutch or English; `detected` may be another),
+- `standalone`: the text to search and rank with; a follow-up that only points back
+  ("why?", "what does that mean for the Netherlands?") is joined to the previous
+  question, one that names its own subject stands alone,
+- `focus`: the standalone text without words that only point at the document ("what
+  does the letter say about X" → "X"),
+- `asks`: what kind of answer is wanted (number, date, money, person, list, summary,
+  about_text),
+- `parts` / `section`: a part of the document ("the opening") or a section ("the
+  section on trade") the question points at.
+The patterns are data, one file per language (`rag/lexicon/`); see `rag.text`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal, cast
+
+from rag.language import answer_language, detect_language
+from rag.patterns import pattern
+from rag.structure import Part, asked_parts, asked_section
+from rag.text import STOP_WORDS, VAGUE_WORDS, letter_words
+
+# What an answer should hold, and the lexicon pattern that spots a question asking for it.
+ASKED_PATTERNS = {
+    "number": "asks_number",
+    "date": "asks_date",
+    "money": "asks_money",
+    "person": "asks_person",
+    "list": "asks_list",
+    "summary": "asks_summary",
+    "about_text": "about_the_text",
+}
+History = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class Query:
+    """One turn's question and what it asks for."""
+
+    text: str
+    language: Literal["nl", "en"]
+    detected: str
+    standalone: str
+    focus: str
+    asks: frozenset[str] = frozenset()
+    parts: tuple[Part, ...] = ()
+    section: str | None = None
+    history: History = field(default=())
+
+    @property
+    def broad(self) -> bool:
+        """Wants several points: a list, a summary, or what the document says about X."""
+        return bool(self.asks & {"list", "summary", "about_text"})
+
+    def wants(self, kind: str) -> bool:
+        return kind in self.asks
+
+
+def analyse(question: str, history: Sequence[tuple[str, str]] = ()) -> Query:
+    """Analyse a (cleaned) question once, given earlier (question, answer) turns."""
+    turns: History = tuple((q, a) for q, a in history)
+    standalone = standalone_text(question, turns)
+    return Query(
+        text=question,
+        language=cast(Literal["nl", "en"], answer_language(question)),
+        detected=detect_language(question),
+        standalone=standalone,
+        focus=focus(standalone),
+        asks=frozenset(k for k, name in ASKED_PATTERNS.items() if pattern(name).search(standalone)),
+        parts=tuple(asked_parts(standalone)),
+        section=asked_section(standalone),
+        history=turns,
+    )
+
+
+def own_subject(question: str) -> list[str]:
+    """Content words of the question itself (no stop words, no words about the letter)."""
+    return [
+        w
+        for w in letter_words(question)
+        if len(w) >= 3 and w not in STOP_WORDS and w not in VAGUE_WORDS
+    ]
+
+
+def standalone_text(question: str, history: Sequence[tuple[str, str]]) -> str:
+    """The question to search and rank with, given earlier (question, answer) turns."""
+    if not history:
+        return question
+    if own_subject(question) and not pattern("points_back").search(question):
+        return question
+    return f"{history[-1][0]} {question}"
+
+
+def focus(question: str) -> str:
+    """The question without the words that only point at the document ("what does the
+    letter say about X" → "X"), which otherwise pull towards sentences about the letter."""
+    stripped = " ".join(pattern("about_the_text").sub(" ", question).split())
+    return stripped if len(stripped) >= 3 else question

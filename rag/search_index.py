@@ -1,0 +1,30 @@
+"""What the retriever and the pipeline need of an index: the `SearchIndex` protocol.
+
+The folder store (`index.store.IndexStore`) implements it; a server store can too.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol
+
+import numpy as np
+
+from rag.types import Chunk
+
+
+class SearchIndex(Protocol):
+    """Passages, their vectors, the corpus vocabulary, and three searches."""
+
+    chunks: list[Chunk]
+    vectors: np.ndarray
+    manifest: Any
+    terms: list[str]
+    term_vectors: np.ndarray
+
+    def chunk(self, chunk_id: str) -> Chunk | None: ...
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
+    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]: ...
+    def concept_search(
+        self, concepts: Sequence[Sequence[str]], k: int
+    ) -> list[tuple[int, float]]: ...
