@@ -31,7 +31,7 @@ from rag.errors import IndexMismatchError, IndexMissingError
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
 
-FORMAT_VERSION = 2  # 2: footnote markers no longer glued to BM25 words
+FORMAT_VERSION = 3  # 2: footnote markers cut off BM25 words; 3: apostrophes end a word
 HNSW_NEIGHBOURS = 32
 
 

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.backends.extractive import ExtractiveBackend
+from rag.backends.extractive import rank_sentences
 from rag.embeddings import Embedder
 from rag.language import answer_language
 from rag.query import analyse
@@ -65,7 +65,7 @@ def _topic_sentences(
     retriever: Retriever, embedder: Embedder, settings: Settings, topic: str
 ) -> list[tuple[Chunk, Sentence]]:
     hits = retriever.search(analyse(topic), TOPIC_PASSAGES)
-    ranked = ExtractiveBackend(embedder, settings.answer).score(topic, hits)
+    ranked = rank_sentences(embedder, settings.answer, topic, hits)
     floor = settings.answer.min_support
     picked: list[tuple[Chunk, Sentence]] = []
     for candidate in ranked[:MAX_POINTS]:

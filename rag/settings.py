@@ -25,6 +25,11 @@ from rag.errors import ConfigError
 BUNDLED_EMBEDDER = "bundled:use-multilingual-v3"
 
 
+def share(default: float, description: str) -> Any:
+    """A tunable between 0 and 1 (a similarity, weight share or threshold)."""
+    return Field(default=default, ge=0, le=1, description=description)
+
+
 class Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -73,9 +78,7 @@ class RetrievalSettings(Section):
 
     k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer step.")
     fetch_k: int = Field(default=30, ge=1, description="Candidates per retriever before fusion.")
-    mmr_lambda: float = Field(
-        default=0.9, ge=0, le=1, description="MMR trade-off: 1 = relevance only."
-    )
+    mmr_lambda: float = share(0.9, "MMR trade-off: 1 = relevance only.")
     reranker: str | None = Field(
         default=None, description="Optional cross-encoder model name or path for reranking."
     )
@@ -110,27 +113,15 @@ class RetrievalSettings(Section):
     align_per_word: int = Field(
         default=2, ge=1, description="Corpus terms aligned to each question word or pair."
     )
-    align_min_similarity: float = Field(
-        default=0.7, ge=0, le=1, description="Cosine from which a corpus term is aligned."
+    align_min_similarity: float = share(0.7, "Cosine from which a corpus term is aligned.")
+    compound_similarity: float = share(
+        0.75, "A word pair aligned at least this closely stands for both of its words."
     )
-    compound_similarity: float = Field(
-        default=0.75,
-        ge=0,
-        le=1,
-        description="A word pair aligned at least this closely stands for both of its words.",
+    name_discount: float = share(
+        0.2, "Names ('Norway' → 'noorwegen') align this much less closely than words."
     )
-    name_discount: float = Field(
-        default=0.2,
-        ge=0,
-        le=1,
-        description="Names ('Norway' → 'noorwegen') align this much less closely than words.",
-    )
-    heading_similarity: float = Field(
-        default=0.6,
-        ge=0,
-        le=1,
-        description="Looser alignment for a section topic against headings ('defence' ~ "
-        "'defensie', 0.68).",
+    heading_similarity: float = share(
+        0.6, "Looser alignment for a section topic against headings ('defence' ~ 'defensie', 0.68)."
     )
 
 
@@ -166,11 +157,9 @@ class AnswerSettings(Section):
     were tuned with `scripts/answer_metrics.py` on the development sets; the verifier's
     with `scripts/calibrate_verifier.py` (accuracy 0.971 at 0.55, 0.941 two-fold)."""
 
-    min_support: float = Field(
-        default=0.2,
-        ge=0,
-        le=1,
-        description="Below this best sentence score the extractive backend refuses "
+    min_support: float = share(
+        0.2,
+        "Below this best sentence score the extractive backend refuses "
         "(0.24 refused four more answerable questions for one unanswerable).",
     )
     semantic_weight: float = Field(
@@ -186,43 +175,27 @@ class AnswerSettings(Section):
         default=12, ge=0, description="Shorter passage sentences are not answer candidates."
     )
     narrow_points: int = Field(default=2, ge=1, description="Most sentences for a narrow answer.")
-    narrow_margin: float = Field(
-        default=0.92,
-        ge=0,
-        le=1,
-        description="Narrow answer: keep sentences within this share of the best score.",
+    narrow_margin: float = share(
+        0.92, "Narrow answer: keep sentences within this share of the best score."
     )
     broad_points: int = Field(
         default=4, ge=1, description="Most sentences for a list, summary or 'what does it say'."
     )
-    broad_margin: float = Field(
-        default=0.85, ge=0, le=1, description="Broad answer: share of the best score to keep."
+    broad_margin: float = share(0.85, "Broad answer: share of the best score to keep.")
+    support_threshold: float = share(
+        0.55, "Verifier: a sentence is supported from this score (calibrated)."
     )
-    support_threshold: float = Field(
-        default=0.55,
-        ge=0,
-        le=1,
-        description="Verifier: a sentence is supported from this score (calibrated).",
+    semantic_share: float = share(
+        0.5, "Verifier: share of embedding similarity when mixed with word matches."
     )
-    semantic_share: float = Field(
-        default=0.5,
-        ge=0,
-        le=1,
-        description="Verifier: share of embedding similarity when mixed with word matches.",
-    )
-    word_match_similarity: float = Field(
-        default=0.6,
-        ge=0,
-        le=1,
-        description="Verifier: cosine from which a claim word matches a passage word "
+    word_match_similarity: float = share(
+        0.6,
+        "Verifier: cosine from which a claim word matches a passage word "
         "across languages ('security' ~ 'veiligheid').",
     )
-    number_penalty: float = Field(
-        default=0.6,
-        ge=0,
-        le=1,
-        description="Verifier: support is multiplied by this when the sentence has a number "
-        "its passage lacks.",
+    number_penalty: float = share(
+        0.6,
+        "Verifier: support is multiplied by this when the sentence has a number its passage lacks.",
     )
 
 

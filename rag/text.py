@@ -1,8 +1,9 @@
 """What a word is, for every part of the assistant: tokens, stop words, content words, stems.
 
 One tokeniser (`words`): lower-cased runs of letters and digits, joined by inner hyphens
-and apostrophes ("defensie-industrie", "europe's"), with a footnote number glued to a
-word cut off ("rechten3" → "rechten"). `parts=True` also yields a compound's parts (the
+("defensie-industrie"), with a footnote number glued to a word cut off ("rechten3" →
+"rechten"). An apostrophe ends a word ("EU's" → "eu", "s"; "risico's" → "risico", "s"),
+so a possessive or a Dutch plural matches its stem. `parts=True` also yields a compound's parts (the
 index does this, so "industrie" finds "defensie-industrie"); `split=True` yields only the
 parts (claims and evidence are compared part by part).
 
@@ -32,8 +33,7 @@ from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
 LANGUAGES = ("nl", "en")
 LEXICON_DIR = Path(__file__).with_name("lexicon")
 
-_WORD = re.compile(r"\w+(?:[-'’]\w+)*", re.UNICODE)
-_PART = re.compile(r"[-'’]")
+_WORD = re.compile(r"\w+(?:-\w+)*", re.UNICODE)
 # A footnote marker glued to the word before it: "concurrentievermogen4", "rechten3".
 _GLUED_FOOTNOTE = re.compile(r"^((?:[^\W\d_]+-)*[^\W\d_]{3,})\d{1,2}$", re.UNICODE)
 
@@ -78,7 +78,7 @@ def words(text: str, *, parts: bool = False, split: bool = False) -> list[str]:
     tokens: list[str] = []
     for match in _WORD.finditer(text.lower()):
         token = match.group(0)
-        pieces = [p for p in _PART.split(token) if p] if (split or parts) else []
+        pieces = [p for p in token.split("-") if p] if (split or parts) else []
         if split and len(pieces) > 1:
             tokens.extend(without_footnote_marker(p) for p in pieces)
             continue

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shlex
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -11,6 +12,15 @@ from assembly.progress import ProgressBars
 from eval.dataset import DEFAULT_DATASET
 from rag.backends.registry import backend_names
 from ui.common import friendly_errors, settings_of
+
+# Options that take a value, in the order the recorded command line names them.
+FLAGS = (
+    ("--dataset", "dataset"),
+    ("--backend", "backend"),
+    ("--k", "k"),
+    ("--answers", "answers"),
+    ("--compare", "compare_to"),
+)
 
 
 @click.command("eval")
@@ -92,7 +102,7 @@ def eval_command(
         baseline=baseline,
         compare=compare_to,
         answers=answers,
-        command=_command_line(dataset, backend, out, k, baseline, compare_to, answers),
+        command=_command_line(ctx.params),
     )
     with ProgressBars(unit=" q") as progress:
         summary = run_evaluation(settings, options, progress)
@@ -107,27 +117,13 @@ def eval_command(
     click.echo(f"\nWrote {out}/report.md, summary.json, results.jsonl and plots.")
 
 
-def _command_line(
-    dataset: Path | None,
-    backend: str | None,
-    out: Path,
-    k: int | None,
-    baseline: bool,
-    compare_to: Path | None,
-    answers: Path | None,
-) -> str:
+def _command_line(params: dict[str, Any]) -> str:
     """The command that reproduces this run (recorded in summary.json and report.md)."""
     words = ["rag", "eval"]
-    for flag, value in (
-        ("--dataset", dataset),
-        ("--backend", backend),
-        ("--k", k),
-        ("--answers", answers),
-        ("--compare", compare_to),
-    ):
-        if value is not None:
-            words += [flag, str(value)]
-    if baseline:
+    for flag, name in FLAGS:
+        if params.get(name) is not None:
+            words += [flag, str(params[name])]
+    if params.get("baseline"):
         words.append("--baseline")
-    words += ["--out", str(out)]
+    words += ["--out", str(params["out"])]
     return " ".join(shlex.quote(w) for w in words)

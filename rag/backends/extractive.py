@@ -68,36 +68,7 @@ class ExtractiveBackend:
 
     def score(self, question: str, hits: Sequence[Hit]) -> list[Candidate]:
         """All distinct passage sentences with their support for the question, best first."""
-        texts: list[str] = []
-        owners: list[int] = []
-        seen: set[str] = set()
-        for i, hit in enumerate(hits):
-            for sentence in hit.chunk.sentences:
-                text = hit.chunk.sentence_text(sentence)
-                key = " ".join(text.split())
-                if key in seen or len(key) < self.settings.min_sentence_chars:
-                    continue
-                seen.add(key)
-                texts.append(text)
-                owners.append(i)
-        if not texts:
-            return []
-        query = self.embedder.encode_queries([question])[0]
-        semantic = self.embedder.encode_passages(texts) @ query
-        wanted = content_stems(question)
-        candidates = []
-        headings = {i: content_stems(hit.chunk.section) for i, hit in enumerate(hits)}
-        for text, owner, sem in zip(texts, owners, semantic, strict=True):
-            # A section heading names what its sentences are about ("Handel").
-            lexical = stem_overlap(wanted, content_stems(text) | headings[owner])
-            prior = 1.0 / (1.0 + owner)
-            score = (
-                self.settings.semantic_weight * float(sem)
-                + self.settings.lexical_weight * lexical
-                + self.settings.position_weight * prior
-            )
-            candidates.append(Candidate(owner, text, score))
-        return sorted(candidates, key=lambda c: -c.score)
+        return rank_sentences(self.embedder, self.settings, question, hits)
 
     def select(self, query: Query, hits: Sequence[Hit]) -> list[Candidate]:
         """The sentences to answer with, in reading order; empty means refuse."""
@@ -133,6 +104,42 @@ class ExtractiveBackend:
             return True  # asked for an amount of money; the best evidence names none
         # asked who someone is; the best evidence names nobody
         return query.wants("person") and not _PERSON.search(best.text)
+
+
+def rank_sentences(
+    embedder: Embedder, settings: AnswerSettings, question: str, hits: Sequence[Hit]
+) -> list[Candidate]:
+    """All distinct passage sentences with their support for the question, best first."""
+    texts: list[str] = []
+    owners: list[int] = []
+    seen: set[str] = set()
+    for i, hit in enumerate(hits):
+        for sentence in hit.chunk.sentences:
+            text = hit.chunk.sentence_text(sentence)
+            key = " ".join(text.split())
+            if key in seen or len(key) < settings.min_sentence_chars:
+                continue
+            seen.add(key)
+            texts.append(text)
+            owners.append(i)
+    if not texts:
+        return []
+    query = embedder.encode_queries([question])[0]
+    semantic = embedder.encode_passages(texts) @ query
+    wanted = content_stems(question)
+    candidates = []
+    headings = {i: content_stems(hit.chunk.section) for i, hit in enumerate(hits)}
+    for text, owner, sem in zip(texts, owners, semantic, strict=True):
+        # A section heading names what its sentences are about ("Handel").
+        lexical = stem_overlap(wanted, content_stems(text) | headings[owner])
+        prior = 1.0 / (1.0 + owner)
+        score = (
+            settings.semantic_weight * float(sem)
+            + settings.lexical_weight * lexical
+            + settings.position_weight * prior
+        )
+        candidates.append(Candidate(owner, text, score))
+    return sorted(candidates, key=lambda c: -c.score)
 
 
 def _wants_number(query: Query) -> bool:
