@@ -33,6 +33,9 @@ def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, 
         "sentences": [s.model_dump() for s in answer.sentences],
         "dropped_citations": answer.dropped_citations,
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
+        "relevance": answer.relevance.model_dump() if answer.relevance else None,
+        "spans": [span.model_dump() for span in answer.spans],
+        "glossary": answer.glossary,
     }
 
 

@@ -110,6 +110,17 @@ class HybridRetriever:
             )
         return self._with_footnotes(hits)
 
+    def unknown_words(self, query: Query) -> list[str]:
+        """The question's content words that neither occur in the corpus nor align with a
+        corpus word ("nuclear" in a letter that never mentions it): a sign that the
+        documents do not answer it."""
+        known = self.aligner.known
+        return [
+            concept[0]
+            for concept in self.aligner.concepts(query.focus, pairs=False)
+            if len(concept) == 1 and concept[0] not in known
+        ]
+
     def _section_positions(self, topic: str) -> list[int]:
         """The body passages under the heading that `topic` names ([] if none does)."""
         # Headings are short: align the topic's words loosely ("defence" ~ "defensie", 0.68).
@@ -164,6 +175,7 @@ class TermAligner:
         acronyms: set[str] | None = None,
     ) -> None:
         self.terms = list(terms)
+        self.known = frozenset(self.terms)
         self.vectors = vectors
         self.embedder = embedder
         self.settings = settings

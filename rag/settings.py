@@ -174,6 +174,18 @@ class AnswerSettings(Section):
     min_sentence_chars: int = Field(
         default=12, ge=0, description="Shorter passage sentences are not answer candidates."
     )
+    glossary: Path | None = Field(
+        default=Path("/usr/share/dictd/freedict-nld-eng"),
+        description="FreeDict Dutch-English dictionary (dictd files, without .index / "
+        ".dict.dz; Debian package dict-freedict-nld-eng) for the glossary under English "
+        "answers that quote Dutch; none or missing: no glossary.",
+    )
+    relevance_pool: int = Field(
+        default=8,
+        ge=1,
+        description="Best-ranked sentences the relevance model judges before an answer "
+        "(the pool it was calibrated on: scripts/calibrate_relevance.py --pool).",
+    )
     narrow_points: int = Field(default=2, ge=1, description="Most sentences for a narrow answer.")
     narrow_margin: float = share(
         0.92, "Narrow answer: keep sentences within this share of the best score."
