@@ -99,7 +99,7 @@ class HybridRetriever:
             hits.append(
                 Hit(
                     chunk=chunk,
-                    score=float(scores["dense"].get(position, 0.0)),
+                    score=float(fused_score.get(position, 0.0)),
                     rank=rank,
                     scores={
                         "fused": fused_score.get(position, 0.0),
