@@ -7,7 +7,7 @@ loopback; clients are threads in this process, each sending a bounded number of
 questions to POST /api/ask. An answer counts as correct when its text equals the
 in-process answer to the same question (the default extractive backend is deterministic).
 
-    nice -n 19 .venv/bin/python scripts/bench_api.py            # ~2 minutes
+    nice -n 19 .venv/bin/python scripts/bench_api.py            # ~3 minutes
     nice -n 19 .venv/bin/python scripts/bench_api.py --per-client 4 --clients 1 8 16 32
 """
 
@@ -113,7 +113,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--index", type=Path, help="Index folder (default: a fresh temp one).")
     parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 16, 32])
-    parser.add_argument("--per-client", type=int, default=8, help="Questions per client.")
+    parser.add_argument("--per-client", type=int, default=16, help="Questions per client.")
     parser.add_argument("--questions", type=int, default=16, help="Distinct questions used.")
     parser.add_argument("--port", type=int, default=7871)
     args = parser.parse_args()
@@ -129,7 +129,7 @@ def main() -> None:
             url = f"http://127.0.0.1:{args.port}"
             load(url, 2, 2, expected)  # warm-up
             print(
-                "| clients | requests | errors | wrong | p50 ms | p95 ms | answers/s | × in-process |"
+                "| clients | requests | errors | wrong | p50 ms | p95 ms | answers/s | × in-proc |"
             )
             print("|---:|---:|---:|---:|---:|---:|---:|---:|")
             for clients in args.clients:
