@@ -18,7 +18,6 @@ from serving import serve_in_thread
 
 from index.store import IndexStore
 from rag.pipeline import Pipeline
-from rag.settings import Settings
 from ui.access import Access
 from ui.api import build_api
 
@@ -251,9 +250,9 @@ def test_document_changes_are_off_without_an_admin(own_index: Pipeline) -> None:
         assert (
             refused.status_code == 403 and "--allow-uploads" in refused.json()["error"]["message"]
         )
-    with serve_in_thread(build_api(own_index, Access(allow_uploads=True))) as url:
-        with httpx.Client(base_url=url) as c:
-            assert upload(c, "memo.txt", NOTE, None).status_code == 201
+    open_to_all = build_api(own_index, Access(allow_uploads=True))
+    with serve_in_thread(open_to_all) as url, httpx.Client(base_url=url) as c:
+        assert upload(c, "memo.txt", NOTE, None).status_code == 201
 
 
 # ---- load -------------------------------------------------------------------------------
