@@ -32,10 +32,10 @@ from rag.types import Answer, Hit
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-# `rag` never imports the packages above it (`index`, `ui`); the function that opens a
+# `rag` never imports the packages above it (`assembly`, `ui`); the function that opens a
 # pipeline over an on-disk index is named here, like an entry point, and resolved only
 # when `as_retriever`/`as_chain` are given a path instead of a pipeline.
-PIPELINE_OPENER = "index.library:open_pipeline"
+PIPELINE_OPENER = "assembly.library:open_pipeline"
 
 
 def open_pipeline(index: str | Path | None = None, settings: Settings | None = None) -> Pipeline:

@@ -36,7 +36,7 @@ def questions(limit: int) -> list[str]:
 
 
 def open_index(index: Path):
-    from index.library import open_pipeline
+    from assembly.library import open_pipeline
     from rag.settings import Settings
 
     return open_pipeline(Settings(index={"path": index}), build_if_missing=True)

@@ -10,7 +10,7 @@ import openai
 import pytest
 from serving import serve_in_thread
 
-from rag.generate import REFUSALS
+from rag.backends.base import REFUSALS
 from rag.pipeline import Pipeline
 from ui.access import Access
 from ui.api import build_api

@@ -23,14 +23,15 @@ import tempfile
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import UploadFile
 
+from rag.backends.registry import backend_names
 from rag.langchain_adapter import history_pairs
 from rag.render import answer_to_json
 from rag.types import CONTRACT_VERSION, Answer
@@ -41,7 +42,6 @@ from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-Backend = Literal["extractive", "openai", "ollama", "llamacpp"]
 JSON_BODY_LIMIT = 1024 * 1024
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -58,16 +58,33 @@ class AskRequest(BaseModel):
         description='Earlier turns: [question, answer] pairs or {"role", "content"} messages.',
     )
     k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve.")
-    backend: Backend | None = Field(default=None, description="Answer backend (as configured).")
+    backend: str | None = Field(default=None, description="Answer backend (as configured).")
     stream: bool = Field(default=False, description="Server-sent events: deltas, then answer.")
     id: str | int | None = Field(default=None, description="Your id, echoed in the answer.")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        return known_backend(value)
 
 
 class BriefRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     topic: str | None = Field(default=None, max_length=500, description="Empty: everything.")
-    backend: Backend | None = None
+    backend: str | None = None
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        return known_backend(value)
+
+
+def known_backend(value: str | None) -> str | None:
+    """A backend name the server has (None: the configured one)."""
+    if value is not None and value not in backend_names():
+        raise ValueError(f"unknown backend; choose one of: {', '.join(backend_names())}")
+    return value
 
 
 def build_api(pipeline: Pipeline, access: Access) -> FastAPI:

@@ -1,10 +1,12 @@
 """The Gradio app: chat with cited, verified answers; briefings; documents; settings.
 
-`build_app(pipeline)` only builds the Blocks; `ui.serve` launches it (with
-`launch_options()`: theme, CSS and the small script that makes citation markers in
-the chat clickable). All behaviour lives in modules with no Gradio in them: `ui.chat`,
-`ui.briefing` and `ui.documents` (one per tab), `ui.options` (the Settings tab),
-`ui.markup` (HTML) and `ui.export` (downloads).
+`build_app(pipeline, access)` only builds the Blocks, one builder per tab; `ui.serve`
+mounts it beside the HTTP API (with `ui.app_style.launch_options()`: theme, CSS and the
+script that makes citation markers clickable). Its public Gradio API is named: `ask`,
+`brief` (JSON in, JSON out), `add_document`, `remove_document` (admin password); all
+other events are UI plumbing, hidden from the API. Behaviour lives in modules with no
+Gradio in them: `ui.chat`, `ui.briefing`, `ui.documents`, `ui.options`, `ui.markup`,
+`ui.export`; access rules in `ui.access`.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rag.langchain_adapter import history_pairs
 from rag.render import answer_to_json
 from rag.types import CONTRACT_VERSION
 from ui.access import MESSAGES, Access
+from ui.app_style import CITE_BRIDGE_JS
 from ui.briefing import make_briefing
 from ui.chat import (
     EMPTY_PANEL,
@@ -61,73 +64,6 @@ EXAMPLES = (
     "Wat zegt de brief over de Nationale Veiligheidsstrategie van de VS?",
     "How does the government want to strengthen Europe's economic security?",
 )
-
-CSS = """
-.app-header h1 { margin: 0 0 .25rem 0; font-size: 1.6rem; }
-.app-header p { margin: 0; color: var(--body-text-color-subdued); max-width: 70rem; }
-.answer .cite, .refusal .cite {
-  font-size: .78em; vertical-align: super; text-decoration: none; margin-left: 1px;
-  padding: 0 2px; border-radius: 3px; cursor: pointer; color: var(--color-accent);
-}
-.answer .cite:hover, .refusal .cite:hover { background: var(--color-accent-soft); }
-.answer .unsupported { text-decoration: underline dotted #c77d00; text-underline-offset: 3px; }
-.answer .warn { color: #c77d00; font-size: .75em; margin-left: 1px; }
-.answer-meta { margin-top: .4rem; font-size: .78em; color: var(--body-text-color-subdued); }
-.answer-error { color: #b3261e; }
-.refusal {
-  border-left: 4px solid #8a8f98; padding: .3rem .6rem; font-style: italic;
-  background: rgba(138,143,152,.10); border-radius: 4px;
-}
-.refusal .closest { font-style: normal; margin-top: .4rem; font-size: .9em; }
-.refusal .closest ul { margin: .2rem 0 0 1rem; }
-.refusal-icon { font-style: normal; color: #8a8f98; }
-.source-empty { color: var(--body-text-color-subdued); padding: 1rem; font-size: .95em; }
-.source-card { border: 1px solid var(--border-color-primary); border-radius: 8px;
-  padding: .8rem 1rem; background: var(--background-fill-secondary); }
-.source-heading { font-weight: 600; margin-bottom: .2rem; }
-.source-meta { font-size: .85em; color: var(--body-text-color-subdued); margin-bottom: .6rem; }
-.source-meta .doc { font-weight: 600; }
-.source-text { line-height: 1.55; white-space: normal; }
-.source-text mark { background: #ffe58a; color: #222; padding: 0 1px; border-radius: 2px; }
-.verdict { display: inline-block; margin-top: .6rem; font-size: .85em; }
-.verdict.ok { color: #1e7b34; }
-.verdict.warn { color: #c77d00; }
-.briefing h2 { margin-top: .5rem; }
-.briefing .bmark { color: var(--color-accent); font-size: .75em; margin-left: 1px; }
-.briefing-sources { list-style: none; padding-left: 0; }
-.briefing-sources li { margin-bottom: .6rem; }
-.briefing-sources blockquote { margin: .2rem 0 0 0; padding-left: .7rem;
-  border-left: 3px solid var(--border-color-primary); color: var(--body-text-color-subdued); }
-.example-row button { font-size: .85em !important; }
-.examples-label p { margin: .2rem 0 0 0; font-size: .85em; color: var(--body-text-color-subdued); }
-"""
-
-CITE_BRIDGE_JS = """
-window.__ragCiteTrigger = trigger;
-if (!window.__ragCiteListener) {
-  window.__ragCiteListener = true;
-  document.addEventListener('click', function (event) {
-    const link = event.target.closest && event.target.closest('a.cite, [data-cite]');
-    if (!link) return;
-    let ref = link.getAttribute('data-cite');
-    const href = link.getAttribute('href') || '';
-    if (!ref && href.startsWith('#cite-')) ref = href.slice(6).replace('-', ':');
-    if (!ref) return;
-    event.preventDefault();
-    event.stopPropagation();
-    window.__ragCiteTrigger('cite', {ref: ref});
-  }, true);
-}
-"""
-
-
-def launch_options() -> dict[str, Any]:
-    """Blocks-level look passed to `launch` (Gradio 6 takes theme and CSS there)."""
-    font = ["ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"]
-    mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
-    theme = gr.themes.Soft(primary_hue="blue", neutral_hue="slate", font=font, font_mono=mono)
-    return {"theme": theme, "css": CSS}
-
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI plumbing, not an API
 
@@ -235,6 +171,25 @@ def _chat_tab(pipeline: Pipeline, options: OptionInputs) -> None:
             lambda t=text: ("", t), None, [question, pending], queue=False, **PRIVATE
         ).then(chat_turn, ask_inputs, chat_outputs, **PRIVATE)
 
+    _source_events(pipeline, answers, chatbot, source_list, panel, export)
+
+    def reset() -> tuple:
+        return [], [], gr.update(choices=[], value=None), EMPTY_PANEL, None, ""
+
+    clear.click(reset, None, chat_outputs, queue=False, **PRIVATE)
+    chatbot.clear(reset, None, chat_outputs, queue=False, **PRIVATE)
+
+
+def _source_events(
+    pipeline: Pipeline,
+    answers: gr.State,
+    chatbot: gr.Chatbot,
+    source_list: gr.Radio,
+    panel: gr.HTML,
+    export: gr.DownloadButton,
+) -> None:
+    """Picking a source, clicking a marker or a message shows that passage beside the chat."""
+
     def show_ref(state: list, ref: str | None) -> str:
         return source_panel(pipeline, state or [], ref)
 
@@ -260,12 +215,6 @@ def _chat_tab(pipeline: Pipeline, options: OptionInputs) -> None:
         return _turn_outputs(state[turn], *turn_sources(pipeline, state, turn))
 
     chatbot.select(select_message, [answers], [source_list, panel, export], queue=False, **PRIVATE)
-
-    def reset() -> tuple:
-        return [], [], gr.update(choices=[], value=None), EMPTY_PANEL, None, ""
-
-    clear.click(reset, None, chat_outputs, queue=False, **PRIVATE)
-    chatbot.clear(reset, None, chat_outputs, queue=False, **PRIVATE)
 
 
 def _briefing_tab(pipeline: Pipeline, options: OptionInputs) -> None:
@@ -309,27 +258,7 @@ def _documents_tab(pipeline: Pipeline, access: Access, demo: gr.Blocks) -> None:
         docs_table = gr.Dataframe(
             headers=["id", "name", "passages"], interactive=False, elem_id="documents-table"
         )
-        with gr.Row():
-            upload = gr.File(
-                label="Add a document",
-                file_types=list(UPLOAD_SUFFIXES),
-                type="filepath",
-                elem_id="upload",
-                scale=3,
-            )
-            with gr.Column(scale=2):
-                password = gr.Textbox(
-                    label="Admin password",
-                    type="password",
-                    elem_id="admin-password",
-                    visible=access.admin_password is not None,
-                )
-                replace = gr.Checkbox(label="Replace a document with the same name", value=False)
-                add_btn = gr.Button("Add to index", variant="primary", elem_id="add-doc")
-                remove_choice = gr.Dropdown(
-                    choices=[], label="Remove a document", elem_id="remove-choice"
-                )
-                remove_btn = gr.Button("Remove", variant="stop", size="sm")
+        upload, password, replace, add_btn, remove_choice, remove_btn = _document_controls(access)
         docs_status = gr.Markdown(elem_id="documents-status")
 
     def refreshed(message: str) -> tuple:
@@ -383,6 +312,32 @@ def _documents_tab(pipeline: Pipeline, access: Access, demo: gr.Blocks) -> None:
         **PRIVATE,
     )
     demo.load(lambda: refreshed(""), None, doc_outputs, queue=False, **PRIVATE)
+
+
+def _document_controls(access: Access) -> tuple:
+    """Upload, admin password, replace, add; the remove list and button."""
+    with gr.Row():
+        upload = gr.File(
+            label="Add a document",
+            file_types=list(UPLOAD_SUFFIXES),
+            type="filepath",
+            elem_id="upload",
+            scale=3,
+        )
+        with gr.Column(scale=2):
+            password = gr.Textbox(
+                label="Admin password",
+                type="password",
+                elem_id="admin-password",
+                visible=access.admin_password is not None,
+            )
+            replace = gr.Checkbox(label="Replace a document with the same name", value=False)
+            add_btn = gr.Button("Add to index", variant="primary", elem_id="add-doc")
+            remove_choice = gr.Dropdown(
+                choices=[], label="Remove a document", elem_id="remove-choice"
+            )
+            remove_btn = gr.Button("Remove", variant="stop", size="sm")
+    return upload, password, replace, add_btn, remove_choice, remove_btn
 
 
 def _settings_tab(options: OptionInputs) -> None:

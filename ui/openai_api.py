@@ -25,7 +25,7 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
-from rag.generate import BACKENDS
+from rag.backends.registry import backend_names
 from rag.render import citations_markdown
 from rag.types import Answer, Citation
 from ui.api_errors import ApiError
@@ -59,7 +59,7 @@ def openai_router(pipeline: Pipeline) -> APIRouter:
 
     @router.get("/models", summary="The models (answer backends) on offer")
     def models() -> Any:
-        ids = [MODEL] + [f"{MODEL}:{name}" for name in BACKENDS]
+        ids = [MODEL] + [f"{MODEL}:{name}" for name in backend_names()]
         return {
             "object": "list",
             "data": [
@@ -91,7 +91,7 @@ def backend_of(model: str) -> str | None:
     if model == MODEL:
         return None
     name = model.removeprefix(f"{MODEL}:")
-    if model.startswith(f"{MODEL}:") and name in BACKENDS:
+    if model.startswith(f"{MODEL}:") and name in backend_names():
         return name
     raise ApiError(404, f"Unknown model '{model}'. GET /v1/models lists the models on offer.")
 

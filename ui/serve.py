@@ -77,7 +77,8 @@ def server_app(pipeline: Pipeline, access: Access, *, api_only: bool = False) ->
         return app
     import gradio as gr
 
-    from ui.app import build_app, launch_options
+    from ui.app import build_app
+    from ui.app_style import launch_options
 
     demo = build_app(pipeline, access)
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_SIZE)
