@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.types import Answer, Citation
+from rag.types import CONTRACT_VERSION, Answer, Citation
 
 
 def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, Any]:
     """The `rag ask --json` contract (keep these names: other tools read them)."""
     return {
+        "version": CONTRACT_VERSION,
         "id": question_id,
         "question": answer.question,
         "language": answer.language,

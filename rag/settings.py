@@ -217,6 +217,16 @@ class UISettings(Section):
     username: str | None = Field(default=None, description="Optional login (environment).")
     password: SecretStr | None = Field(default=None, description="Optional password.")
     max_upload_mb: float = Field(default=10.0, gt=0, description="Largest accepted upload.")
+    admin_password: SecretStr | None = Field(
+        default=None,
+        description="Admin password/token for adding, replacing and removing documents "
+        "(environment only: RAG_UI__ADMIN_PASSWORD). API: 'Authorization: Bearer <it>'.",
+    )
+    allow_uploads: bool = Field(
+        default=False,
+        description="Let every user change documents when no admin is configured "
+        "(`rag serve --allow-uploads`); off by default, so shared documents stay put.",
+    )
 
 
 class Settings(BaseSettings):
