@@ -16,11 +16,12 @@ from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag import glossary
 from rag.backends.base import AnswerBackend, create_backend, is_refusal, refusal
 from rag.citations import ParsedAnswer, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
+from rag.glossary import glossary as glossary_terms
+from rag.glossary import render as glossary_text
 from rag.query import Query, analyse
 from rag.relevance import RelevanceJudge
 from rag.settings import Settings
@@ -143,7 +144,7 @@ class AnswerChain:
         quotes = [c.quote for c in citations if guess_language(words(c.quote)) == "nl"]
         if query.language != "en" or not quotes:
             return {}
-        return glossary.glossary(quotes, self.settings.answer.glossary)
+        return glossary_terms(quotes, self.settings.answer.glossary)
 
     def _judge_relevance(
         self, turn: Turn, verdicts: list[SentenceVerdict]
@@ -203,7 +204,7 @@ class AnswerChain:
                 text = f"{opening(spans, turn.query.language)}\n{text}"
             terms = self._glossary(turn.query, citations)
             if terms:
-                text = f"{text}\n\n{glossary.render(terms)}"
+                text = f"{text}\n\n{glossary_text(terms)}"
         timings = {**turn.timings, "verify": _ms(started)}
         timings["total"] = _ms(turn.started)
         return Answer(
