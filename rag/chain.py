@@ -68,6 +68,8 @@ class Turn:
     text: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
+    live: bool = False  # the backend's text was streamed as it came
+    tail: str = ""  # what the chain added after a streamed text (spans, glossary)
 
 
 class AnswerChain:
@@ -129,15 +131,40 @@ class AnswerChain:
         else:
             turn.hits = list(hits)
         started = time.perf_counter()
+        answerer = self.backend(turn.backend)
+        turn.live = answerer.live
         pieces = []
-        for delta in self.backend(turn.backend).stream(turn.query, turn.hits):
+        for delta in answerer.stream(turn.query, turn.hits):
             pieces.append(delta)
-            yield delta
+            if turn.live:
+                yield delta
         turn.text = "".join(pieces)
         turn.timings["generate"] = _ms(started)
-        yield self._finish(turn)
+        answer = self._finish(turn)
+        # A live backend's text went out as it came; what the chain adds follows it. A
+        # backend that answers at once (extractive) is shown whole, spans first.
+        extra = turn.tail if turn.live else answer.answer
+        if extra:
+            yield extra
+        yield answer
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _with_spans_and_glossary(
+        self, turn: Turn, text: str, spans: list[AnswerSpan], terms: dict[str, str]
+    ) -> str:
+        """The answer opens with the asked-for spans (after a streamed text: they follow
+        it) and ends with the glossary."""
+        head = opening(spans, turn.query.language) if spans else ""
+        tail = []
+        if head and turn.live:
+            tail.append(head)
+        elif head:
+            text = f"{head}\n{text}"
+        if terms:
+            tail.append(glossary_text(terms))
+        turn.tail = "".join(f"\n\n{part}" for part in tail)
+        return text + turn.tail
 
     def _glossary(self, query: Query, citations: Sequence[Citation]) -> dict[str, str]:
         """For an English question answered from Dutch quotes: their key terms translated."""
@@ -200,11 +227,8 @@ class AnswerChain:
             verdicts = self._judge_relevance(turn, verdicts)
             text = parsed.text
             spans = answer_spans(turn.query, verdicts, citations)
-            if spans:
-                text = f"{opening(spans, turn.query.language)}\n{text}"
             terms = self._glossary(turn.query, citations)
-            if terms:
-                text = f"{text}\n\n{glossary_text(terms)}"
+            text = self._with_spans_and_glossary(turn, text, spans, terms)
         timings = {**turn.timings, "verify": _ms(started)}
         timings["total"] = _ms(turn.started)
         return Answer(

@@ -50,6 +50,7 @@ class ExtractiveBackend:
     """Quote the best-supported sentences of the retrieved passages, with markers."""
 
     name = "extractive"
+    live = False
 
     def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
         self.embedder = embedder
