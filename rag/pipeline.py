@@ -12,7 +12,6 @@ from typing import Any, Protocol
 import numpy as np
 
 from rag.embeddings import Embedder
-from rag.language import warm_up
 from rag.settings import Settings
 from rag.types import Answer, Briefing, Chunk, Hit
 
@@ -46,7 +45,6 @@ class Pipeline:
         self.embedder = embedder
         self.retriever = HybridRetriever(store, embedder, settings.retrieval)
         self.chain = AnswerChain(self)
-        warm_up()
 
     # ---- questions ----------------------------------------------------------------------
 
