@@ -217,10 +217,12 @@ class IndexStore:
         lexical = LexicalIndex.load(version / "lexical")
         terms = json.loads((version / "terms.json").read_text())
         term_vectors = _mapped(version / "term_vectors.npy")
-        sentences = VectorTable(
-            json.loads((version / "sentences.json").read_text()),
-            _mapped(version / "sentence_vectors.npy"),
-        )
+        sentences = None  # an index of format 2 or older has none; it loads for `info`
+        if (version / "sentences.json").is_file():
+            sentences = VectorTable(
+                json.loads((version / "sentences.json").read_text()),
+                _mapped(version / "sentence_vectors.npy"),
+            )
         return cls(manifest, chunks, vectors, dense, lexical, terms, term_vectors, sentences)
 
 

@@ -204,8 +204,14 @@ def _load_model(name: str, device: str) -> Any:
         raise ConfigError(
             f"Unknown bundled embedding model {name!r}: the bundled one is {BUNDLED_EMBEDDER!r}."
         )
-    from sentence_transformers import SentenceTransformer
-
+    try:
+        from sentence_transformers import SentenceTransformer
+    except ImportError:
+        raise ConfigError(
+            f"Embedding model {name!r} needs sentence-transformers, which is not installed: "
+            "run .venv/bin/pip install -e '.[models]', or use the bundled default "
+            f"{BUNDLED_EMBEDDER!r}."
+        ) from None
     _check_device(device)
     try:
         with _offline():
