@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from rag import use_unpacked
+import rag.use_unpacked as use_unpacked
 
 USE_DIM = 512
 
