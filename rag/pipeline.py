@@ -6,6 +6,7 @@ composition root opens it with `index.library.open_pipeline(settings)` and passe
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any, Protocol
 
@@ -46,12 +47,27 @@ class Pipeline:
         self.embedder = embedder
         self.retriever = HybridRetriever(store, embedder, settings.retrieval)
         self.chain = AnswerChain(self)
+        self._refresh_lock = threading.Lock()
         warm_up()
+
+    def refresh(self) -> None:
+        """Switch to a newer live index if another writer (the CLI, another app) saved one.
+
+        A store that can tell (``latest()``, as `index.store.IndexStore` can) is asked
+        before each question; that costs one small file read when nothing changed."""
+        latest = getattr(self.store, "latest", None)
+        if latest is None:
+            return
+        with self._refresh_lock:
+            store = latest()
+            if store is not self.store:
+                self.replace_store(store)
 
     # ---- questions ----------------------------------------------------------------------
 
     def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
         """The passages for a question, best first (linked footnotes follow their passage)."""
+        self.refresh()
         return self.retriever.search(question, k or self.settings.retrieval.k)
 
     def ask(
@@ -63,6 +79,7 @@ class Pipeline:
         history: Sequence[tuple[str, str]] = (),
     ) -> Answer:
         """Answer a question with verified citations. `history`: earlier (question, answer)."""
+        self.refresh()
         return self.chain.invoke(question, k=k, backend=backend, history=history)
 
     def stream(
@@ -74,6 +91,7 @@ class Pipeline:
         history: Sequence[tuple[str, str]] = (),
     ) -> Iterator[str | Answer]:
         """Yield the answer text as it is produced (str deltas), then the final `Answer`."""
+        self.refresh()
         yield from self.chain.stream(question, k=k, backend=backend, history=history)
 
     def answer_with_hits(
@@ -84,6 +102,7 @@ class Pipeline:
 
     def brief(self, topic: str | None = None, *, backend: str | None = None) -> Briefing:
         """A short structured briefing on a topic (or the whole corpus), every bullet cited."""
+        self.refresh()
         from rag.brief import write_briefing
 
         return write_briefing(self, topic, backend=backend)
@@ -97,4 +116,5 @@ class Pipeline:
 
     def documents(self) -> list[Any]:
         """Manifest entries of the indexed documents (doc_id, name, source, chunks)."""
+        self.refresh()
         return list(self.store.manifest.documents)

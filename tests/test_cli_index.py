@@ -79,7 +79,7 @@ def test_build_then_info(cli_index) -> None:
     folder, build = cli_index
     assert build.returncode == 0, build.stderr
     assert "Traceback" not in build.stderr
-    assert build.stdout.startswith("Indexed 1 document(s), 54 passages")
+    assert build.stdout.startswith("Indexed 1 document(s), 55 passages")
     assert str(folder) in build.stdout
     assert "embed" in build.stderr  # progress bars go to stderr, not stdout
 
@@ -88,7 +88,7 @@ def test_build_then_info(cli_index) -> None:
     data = json.loads(result.stdout)
     assert [d["doc_id"] for d in data["documents"]] == ["eu-geopolitiek-kamerbrief"]
     assert data["documents"][0]["name"] == "eu-geopolitiek-kamerbrief.txt"
-    assert data["documents"][0]["chunks"] == data["chunks"] == 54
+    assert data["documents"][0]["chunks"] == data["chunks"] == 55
     assert data["footnote_chunks"] == 9
     assert set(data["sections"]) >= HEADINGS and len(data["sections"]) == 8
     assert data["embedding_model"] == BUNDLED_EMBEDDER and data["dimension"] == 512
@@ -99,11 +99,11 @@ def test_build_then_info(cli_index) -> None:
     assert data["size_bytes"] > 100_000
     assert data["path"] == str(folder)
     store = IndexStore.load(folder)
-    assert len(store.chunks) == 54
+    assert len(store.chunks) == 55
 
     text = CliRunner().invoke(main, ["--index", str(folder), "index", "info"])
     assert text.exit_code == 0
-    assert "54 passages (9 footnotes) in 1 document(s)" in text.stdout
+    assert "55 passages (9 footnotes) in 1 document(s)" in text.stdout
     assert "  - Handel" in text.stdout and BUNDLED_EMBEDDER in text.stdout
 
 
