@@ -11,6 +11,7 @@ from index.build import build, max_file_bytes, update
 from index.load import bundled_corpus, load_paths
 from index.store import IndexStore, live_version, read_manifest
 from rag.embeddings import load_embedder
+from rag.errors import InputError
 from rag.settings import Settings
 from rag.types import RawDocument
 from ui.common import friendly_errors, settings_of
@@ -60,7 +61,13 @@ def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
     """Remove documents (by id, see `rag index info`) from the index."""
     settings = settings_of(ctx)
-    read_manifest(settings.index.path)  # no index: say how to build one, before loading a model
+    known = {d.doc_id for d in read_manifest(settings.index.path).documents}
+    unknown = [doc_id for doc_id in doc_ids if doc_id not in known]
+    if unknown:  # said before a model is loaded; `update` checks again under the lock
+        raise InputError(
+            f"Unknown document id(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))} "
+            "(see 'rag index info')."
+        )
     embedder = load_embedder(settings.embedding)
     store = update(settings, embedder, remove=doc_ids)
     click.echo(f"Removed {len(doc_ids)} document(s); {store.manifest.chunk_count} passages remain.")
