@@ -88,6 +88,7 @@ def build(
     with writer_lock(folder):
         store = _assemble(settings, embedder, new_chunks, entries, _live_for_reuse(folder), report)
         store.save(folder)
+        store.settings = settings  # `latest()` loads newer versions only if compatible
     report("store", 1, 1)
     return store
 
@@ -132,6 +133,7 @@ def update(
             )
         store = _assemble(settings, embedder, kept + new_chunks, entries, previous, report)
         store.save(folder)
+        store.settings = settings  # `latest()` loads newer versions only if compatible
     report("store", 1, 1)
     return store
 
