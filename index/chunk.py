@@ -25,9 +25,11 @@ from rag.settings import ChunkingSettings
 from rag.types import Chunk, Document, Sentence
 
 MAX_HEADING_CHARS = 200
-# tiktoken's merge step is quadratic in the length of one pre-token, so no string longer
-# than this many characters per allowed token is ever encoded; a piece that long is cut
-# first. 8 is twice the ~4 characters of an average cl100k token in Dutch or English.
+# No string longer than this many characters per allowed token is ever encoded: a longer
+# piece is cut first, so each encode call does bounded work whatever the input (instead of
+# one call on a multi-megabyte line). 8 is twice the ~4 characters of an average cl100k
+# token in Dutch or English: a sentence within the token limit is cut by this bound only if
+# its tokens average more than 8 characters.
 CHARS_PER_TOKEN_BOUND = 8
 _HEADING_END = re.compile(r"[.!?:;,]['\"’”)]*$")
 _NUMBERED = re.compile(r"(\d{1,2})[.)]\s")

@@ -47,6 +47,7 @@ def lowercase_prose(size: int) -> str:
 
 
 CASES = {
+    "the letter (reference)": lambda: LETTER.read_text(encoding="utf-8"),
     "30 KB lower-case, no stops": lambda: lowercase_prose(30_000) + "\n",
     "300 KB lower-case, no stops": lambda: lowercase_prose(300_000) + "\n",
     "5 MB one line of 'x' (repro)": lambda: "x" * 5_242_880 + "\n",
@@ -60,26 +61,32 @@ def run_case(file: Path, index: Path, pythonpath: Path, cap_mb: float, timeout: 
     command = [sys.executable, "-c", "from ui.cli import main; main()"]
     command += ["--index", str(index), "index", "build", str(file)]
     start = time.monotonic()
-    process = subprocess.Popen(
-        command, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=pythonpath
-    )
+    out_path, err_path = index.with_suffix(".out"), index.with_suffix(".err")
+    with open(out_path, "wb") as out_file, open(err_path, "wb") as err_file:
+        process = subprocess.Popen(
+            command, env=env, stdout=out_file, stderr=err_file, cwd=pythonpath
+        )
     status = ""
-    while process.poll() is None:
+    while True:  # wait4, not Popen.poll: only wait4 reports the child's peak RSS
+        pid, code, usage = os.wait4(process.pid, os.WNOHANG)
+        if pid:
+            break
         if _rss_mb(process.pid) > cap_mb:
             status = f"killed >{cap_mb:.0f} MB"
         elif time.monotonic() - start > timeout:
             status = f"timeout {timeout:.0f} s"
         if status:
             process.send_signal(signal.SIGKILL)
+            _, code, usage = os.wait4(process.pid, 0)
             break
         time.sleep(0.05)
-    _, code, usage = os.wait4(process.pid, 0)
+    process.returncode = code  # reaped above
     wall = time.monotonic() - start
-    out = process.stdout.read().decode(errors="replace") if process.stdout else ""
-    err = process.stderr.read().decode(errors="replace") if process.stderr else ""
+    out = out_path.read_text(errors="replace")
+    err = err_path.read_text(errors="replace").strip().splitlines()
     if not status:
         exit_code = os.waitstatus_to_exitcode(code)
-        status = "ok" if exit_code == 0 else f"exit {exit_code}: {err.strip()[-120:]}"
+        status = "ok" if exit_code == 0 else f"exit {exit_code}: {(err or [''])[-1][:120]}"
     passages = out.split(", ")[1].split(" ")[0] if out.startswith("Indexed") else "-"
     return Result(status, wall, usage.ru_maxrss / 1024, passages)
 

@@ -295,3 +295,20 @@ def test_cli_write_while_a_reader_process_holds_the_index(
     lines = out.splitlines()
     assert lines[0].split() == ["docs", "arctic", LETTER_ID]  # picked up without a restart
     assert lines[1].split() == ["top", "arctic"]
+
+
+def test_a_reader_keeps_its_index_when_the_new_one_has_other_settings(
+    built_index, tmp_path: Path, default_embedder: Embedder
+) -> None:
+    """A rebuild with other chunking settings is not picked up by a running pipeline built
+    for the old ones (it could not read it correctly); it keeps serving what it has."""
+    from index.build import build
+    from index.library import open_pipeline
+
+    settings = Settings(index={"path": copy_index(built_index, tmp_path / "index")})
+    app = open_pipeline(settings)
+    held = app.store
+    other = Settings(index={"path": settings.index.path}, chunking={"max_tokens": 400})
+    build(other, default_embedder)
+    assert app.documents() and app.store is held
+    assert app.retrieve("Handel", 1)[0].chunk in held.chunks
