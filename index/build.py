@@ -1,8 +1,11 @@
 """Documents → index: load, clean, chunk, embed (reusing unchanged vectors), save.
 
-`build_index` is the one entry point for `rag index build`, `rag index add`, the UI's
-uploads and the benchmarks. It never touches the live index until the new one is
-complete, so a failure at any stage leaves the previous index as it was.
+Two entry points: `build` makes an index of exactly the given documents (`rag index
+build`, benchmarks); `update` adds, replaces and removes documents in the live index
+(`rag index add|remove`, the app's uploads). Both hold the index folder's writer lock
+while they read the live version and save the new one, so concurrent writers from any
+process apply their changes one after the other and none is lost. Neither touches the
+live index until the new one is complete, so a failure at any stage leaves it as it was.
 """
 
 from __future__ import annotations
@@ -22,7 +25,9 @@ from index.store import (
     Manifest,
     choose_faiss_type,
     embedding_fingerprint,
+    has_index,
     now_iso,
+    writer_lock,
 )
 from rag.embeddings import VectorTable
 from rag.errors import InputError
@@ -44,6 +49,11 @@ class PassageEncoder(Protocol):
     ) -> np.ndarray: ...
 
 
+def max_file_bytes(settings: Settings) -> int:
+    """The largest file the loader reads for `rag index` (index.max_file_mb)."""
+    return int(settings.index.max_file_mb * 2**20)
+
+
 def chunk_raw_documents(documents: Sequence[RawDocument], settings: Settings) -> list[Chunk]:
     """Clean and chunk documents; de-hyphenation uses all of them as evidence."""
     vocabulary = corpus_vocabulary(doc.text for doc in documents)
@@ -51,6 +61,83 @@ def chunk_raw_documents(documents: Sequence[RawDocument], settings: Settings) ->
     for raw in documents:
         chunks.extend(chunk_document(clean_document(raw, vocabulary), settings.chunking))
     return chunks
+
+
+def build(
+    settings: Settings,
+    embedder: PassageEncoder,
+    paths: Sequence[Path] | None = None,
+    *,
+    documents: Sequence[RawDocument] | None = None,
+    progress: Progress | None = None,
+    save: bool = True,
+) -> IndexStore:
+    """An index of exactly `documents` (or the files under `paths`; neither: the bundled
+    letter), saved as the live version unless `save` is False. Passages unchanged since
+    the live index are not embedded again."""
+    report = progress or _quiet
+    if documents is None:
+        documents = load_paths(
+            list(paths) if paths else [bundled_corpus()], max_bytes=max_file_bytes(settings)
+        )
+    new_chunks = _chunk(documents, settings, report)
+    entries = {doc.doc_id: _entry(doc, new_chunks) for doc in documents}
+    if not save:
+        store = _assemble(settings, embedder, new_chunks, entries, None, report)
+        report("store", 1, 1)
+        return store
+    folder = settings.index.path
+    with writer_lock(folder):
+        store = _assemble(settings, embedder, new_chunks, entries, _live_for_reuse(folder), report)
+        store.save(folder)
+        store.settings = settings  # `latest()` loads newer versions only if compatible
+    report("store", 1, 1)
+    return store
+
+
+def update(
+    settings: Settings,
+    embedder: PassageEncoder,
+    *,
+    add: Sequence[RawDocument] = (),
+    remove: Sequence[str] = (),
+    progress: Progress | None = None,
+) -> IndexStore:
+    """The live index with `add` added (a document with the same id is replaced) and the
+    ids in `remove` removed, saved as the new live version.
+
+    The live version is read under the writer lock, after the new documents are chunked,
+    so a change another process saved meanwhile is kept, not overwritten. Removing an id
+    the index does not hold is an `InputError`."""
+    report = progress or _quiet
+    new_chunks = _chunk(add, settings, report)
+    entries = {doc.doc_id: _entry(doc, new_chunks) for doc in add}
+    folder = settings.index.path
+    with writer_lock(folder):
+        previous = IndexStore.load(folder, settings) if has_index(folder) else None
+        old_entries = previous.manifest.documents if previous is not None else []
+        known = {entry.doc_id for entry in old_entries}
+        unknown = [doc_id for doc_id in remove if doc_id not in known]
+        if unknown:
+            raise InputError(
+                f"Unknown document id(s): {', '.join(unknown)}. Known: "
+                f"{', '.join(sorted(known))} (see 'rag index info')."
+            )
+        dropped = set(entries) | set(remove)
+        kept = [c for c in previous.chunks if c.doc_id not in dropped] if previous else []
+        for entry in old_entries:
+            if entry.doc_id not in dropped:
+                entries.setdefault(entry.doc_id, entry)
+        if not kept and not new_chunks and remove:
+            raise InputError(
+                f"Removing {', '.join(remove)} would leave the index empty. Add another "
+                "document first, or build a new index with 'rag index build [PATH ...]'."
+            )
+        store = _assemble(settings, embedder, kept + new_chunks, entries, previous, report)
+        store.save(folder)
+        store.settings = settings  # `latest()` loads newer versions only if compatible
+    report("store", 1, 1)
+    return store
 
 
 def build_index(
@@ -65,37 +152,51 @@ def build_index(
     progress: Progress | None = None,
     save: bool = True,
 ) -> IndexStore:
-    """Build (and by default save) an index.
+    """The former flag-driven entry point, kept for callers not yet moved to `build` /
+    `update`. `previous` is ignored: both re-read the live index under the writer lock."""
+    del previous
+    if keep_previous_documents and save:
+        if documents is None:
+            documents = load_paths(list(paths or []), max_bytes=max_file_bytes(settings))
+        return update(settings, embedder, add=documents, remove=remove, progress=progress)
+    return build(settings, embedder, paths, documents=documents, progress=progress, save=save)
 
-    - `paths` (or already loaded `documents`) are indexed; no paths: the bundled letter.
-    - `previous`: vectors of unchanged chunks are reused instead of re-embedded.
-    - `keep_previous_documents`: documents of `previous` stay unless re-added or in `remove`.
-    """
-    report = progress or (lambda stage, done, total: None)
-    if documents is None:
-        documents = load_paths(list(paths) if paths else [bundled_corpus()])
+
+def _quiet(stage: str, done: int, total: int) -> None:
+    """The default progress report: none."""
+
+
+def _chunk(documents: Sequence[RawDocument], settings: Settings, report: Progress) -> list[Chunk]:
     report("chunk", 0, len(documents))
-    new_chunks = chunk_raw_documents(documents, settings)
+    chunks = chunk_raw_documents(documents, settings)
     report("chunk", len(documents), len(documents))
+    return chunks
 
-    entries = {doc.doc_id: _entry(doc, new_chunks) for doc in documents}
-    kept: list[Chunk] = []
-    if previous is not None and keep_previous_documents:
-        dropped = set(entries) | set(remove)
-        kept = [c for c in previous.chunks if c.doc_id not in dropped]
-        for entry in previous.manifest.documents:
-            if entry.doc_id not in dropped:
-                entries.setdefault(entry.doc_id, entry)
-    chunks = kept + new_chunks
+
+def _live_for_reuse(folder: Path) -> IndexStore | None:
+    """The live index, if readable, so unchanged passages need not be re-embedded."""
+    if not has_index(folder):
+        return None
+    try:
+        return IndexStore.load(folder)
+    except Exception:  # noqa: BLE001 - a broken old index must not block a rebuild
+        return None
+
+
+def _assemble(
+    settings: Settings,
+    embedder: PassageEncoder,
+    chunks: list[Chunk],
+    entries: dict[str, DocumentEntry],
+    previous: IndexStore | None,
+    report: Progress,
+) -> IndexStore:
+    """Embed what is new and put chunks, vectors, manifest and BM25 together (unsaved)."""
     if not chunks:
         raise InputError(
-            f"Removing {', '.join(remove)} would leave the index empty. Add another document "
-            "first, or build a new index with 'rag index build [PATH ...]'."
-            if remove
-            else "The documents hold no passages to index (only headings or blank lines?). "
+            "The documents hold no passages to index (only headings or blank lines?). "
             "Add text to them, or index other files."
         )
-
     reuse = _reusable(previous, embedder, settings)
     vectors = _embed(chunks, embedder, previous, reuse, report)
     manifest = Manifest(
@@ -111,11 +212,7 @@ def build_index(
     terms, term_vectors = _embed_terms(chunks, embedder, previous, reuse=reuse, report=report)
     sentences = _embed_sentences(chunks, embedder, previous if reuse else None, report)
     report("store", 0, 1)
-    store = IndexStore.create(chunks, vectors, manifest, terms, term_vectors, sentences)
-    if save:
-        store.save(settings.index.path)
-    report("store", 1, 1)
-    return store
+    return IndexStore.create(chunks, vectors, manifest, terms, term_vectors, sentences)
 
 
 def _entry(doc: RawDocument, chunks: Sequence[Chunk]) -> DocumentEntry:

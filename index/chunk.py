@@ -1,11 +1,13 @@
 """Sentence-aware, token-counted chunks with section headings and exact source spans.
 
-Chunks never cut a sentence and never cross a section heading. Sentences are packed
-greedily up to `max_tokens` (a single sentence longer than that becomes a chunk of its
-own rather than being cut); the next chunk repeats whole trailing sentences worth at
-most `overlap_tokens`. Each footnote becomes a passage of its own, linked to the
-passage holding its marker. Chunk ids hash the document id and the chunk text, so they
-survive a rebuild of unchanged text.
+Chunks never cut a sentence that fits and never cross a section heading. Sentences are
+packed greedily up to `max_tokens`; the next chunk repeats whole trailing sentences worth
+at most `overlap_tokens`. A sentence longer than `max_tokens` (or text without any
+sentence ends at all) is cut at whitespace, then inside words
+(`rag.sentences.bounded_spans`), so every passage holds at most `max_tokens` tokens,
+counted on its exact text, whatever the input. Each footnote becomes a passage of its
+own (a very long one several), linked to the passage holding its marker. Chunk ids hash
+the document id and the chunk text, so they survive a rebuild of unchanged text.
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ from functools import lru_cache
 
 import tiktoken
 
-from rag.sentences import split_sentences
+from rag.sentences import bounded_spans
 from rag.settings import ChunkingSettings
 from rag.types import Chunk, Document, Sentence
 
 MAX_HEADING_CHARS = 200
+# No string longer than this many characters per allowed token is ever encoded: a longer
+# piece is cut first, so each encode call does bounded work whatever the input (instead of
+# one call on a multi-megabyte line). 8 is twice the ~4 characters of an average cl100k
+# token in Dutch or English: a sentence within the token limit is cut by this bound only if
+# its tokens average more than 8 characters.
+CHARS_PER_TOKEN_BOUND = 8
 _HEADING_END = re.compile(r"[.!?:;,]['\"’”)]*$")
 _NUMBERED = re.compile(r"(\d{1,2})[.)]\s")
 
@@ -47,6 +55,21 @@ class _Span:
     start: int  # offset in the cleaned text
     end: int
     tokens: int
+
+
+class _Budget:
+    """Token counting against the passage limit."""
+
+    def __init__(self, enc: tiktoken.Encoding, limit: int) -> None:
+        self.enc = enc
+        self.limit = limit
+        self.max_chars = limit * CHARS_PER_TOKEN_BOUND
+
+    def tokens(self, text: str) -> int:
+        return len(self.enc.encode(text, disallowed_special=()))
+
+    def fits(self, text: str) -> bool:
+        return self.tokens(text) <= self.limit
 
 
 class _Lines:
@@ -117,19 +140,22 @@ def _list_item(text: str, lines: list[tuple[int, int]], i: int) -> bool:
 def chunk_document(doc: Document, settings: ChunkingSettings) -> list[Chunk]:
     """Split a cleaned document into body and footnote passages."""
     lines = _Lines(doc.raw.text)
-    enc = encoding(settings.encoding)
+    limit = settings.max_tokens
+    budget = _Budget(encoding(settings.encoding), limit)
+    markers = sorted((fn.marker, fn.number) for fn in doc.footnotes if fn.marker is not None)
     chunks: list[Chunk] = []
     seen_ids: set[str] = set()
     section_starts: list[tuple[int, str]] = []
     for heading, start, end in sections(doc.text):
         section_starts.append((start, heading))
         spans = [
-            _Span(start + s, start + e, len(enc.encode(doc.text[start + s : start + e])))
-            for s, e in split_sentences(doc.text[start:end])
+            _Span(start + s, start + e, budget.tokens(doc.text[start + s : start + e]))
+            for s, e in bounded_spans(doc.text[start:end], budget.fits, budget.max_chars)
         ]
-        for group in _pack(spans, settings.max_tokens, settings.overlap_tokens):
-            chunks.append(_body_chunk(doc, heading, group, lines, seen_ids))
-    chunks.extend(_footnote_chunks(doc, section_starts, lines, enc, seen_ids))
+        for group in _pack(spans, limit, settings.overlap_tokens):
+            for part in _exact_fit(doc.text, group, budget):
+                chunks.append(_body_chunk(doc, heading, part, lines, seen_ids, markers, budget))
+    chunks.extend(_footnote_chunks(doc, section_starts, lines, budget, seen_ids))
     return chunks
 
 
@@ -149,6 +175,15 @@ def _pack(spans: list[_Span], max_tokens: int, overlap: int) -> list[list[_Span]
     return groups
 
 
+def _exact_fit(text: str, group: list[_Span], budget: _Budget) -> list[list[_Span]]:
+    """`group` if its exact text (with the whitespace between sentences) fits, else its
+    halves, recursively; one span always fits (bounded_spans made it so)."""
+    if len(group) == 1 or budget.fits(text[group[0].start : group[-1].end]):
+        return [group]
+    middle = len(group) // 2
+    return _exact_fit(text, group[:middle], budget) + _exact_fit(text, group[middle:], budget)
+
+
 def _tail(group: list[_Span], budget: int) -> list[_Span]:
     tail: list[_Span] = []
     used = 0
@@ -161,7 +196,13 @@ def _tail(group: list[_Span], budget: int) -> list[_Span]:
 
 
 def _body_chunk(
-    doc: Document, heading: str, group: list[_Span], lines: _Lines, seen: set[str]
+    doc: Document,
+    heading: str,
+    group: list[_Span],
+    lines: _Lines,
+    seen: set[str],
+    markers: list[tuple[int, int]],
+    budget: _Budget,
 ) -> Chunk:
     start, end = group[0].start, group[-1].end
     text = doc.text[start:end]
@@ -177,9 +218,9 @@ def _body_chunk(
                 line_end=lines.line_of(max(s_raw, e_raw - 1)),
             )
         )
-    notes = [
-        fn.number for fn in doc.footnotes if fn.marker is not None and start <= fn.marker < end
-    ]
+    first = bisect.bisect_left(markers, (start, -1))
+    last = bisect.bisect_left(markers, (end, -1))
+    notes = sorted(number for _, number in markers[first:last])
     return Chunk(
         chunk_id=_chunk_id(doc.doc_id, f"{heading}\x00{text}", seen),
         doc_id=doc.doc_id,
@@ -192,7 +233,7 @@ def _body_chunk(
         line_end=lines.line_of(max(raw_start, raw_end - 1)),
         page_start=doc.raw.page_of(raw_start),
         page_end=doc.raw.page_of(max(raw_start, raw_end - 1)),
-        tokens=sum(s.tokens for s in group),
+        tokens=group[0].tokens if len(group) == 1 else budget.tokens(text),
         sentences=sentences,
         footnotes=notes,
     )
@@ -202,7 +243,7 @@ def _footnote_chunks(
     doc: Document,
     section_starts: list[tuple[int, str]],
     lines: _Lines,
-    enc: tiktoken.Encoding,
+    budget: _Budget,
     seen: set[str],
 ) -> list[Chunk]:
     chunks = []
@@ -212,28 +253,56 @@ def _footnote_chunks(
         if fn.marker is not None and section_starts:
             index = bisect.bisect_right(starts, fn.marker) - 1
             heading = section_starts[max(index, 0)][1]
-        text = f"{fn.number} {fn.text}"
-        first, last = lines.line_of(fn.start), lines.line_of(max(fn.start, fn.end - 1))
-        chunks.append(
-            Chunk(
-                chunk_id=_chunk_id(doc.doc_id, f"footnote {text}", seen),
-                doc_id=doc.doc_id,
-                document=doc.raw.name,
-                section=heading,
-                kind="footnote",
-                text=text,
-                start=fn.start,
-                end=fn.end,
-                line_start=first,
-                line_end=last,
-                page_start=doc.raw.page_of(fn.start),
-                page_end=doc.raw.page_of(max(fn.start, fn.end - 1)),
-                tokens=len(enc.encode(text)),
-                sentences=[Sentence(start=0, end=len(text), line_start=first, line_end=last)],
-                footnote_number=fn.number,
+        full = f"{fn.number} {fn.text}"
+        # A footnote is one passage; one too long for a passage becomes several.
+        whole = len(full) <= budget.max_chars and budget.fits(full)
+        pieces = [(0, len(full))] if whole else bounded_spans(full, budget.fits, budget.max_chars)
+        cursor = fn.start
+        for s, e in pieces:
+            text = full[s:e]
+            start, end = fn.start, fn.end
+            if not whole:
+                start, end, cursor = _source_span(doc.raw.text, cursor, fn.end, text)
+            first, last = lines.line_of(start), lines.line_of(max(start, end - 1))
+            chunks.append(
+                Chunk(
+                    chunk_id=_chunk_id(doc.doc_id, f"footnote {text}", seen),
+                    doc_id=doc.doc_id,
+                    document=doc.raw.name,
+                    section=heading,
+                    kind="footnote",
+                    text=text,
+                    start=start,
+                    end=end,
+                    line_start=first,
+                    line_end=last,
+                    page_start=doc.raw.page_of(start),
+                    page_end=doc.raw.page_of(max(start, end - 1)),
+                    tokens=budget.tokens(text),
+                    sentences=[Sentence(start=0, end=len(text), line_start=first, line_end=last)],
+                    footnote_number=fn.number,
+                )
             )
-        )
     return chunks
+
+
+def _source_span(raw: str, cursor: int, limit: int, text: str) -> tuple[int, int, int]:
+    """Raw span of a piece of a footnote: its visible characters are found in order from
+    `cursor` (the footnote text is its raw lines with whitespace and line-end hyphens
+    dropped); also the cursor after the piece."""
+    first = last = -1
+    for char in text:
+        if char.isspace():
+            continue
+        while cursor < limit and raw[cursor] != char:
+            cursor += 1
+        if cursor == limit:
+            break
+        first = cursor if first < 0 else first
+        last, cursor = cursor, cursor + 1
+    if first < 0:
+        return cursor, min(cursor + 1, limit), cursor
+    return first, last + 1, cursor
 
 
 def _chunk_id(doc_id: str, text: str, seen: set[str]) -> str:

@@ -1,16 +1,21 @@
 """Load .txt, .md and .pdf files (or folders of them) into `RawDocument`s.
 
 Every problem with an input becomes an `InputError` whose message names the file and
-says what to do; nothing here prints or exits.
+says what to do; nothing here prints or exits (files skipped inside a folder are reported
+through an `on_skip` callback). A file over the size limit is refused before it is read,
+so memory stays bounded by the limit; text files are UTF-8 (a BOM is fine) or UTF-16/32
+with a BOM.
 """
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import hashlib
 import logging
 import re
-from collections.abc import Iterable, Iterator, Sequence
+import shlex
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from importlib import resources
 from pathlib import Path
 
@@ -19,6 +24,16 @@ from rag.types import RawDocument
 
 SUPPORTED_SUFFIXES = (".txt", ".md", ".pdf")
 PAGE_BREAK = "\f"
+# Byte-order marks, longest first (the UTF-32 LE mark starts with the UTF-16 LE one).
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
+)
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")  # pypdf can yield them; nothing after can
+Skip = Callable[[str], None]
+"""on_skip(note): told about each file inside a folder that is left out, and why."""
 
 
 def bundled_corpus() -> Path:
@@ -26,8 +41,11 @@ def bundled_corpus() -> Path:
     return Path(str(resources.files("index") / "corpus"))
 
 
-def discover(paths: Sequence[Path]) -> list[Path]:
-    """Expand folders into the supported files they hold; check every path exists."""
+def discover(paths: Sequence[Path], on_skip: Skip | None = None) -> list[Path]:
+    """Expand folders into the supported files they hold; check every path exists.
+
+    Inside a folder, a link that leads out of it (``passwd.txt -> /etc/passwd``) is
+    skipped and reported to `on_skip`; a path given by name is used as given."""
     files: list[Path] = []
     for path in paths:
         if not path.exists():
@@ -36,9 +54,7 @@ def discover(paths: Sequence[Path]) -> list[Path]:
                 "without a path to index the bundled letter."
             )
         if path.is_dir():
-            found = sorted(
-                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES
-            )
+            found = _folder_files(path, on_skip or (lambda note: None))
             if not found:
                 raise InputError(
                     f"Folder '{path}' holds no .txt, .md or .pdf files. Add some, or point "
@@ -55,20 +71,42 @@ def discover(paths: Sequence[Path]) -> list[Path]:
     return files
 
 
-def load_paths(paths: Sequence[Path]) -> list[RawDocument]:
+def _folder_files(folder: Path, on_skip: Skip) -> list[Path]:
+    root = folder.resolve()
+    found = []
+    for p in sorted(folder.rglob("*")):
+        if p.suffix.lower() not in SUPPORTED_SUFFIXES or not p.is_file():
+            continue
+        if not p.resolve().is_relative_to(root):
+            on_skip(f"Skipped '{p}': it links to '{p.resolve()}', outside '{folder}'.")
+            continue
+        found.append(p)
+    return found
+
+
+def load_paths(
+    paths: Sequence[Path], *, max_bytes: int | None = None, on_skip: Skip | None = None
+) -> list[RawDocument]:
     """Load every supported file under `paths`, with stable, unique document ids."""
-    files = discover(paths)
-    documents = [load_file(path) for path in files]
+    files = discover(paths, on_skip)
+    documents = [load_file(path, max_bytes=max_bytes) for path in files]
     return _unique_ids(documents)
 
 
-def load_file(path: Path, name: str | None = None) -> RawDocument:
-    """Load one file; `name` overrides the display name (e.g. an upload's original name)."""
+def load_file(path: Path, name: str | None = None, max_bytes: int | None = None) -> RawDocument:
+    """Load one file; `name` overrides the display name (e.g. an upload's original name);
+    a file over `max_bytes` is refused before it is read."""
     name = name or path.name
     if not path.is_file():
         raise InputError(f"'{path}' does not exist or is not a file. Check the path.")
-    if path.stat().st_size == 0:
+    size = path.stat().st_size
+    if size == 0:
         raise InputError(f"'{name}' is empty: there is nothing to index. Add text or leave it out.")
+    if max_bytes is not None and size > max_bytes:
+        raise InputError(
+            f"'{name}' is {size / 2**20:.1f} MB; the limit is {max_bytes / 2**20:g} MB. Split "
+            "it into smaller files, or raise the limit (RAG_INDEX__MAX_FILE_MB)."
+        )
     if path.suffix.lower() == ".pdf":
         text, page_starts = _read_pdf(path, name)
     else:
@@ -79,7 +117,7 @@ def load_file(path: Path, name: str | None = None) -> RawDocument:
         doc_id=slugify(Path(name).stem),
         name=name,
         source=str(path),
-        content_hash=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        content_hash=hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest(),
         text=text,
         page_starts=page_starts,
     )
@@ -93,10 +131,19 @@ def slugify(stem: str) -> str:
 
 def _read_text(path: Path, name: str) -> str:
     data = path.read_bytes()
+    for bom, codec in _BOMS:
+        if data.startswith(bom):
+            try:
+                return _normalise_newlines(data.decode(codec))
+            except UnicodeDecodeError:
+                raise InputError(
+                    f"'{name}' starts like {codec.upper()} text but cannot be decoded as it. "
+                    "Save it as UTF-8 and index it again."
+                ) from None
     if _looks_binary(data):
         raise InputError(
-            f"'{name}' looks like a binary file, not text. Give a .txt or .md file in UTF-8, "
-            "or a .pdf."
+            f"'{name}' looks like a binary file, not text. Give a .txt or .md file in UTF-8 "
+            "(or UTF-16 with a byte-order mark), or a .pdf."
         )
     try:
         text = data.decode("utf-8-sig")
@@ -104,8 +151,13 @@ def _read_text(path: Path, name: str) -> str:
         raise InputError(
             f"'{name}' is not UTF-8 text (byte {exc.start} cannot be decoded; it is probably "
             f"Latin-1 or Windows-1252). Convert it first, e.g. "
-            f"iconv -f latin1 -t utf-8 '{path}' > converted.txt, then index converted.txt."
+            f"iconv -f latin1 -t utf-8 {shlex.quote(str(path))} > converted.txt, "
+            "then index converted.txt."
         ) from None
+    return _normalise_newlines(text)
+
+
+def _normalise_newlines(text: str) -> str:
     return text.replace("\r\n", "\n").replace("\r", "\n")
 
 
@@ -155,7 +207,7 @@ def _join_pages(pages: Iterable[str]) -> tuple[str, list[int]]:
     starts: list[int] = []
     offset = 0
     for page in pages:
-        page = page.replace("\r\n", "\n").replace("\r", "\n")
+        page = _LONE_SURROGATE.sub("\ufffd", _normalise_newlines(page))
         if parts:
             parts.append("\n" + PAGE_BREAK + "\n")
             offset += 3

@@ -3,6 +3,7 @@
 Layout of an index folder::
 
     CURRENT                 name of the live version (replaced atomically)
+    LOCK                    the writers' lock file (fcntl), see `writer_lock`
     versions/<name>/        manifest.json, chunks.jsonl, dense.faiss (the vectors), lexical/,
                             terms.json + term_vectors.npy (for cross-lingual alignment),
                             sentences.json + sentence_vectors.npy (the passages' sentences,
@@ -14,15 +15,22 @@ page cache as they are touched, so a one-question process does not read them all
 A save writes a complete new version folder, fsyncs it, then swaps CURRENT with
 os.replace. A build that fails or is killed at any point leaves CURRENT pointing at the
 previous, complete version. Old versions are pruned after a successful swap.
+
+Writers (the CLI, the app, any other process) hold `writer_lock` from reading the live
+version to swapping CURRENT, so two writers never build on the same old version and
+lose each other's change. Readers take no lock: a loaded store remembers its version,
+and `IndexStore.latest()` cheaply checks CURRENT and loads a newer version if there is one.
 """
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import shutil
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -33,7 +41,7 @@ from pydantic import BaseModel, Field
 
 from index.lexical import LexicalIndex
 from rag.embeddings import VectorTable
-from rag.errors import IndexMismatchError, IndexMissingError
+from rag.errors import IndexMismatchError, IndexMissingError, RagError
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
 
@@ -110,6 +118,10 @@ class IndexStore:
         self.term_vectors = term_vectors
         self.sentences = sentences or VectorTable([], np.zeros((0, manifest.dimension), "f4"))
         self.position = {chunk.chunk_id: i for i, chunk in enumerate(chunks)}
+        # Where this store lives on disk (set by load and save), for `latest`.
+        self.folder: Path | None = None
+        self.version = ""
+        self.settings: Settings | None = None
 
     @classmethod
     def create(
@@ -163,8 +175,24 @@ class IndexStore:
 
     # ---- persistence -------------------------------------------------------------------
 
+    def latest(self) -> IndexStore:
+        """This store, or a newer live version of its folder written since (by this or
+        another process). Costs one small file read when nothing changed; a newer
+        version that cannot be loaded (half pruned, other settings) leaves this one."""
+        if self.folder is None:
+            return self
+        try:
+            if _read_pointer(self.folder) == self.version:
+                return self
+            return IndexStore.load(self.folder, self.settings)
+        except (OSError, ValueError, RagError):
+            return self
+
     def save(self, folder: Path) -> Path:
-        """Write a new version and make it live atomically; return the version folder."""
+        """Write a new version and make it live atomically; return the version folder.
+
+        Callers that build on the live version hold `writer_lock(folder)` around reading it
+        and saving (`index.build` does)."""
         versions = folder / "versions"
         versions.mkdir(parents=True, exist_ok=True)
         name = f"v{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}-{time.monotonic_ns() % 10**6}"
@@ -186,6 +214,7 @@ class IndexStore:
             shutil.rmtree(staging, ignore_errors=True)
             raise
         _prune(versions, keep={name, previous})
+        self.folder, self.version = folder, name
         return final
 
     def _write(self, target: Path) -> None:
@@ -207,7 +236,20 @@ class IndexStore:
     @classmethod
     def load(cls, folder: Path, settings: Settings | None = None) -> IndexStore:
         """Load the live version; with `settings`, fail if it was built with other ones."""
-        version = live_version(folder)
+        for attempt in range(3):
+            version = live_version(folder)
+            try:
+                store = cls._load_version(version, settings, folder)
+            except FileNotFoundError:
+                if attempt == 2:  # pruned under us by writers, three times in a row
+                    raise
+                continue
+            store.folder, store.version, store.settings = folder, version.name, settings
+            return store
+        raise AssertionError("unreachable")
+
+    @classmethod
+    def _load_version(cls, version: Path, settings: Settings | None, folder: Path) -> IndexStore:
         manifest = Manifest.model_validate_json((version / "manifest.json").read_text())
         if settings is not None:
             check_compatible(manifest, settings, folder)
@@ -250,6 +292,30 @@ def _stored_vectors(dense: faiss.Index, dimension: int) -> np.ndarray:
     return dense.reconstruct_n(0, dense.ntotal)
 
 
+@contextlib.contextmanager
+def writer_lock(folder: Path) -> Iterator[None]:
+    """Hold the index folder's writer lock (an exclusive fcntl lock on folder/LOCK).
+
+    Every writer takes it, in any process or thread, so changes are applied one after
+    the other; the kernel drops it when its holder exits, also on kill -9. Not
+    re-entrant: take it once per change."""
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / "LOCK", "a+b") as handle:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
+def has_index(folder: Path) -> bool:
+    return (folder / "CURRENT").exists()
+
+
+def _read_pointer(folder: Path) -> str:
+    return (folder / "CURRENT").read_text().strip()
+
+
 def live_version(folder: Path) -> Path:
     pointer = folder / "CURRENT"
     if not pointer.exists():
@@ -257,7 +323,7 @@ def live_version(folder: Path) -> Path:
             f"No index at '{folder}'. Build one first: rag index build "
             "(no path indexes the bundled letter)."
         )
-    version = folder / "versions" / pointer.read_text().strip()
+    version = folder / "versions" / _read_pointer(folder)
     if not (version / "manifest.json").is_file():
         raise IndexMissingError(
             f"The index at '{folder}' is incomplete ({version.name} is missing). Rebuild it: "

@@ -6,6 +6,7 @@ composition root opens it with `assembly.library.open_pipeline(settings)` and pa
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -34,6 +35,7 @@ class Pipeline:
         self.embedder = embedder
         self.retriever = retriever or HybridRetriever(store, embedder, settings.retrieval)
         self.chain = AnswerChain(self.retriever, embedder, settings)
+        self._refresh_lock = threading.Lock()
 
     def with_generation(self, **changes: Any) -> Pipeline:
         """The same index and retriever with other generation settings (endpoint, model),
@@ -42,10 +44,24 @@ class Pipeline:
         settings = self.settings.model_copy(update={"generation": generation})
         return Pipeline(settings, self.store, self.embedder, retriever=self.retriever)
 
+    def refresh(self) -> None:
+        """Switch to a newer live index if another writer (the CLI, another app) saved one.
+
+        A store that can tell (``latest()``, as `index.store.IndexStore` can) is asked
+        before each question; that costs one small file read when nothing changed."""
+        latest = getattr(self.store, "latest", None)
+        if latest is None:
+            return
+        with self._refresh_lock:
+            store = latest()
+            if store is not self.store:
+                self.replace_store(store)
+
     # ---- questions ----------------------------------------------------------------------
 
     def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
         """The passages for a question, best first (linked footnotes follow their passage)."""
+        self.refresh()
         return self.retriever.search(analyse(question), k or self.settings.retrieval.k)
 
     def ask(
@@ -57,6 +73,7 @@ class Pipeline:
         history: Sequence[tuple[str, str]] = (),
     ) -> Answer:
         """Answer a question with verified citations. `history`: earlier (question, answer)."""
+        self.refresh()
         return self.chain.invoke(question, k=k, backend=backend, history=history)
 
     def stream(
@@ -68,6 +85,7 @@ class Pipeline:
         history: Sequence[tuple[str, str]] = (),
     ) -> Iterator[str | Answer]:
         """Yield the answer text as it is produced (str deltas), then the final `Answer`."""
+        self.refresh()
         yield from self.chain.stream(question, k=k, backend=backend, history=history)
 
     def answer_with_hits(
@@ -78,6 +96,7 @@ class Pipeline:
 
     def brief(self, topic: str | None = None, *, backend: str | None = None) -> Briefing:
         """A short structured briefing on a topic (or the whole corpus), every bullet cited."""
+        self.refresh()
         return write_briefing(
             topic,
             retriever=self.retriever,
@@ -93,7 +112,11 @@ class Pipeline:
         self.store = store
         self.retriever = HybridRetriever(store, self.embedder, self.settings.retrieval)
         self.chain = AnswerChain(self.retriever, self.embedder, self.settings)
+        tables = getattr(store, "vector_tables", None)
+        if tables is not None:  # texts encoded at build time need no encoding per question
+            self.embedder.remember(str(self.settings.index.path), tables())
 
     def documents(self) -> list[Any]:
         """Manifest entries of the indexed documents (doc_id, name, source, chunks)."""
+        self.refresh()
         return list(self.store.manifest.documents)

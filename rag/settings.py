@@ -70,6 +70,12 @@ class IndexSettings(Section):
     approximate_above: int = Field(
         default=50_000, ge=1, description="Chunk count from which 'auto' uses HNSW."
     )
+    max_file_mb: float = Field(
+        default=10.0,
+        gt=0,
+        description="Largest file `rag index build/add` reads, like ui.max_upload_mb for "
+        "uploads; files up to 10 MB index in under 1.5 GB peak RSS (scripts/bench_memory.py).",
+    )
 
 
 class RetrievalSettings(Section):

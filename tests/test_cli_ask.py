@@ -134,3 +134,40 @@ def test_unknown_backend_server_is_one_clear_line(index_dir, tmp_path):
     assert result.returncode != 0
     assert "Traceback" not in result.stderr
     assert "127.0.0.1:9" in result.stderr
+
+
+def test_batch_survives_any_bytes_one_line_each(index_dir, tmp_path: Path):
+    """Bad UTF-8, lone surrogates (escaped or raw), an over-long line: each becomes that
+    line's error line and the rest are answered; a UTF-8 BOM on line 1 is fine."""
+    lines = [
+        "\ufeff" + json.dumps({"id": "bom", "question": "Wat zegt de brief over handel?"}),
+        '{"id": "escaped", "question": "\\ud800 handel"}',
+        None,  # raw surrogate bytes (CESU-8), invalid UTF-8
+        None,  # Latin-1 bytes
+        '{"id": "\\udc80", "question": "Wat zegt de brief over Oekraïne?"}',
+        json.dumps({"id": "long", "question": "handel " * 20_000}),
+        json.dumps({"id": "last", "question": "What does the letter say about trade?"}),
+    ]
+    data = b""
+    for line in lines:
+        if line is None:
+            line_bytes = (
+                b'{"id": "raw", "question": "\xed\xa0\x80"}'
+                if b"raw" not in data
+                else '{"id": "latin", "question": "café"}'.encode("latin-1")
+            )
+        else:
+            line_bytes = line.encode("utf-8")
+        data += line_bytes + b"\n"
+    path = tmp_path / "questions.jsonl"
+    path.write_bytes(data)
+    result = rag("ask", "--questions", str(path), "--json", index=index_dir)
+    assert result.returncode == 0, result.stderr
+    out = [json.loads(line) for line in result.stdout.splitlines()]
+    assert [row.get("line") for row in out] == [None, 2, 3, 4, None, 6, None]
+    assert out[0]["id"] == "bom" and out[0]["answer"]
+    assert "lone surrogate" in out[1]["error"]
+    assert "not UTF-8" in out[2]["error"] and "not UTF-8" in out[3]["error"]
+    assert out[4]["id"] == "\udc80" and out[4]["answer"]  # printed as a JSON escape
+    assert "longer than 64 KiB" in out[5]["error"]
+    assert out[6]["id"] == "last" and out[6]["answer"]

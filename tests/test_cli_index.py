@@ -79,7 +79,7 @@ def test_build_then_info(cli_index) -> None:
     folder, build = cli_index
     assert build.returncode == 0, build.stderr
     assert "Traceback" not in build.stderr
-    assert build.stdout.startswith("Indexed 1 document(s), 54 passages")
+    assert build.stdout.startswith("Indexed 1 document(s), 55 passages")
     assert str(folder) in build.stdout
     assert "embed" in build.stderr  # progress bars go to stderr, not stdout
 
@@ -88,7 +88,7 @@ def test_build_then_info(cli_index) -> None:
     data = json.loads(result.stdout)
     assert [d["doc_id"] for d in data["documents"]] == ["eu-geopolitiek-kamerbrief"]
     assert data["documents"][0]["name"] == "eu-geopolitiek-kamerbrief.txt"
-    assert data["documents"][0]["chunks"] == data["chunks"] == 54
+    assert data["documents"][0]["chunks"] == data["chunks"] == 55
     assert data["footnote_chunks"] == 9
     assert set(data["sections"]) >= HEADINGS and len(data["sections"]) == 8
     assert data["embedding_model"] == BUNDLED_EMBEDDER and data["dimension"] == 512
@@ -99,11 +99,11 @@ def test_build_then_info(cli_index) -> None:
     assert data["size_bytes"] > 100_000
     assert data["path"] == str(folder)
     store = IndexStore.load(folder)
-    assert len(store.chunks) == 54
+    assert len(store.chunks) == 55
 
     text = CliRunner().invoke(main, ["--index", str(folder), "index", "info"])
     assert text.exit_code == 0
-    assert "54 passages (9 footnotes) in 1 document(s)" in text.stdout
+    assert "55 passages (9 footnotes) in 1 document(s)" in text.stdout
     assert "  - Handel" in text.stdout and BUNDLED_EMBEDDER in text.stdout
 
 
@@ -167,3 +167,59 @@ def test_info_without_an_index_says_how_to_build(tmp_path: Path) -> None:
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: No index at")
     assert "rag index build" in result.stderr and "Traceback" not in result.output
+
+
+def one_error_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("Error: "), result.stderr
+    assert "Unexpected error" not in result.stderr and "Traceback" not in result.stderr
+    return lines[0]
+
+
+@pytest.mark.slow
+def test_removing_an_unknown_id_is_one_clear_error(cli_index) -> None:
+    folder, _ = cli_index
+    before = snapshot(folder)
+    result = run_rag("--index", str(folder), "index", "remove", "bestaat-niet")
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "Unknown document id(s): bestaat-niet" in line and "eu-geopolitiek-kamerbrief" in line
+    assert snapshot(folder) == before
+
+
+@pytest.mark.slow
+def test_ask_without_a_question_is_one_clear_error(tmp_path: Path) -> None:
+    result = run_rag("--index", str(tmp_path / "index"), "ask")
+    assert result.returncode == 2
+    assert "Give either a QUESTION or --questions" in one_error_line(result)
+
+
+@pytest.mark.slow
+def test_files_over_the_configured_limit_are_refused(cli_index, tmp_path: Path) -> None:
+    folder, _ = cli_index
+    before = snapshot(folder)
+    big = tmp_path / "groot.txt"
+    big.write_bytes(b"de regering wil meer samenwerking " * 70_000)  # 2.4 MB, no stops
+    config = tmp_path / "rag.toml"
+    config.write_text("[index]\nmax_file_mb = 2\n", encoding="utf-8")
+    result = run_rag("--config", str(config), "--index", str(folder), "index", "add", str(big))
+    assert result.returncode == 1
+    line = one_error_line(result)
+    assert "groot.txt" in line and "the limit is 2 MB" in line
+    assert snapshot(folder) == before
+
+
+@pytest.mark.slow
+def test_links_out_of_an_indexed_folder_are_skipped_with_a_note(tmp_path: Path) -> None:
+    docs = tmp_path / "docs"
+    docs.mkdir()
+    (docs / "brief.txt").write_text("De regering steunt Oekraïne.\n", encoding="utf-8")
+    (tmp_path / "secret.txt").write_text("root:x:0:0:geheim\n", encoding="utf-8")
+    (docs / "passwd.txt").symlink_to(tmp_path / "secret.txt")
+    folder = tmp_path / "index"
+    result = run_rag("--index", str(folder), "index", "build", str(docs))
+    assert result.returncode == 0, result.stderr
+    assert "Note: Skipped" in result.stderr and "passwd.txt" in result.stderr
+    store = IndexStore.load(folder)
+    assert [d.doc_id for d in store.manifest.documents] == ["brief"]
+    assert not any("geheim" in c.text for c in store.chunks)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shlex
+import subprocess
 from pathlib import Path
 
 import matplotlib
@@ -178,7 +180,7 @@ def test_latin1_text_says_how_to_convert(tmp_path: Path) -> None:
     path.write_bytes("De coördinatie van het beleid: één café.\n".encode("latin-1"))
     message = error_of(path)
     assert "not UTF-8" in message and "Latin-1" in message
-    assert f"iconv -f latin1 -t utf-8 '{path}' > converted.txt" in message
+    assert f"iconv -f latin1 -t utf-8 {shlex.quote(str(path))} > converted.txt" in message
     # ... and the advice works
     path.with_name("converted.txt").write_bytes(path.read_bytes().decode("latin-1").encode())
     assert "coördinatie" in load_file(path.with_name("converted.txt")).text
@@ -237,3 +239,62 @@ def test_one_bad_file_in_a_folder_fails_the_whole_load(tmp_path: Path) -> None:
     (tmp_path / "goed.txt").write_text("Goede tekst.\n", encoding="utf-8")
     (tmp_path / "slecht.txt").write_bytes("Caf\u00e9\n".encode("latin-1"))
     assert "'slecht.txt' is not UTF-8" in error_of(tmp_path)
+
+
+# ---- input edges (issue 11) -------------------------------------------------------------------
+
+
+def test_suggested_iconv_command_quotes_a_hostile_file_name(tmp_path: Path) -> None:
+    """Pasting the advice for `x'; touch PWNED; echo '.txt` must not run `touch`."""
+    path = tmp_path / "x'; touch PWNED; echo '.txt"
+    path.write_bytes("één café\n".encode("latin-1"))
+    message = error_of(path)
+    command = message.split("e.g. ", 1)[1].split(", then", 1)[0]
+    subprocess.run(["bash", "-c", command], cwd=tmp_path, capture_output=True, timeout=30)
+    assert not (tmp_path / "PWNED").exists()
+    assert "één café" in (tmp_path / "converted.txt").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize("codec", ["utf-16", "utf-16-be", "utf-32"])
+def test_utf16_and_utf32_with_a_bom_are_read(tmp_path: Path, codec: str) -> None:
+    text = "De coördinatie van het beleid.\r\nTweede regel: één café.\n"
+    data = text.encode(codec)
+    if codec == "utf-16-be":
+        data = b"\xfe\xff" + data
+    (tmp_path / "brief.txt").write_bytes(data)
+    doc = load_file(tmp_path / "brief.txt")
+    assert doc.text == "De coördinatie van het beleid.\nTweede regel: één café.\n"
+
+
+def test_broken_utf16_is_one_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "kapot.txt").write_bytes(b"\xff\xfe" + "ok".encode("utf-16-le") + b"\x00\xd8")
+    assert "UTF-16" in error_of(tmp_path / "kapot.txt")
+
+
+def test_files_over_the_size_limit_are_refused_before_reading(tmp_path: Path) -> None:
+    path = tmp_path / "groot.txt"
+    path.write_bytes(b"tekst " * 400_000)  # 2.4 MB
+    with pytest.raises(InputError) as info:
+        load_paths([path], max_bytes=2**20)
+    message = str(info.value)
+    assert "groot.txt" in message and "2.3 MB" in message and "limit is 1 MB" in message
+    assert "RAG_INDEX__MAX_FILE_MB" in message and "\n" not in message
+    assert load_paths([path], max_bytes=3 * 2**20)[0].text.startswith("tekst")
+
+
+def test_links_out_of_an_indexed_folder_are_skipped_with_a_note(tmp_path: Path) -> None:
+    outside = tmp_path / "geheim"
+    outside.mkdir()
+    (outside / "wachtwoorden.txt").write_text("root:x:0:0\n", encoding="utf-8")
+    folder = tmp_path / "docs"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "brief.txt").write_text("Een brief.\n", encoding="utf-8")
+    (folder / "passwd.txt").symlink_to(outside / "wachtwoorden.txt")
+    (folder / "sub" / "link").symlink_to(outside, target_is_directory=True)
+    (folder / "kopie.txt").symlink_to(folder / "brief.txt")  # inside the folder: kept
+    notes: list[str] = []
+    docs = load_paths([folder], on_skip=notes.append)
+    assert sorted(d.name for d in docs) == ["brief.txt", "kopie.txt"]
+    assert len(notes) == 1 and "passwd.txt" in notes[0] and "outside" in notes[0]
+    # a file named on the command line is the user's explicit choice
+    assert load_paths([folder / "passwd.txt"])[0].text == "root:x:0:0\n"

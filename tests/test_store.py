@@ -111,9 +111,9 @@ def test_manifest_describes_the_index(built_index, letter_path: Path) -> None:
     m = store.manifest
     assert m.embedding_model == settings.embedding.model and m.dimension == 512
     assert m.chunking == settings.chunking.model_dump()
-    assert m.faiss_type == "flat" and m.chunk_count == len(store.chunks) == 54
+    assert m.faiss_type == "flat" and m.chunk_count == len(store.chunks) == 55
     assert [d.doc_id for d in m.documents] == ["eu-geopolitiek-kamerbrief"]
-    assert m.documents[0].chunks == 54
+    assert m.documents[0].chunks == 55
     assert m.documents[0].content_hash == load_paths([letter_path])[0].content_hash
     on_disk = Manifest.model_validate_json(
         (live_version(settings.index.path) / "manifest.json").read_text()
@@ -138,7 +138,7 @@ def test_hnsw_round_trip_keeps_search_settings(built_index, tmp_path: Path, defa
     vector = default_embedder.encode_queries([QUERIES[1]])[0]
     assert loaded.dense_search(vector, 10) == hnsw.dense_search(vector, 10)
     exact = [i for i, _ in store.dense_search(vector, 10)]
-    assert [i for i, _ in loaded.dense_search(vector, 10)] == exact  # 54 vectors: exact
+    assert [i for i, _ in loaded.dense_search(vector, 10)] == exact  # 55 vectors: exact
 
 
 def test_auto_switches_to_hnsw_at_approximate_above() -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import codecs
 import json
+import re
 import sys
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import click
 
@@ -18,6 +21,9 @@ from rag.settings import Settings
 from rag.spans import opening
 from rag.types import Answer
 from ui.common import friendly_errors, settings_of
+
+MAX_LINE_BYTES = 64 * 1024  # one question; a longer line is an error line, not read whole
+_LONE_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def _pipeline(settings: Settings, k: int | None) -> Pipeline:
@@ -56,6 +62,8 @@ def ask(
     """
     if (question is None) == (questions is None):
         raise click.UsageError("Give either a QUESTION or --questions FILE.jsonl.")
+    if question is not None and _LONE_SURROGATE.search(question):
+        raise RagError("The question is not valid text in your terminal's encoding; retype it.")
     pipeline = _pipeline(settings_of(ctx), k)
     if questions is not None:
         _batch(pipeline, questions, backend)
@@ -98,21 +106,67 @@ def _print_sources(answer: Any) -> None:
 
 
 def _batch(pipeline: Pipeline, path: Path, backend: str | None) -> None:
+    """One JSON line per non-blank input line, in order; a bad line gets an error line
+    and the rest go on. Lines are read as bytes, so no byte sequence stops the batch."""
     if not path.exists():
         raise RagError(
             f'\'{path}\' does not exist. Give a JSONL file with one {{"id", "question"}} per line.'
         )
-    with open(path, encoding="utf-8") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            click.echo(
-                json.dumps(_answer_line(pipeline, line, number, backend), ensure_ascii=False)
-            )
-            sys.stdout.flush()
+    with open(path, "rb") as handle:
+        for number, line in _numbered_lines(handle):
+            if line is None:
+                _emit({"id": None, "line": number, "error": _too_long(number)})
+            elif line.strip():
+                _emit(_answer_line(pipeline, line, number, backend))
 
 
-def _answer_line(pipeline: Pipeline, line: str, number: int, backend: str | None) -> dict[str, Any]:
+def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
+    """(number, line) with a UTF-8 byte-order mark dropped; None for a line over
+    MAX_LINE_BYTES, which is skipped without being held in memory."""
+    number = 0
+    while True:
+        line = handle.readline(MAX_LINE_BYTES + 1)
+        if not line:
+            return
+        number += 1
+        if number == 1:
+            line = line.removeprefix(codecs.BOM_UTF8)
+        if len(line) > MAX_LINE_BYTES and not line.endswith(b"\n"):
+            while line and not line.endswith(b"\n"):  # skip the rest of the line
+                line = handle.readline(MAX_LINE_BYTES)
+            yield number, None
+        else:
+            yield number, line
+
+
+def _too_long(number: int) -> str:
+    return f"Line {number} is longer than {MAX_LINE_BYTES // 1024} KiB; shorten the question."
+
+
+def _emit(row: dict[str, Any]) -> None:
+    """Print one JSON line; text that cannot be printed as UTF-8 (lone surrogates in an
+    id) is written as JSON escapes instead."""
+    text = json.dumps(row, ensure_ascii=False)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = json.dumps(row)
+    click.echo(text)
+    sys.stdout.flush()
+
+
+def _answer_line(
+    pipeline: Pipeline, data: bytes, number: int, backend: str | None
+) -> dict[str, Any]:
+    try:
+        line = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return {
+            "id": None,
+            "line": number,
+            "error": f"Line {number} is not UTF-8 text (byte {exc.start + 1} of the line). "
+            "Save the file as UTF-8.",
+        }
     try:
         row = json.loads(line)
     except json.JSONDecodeError as exc:
@@ -127,10 +181,18 @@ def _answer_line(pipeline: Pipeline, line: str, number: int, backend: str | None
             "line": number,
             "error": f'Line {number} needs a string field "question".',
         }
+    question: str = row["question"]
+    if _LONE_SURROGATE.search(question):
+        return {
+            "id": row.get("id"),
+            "line": number,
+            "error": f"Line {number}'s question holds a lone surrogate escape (such as "
+            "\\ud800), which is no text. Fix or remove it.",
+        }
     try:
-        return answer_to_json(pipeline.ask(row["question"], backend=backend), row.get("id"))
+        return answer_to_json(pipeline.ask(question, backend=backend), row.get("id"))
     except RagError as exc:
-        return {"id": row.get("id"), "line": number, "question": row["question"], "error": str(exc)}
+        return {"id": row.get("id"), "line": number, "question": question, "error": str(exc)}
 
 
 @click.command("brief")

@@ -8,10 +8,13 @@ from pathlib import Path
 import click
 
 from assembly.progress import ProgressBars
-from index.build import build_index
+from index.build import build, max_file_bytes, update
+from index.load import bundled_corpus, load_paths
 from index.store import IndexStore, live_version, read_manifest
 from rag.embeddings import load_embedder
+from rag.errors import InputError
 from rag.settings import Settings
+from rag.types import RawDocument
 from ui.common import friendly_errors, settings_of
 
 
@@ -24,12 +27,17 @@ def index_group() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.pass_context
 @friendly_errors
-def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def build_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Index PATHS (.txt, .md, .pdf files or folders); no PATH: the bundled letter.
 
     Replaces the index's documents with these; unchanged passages are not re-embedded.
     """
-    _run_build(ctx, paths, keep=False)
+    settings = settings_of(ctx)
+    documents = _load(settings, paths or (bundled_corpus(),))  # fail fast on bad input
+    embedder = load_embedder(settings.embedding)
+    with ProgressBars() as bars:
+        store = build(settings, embedder, documents=documents, progress=bars)
+    _report(settings, store)
 
 
 @index_group.command("add")
@@ -38,7 +46,12 @@ def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 @friendly_errors
 def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
     """Add documents to the existing index (a document with the same name is replaced)."""
-    _run_build(ctx, paths, keep=True)
+    settings = settings_of(ctx)
+    documents = _load(settings, paths)
+    embedder = load_embedder(settings.embedding)
+    with ProgressBars() as bars:
+        store = update(settings, embedder, add=documents, progress=bars)
+    _report(settings, store)
 
 
 @index_group.command("remove")
@@ -48,62 +61,33 @@ def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
     """Remove documents (by id, see `rag index info`) from the index."""
     settings = settings_of(ctx)
-    previous = IndexStore.load(settings.index.path, settings)
-    known = {d.doc_id for d in previous.manifest.documents}
-    unknown = [d for d in doc_ids if d not in known]
-    if unknown:
-        raise click.UsageError(
-            f"Unknown document id(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
+    known = {d.doc_id for d in read_manifest(settings.index.path).documents}
+    unknown = [doc_id for doc_id in doc_ids if doc_id not in known]
+    if unknown:  # said before a model is loaded; `update` checks again under the lock
+        raise InputError(
+            f"Unknown document id(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))} "
+            "(see 'rag index info')."
         )
     embedder = load_embedder(settings.embedding)
-    store = build_index(
-        settings,
-        embedder,
-        documents=[],
-        previous=previous,
-        keep_previous_documents=True,
-        remove=doc_ids,
-    )
+    store = update(settings, embedder, remove=doc_ids)
     click.echo(f"Removed {len(doc_ids)} document(s); {store.manifest.chunk_count} passages remain.")
 
 
-def _run_build(ctx: click.Context, paths: tuple[Path, ...], keep: bool) -> None:
-    settings = settings_of(ctx)
-    from index.load import bundled_corpus, load_paths
-
-    documents = load_paths(list(paths) if paths else [bundled_corpus()])  # fail fast on bad input
-    previous = (
-        IndexStore.load(settings.index.path, settings) if keep and _exists(settings) else None
+def _load(settings: Settings, paths: tuple[Path, ...]) -> list[RawDocument]:
+    """Load the files (over index.max_file_mb: refused); skipped files get a note."""
+    return load_paths(
+        list(paths),
+        max_bytes=max_file_bytes(settings),
+        on_skip=lambda note: click.echo(f"Note: {note}", err=True),
     )
-    if not keep:
-        previous = _previous_for_reuse(settings)
-    embedder = load_embedder(settings.embedding)
-    with ProgressBars() as bars:
-        store = build_index(
-            settings,
-            embedder,
-            documents=documents,
-            previous=previous,
-            keep_previous_documents=previous is not None and keep,
-            progress=bars,
-        )
+
+
+def _report(settings: Settings, store: IndexStore) -> None:
     m = store.manifest
     click.echo(
         f"Indexed {len(m.documents)} document(s), {m.chunk_count} passages "
         f"({m.embedding_model}, {m.faiss_type}) into {settings.index.path}"
     )
-
-
-def _exists(settings: Settings) -> bool:
-    return (settings.index.path / "CURRENT").exists()
-
-
-def _previous_for_reuse(settings: Settings) -> IndexStore | None:
-    """The live index, if readable, so unchanged passages need not be re-embedded."""
-    try:
-        return IndexStore.load(settings.index.path)
-    except Exception:  # noqa: BLE001 - a broken old index must not block a rebuild
-        return None
 
 
 @index_group.command("info")

@@ -31,6 +31,9 @@ def friendly_errors(func: F) -> F:
             sys.exit(130)
         except click.exceptions.Exit:
             raise
+        except click.ClickException as exc:  # a usage mistake: one line, click's exit code
+            click.echo(f"Error: {exc.format_message()}", err=True)
+            sys.exit(exc.exit_code)
         except BrokenPipeError:
             # The reader went away (`rag ask … | head`): stop quietly, as other tools do.
             devnull = os.open(os.devnull, os.O_WRONLY)
