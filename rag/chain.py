@@ -16,8 +16,9 @@ from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.backends.base import AnswerBackend, create_backend, is_refusal, refusal
-from rag.citations import ParsedAnswer, parse_citations
+from rag.backends.base import AnswerBackend, create_backend, declines, refusal
+from rag.backends.prompt import strip_echo
+from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
 from rag.query import Query, analyse
@@ -159,9 +160,10 @@ class AnswerChain:
         if turn.early is not None:
             return turn.early.model_copy(update={"timings_ms": {"total": _ms(turn.started)}})
         started = time.perf_counter()
-        text = turn.text.strip()
-        refused = not text or is_refusal(text)
+        text = strip_echo(turn.text).strip()
         parsed = parse_citations(text, len(turn.hits))
+        parsed.sentences = self._claims(parsed, turn.backend)
+        refused = not parsed.sentences  # nothing but refusal sentences (or nothing at all)
         verdicts: list[SentenceVerdict] = []
         citations: list[Citation] = []
         if refused:
@@ -169,6 +171,9 @@ class AnswerChain:
         else:
             verdicts, citations = self._verify(parsed, turn.hits)
             text = parsed.text
+            supported = sum(v.supported for v in verdicts)
+            refused = supported == 0  # no sentence supported: the question is not answered
+        unsupported = bool(verdicts) and 2 * sum(v.supported for v in verdicts) < len(verdicts)
         timings = {**turn.timings, "verify": _ms(started)}
         timings["total"] = _ms(turn.started)
         return Answer(
@@ -181,8 +186,16 @@ class AnswerChain:
             passages=turn.hits,
             sentences=verdicts,
             dropped_citations=parsed.dropped,
+            unsupported_answer=unsupported,
             timings_ms=timings,
         )
+
+    def _claims(self, parsed: ParsedAnswer, backend: str) -> list[ParsedSentence]:
+        """The sentences to verify: all but those that only decline to answer and the
+        extractive backend's own fixed lead-in ("Volgens de tekst:"), which is the only
+        text exempt from verification; punctuation exempts nothing."""
+        lead_ins = getattr(self.backend(backend), "lead_ins", frozenset())
+        return [s for s in parsed.sentences if not declines(s.text) and s.text not in lead_ins]
 
     def _verify(
         self, parsed: ParsedAnswer, hits: list[Hit]
@@ -193,8 +206,6 @@ class AnswerChain:
         quotes: dict[int, list[tuple[int, str, float]]] = {}
         for sentence in parsed.sentences:
             if not sentence.markers:
-                if sentence.text.rstrip().endswith(":"):
-                    continue  # a lead-in, not a claim
                 verdicts.append(SentenceVerdict(text=sentence.text, supported=False, support=0.0))
                 continue
             passages = [hits[m - 1].chunk.text for m in sentence.markers]

@@ -194,8 +194,21 @@ class AnswerSettings(Section):
         "across languages ('security' ~ 'veiligheid').",
     )
     number_penalty: float = share(
-        0.6,
-        "Verifier: support is multiplied by this when the sentence has a number its passage lacks.",
+        0.5,
+        "Verifier: support is multiplied by this when the sentence has a number its passage "
+        "lacks; at most 0.5 then, below the threshold (0.6 left 2035 → 2030 at 0.59, supported).",
+    )
+    negation_penalty: float = share(
+        0.5,
+        "Verifier: support is multiplied by this when the sentence and its closest passage "
+        "sentence differ in negation words; at most 0.5 then, below the threshold (a flipped "
+        "'niet ten koste' scored 0.98 without it; calibrate_verifier.py accuracy in README).",
+    )
+    negation_similarity: float = share(
+        0.8,
+        "Verifier: from this cosine a sentence counts as a near copy of its closest passage "
+        "sentence, whose negations it must keep (paraphrases below it scored 0.69-0.76 in "
+        "calibrate_verifier.py's pairs; the flipped copy 0.98).",
     )
 
 

@@ -52,6 +52,7 @@ class ExtractiveBackend:
     """Quote the best-supported sentences of the retrieved passages, with markers."""
 
     name = "extractive"
+    lead_ins = frozenset(LEAD_INS.values())  # fixed text, not a claim: not verified
 
     def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
         self.embedder = embedder
