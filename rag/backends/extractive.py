@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from rag.backends.base import AnswerBackend, refusal
 from rag.embeddings import Embedder
-from rag.query import Query
+from rag.query import Query, own_subject
 from rag.settings import AnswerSettings, Settings
 from rag.text import content_stems, stem_overlap
 from rag.types import Hit
@@ -73,7 +73,7 @@ class ExtractiveBackend:
 
     def select(self, query: Query, hits: Sequence[Hit]) -> list[Candidate]:
         """The sentences to answer with, in reading order; empty means refuse."""
-        ranked = self.score(query.focus, hits)
+        ranked = not_repeated(query, self.score(query.focus, hits))
         if not ranked or ranked[0].score < self.settings.min_support:
             return []
         if self.refuses(query, ranked[0], hits):
@@ -141,6 +141,26 @@ def rank_sentences(
         )
         candidates.append(Candidate(owner, text, score))
     return sorted(candidates, key=lambda c: -c.score)
+
+
+def not_repeated(query: Query, ranked: list[Candidate]) -> list[Candidate]:
+    """Without the sentences earlier answers already gave, unless the sentence holds a
+    word of the follow-up itself ("and with which country are talks still going on?"
+    may get the sentence on the talks with India again; "and why?" gets new evidence).
+    Asking the same question again may get the same answer."""
+    if not query.history or _same(query.history[-1][0], query.text):
+        return ranked
+    said = " ".join(" ".join(answer.split()) for _, answer in query.history)
+    own = content_stems(" ".join(own_subject(query.text)))
+    return [
+        c
+        for c in ranked
+        if " ".join(c.text.split()) not in said or stem_overlap(own, content_stems(c.text))
+    ]
+
+
+def _same(question: str, other: str) -> bool:
+    return " ".join(question.lower().split()) == " ".join(other.lower().split())
 
 
 def _wants_number(query: Query) -> bool:
