@@ -23,6 +23,7 @@ from rag.embeddings import Embedder
 from rag.errors import InputError
 from rag.query import Query, analyse
 from rag.settings import Settings
+from rag.summary import overview
 from rag.types import Answer, Chunk, Citation, Hit, SentenceVerdict
 from rag.verify import normalise, support_scores
 
@@ -116,7 +117,7 @@ class AnswerChain:
             return
         if hits is None:
             started = time.perf_counter()
-            turn.hits = self.retriever.search(turn.query, turn.k)
+            turn.hits = self._search(turn.query, turn.k)
             turn.timings["retrieve"] = _ms(started)
         else:
             turn.hits = list(hits)
@@ -130,6 +131,17 @@ class AnswerChain:
         yield self._finish(turn)
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _search(self, query: Query, k: int) -> list[Hit]:
+        """The passages to answer from: for the gist of the whole document, passages that
+        cover its sections (`rag.summary.overview`); otherwise the retriever's."""
+        store = getattr(self.retriever, "store", None)
+        if query.wants("gist") and store is not None and len(store.chunks):
+            a = self.settings.answer
+            return overview(
+                store.chunks, store.vectors, max(k, a.summary_points), a.summary_diversity
+            )
+        return self.retriever.search(query, k)
 
     def _start(
         self,

@@ -22,6 +22,7 @@ WHOLE_WORDS = frozenset(
         "about_the_text",
         "points_back",
         "negation",
+        "asks_gist",
     }
 )
 

@@ -10,7 +10,7 @@ rules, the model backends' prompt — reads the `Query` instead of parsing the t
 - `focus`: the standalone text without words that only point at the document ("what
   does the letter say about X" → "X"),
 - `asks`: what kind of answer is wanted (number, date, money, person, list, summary,
-  about_text),
+  about_text, gist: the main message of the whole document),
 - `parts` / `section`: a part of the document ("the opening") or a section ("the
   section on trade") the question points at.
 The patterns are data, one file per language (`rag/lexicon/`); see `rag.text`.
@@ -36,6 +36,7 @@ ASKED_PATTERNS = {
     "list": "asks_list",
     "summary": "asks_summary",
     "about_text": "about_the_text",
+    "gist": "asks_gist",
 }
 History = tuple[tuple[str, str], ...]
 
@@ -75,17 +76,28 @@ def analyse(question: str, history: Sequence[tuple[str, str]] = ()) -> Query:
     detected = detect_language(question)
     if turns and _undecided(question):  # "tell me more": as the conversation so far
         detected = detect_language(turns[-1][0])
+    asks = {k for k, name in ASKED_PATTERNS.items() if pattern(name).search(asked)}
+    parts, section = tuple(asked_parts(standalone)), asked_section(standalone)
+    if "gist" in asks and (parts or section or _names_a_topic(asked)):
+        asks.discard("gist")  # the gist of a part or a topic: answered like any question
     return Query(
         text=question,
         language=cast(Literal["nl", "en"], detected if detected in ("nl", "en") else "en"),
         detected=detected,
         standalone=standalone,
         focus=focus(standalone),
-        asks=frozenset(k for k, name in ASKED_PATTERNS.items() if pattern(name).search(asked)),
-        parts=tuple(asked_parts(standalone)),
-        section=asked_section(standalone),
+        asks=frozenset(asks),
+        parts=parts,
+        section=section,
         history=turns,
     )
+
+
+def _names_a_topic(question: str) -> bool:
+    """Whether a question asking for the gist also names a topic ("the main points on
+    trade"): words of its own once the gist and document words are taken out."""
+    rest = pattern("about_the_text").sub(" ", pattern("asks_gist").sub(" ", question))
+    return bool(own_subject(rest))
 
 
 def own_subject(question: str) -> list[str]:

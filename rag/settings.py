@@ -182,6 +182,17 @@ class AnswerSettings(Section):
         default=4, ge=1, description="Most sentences for a list, summary or 'what does it say'."
     )
     broad_margin: float = share(0.85, "Broad answer: share of the best score to keep.")
+    summary_points: int = Field(
+        default=8,
+        ge=1,
+        description="Sentences in a summary of the whole corpus (the briefing without a "
+        "topic, a question about the gist): one per section of the bundled letter's eight.",
+    )
+    summary_diversity: float = share(
+        0.3,
+        "Summary: weight of being unlike the sentences already picked, against centrality "
+        "in the section (maximal marginal relevance; chosen by reading, not tuned).",
+    )
     support_threshold: float = share(
         0.55, "Verifier: a sentence is supported from this score (calibrated)."
     )

@@ -19,6 +19,7 @@ from rag.backends.base import AnswerBackend, refusal
 from rag.embeddings import Embedder
 from rag.query import Query, own_subject
 from rag.settings import AnswerSettings, Settings
+from rag.summary import in_context, pick, span_text
 from rag.text import content_stems, stem_overlap
 from rag.types import Hit
 
@@ -73,6 +74,8 @@ class ExtractiveBackend:
 
     def select(self, query: Query, hits: Sequence[Hit]) -> list[Candidate]:
         """The sentences to answer with, in reading order; empty means refuse."""
+        if query.wants("gist"):
+            return gist(self.embedder, self.settings, hits)
         ranked = not_repeated(query, self.score(query.focus, hits))
         if not ranked or ranked[0].score < self.settings.min_support:
             return []
@@ -141,6 +144,34 @@ def rank_sentences(
         )
         candidates.append(Candidate(owner, text, score))
     return sorted(candidates, key=lambda c: -c.score)
+
+
+def gist(embedder: Embedder, settings: AnswerSettings, hits: Sequence[Hit]) -> list[Candidate]:
+    """For the gist of the whole document: central yet different sentences round the
+    sections of the passages (`rag.summary.pick`), each with the sentence before it when
+    it leans back, in reading order."""
+    found = [
+        (i, j)
+        for i, hit in enumerate(hits)
+        for j, sentence in enumerate(hit.chunk.sentences)
+        if len(hit.chunk.sentence_text(sentence).strip()) >= settings.min_sentence_chars
+    ]
+    if not found:
+        return []
+    texts = [hits[i].chunk.sentence_text(hits[i].chunk.sentences[j]) for i, j in found]
+    groups = [hits[i].chunk.section for i, _ in found]
+    chosen = pick(
+        embedder.encode_passages(texts), groups, settings.summary_points, settings.summary_diversity
+    )
+    candidates = []
+    for n in sorted(chosen):
+        i, j = found[n]
+        chunk = hits[i].chunk
+        owner, sentences = in_context([h.chunk for h in hits], chunk, j)
+        if owner is not chunk:
+            i = next(k for k, h in enumerate(hits) if h.chunk is owner)
+        candidates.append(Candidate(i, span_text(owner, sentences), 1.0))
+    return candidates
 
 
 def not_repeated(query: Query, ranked: list[Candidate]) -> list[Candidate]:
