@@ -206,7 +206,7 @@ class AnswerChain:
         """The sentences to verify: all but those that only decline to answer and the
         extractive backend's own fixed lead-in ("Volgens de tekst:"), which is the only
         text exempt from verification; punctuation exempts nothing."""
-        lead_ins = getattr(self.backend(backend), "lead_ins", frozenset())
+        lead_ins: frozenset[str] = getattr(self.backend(backend), "lead_ins", frozenset())
         return [s for s in parsed.sentences if not declines(s.text) and s.text not in lead_ins]
 
     def _verify(

@@ -3,7 +3,8 @@
 `make_briefing` asks the pipeline (with the user's `AskOptions`) for a briefing on a
 topic, or on the whole letter when the topic is empty, writes its Markdown for
 download, and returns the HTML to show: bullets grouped by section with their markers,
-then the quotes they cite; a marker is a link that jumps to (and highlights) its quote. Labels follow the briefing's language (Dutch or English).
+then the quotes they cite; a marker is a link that jumps to (and highlights) its
+quote. Labels follow the briefing's language (Dutch or English).
 All text is escaped. No Gradio in here; `ui.app` wires these to components.
 """
 
