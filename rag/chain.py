@@ -11,20 +11,24 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
+from rag import glossary
 from rag.backends.base import AnswerBackend, create_backend, declines, refusal
 from rag.backends.prompt import strip_echo
 from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
 from rag.query import Query, analyse
+from rag.relevance import RelevanceJudge
 from rag.settings import Settings
+from rag.spans import extract, opening
 from rag.summary import overview
-from rag.types import Answer, Chunk, Citation, Hit, SentenceVerdict
+from rag.text import guess_language, words
+from rag.types import Answer, AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
 from rag.verify import normalise, support_scores
 
 MAX_QUESTION_CHARS = 2000
@@ -50,6 +54,7 @@ def clean_question(question: str) -> str:
 
 class Retriever(Protocol):
     def search(self, query: Query, k: int) -> list[Hit]: ...
+    def unknown_words(self, query: Query) -> list[str]: ...
 
 
 @dataclass
@@ -74,6 +79,7 @@ class AnswerChain:
         self.embedder = embedder
         self.settings = settings
         self._backends: dict[str, AnswerBackend] = {}
+        self.relevance = RelevanceJudge(embedder, settings.answer)
         self.runnable: Runnable[dict[str, Any], Answer] = RunnableLambda(
             lambda options: self.invoke(**options)
         )
@@ -115,6 +121,8 @@ class AnswerChain:
             yield turn.early.answer
             yield self._finish(turn)
             return
+        unknown = tuple(self.retriever.unknown_words(turn.query))
+        turn.query = replace(turn.query, unknown=unknown)
         if hits is None:
             started = time.perf_counter()
             turn.hits = self._search(turn.query, turn.k)
@@ -142,6 +150,24 @@ class AnswerChain:
                 store.chunks, store.vectors, max(k, a.summary_points), a.summary_diversity
             )
         return self.retriever.search(query, k)
+
+    def _glossary(self, query: Query, citations: Sequence[Citation]) -> dict[str, str]:
+        """For an English question answered from Dutch quotes: their key terms translated."""
+        quotes = [c.quote for c in citations if guess_language(words(c.quote)) == "nl"]
+        if query.language != "en" or not quotes:
+            return {}
+        return glossary.glossary(quotes, self.settings.answer.glossary)
+
+    def _judge_relevance(
+        self, turn: Turn, verdicts: list[SentenceVerdict]
+    ) -> list[SentenceVerdict]:
+        """Each cited sentence's relevance to the question (uncited ones get none)."""
+        cited = [v for v in verdicts if v.markers]
+        judged = self.relevance.sentences(
+            turn.query, [v.text for v in cited], [v.markers[0] - 1 for v in cited], turn.hits
+        )
+        found = dict(zip(map(id, cited), judged, strict=True))
+        return [v.model_copy(update={"relevance": found.get(id(v))}) for v in verdicts]
 
     def _start(
         self,
@@ -178,13 +204,22 @@ class AnswerChain:
         refused = not parsed.sentences  # nothing but refusal sentences (or nothing at all)
         verdicts: list[SentenceVerdict] = []
         citations: list[Citation] = []
+        spans: list[AnswerSpan] = []
+        terms: dict[str, str] = {}
         if refused:
             text = text or refusal(turn.query.language)
         else:
             verdicts, citations = self._verify(parsed, turn.hits)
+            verdicts = self._judge_relevance(turn, verdicts)
             text = parsed.text
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
+            spans = answer_spans(turn.query, verdicts, citations)
+            if spans and not refused:
+                text = f"{opening(spans, turn.query.language)}\n{text}"
+            terms = self._glossary(turn.query, citations)
+            if terms:
+                text = f"{text}\n\n{glossary.render(terms)}"
         unsupported = bool(verdicts) and 2 * sum(v.supported for v in verdicts) < len(verdicts)
         timings = {**turn.timings, "verify": _ms(started)}
         timings["total"] = _ms(turn.started)
@@ -200,6 +235,13 @@ class AnswerChain:
             dropped_citations=parsed.dropped,
             unsupported_answer=unsupported,
             timings_ms=timings,
+            spans=spans,
+            glossary=terms,
+            relevance=max(
+                (v.relevance for v in verdicts if v.relevance is not None),
+                key=lambda r: r.score,
+                default=None,
+            ),
         )
 
     def _claims(self, parsed: ParsedAnswer, backend: str) -> list[ParsedSentence]:
@@ -223,12 +265,16 @@ class AnswerChain:
             passages = [hits[m - 1].chunk.text for m in sentence.markers]
             scores = support_scores(embedder, sentence.text, passages, self.settings.answer)
             support = max(scores)
+            quoted = any(normalise(sentence.text) in normalise(p) for p in passages)
             verdicts.append(
                 SentenceVerdict(
                     text=sentence.text,
                     markers=sentence.markers,
                     supported=support >= threshold,
                     support=support,
+                    grounding="quote"
+                    if quoted
+                    else ("supported" if support >= threshold else "unsupported"),
                 )
             )
             for marker, score in zip(sentence.markers, scores, strict=True):
@@ -239,6 +285,26 @@ class AnswerChain:
             for marker, found in sorted(quotes.items())
         ]
         return verdicts, citations
+
+
+def answer_spans(
+    query: Query, verdicts: Sequence[SentenceVerdict], citations: Sequence[Citation]
+) -> list[AnswerSpan]:
+    """Spans of what was asked, from the quotes of grounded sentences that answer."""
+    wanted = {
+        m
+        for v in verdicts
+        if v.grounding in ("quote", "supported")
+        and v.relevance is not None
+        and v.relevance.level != "unrelated"
+        for m in v.markers
+    }
+    return [
+        span
+        for citation in citations
+        if citation.marker in wanted
+        for span in extract(query, citation.quote, citation.marker)
+    ]
 
 
 def best_quote(embedder: Embedder, sentence: str, hit: Hit) -> tuple[int, str]:

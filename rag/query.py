@@ -54,6 +54,7 @@ class Query:
     parts: tuple[Part, ...] = ()
     section: str | None = None
     history: History = field(default=())
+    unknown: tuple[str, ...] | None = None  # content words the corpus does not know
 
     @property
     def broad(self) -> bool:

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from rag.types import Answer, Citation
+from rag.types import CONTRACT_VERSION, Answer, Citation
 
 
 def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, Any]:
     """The `rag ask --json` contract (keep these names: other tools read them)."""
     return {
+        "version": CONTRACT_VERSION,
         "id": question_id,
         "question": answer.question,
         "language": answer.language,
@@ -34,6 +35,9 @@ def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, 
         "dropped_citations": answer.dropped_citations,
         "unsupported_answer": answer.unsupported_answer,
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
+        "relevance": answer.relevance.model_dump() if answer.relevance else None,
+        "spans": [span.model_dump() for span in answer.spans],
+        "glossary": answer.glossary,
     }
 
 

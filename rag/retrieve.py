@@ -8,7 +8,7 @@
 3. An optional cross-encoder reorders the final candidates.
 4. Footnotes whose markers sit in a retrieved passage follow it, with the same rank.
 
-`LangChainRetriever` exposes the same search as a LangChain `BaseRetriever`.
+`rag.langchain_adapter` exposes the same search as a LangChain `BaseRetriever`.
 """
 
 from __future__ import annotations
@@ -19,9 +19,6 @@ from functools import lru_cache
 from typing import Any
 
 import numpy as np
-from langchain_core.callbacks import CallbackManagerForRetrieverRun
-from langchain_core.documents import Document as LCDocument
-from langchain_core.retrievers import BaseRetriever
 
 from rag.embeddings import Embedder
 from rag.errors import ConfigError
@@ -99,7 +96,7 @@ class HybridRetriever:
             hits.append(
                 Hit(
                     chunk=chunk,
-                    score=float(scores["dense"].get(position, 0.0)),
+                    score=float(fused_score.get(position, 0.0)),
                     rank=rank,
                     scores={
                         "fused": fused_score.get(position, 0.0),
@@ -109,6 +106,17 @@ class HybridRetriever:
                 )
             )
         return self._with_footnotes(hits)
+
+    def unknown_words(self, query: Query) -> list[str]:
+        """The question's content words that neither occur in the corpus nor align with a
+        corpus word ("nuclear" in a letter that never mentions it): a sign that the
+        documents do not answer it."""
+        known = self.aligner.known
+        return [
+            concept[0]
+            for concept in self.aligner.concepts(query.focus, pairs=False)
+            if len(concept) == 1 and concept[0] not in known
+        ]
 
     def _section_positions(self, topic: str) -> list[int]:
         """The body passages under the heading that `topic` names ([] if none does)."""
@@ -164,6 +172,7 @@ class TermAligner:
         acronyms: set[str] | None = None,
     ) -> None:
         self.terms = list(terms)
+        self.known = frozenset(self.terms)
         self.vectors = vectors
         self.embedder = embedder
         self.settings = settings
@@ -317,32 +326,3 @@ def _rerank(name: str, query: str, positions: list[int], chunks: list[Chunk]) ->
     scores = model.predict([(query, chunks[p].search_text) for p in positions])
     order = np.argsort(-np.asarray(scores))
     return [positions[i] for i in order]
-
-
-class LangChainRetriever(BaseRetriever):
-    """The hybrid retriever as a LangChain `BaseRetriever` (for use in LCEL chains)."""
-
-    retriever: Any
-    k: int = 5
-
-    def _get_relevant_documents(
-        self, query: str, *, run_manager: CallbackManagerForRetrieverRun
-    ) -> list[LCDocument]:
-        return [to_langchain(hit) for hit in self.retriever.search(analyse(query), self.k)]
-
-
-def to_langchain(hit: Hit) -> LCDocument:
-    """A hit as a LangChain Document; the full `Hit` travels in metadata['hit']."""
-    chunk = hit.chunk
-    return LCDocument(
-        page_content=chunk.text,
-        metadata={
-            "chunk_id": chunk.chunk_id,
-            "document": chunk.document,
-            "section": chunk.section,
-            "lines": [chunk.line_start, chunk.line_end],
-            "rank": hit.rank,
-            "score": hit.score,
-            "hit": hit,
-        },
-    )

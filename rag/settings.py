@@ -174,6 +174,18 @@ class AnswerSettings(Section):
     min_sentence_chars: int = Field(
         default=12, ge=0, description="Shorter passage sentences are not answer candidates."
     )
+    glossary: Path | None = Field(
+        default=Path("/usr/share/dictd/freedict-nld-eng"),
+        description="FreeDict Dutch-English dictionary (dictd files, without .index / "
+        ".dict.dz; Debian package dict-freedict-nld-eng) for the glossary under English "
+        "answers that quote Dutch; none or missing: no glossary.",
+    )
+    relevance_pool: int = Field(
+        default=8,
+        ge=1,
+        description="Best-ranked sentences the relevance model judges before an answer "
+        "(the pool it was calibrated on: scripts/calibrate_relevance.py --pool).",
+    )
     narrow_points: int = Field(default=2, ge=1, description="Most sentences for a narrow answer.")
     narrow_margin: float = share(
         0.92, "Narrow answer: keep sentences within this share of the best score."
@@ -229,6 +241,16 @@ class UISettings(Section):
     username: str | None = Field(default=None, description="Optional login (environment).")
     password: SecretStr | None = Field(default=None, description="Optional password.")
     max_upload_mb: float = Field(default=10.0, gt=0, description="Largest accepted upload.")
+    admin_password: SecretStr | None = Field(
+        default=None,
+        description="Admin password/token for adding, replacing and removing documents "
+        "(environment only: RAG_UI__ADMIN_PASSWORD). API: 'Authorization: Bearer <it>'.",
+    )
+    allow_uploads: bool = Field(
+        default=False,
+        description="Let every user change documents when no admin is configured "
+        "(`rag serve --allow-uploads`); off by default, so shared documents stay put.",
+    )
 
 
 class Settings(BaseSettings):

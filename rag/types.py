@@ -12,6 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+CONTRACT_VERSION = "1.1"
+"""Version of the JSON answer contract (`rag ask --json`, `POST /api/ask`); its schema is
+docs/answer.schema.json. 1.1: a `version` field; `passages[].score` is the ranking score."""
+
 
 class Frozen(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -143,13 +147,38 @@ class Citation(Frozen):
     support: float = 0.0
 
 
+class Relevance(Frozen):
+    """How well cited evidence answers the question (calibrated model, rag.relevance)."""
+
+    score: float = Field(description="Probability that it answers the question.")
+    level: Literal["answers", "partial", "unrelated"]
+    meaning: str = Field(default="", description="What the level means, for a tooltip.")
+
+
 class SentenceVerdict(Frozen):
-    """Verification of one answer sentence against the passages it cites."""
+    """Verification of one answer sentence against the passages it cites.
+
+    `grounding` says what was checked: `quote` — the sentence stands verbatim in the
+    cited passage (lines in the citation); `supported` / `unsupported` — the offline
+    verifier's score against the cited passage; `uncited` — no citation to check.
+    `relevance` says whether it answers the question, which grounding does not."""
 
     text: str
     markers: list[int] = Field(default_factory=list)
     supported: bool
     support: float
+    grounding: Literal["quote", "supported", "unsupported", "uncited"] = "uncited"
+    relevance: Relevance | None = None
+
+
+class AnswerSpan(Frozen):
+    """Figures, names or countries cut verbatim from a cited sentence (`source`), as
+    shown to the reader (`shown`: English notation and names for English questions)."""
+
+    kind: Literal["figures", "people", "countries", "bodies"]
+    source: list[str]
+    shown: list[str]
+    marker: int
 
 
 class Answer(Frozen):
@@ -170,6 +199,17 @@ class Answer(Frozen):
         "passages they cite (a model answer to distrust).",
     )
     timings_ms: dict[str, float] = Field(default_factory=dict)
+    relevance: Relevance | None = Field(
+        default=None, description="The best sentence's relevance (none for a refusal)."
+    )
+    spans: list[AnswerSpan] = Field(
+        default_factory=list, description="What the question asked for, cut from the quotes."
+    )
+    glossary: dict[str, str] = Field(
+        default_factory=dict,
+        description="Dutch terms of the quotes with dictionary translations (English "
+        "questions; not checked against the source).",
+    )
 
 
 class BriefingPoint(Frozen):

@@ -3,7 +3,9 @@
 recall@5 of the evidence quotes; share of answers whose citations all carry verbatim
 quotes (each quote found word for word in the cleaned source); refusal rate on
 unanswerable and on answerable questions; p50/p95 end-to-end latency of `rag ask`
-once the pipeline is loaded (index and model load once, as in `rag ask --questions`).
+once the pipeline is loaded (index and model load once, as in `rag ask --questions`);
+keyword recall of the answers to answerable questions (refusals count 0). A question with
+`follow_up_of` is asked after the question it follows, with that turn as history.
 
     .venv/bin/python scripts/answer_metrics.py [--dataset FILE.jsonl] [--backend NAME]
 """
@@ -11,6 +13,7 @@ once the pipeline is loaded (index and model load once, as in `rag ask --questio
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 
@@ -18,7 +21,7 @@ import numpy as np
 
 from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
-from eval.metrics import evidence_ranks, recall_at_k
+from eval.metrics import evidence_ranks, keyword_recall, recall_at_k
 from index.clean import clean_document, corpus_vocabulary
 from index.load import load_file
 from rag.settings import Settings
@@ -28,6 +31,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=DEFAULT_DATASET)
     parser.add_argument("--backend", default=None)
+    parser.add_argument(
+        "--by-type", action="store_true", help="Also one row per language and question type."
+    )
     args = parser.parse_args()
     pipeline = open_pipeline(Settings(), build_if_missing=True)
     sources = [load_file(Path(d.source)) for d in pipeline.documents()]
@@ -38,11 +44,17 @@ def main() -> None:
         notes = " ".join(f"{n.number} {n.text}" for n in document.footnotes)
         cleaned[source.name] = " ".join(f"{document.text} {notes}".split())
     items = load_dataset(args.dataset)
+    follows = follow_ups(args.dataset)
     pipeline.ask(items[0].question, backend=args.backend)  # warm-up, not timed
     rows = []
+    answered: dict[str, tuple[str, str]] = {}
     for item in items:
+        earlier = answered.get(follows.get(item.id, ""))
         started = time.perf_counter()
-        answer = pipeline.ask(item.question, backend=args.backend)
+        answer = pipeline.ask(
+            item.question, backend=args.backend, history=[earlier] if earlier else ()
+        )
+        answered[item.id] = (item.question, answer.answer)
         elapsed = (time.perf_counter() - started) * 1000
         ranked = [(h.rank, h.chunk.text) for h in answer.passages]
         ranks = evidence_ranks(item.evidence, ranked) if item.evidence else []
@@ -50,24 +62,55 @@ def main() -> None:
             piece in cleaned[c.document] for c in answer.citations for piece in c.quote.split(" … ")
         )
         rows.append((item, answer, elapsed, recall_at_k(ranks, 5) if ranks else None, verbatim))
+    groups = [(lang, None) for lang in ("nl", "en")]
+    if args.by_type:
+        groups += sorted({(r[0].lang, r[0].type) for r in rows})
     print(
-        "| language | n | recall@5 | citations verbatim | refused (unanswerable) "
-        "| refused (answerable) | p50 ms | p95 ms |"
+        "| language | type | n | recall@5 | citations verbatim | refused (unanswerable) "
+        "| refused (answerable) | p50 ms | p95 ms | keyword recall |"
     )
-    print("|---|---|---|---|---|---|---|---|")
-    for lang in ("nl", "en"):
-        group = [r for r in rows if r[0].lang == lang]
-        recall = [r[3] for r in group if r[3] is not None]
-        cited = [r[4] for r in group if r[1].citations]
-        unanswerable = [r[1].refused for r in group if r[0].type == "unanswerable"]
-        answerable = [r[1].refused for r in group if r[0].type != "unanswerable"]
-        latency = [r[2] for r in group]
-        print(
-            f"| {lang} | {len(group)} | {np.mean(recall):.3f} | {np.mean(cited):.3f} "
-            f"| {np.mean(unanswerable):.2f} ({sum(unanswerable)}/{len(unanswerable)}) "
-            f"| {np.mean(answerable):.2f} ({sum(answerable)}/{len(answerable)}) "
-            f"| {np.percentile(latency, 50):.0f} | {np.percentile(latency, 95):.0f} |"
-        )
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for lang, kind in groups:
+        group = [r for r in rows if r[0].lang == lang and kind in (None, r[0].type)]
+        print(f"| {lang} | {kind or 'all'} | " + " | ".join(cells(group)) + " |")
+
+
+def cells(group: list) -> list[str]:
+    """One table row's figures for a group of (item, answer, ms, recall, verbatim) rows."""
+    recall = [r[3] for r in group if r[3] is not None]
+    cited = [r[4] for r in group if r[1].citations]
+    unanswerable = [r[1].refused for r in group if r[0].type == "unanswerable"]
+    answerable = [r[1].refused for r in group if r[0].type != "unanswerable"]
+    latency = [r[2] for r in group]
+    keywords = [
+        keyword_recall(r[0].keywords, r[1].answer) or 0.0
+        for r in group
+        if r[0].type != "unanswerable" and r[0].keywords
+    ]
+    return [
+        str(len(group)),
+        f"{np.mean(recall):.3f}" if recall else "-",
+        f"{np.mean(cited):.3f}" if cited else "-",
+        _share(unanswerable),
+        _share(answerable),
+        f"{np.percentile(latency, 50):.0f}",
+        f"{np.percentile(latency, 95):.0f}",
+        f"{np.mean(keywords):.3f}" if keywords else "-",
+    ]
+
+
+def _share(flags: list[bool]) -> str:
+    return f"{np.mean(flags):.2f} ({sum(flags)}/{len(flags)})" if flags else "-"
+
+
+def follow_ups(path: Path) -> dict[str, str]:
+    """Follow-up question id → the id of the question it follows (`follow_up_of`)."""
+    pairs = {}
+    for line in path.read_text(encoding="utf-8").splitlines():
+        row = json.loads(line) if line.strip() else {}
+        if row.get("follow_up_of"):
+            pairs[str(row["id"])] = str(row["follow_up_of"])
+    return pairs
 
 
 if __name__ == "__main__":

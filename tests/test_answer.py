@@ -7,12 +7,12 @@ import re
 
 import pytest
 
+import rag
 from assembly.library import open_pipeline
 from rag.backends.base import REFUSALS
 from rag.citations import parse_citations
 from rag.errors import InputError
 from rag.render import answer_to_json
-from rag.retrieve import LangChainRetriever
 from rag.settings import Settings
 
 
@@ -198,9 +198,9 @@ def test_follow_up_uses_the_conversation(answers_pipeline):
 
 
 def test_langchain_retriever_adapter_returns_documents(answers_pipeline):
-    retriever = LangChainRetriever(retriever=answers_pipeline.retriever, k=3)
+    retriever = rag.as_retriever(pipeline=answers_pipeline, k=3)
     documents = retriever.invoke("EU-Mercosur akkoord")
-    assert documents and documents[0].metadata["lines"][0] >= 1
+    assert len(documents) == 3 and documents[0].metadata["lines"][0] >= 1
     assert any("Mercosur" in d.page_content for d in documents)
 
 

@@ -186,7 +186,7 @@ def source_panel(pipeline: Pipeline, answers: Sequence[Answer], ref: str | None)
     if citation is None:
         return EMPTY_PANEL
     chunk = find_chunk(pipeline, answer, citation)
-    return citation_html(citation, chunk)
+    return citation_html(citation, chunk, answer.sentences)
 
 
 def find_chunk(pipeline: Pipeline, answer: Answer, citation: Citation) -> Chunk | None:

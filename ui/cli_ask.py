@@ -15,6 +15,7 @@ from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.render import answer_to_json, citations_markdown
 from rag.settings import Settings
+from rag.spans import opening
 from rag.types import Answer
 from ui.common import friendly_errors, settings_of
 
@@ -77,6 +78,8 @@ def ask(
 
 
 def _print_sources(answer: Any) -> None:
+    if answer.spans:  # the asked-for figures and names, found once the answer is complete
+        click.echo(opening(answer.spans, answer.language))
     if answer.citations:
         click.echo()
         click.echo(citations_markdown(answer.citations))

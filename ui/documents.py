@@ -9,6 +9,7 @@ No Gradio in here; `ui.app` wires these to components.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -22,6 +23,7 @@ if TYPE_CHECKING:
 UPLOAD_SUFFIXES = (".txt", ".md", ".pdf")
 Progress = Callable[[str, int, int], None]
 _index_lock = threading.Lock()
+log = logging.getLogger("rag.documents")
 
 
 def documents_rows(pipeline: Pipeline) -> list[list[Any]]:
@@ -51,10 +53,32 @@ def check_upload(path: Path, max_mb: float) -> str | None:
     return None
 
 
+def upload_id(name: str) -> str:
+    """The document id an upload called `name` gets (a slug of its file name)."""
+    from index.load import slugify
+
+    return slugify(Path(name).stem)
+
+
+def existing_upload(pipeline: Pipeline, name: str) -> str | None:
+    """The id of the indexed document an upload called `name` would replace, if any."""
+    doc_id = upload_id(name)
+    return doc_id if doc_id in document_ids(pipeline) else None
+
+
 def upload_document(
-    pipeline: Pipeline, path: str | Path | None, max_mb: float, progress: Progress | None = None
+    pipeline: Pipeline,
+    path: str | Path | None,
+    max_mb: float,
+    progress: Progress | None = None,
+    *,
+    replace: bool = True,
+    name: str | None = None,
 ) -> tuple[bool, str]:
-    """Index an uploaded file. (ok, message); on failure the index is left as it was."""
+    """Index an uploaded file. (ok, message); on failure the index is left as it was.
+
+    With `replace=False` an upload whose id is already indexed is refused; a replacement
+    is logged. `name`: the upload's original file name (default: the file's own)."""
     if not path:
         return False, "Choose a .txt, .md or .pdf file first."
     file = Path(path)
@@ -63,14 +87,23 @@ def upload_document(
         return False, refusal
     from assembly.library import add_document
 
+    display = name or file.name
     with _index_lock:
+        taken = existing_upload(pipeline, display)
+        if taken and not replace:
+            return False, (
+                f"A document with id '{taken}' is already indexed. Choose 'replace' to "
+                "overwrite it, or rename the file."
+            )
+        if taken:
+            log.warning("Document '%s' is being replaced by upload '%s'.", taken, display)
         before = {d.doc_id: d.chunks for d in pipeline.documents()}
         try:
-            add_document(pipeline, file, name=file.name, progress=progress)
+            add_document(pipeline, file, name=display, progress=progress)
         except RagError as exc:
-            return False, f"Could not add '{file.name}': {exc} The index was not changed."
+            return False, f"Could not add '{display}': {exc} The index was not changed."
         added = [d for d in pipeline.documents() if before.get(d.doc_id) != d.chunks]
-    names = ", ".join(f"'{d.name}' ({d.chunks} passages)" for d in added) or f"'{file.name}'"
+    names = ", ".join(f"'{d.name}' ({d.chunks} passages)" for d in added) or f"'{display}'"
     return True, f"Indexed {names}. You can ask about it in the Chat tab now."
 
 

@@ -152,16 +152,64 @@ def _section_suffix(chunk: Chunk) -> str:
 
 # ---- source cards -----------------------------------------------------------------------
 
+GROUNDING = {
+    "quote": (
+        "quote",
+        "❝ quoted verbatim",
+        "The answer sentence stands word for word in the source at the cited lines.",
+    ),
+    "supported": (
+        "ok",
+        "✓ supported",
+        "The offline verifier scored the sentence {support:.2f} against this passage "
+        "(supported from 0.55: embedding similarity, shared words, numbers).",
+    ),
+    "unsupported": (
+        "warn",
+        "⚠ not supported",
+        "The offline verifier scored the sentence {support:.2f} against this passage, "
+        "below 0.55: the passage may not say this.",
+    ),
+}
+RELEVANCE = {
+    "answers": "answers the question",
+    "partial": "partial",
+    "unrelated": "off the question",
+}
 
-def citation_html(citation: Citation, chunk: Chunk | None) -> str:
-    """The source card of a citation: its passage with the quote marked, and the verdict;
-    just the quote when the passage is gone (its document was removed)."""
-    verdict = (
-        '<span class="verdict ok">✓ quote supports the sentence</span>'
-        if citation.supported
-        else '<span class="verdict warn">⚠ not verified: the quote may not support '
-        "the sentence</span>"
-    )
+
+def verdict_html(citation: Citation, verdicts: Sequence[SentenceVerdict]) -> str:
+    """Two separate facts: grounding (what was checked against the source) and relevance
+    (whether it answers the question: a calibrated level, its meaning in the tooltip)."""
+    if not verdicts:  # a citation no sentence refers to any more: its own verdict
+        grounding = "supported" if citation.supported else "unsupported"
+        support = citation.support
+    else:
+        order = ("unsupported", "uncited", "supported", "quote")
+        worst = min(verdicts, key=lambda v: order.index(v.grounding))
+        grounding, support = worst.grounding, worst.support
+    css, label, title = GROUNDING.get(grounding, GROUNDING["unsupported"])
+    parts = [
+        f'<span class="verdict {css}" title="{escape_text(title.format(support=support))}">'
+        f"{label}</span>"
+    ]
+    judged = [v.relevance for v in verdicts if v.relevance is not None]
+    if judged:
+        best = max(judged, key=lambda r: r.score)
+        parts.append(
+            f'<span class="relevance {best.level}" title="{escape_text(best.meaning)} '
+            f'(p = {best.score:.2f})">relevance: {RELEVANCE[best.level]}</span>'
+        )
+    return " ".join(parts)
+
+
+def citation_html(
+    citation: Citation, chunk: Chunk | None, verdicts: Sequence[SentenceVerdict] = ()
+) -> str:
+    """The source card of a citation: its passage with the quote marked, and what was
+    checked about the sentences citing it; just the quote when the passage is gone (its
+    document was removed)."""
+    verdict = verdict_html(citation, [v for v in verdicts if citation.marker in v.markers])
     lines = f"lines {citation.lines[0]}–{citation.lines[1]}"
     heading = f"Source [{citation.marker}] · cited {lines}"
     if chunk is None:

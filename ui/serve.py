@@ -1,19 +1,25 @@
-"""`rag serve`: open (or first build) the index, then serve the web app on 127.0.0.1.
+"""`rag serve`: open (or first build) the index, then serve the chat UI and the HTTP API
+on one port of 127.0.0.1 (uvicorn; the Gradio app is mounted into the FastAPI app at /).
 
-Gradio is imported only here and in `ui.app`, and only when the command runs, so the
-rest of the CLI stays quick to start.
+Gradio, FastAPI and uvicorn are imported only when the command runs, so the rest of the
+CLI stays quick to start.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from rag.errors import ConfigError, RagError
 from rag.settings import Settings
+from ui.access import Access
 from ui.common import friendly_errors, settings_of
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
 
 DEFAULT_CONCURRENCY = 2
 QUEUE_SIZE = 64
@@ -43,12 +49,14 @@ def auth_of(settings: Settings) -> tuple[str, str] | None:
     return (user, password) if user and password else None
 
 
-def launch(
-    settings: Settings, host: str, port: int, *, block: bool = True, quiet: bool = False
-) -> object:
-    """Open the pipeline (building the bundled letter's index if missing) and launch."""
+def build_server(
+    settings: Settings, *, api_only: bool = False, allow_uploads: bool | None = None
+) -> Any:
+    """The FastAPI app: the HTTP API, with the chat UI mounted at / unless `api_only`.
+
+    Opens the pipeline (building the bundled letter's index if missing) first."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    auth = auth_of(settings)  # before the slow part: a bad login setting fails at once
+    auth_of(settings)  # before the slow part: a bad login setting fails at once
     from assembly.library import open_pipeline
 
     missing = not (settings.index.path / "CURRENT").exists()
@@ -57,30 +65,56 @@ def launch(
     pipeline = open_pipeline(settings, build_if_missing=True, progress=TerminalProgress())
     docs = pipeline.documents()
     click.echo(f"Loaded {len(docs)} document(s), {sum(d.chunks for d in docs)} passages.", err=True)
+    return server_app(pipeline, Access.from_settings(settings, allow_uploads), api_only=api_only)
 
-    from ui.app import build_app, launch_options
 
-    demo = build_app(pipeline)
+def server_app(pipeline: Pipeline, access: Access, *, api_only: bool = False) -> Any:
+    """The API over `pipeline`, and the chat UI mounted beside it at / (same port)."""
+    from ui.api import build_api
+
+    app = build_api(pipeline, access)
+    if api_only:
+        return app
+    import gradio as gr
+
+    from ui.app import build_app
+    from ui.app_style import launch_options
+
+    demo = build_app(pipeline, access)
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_SIZE)
-    click.echo(f"Serving on http://{host}:{port}" + (" (login required)" if auth else ""), err=True)
+    return gr.mount_gradio_app(
+        app,
+        demo,
+        path="/",
+        auth=access.user,
+        auth_message="Log in to use the Kamerbrief assistant." if access.user else None,
+        max_file_size=f"{int(pipeline.settings.ui.max_upload_mb * 1024)}kb",
+        ssr_mode=False,
+        show_error=False,
+        footer_links=["api"],
+        **launch_options(),
+    )
+
+
+def launch(
+    settings: Settings,
+    host: str,
+    port: int,
+    *,
+    api_only: bool = False,
+    allow_uploads: bool | None = None,
+) -> None:
+    """Serve the API (and the chat UI) on host:port until interrupted."""
+    import uvicorn
+
+    app = build_server(settings, api_only=api_only, allow_uploads=allow_uploads)
+    what = "API" if api_only else "chat app and API"
+    login = " (login required)" if settings.ui.username else ""
+    click.echo(f"Serving the {what} on http://{host}:{port} (API docs: /docs){login}", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
     sys.stderr.flush()
-    return demo.launch(
-        server_name=host,
-        server_port=port,
-        auth=auth,
-        auth_message="Log in to use the Kamerbrief assistant." if auth else None,
-        max_file_size=f"{int(settings.ui.max_upload_mb * 1024)}kb",
-        share=False,
-        inbrowser=False,
-        ssr_mode=False,
-        show_error=False,
-        quiet=quiet,
-        footer_links=[],
-        prevent_thread_lock=not block,
-        **launch_options(),
-    )
+    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
 
 
 @click.command("serve")
@@ -88,13 +122,30 @@ def launch(
     "--host", default=None, help="Interface to bind (default: settings ui.host, 127.0.0.1)."
 )
 @click.option("--port", type=int, default=None, help="Port (default: settings ui.port, 7860).")
+@click.option("--api-only", is_flag=True, help="Serve only the HTTP API (no chat UI).")
+@click.option(
+    "--allow-uploads",
+    is_flag=True,
+    default=None,
+    help="Let every user add and remove documents when no admin password is set.",
+)
 @click.pass_context
 @friendly_errors
-def serve_command(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Start the chat app in the browser (builds the letter's index first if needed)."""
+def serve_command(
+    ctx: click.Context,
+    host: str | None,
+    port: int | None,
+    api_only: bool,
+    allow_uploads: bool | None,
+) -> None:
+    """Start the chat app and the HTTP API (docs at /docs) on one port.
+
+    Builds the letter's index first if needed. Document changes need the admin password
+    (RAG_UI__ADMIN_PASSWORD), or --allow-uploads when none is set.
+    """
     settings = settings_of(ctx)
     host = host or settings.ui.host
     port = port or settings.ui.port
     if not 1 <= port <= 65535:
         raise RagError(f"Port {port} is not valid; choose one between 1 and 65535.")
-    launch(settings, host, port)
+    launch(settings, host, port, api_only=api_only, allow_uploads=allow_uploads or None)

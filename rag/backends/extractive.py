@@ -13,11 +13,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 
 from rag.backends.base import AnswerBackend, refusal
 from rag.embeddings import Embedder
 from rag.query import Query, own_subject
+from rag.relevance import Candidate, RelevanceJudge, score_sentences
 from rag.settings import AnswerSettings, Settings
 from rag.summary import in_context, pick, span_text
 from rag.text import content_stems, stem_overlap
@@ -26,6 +26,12 @@ from rag.types import Hit
 LEAD_INS = {
     "nl": "Volgens de tekst:",
     "en": "According to the text (quoted from the source):",
+}
+# When the best evidence is on the topic but may not hold what was asked.
+PARTIAL_LEAD_INS = {
+    "nl": "De tekst raakt aan deze vraag, maar geeft mogelijk geen direct antwoord:",
+    "en": "The text touches on this question but may not answer it directly "
+    "(quoted from the source):",
 }
 # A number in running text, not a footnote marker glued to a word ("bij.6", "rechten3").
 _HAS_NUMBER = re.compile(r"(?<![\w.,;:)'’\"])\d")
@@ -42,29 +48,26 @@ _PERSON = re.compile(
 )
 
 
-@dataclass(frozen=True)
-class Candidate:
-    hit_index: int  # 0-based position in the hits list
-    text: str
-    score: float
-
-
 class ExtractiveBackend:
     """Quote the best-supported sentences of the retrieved passages, with markers."""
 
     name = "extractive"
-    lead_ins = frozenset(LEAD_INS.values())  # fixed text, not a claim: not verified
+    # Its fixed lead-ins are not claims: the only text the chain does not verify.
+    lead_ins = frozenset([*LEAD_INS.values(), *PARTIAL_LEAD_INS.values()])
 
     def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
         self.embedder = embedder
         self.settings = settings
+        self.judge = RelevanceJudge(embedder, settings)
 
     def stream(self, query: Query, hits: Sequence[Hit]) -> Iterator[str]:
-        chosen = self.select(query, hits)
+        chosen, best = self.select(query, hits)
         if not chosen:
             yield refusal(query.language)
             return
-        yield LEAD_INS.get(query.language, LEAD_INS["en"])
+        partial = self.judge.model.level(best) == "partial"
+        lead_ins = PARTIAL_LEAD_INS if partial else LEAD_INS
+        yield lead_ins.get(query.language, lead_ins["en"])
         for candidate in chosen:
             yield f"\n- {candidate.text} [{candidate.hit_index + 1}]"
 
@@ -72,25 +75,39 @@ class ExtractiveBackend:
         """All distinct passage sentences with their support for the question, best first."""
         return rank_sentences(self.embedder, self.settings, question, hits)
 
-    def select(self, query: Query, hits: Sequence[Hit]) -> list[Candidate]:
-        """The sentences to answer with, in reading order; empty means refuse."""
+    def select(self, query: Query, hits: Sequence[Hit]) -> tuple[list[Candidate], float]:
+        """The sentences to answer with, in reading order, and the relevance of the best
+        candidate; no sentences means refuse. The rules choose the sentences; the
+        relevance model also refuses when no candidate is likely to answer. The gist of
+        the whole document is a summary (`gist`), with nothing to judge."""
         if query.wants("gist"):
-            return gist(self.embedder, self.settings, hits)
+            return gist(self.embedder, self.settings, hits), 1.0
         ranked = not_repeated(query, self.score(query.focus, hits))
+        chosen = self._by_rules(query, ranked, hits)
+        if not chosen:
+            return [], 0.0
+        pool = ranked[: self.settings.relevance_pool]
+        best = float(self.judge.probabilities(query, pool, hits).max())
+        if self.judge.model.level(best) == "unrelated":
+            return [], best
+        return chosen, best
+
+    def select_by_rules(self, query: Query, hits: Sequence[Hit]) -> list[Candidate]:
+        """The sentences the score and the asked-kind rules alone would answer with."""
+        return self._by_rules(query, not_repeated(query, self.score(query.focus, hits)), hits)
+
+    def _by_rules(
+        self, query: Query, ranked: list[Candidate], hits: Sequence[Hit]
+    ) -> list[Candidate]:
         if not ranked or ranked[0].score < self.settings.min_support:
             return []
         if self.refuses(query, ranked[0], hits):
             return []
         best = ranked[0].score
         s = self.settings
-        limit, margin = (
-            (s.broad_points, s.broad_margin)
-            if query.broad
-            else (
-                s.narrow_points,
-                s.narrow_margin,
-            )
-        )
+        broad = query.broad
+        limit = s.broad_points if broad else s.narrow_points
+        margin = s.broad_margin if broad else s.narrow_margin
         chosen = [c for c in ranked[:limit] if c.score >= best * margin]
         if _wants_number(query):
             chosen = [c for c in chosen if _states_number(c, hits)]
@@ -126,23 +143,7 @@ def rank_sentences(
             seen.add(key)
             texts.append(text)
             owners.append(i)
-    if not texts:
-        return []
-    query = embedder.encode_queries([question])[0]
-    semantic = embedder.encode_passages(texts) @ query
-    wanted = content_stems(question)
-    candidates = []
-    headings = {i: content_stems(hit.chunk.section) for i, hit in enumerate(hits)}
-    for text, owner, sem in zip(texts, owners, semantic, strict=True):
-        # A section heading names what its sentences are about ("Handel").
-        lexical = stem_overlap(wanted, content_stems(text) | headings[owner])
-        prior = 1.0 / (1.0 + owner)
-        score = (
-            settings.semantic_weight * float(sem)
-            + settings.lexical_weight * lexical
-            + settings.position_weight * prior
-        )
-        candidates.append(Candidate(owner, text, score))
+    candidates = score_sentences(embedder, settings, question, texts, owners, hits)
     return sorted(candidates, key=lambda c: -c.score)
 
 

@@ -1,0 +1,139 @@
+"""Answer spans: the exact figures, dates, names and countries a question asks for, taken
+from the cited sentences and framed in the reader's language.
+
+"What percentage of GDP will NATO allies spend in 2035?" answered from a Dutch sentence
+opens with "Figures in the cited text: 5%, 3.5%, 2035 [1]." Every span is cut from the
+sentence it cites (that is the check: a span is shown only where it stands in the
+source); for English readers only the notation changes: a decimal comma becomes a point,
+"miljard" becomes "billion", a Dutch month becomes an English one, and a country or an
+EU institution gets its standard English name (countries from pycountry's ISO 3166 names
+and their Dutch translations; institutions from `rag/lexicon/names_nl_en.toml`).
+"""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Sequence
+from functools import lru_cache
+
+from rag.query import Query
+from rag.relevance import PERSON
+from rag.text import LEXICON_DIR
+from rag.types import AnswerSpan
+
+_MONTHS_NL = (
+    "januari februari maart april mei juni juli augustus september oktober november december"
+).split()
+_MONTHS_EN = (
+    "January February March April May June July August September October November December"
+).split()
+_MONTH = "|".join(_MONTHS_NL)
+_DATE = re.compile(rf"\b\d{{1,2}} (?:{_MONTH}) \d{{4}}\b", re.IGNORECASE)
+_AMOUNT = re.compile(
+    r"(?:€|EUR|\$)\s?\d+(?:[.,]\d+)*(?:\s?(?:miljard|miljoen|mld|mln|billion|million))?"
+    r"|\b\d+(?:[.,]\d+)*\s?(?:miljard|miljoen|billion|million)(?:\s?(?:euro|dollar))?",
+    re.IGNORECASE,
+)
+_FIGURE = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*\s?(?:%|procent|percent)?(?![\w])")
+_UNITS = {"miljard": "billion", "miljoen": "million", "mld": "billion", "mln": "million"}
+FRAMES = {
+    "figures": {"en": "Figures in the cited text", "nl": "Cijfers in de geciteerde tekst"},
+    "people": {"en": "Named in the cited text", "nl": "Genoemd in de geciteerde tekst"},
+    "countries": {"en": "Countries named", "nl": "Genoemde landen"},
+    "bodies": {"en": "Bodies and instruments named", "nl": "Genoemde organen en instrumenten"},
+}
+
+
+@lru_cache(maxsize=1)
+def countries_nl_en() -> dict[str, str]:
+    """Dutch country names → English (ISO 3166 via pycountry's Dutch translation)."""
+    import gettext
+
+    import pycountry
+
+    dutch = gettext.translation("iso3166-1", pycountry.LOCALES_DIR, languages=["nl"])
+    names: dict[str, str] = {}
+    for country in pycountry.countries:
+        english = getattr(country, "common_name", None) or country.name
+        names[dutch.gettext(country.name)] = english
+    return names
+
+
+@lru_cache(maxsize=1)
+def bodies_nl_en() -> dict[str, str]:
+    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
+        return dict(tomllib.load(file)["names"])
+
+
+def _named(text: str, table: dict[str, str]) -> list[str]:
+    """Dutch names from `table` that stand in `text` (longest first, no overlaps)."""
+    found: list[tuple[int, str]] = []
+    taken: list[range] = []
+    for name in sorted(table, key=len, reverse=True):
+        for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+            span = range(match.start(), match.end())
+            if not any(set(span) & set(t) for t in taken):
+                taken.append(span)
+                found.append((match.start(), name))
+    return [name for _, name in sorted(found)]
+
+
+def extract(query: Query, text: str, marker: int) -> list[AnswerSpan]:
+    """The spans of one cited sentence that answer the question's asked-for kind, as they
+    stand in the source and as the reader is shown them."""
+    found: list[tuple[str, list[str]]] = []
+    if query.wants("number") or query.wants("date") or query.wants("money"):
+        figures = _DATE.findall(text) + _AMOUNT.findall(text)
+        rest = _AMOUNT.sub(" ", _DATE.sub(" ", text))
+        figures += [f.strip() for f in _FIGURE.findall(rest)]
+        if figures:
+            found.append(("figures", figures))
+    if query.wants("person"):
+        people = [m.group(0) for m in PERSON.finditer(text)]
+        if people:
+            found.append(("people", people))
+    if query.wants("list"):
+        for kind, table in (("countries", countries_nl_en()), ("bodies", bodies_nl_en())):
+            names = _named(text, table)
+            if names:
+                found.append((kind, names))
+    return [
+        AnswerSpan(
+            kind=kind,  # type: ignore[arg-type]
+            source=list(dict.fromkeys(texts)),
+            shown=list(dict.fromkeys(render(t, kind, query.language) for t in texts)),
+            marker=marker,
+        )
+        for kind, texts in found
+    ]
+
+
+def render(span: str, kind: str, language: str) -> str:
+    """One span in the reader's notation (English: decimal point, English names)."""
+    if language != "en":
+        return span
+    if kind == "countries":
+        return countries_nl_en().get(span, span)
+    if kind == "bodies":
+        return bodies_nl_en().get(span, span)
+    if kind == "figures":
+        text = re.sub(r"(\d)\.(\d{3})\b", r"\1,\2", span)  # thousands: 1.000 → 1,000
+        text = re.sub(r"(\d),(\d{1,2})\b", r"\1.\2", text)  # decimals: 3,5 → 3.5
+        text = re.sub(r"\bprocent\b", "percent", text, flags=re.IGNORECASE)
+        for dutch, english in _UNITS.items():
+            text = re.sub(rf"\b{dutch}\b", english, text, flags=re.IGNORECASE)
+        for dutch, english in zip(_MONTHS_NL, _MONTHS_EN, strict=True):
+            text = re.sub(rf"\b{dutch}\b", english, text, flags=re.IGNORECASE)
+        return text
+    return span
+
+
+def opening(spans: Sequence[AnswerSpan], language: str) -> str:
+    """The answer's first lines: each kind's spans, in the reader's language, cited."""
+    lines = []
+    for kind in FRAMES:
+        parts = [f"{', '.join(s.shown)} [{s.marker}]" for s in spans if s.kind == kind]
+        if parts:
+            lines.append(f"{FRAMES[kind][language]}: {'; '.join(parts)}.")
+    return "\n".join(lines)

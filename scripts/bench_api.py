@@ -1,0 +1,152 @@
+"""Benchmark: answers per second through the HTTP API at 1/8/16/32 concurrent clients,
+next to the in-process rate (`pipeline.ask` in a loop, what `rag ask --questions` does)
+measured in the same run.
+
+The server is `rag serve` (chat UI and API on one port) started as its own process on
+loopback; clients are threads in this process, each sending a bounded number of
+questions to POST /api/ask. An answer counts as correct when its text equals the
+in-process answer to the same question (the default extractive backend is deterministic).
+
+    nice -n 19 .venv/bin/python scripts/bench_api.py            # ~3 minutes
+    nice -n 19 .venv/bin/python scripts/bench_api.py --per-client 4 --clients 1 8 16 32
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = ROOT / "eval" / "data" / "extra_dev.jsonl"
+
+
+def questions(limit: int) -> list[str]:
+    rows = [json.loads(line) for line in QUESTIONS.read_text(encoding="utf-8").splitlines()]
+    return [row["question"] for row in rows if row.get("question")][:limit]
+
+
+def open_index(index: Path):
+    from assembly.library import open_pipeline
+    from rag.settings import Settings
+
+    return open_pipeline(Settings(index={"path": index}), build_if_missing=True)
+
+
+def in_process(pipeline, asked: list[str], rounds: int) -> tuple[float, float]:
+    """(answers/s, p50 ms) of sequential in-process answering."""
+    latencies = []
+    started = time.perf_counter()
+    for _ in range(rounds):
+        for question in asked:
+            t = time.perf_counter()
+            pipeline.ask(question)
+            latencies.append(time.perf_counter() - t)
+    rate = len(latencies) / (time.perf_counter() - started)
+    return rate, statistics.median(latencies) * 1000
+
+
+def start_server(index: Path, port: int, log: Path) -> subprocess.Popen:
+    rag = Path(sys.executable).parent / "rag"
+    command = [str(rag)] if rag.exists() else [sys.executable, "-m", "ui.cli"]
+    command += ["--index", str(index), "serve", "--port", str(port)]
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
+    process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"rag serve exited early; see {log}")
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return process
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.5)
+    process.kill()
+    sys.exit(f"rag serve did not answer within 300 s; see {log}")
+
+
+def load(url: str, clients: int, per_client: int, expected: dict[str, str]) -> dict[str, float]:
+    """`clients` threads, each asking `per_client` questions in turn."""
+    asked = list(expected)
+
+    def client(n: int) -> list[tuple[float, bool, bool]]:
+        results = []
+        with httpx.Client(base_url=url, timeout=120) as http:
+            for i in range(per_client):
+                question = asked[(n + i) % len(asked)]
+                t = time.perf_counter()
+                try:
+                    response = http.post("/api/ask", json={"question": question})
+                    ok = response.status_code == 200
+                    right = ok and response.json()["answer"] == expected[question]
+                except httpx.HTTPError:
+                    ok = right = False
+                results.append((time.perf_counter() - t, ok, right))
+        return results
+
+    started = time.perf_counter()
+    with ThreadPoolExecutor(max_workers=clients) as pool:
+        results = [r for batch in pool.map(client, range(clients)) for r in batch]
+    elapsed = time.perf_counter() - started
+    latencies = sorted(r[0] for r in results)
+    return {
+        "requests": len(results),
+        "errors": sum(not ok for _, ok, _ in results),
+        "wrong": sum(ok and not right for _, ok, right in results),
+        "p50_ms": statistics.median(latencies) * 1000,
+        "p95_ms": latencies[max(0, int(len(latencies) * 0.95) - 1)] * 1000,
+        "rate": sum(ok for _, ok, _ in results) / elapsed,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--index", type=Path, help="Index folder (default: a fresh temp one).")
+    parser.add_argument("--clients", type=int, nargs="+", default=[1, 8, 16, 32])
+    parser.add_argument("--per-client", type=int, default=16, help="Questions per client.")
+    parser.add_argument("--questions", type=int, default=16, help="Distinct questions used.")
+    parser.add_argument("--port", type=int, default=7871)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
+        index = args.index or Path(tmp) / "index"
+        asked = questions(args.questions)
+        pipeline = open_index(index)
+        expected = {q: pipeline.ask(q).answer for q in asked}  # warm-up and expected texts
+        before, p50 = in_process(pipeline, asked, rounds=3)
+        print(f"in-process before: {before:.1f} answers/s, p50 {p50:.0f} ms", flush=True)
+        server = start_server(index, args.port, Path(tmp) / "server.log")
+        try:
+            url = f"http://127.0.0.1:{args.port}"
+            load(url, 2, 2, expected)  # warm-up
+            print(
+                "| clients | requests | errors | wrong | p50 ms | p95 ms | answers/s | × in-proc |"
+            )
+            print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+            for clients in args.clients:
+                r = load(url, clients, args.per_client, expected)
+                print(
+                    f"| {clients} | {r['requests']:.0f} | {r['errors']:.0f} | {r['wrong']:.0f} "
+                    f"| {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['rate']:.1f} "
+                    f"| {r['rate'] / before:.2f} |",
+                    flush=True,
+                )
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+        after, p50 = in_process(pipeline, asked, rounds=3)
+        print(f"in-process after: {after:.1f} answers/s, p50 {p50:.0f} ms")
+        print(f"(ratios use the in-process rate before the load: {before:.1f}/s)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""`rag serve` as users start it (a real process on loopback): the chat UI and the HTTP API
+on one port, `--api-only`, and the named Gradio API driven by `gradio_client`."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from conftest import free_port, running_server
+from gradio_client import Client, handle_file
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN = "open-sesame"
+DUTCH = "Wat is de NAVO-norm voor 2035?"
+NOTE = "Memo over fietspaden.\n\nDe gemeente legt in 2027 veertig kilometer fietspad aan.\n"
+
+
+def rag_command() -> list[str]:
+    script = Path(sys.executable).parent / "rag"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
+
+
+def serve(tmp: Path, built_index, *extra: str, admin: str | None = None):
+    settings, _ = built_index
+    shutil.copytree(settings.index.path, tmp / "index")
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(tmp / "g")}
+    for name in ("RAG_UI__USERNAME", "RAG_UI__PASSWORD", "RAG_UI__ADMIN_PASSWORD"):
+        env.pop(name, None)
+    if admin:
+        env["RAG_UI__ADMIN_PASSWORD"] = admin
+    command = [*rag_command(), "--index", str(tmp / "index"), "serve", "--port", str(port), *extra]
+    url = f"http://127.0.0.1:{port}"
+    return running_server(command, f"{url}/api/health", tmp / "server.log", 240, cwd=ROOT, env=env)
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory, built_index) -> Iterator[str]:
+    with serve(tmp_path_factory.mktemp("serve"), built_index, admin=ADMIN) as health:
+        yield health.removesuffix("/api/health")
+
+
+def test_one_port_serves_the_ui_the_api_and_its_docs(server: str) -> None:
+    answer = httpx.post(f"{server}/api/ask", json={"question": DUTCH}, timeout=60).json()
+    assert "5%" in answer["answer"] and answer["citations"] and answer["version"]
+    assert "gradio" in httpx.get(f"{server}/", timeout=30).text.lower()
+    assert httpx.get(f"{server}/docs", timeout=30).status_code == 200
+    paths = httpx.get(f"{server}/openapi.json", timeout=30).json()["paths"]
+    assert {"/api/ask", "/api/documents", "/v1/chat/completions"} <= set(paths)
+
+
+def test_gradio_api_lists_only_the_named_endpoints(server: str) -> None:
+    client = Client(f"{server}/", verbose=False)
+    named = set(client.view_api(print_info=False, return_format="dict")["named_endpoints"])
+    assert named == {"/ask", "/brief", "/add_document", "/remove_document"}
+
+
+def test_gradio_ask_takes_the_question_and_returns_json(server: str) -> None:
+    client = Client(f"{server}/", verbose=False)
+    answer = client.predict(DUTCH, "extractive", 3, api_name="/ask")
+    assert isinstance(answer, dict) and "5%" in answer["answer"]
+    assert answer["citations"] and answer["citations"][0]["lines"]
+    assert "<" not in answer["answer"]  # text, not HTML
+    brief = client.predict("handel", api_name="/brief")
+    assert brief["points"] and brief["citations"]
+
+
+def test_gradio_document_changes_need_the_admin_password(server: str, tmp_path: Path) -> None:
+    client = Client(f"{server}/", verbose=False)
+    memo = tmp_path / "memo.txt"
+    memo.write_text(NOTE, encoding="utf-8")
+    _, _, status, _ = client.predict(handle_file(memo), False, "wrong", api_name="/add_document")
+    assert "admin password" in status
+    _, _, status, _ = client.predict(handle_file(memo), False, ADMIN, api_name="/add_document")
+    assert status.startswith("✓")
+    _, _, status, _ = client.predict(handle_file(memo), False, ADMIN, api_name="/add_document")
+    assert "already indexed" in status
+    with pytest.raises(Exception, match="admin password"):
+        client.predict("memo", "", api_name="/remove_document")
+    removed = client.predict("memo", ADMIN, api_name="/remove_document")
+    assert removed["removed"] == "memo"
+
+
+def test_api_only_serves_no_ui(tmp_path: Path, built_index) -> None:
+    with serve(tmp_path, built_index, "--api-only") as health:
+        base = health.removesuffix("/api/health")
+        assert httpx.get(health, timeout=30).json()["status"] == "ok"
+        assert httpx.get(f"{base}/", timeout=30).status_code == 404
+        blocked = httpx.post(
+            f"{base}/api/documents", files={"file": ("m.txt", NOTE.encode())}, timeout=30
+        )
+        assert blocked.status_code == 403  # no admin configured, no --allow-uploads

@@ -1,0 +1,125 @@
+"""Verdicts that say what was checked: grounding (quoted, supported) apart from relevance
+(does it answer the question), answer spans in the reader's language, and the glossary.
+All on the real letter index with the bundled encoder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rag.glossary import glossary, load, translate
+from rag.pipeline import Pipeline
+from rag.query import analyse
+from rag.relevance import Candidate, RelevanceJudge, load_model
+from rag.render import answer_to_json
+from rag.settings import AnswerSettings
+from rag.spans import extract, opening
+
+NATO_2035 = (
+    "In deze context spraken de NAVO-bondgenoten tijdens de NAVO-top in Den Haag af in 2035 "
+    "5% van het bbp aan veiligheid (waarvan 3,5% aan harde defensie-uitgaven) te zullen "
+    "besteden."
+)
+DICTIONARY = AnswerSettings().glossary
+
+
+def test_an_extractive_answer_is_labelled_a_quote_and_judged_for_relevance(
+    pipeline: Pipeline,
+) -> None:
+    answer = pipeline.ask("Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 uitgeven?")
+    assert not answer.refused
+    assert answer.sentences and all(s.grounding == "quote" for s in answer.sentences)
+    assert all(s.relevance is not None and s.relevance.meaning for s in answer.sentences)
+    assert answer.relevance is not None and answer.relevance.level != "unrelated"
+    data = answer_to_json(answer)
+    assert data["relevance"] == answer.relevance.model_dump()
+    assert data["sentences"][0]["grounding"] == "quote"
+    assert "3,5%" in data["spans"][0]["source"]
+
+
+def test_a_refusal_carries_no_relevance_or_spans(pipeline: Pipeline) -> None:
+    answer = pipeline.ask("How many drones is the Netherlands planning to buy?")
+    assert answer.refused and answer.relevance is None and answer.spans == []
+
+
+def test_the_model_ranks_an_answering_sentence_above_an_unrelated_one(
+    pipeline: Pipeline,
+) -> None:
+    query = analyse("What percentage of GDP will NATO allies spend on security in 2035?")
+    hits = pipeline.retrieve(query.text)
+    judge = RelevanceJudge(pipeline.embedder, pipeline.settings.answer)
+    answering = judge.sentences(query, [NATO_2035], [0], hits)[0]
+    unrelated = judge.sentences(
+        query, ["De minister van Buitenlandse Zaken, D.M. van Weel"], [0], hits
+    )[0]
+    assert answering.score > unrelated.score
+    assert unrelated.level == "unrelated"
+
+
+def test_the_shipped_model_says_where_it_came_from() -> None:
+    model = load_model()
+    assert "calibrate_relevance.py" in model.provenance
+    assert 0 < model.partial_threshold <= model.answer_threshold < 1
+    assert model.level(0.99) == "answers" and model.level(0.0) == "unrelated"
+
+
+def test_a_missing_asked_kind_lowers_relevance(pipeline: Pipeline) -> None:
+    judge = RelevanceJudge(pipeline.embedder, pipeline.settings.answer)
+    query = analyse("Hoeveel procent van het bbp gaat naar veiligheid?")
+    with_number = Candidate(0, NATO_2035, 0.6, 0.5, 0.5)
+    without = Candidate(
+        0, NATO_2035.replace("in 2035 5%", "later veel").replace("3,5%", "een deel"), 0.6, 0.5, 0.5
+    )
+    p = judge.probabilities(query, [with_number, without], pipeline.retrieve(query.text))
+    assert p[0] > p[1]
+
+
+@pytest.mark.parametrize(
+    ("question", "kind", "shown"),
+    [
+        ("What percentage of GDP is it?", "figures", ["2035", "5%", "3.5%"]),
+        ("Hoeveel procent van het bbp?", "figures", ["2035", "5%", "3,5%"]),
+        ("Which organisations are named?", "bodies", ["NATO", "GDP"]),
+    ],
+)
+def test_spans_are_cut_from_the_source_and_shown_in_the_readers_notation(
+    question: str, kind: str, shown: list[str]
+) -> None:
+    spans = [s for s in extract(analyse(question), NATO_2035, 1) if s.kind == kind]
+    assert spans and spans[0].shown == shown
+    assert all(piece in NATO_2035 for piece in spans[0].source)
+
+
+def test_countries_get_their_english_names_for_english_readers() -> None:
+    text = "Het VK en ook Oekraïne, Noorwegen en Turkije zijn cruciale Europese partners."
+    english = extract(analyse("Which countries are partners?"), text, 2)
+    dutch = extract(analyse("Welke landen zijn partners?"), text, 2)
+    assert english[0].shown == ["Ukraine", "Norway", "Türkiye"]
+    assert dutch[0].shown == ["Oekraïne", "Noorwegen", "Turkije"]
+    assert opening(english, "en") == "Countries named: Ukraine, Norway, Türkiye [2]."
+
+
+def test_amounts_and_dates_in_english_notation() -> None:
+    text = "Op 12 december 2025 werd € 1,5 miljard vrijgemaakt voor 1.000 projecten."
+    spans = extract(analyse("How much money and when?"), text, 1)
+    assert spans[0].shown[:2] == ["12 December 2025", "€ 1.5 billion"]
+
+
+@pytest.mark.skipif(
+    DICTIONARY is None or not Path(f"{DICTIONARY}.index").is_file(),
+    reason="FreeDict nld-eng is not installed (scripts/install.sh installs it as root)",
+)
+def test_glossary_translates_words_stems_and_compounds() -> None:
+    assert DICTIONARY is not None
+    dictionary = load(DICTIONARY)
+    assert "security" in (translate("veiligheid", dictionary) or "")
+    assert "+" in (
+        translate("handelsakkoorden", dictionary) or translate("defensiebeleid", dictionary) or "+"
+    )
+    terms = glossary([NATO_2035], DICTIONARY)
+    assert "security" in terms.get("veiligheid", "")
+
+
+def test_no_dictionary_means_no_glossary(tmp_path: Path) -> None:
+    assert glossary([NATO_2035], tmp_path / "missing") == {}

@@ -1,0 +1,266 @@
+"""The HTTP API (FastAPI; OpenAPI at /docs), served beside the chat UI or on its own.
+
+    POST   /api/ask               the `rag ask --json` contract; stream=true: server-sent
+                                  events, `delta` ({"text"}) events then one `answer` event
+    POST   /api/brief             a cited briefing on a topic (or the whole corpus)
+    GET    /api/documents         the indexed documents
+    POST   /api/documents         add one (multipart `file`, `replace`); admin only
+    DELETE /api/documents/{id}    remove one; admin only
+    GET    /api/health            index loaded, documents, passages, answer model
+    /v1/…                         the OpenAI-compatible endpoint (`ui.openai_api`)
+
+Every error is JSON, `{"error": {"message", "type", "code"}}` (the shape OpenAI clients
+read), with a message that says what to do. Handlers are plain `def`s, so FastAPI runs
+them in its thread pool while the event loop keeps accepting requests. Request bodies
+are bounded (`BodyLimit`), and nothing from a request names a URL or a path on the server.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from collections.abc import Iterator
+from itertools import chain
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from starlette.datastructures import UploadFile
+
+from rag.backends.registry import backend_names
+from rag.langchain_adapter import history_pairs
+from rag.render import answer_to_json
+from rag.types import CONTRACT_VERSION, Answer
+from ui.access import Access
+from ui.api_errors import ApiError, BodyLimit, install_error_handlers, verdict_error
+from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
+JSON_BODY_LIMIT = 1024 * 1024
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class AskRequest(BaseModel):
+    """A question, with optional conversation and options."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    question: str = Field(description="The question, in Dutch or English.")
+    history: list[Any] = Field(
+        default_factory=list,
+        max_length=50,
+        description='Earlier turns: [question, answer] pairs or {"role", "content"} messages.',
+    )
+    k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve.")
+    backend: str | None = Field(default=None, description="Answer backend (as configured).")
+    stream: bool = Field(default=False, description="Server-sent events: deltas, then answer.")
+    id: str | int | None = Field(default=None, description="Your id, echoed in the answer.")
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        return known_backend(value)
+
+
+class BriefRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    topic: str | None = Field(default=None, max_length=500, description="Empty: everything.")
+    backend: str | None = None
+
+    @field_validator("backend")
+    @classmethod
+    def _known_backend(cls, value: str | None) -> str | None:
+        return known_backend(value)
+
+
+def known_backend(value: str | None) -> str | None:
+    """A backend name the server has (None: the configured one)."""
+    if value is not None and value not in backend_names():
+        raise ValueError(f"unknown backend; choose one of: {', '.join(backend_names())}")
+    return value
+
+
+def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
+    """The API app over one shared pipeline; `ui.serve` mounts the chat UI beside it."""
+    from ui.openai_api import openai_router
+
+    app = FastAPI(
+        title="Kamerbrief Q&A API",
+        version=CONTRACT_VERSION,
+        description="Cited, verified answers about policy documents. Answers follow "
+        "docs/answer.schema.json. Send 'Authorization: Bearer <password>' when the server "
+        "has a login; document changes need the admin password.",
+    )
+    max_mb = pipeline.settings.ui.max_upload_mb
+    upload_limit = int(max_mb * 1024 * 1024) + MULTIPART_OVERHEAD
+    app.add_middleware(
+        BodyLimit,
+        limits={"/api/documents": upload_limit, "/api/": JSON_BODY_LIMIT, "/v1/": JSON_BODY_LIMIT},
+    )
+    install_error_handlers(app)
+
+    def reader(request: Request) -> None:
+        verdict = access.reader(request.headers.get("authorization"))
+        if verdict != "ok":
+            raise verdict_error(verdict)
+
+    app.include_router(api_router(pipeline, access, max_mb), dependencies=[Depends(reader)])
+    app.include_router(openai_router(pipeline), dependencies=[Depends(reader)])
+    return app
+
+
+def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
+    router = APIRouter(prefix="/api")
+
+    @router.post("/ask", summary="Answer a question with verified citations")
+    def ask(body: AskRequest) -> Any:
+        history = history_pairs(body.history)
+        if not body.stream:
+            answer = pipeline.ask(body.question, k=body.k, backend=body.backend, history=history)
+            return answer_to_json(answer, _id(body.id))
+        events = pipeline.stream(body.question, k=body.k, backend=body.backend, history=history)
+        first = next(events)  # bad input and unreachable model servers fail with a status
+        return StreamingResponse(
+            answer_events(chain([first], events), _id(body.id)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    @router.post("/brief", summary="A short cited briefing on a topic")
+    def brief(body: BriefRequest) -> Any:
+        briefing = pipeline.brief((body.topic or "").strip() or None, backend=body.backend)
+        return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
+
+    @router.get("/documents", summary="The indexed documents")
+    def documents() -> Any:
+        return {"documents": [_document(d) for d in pipeline.documents()]}
+
+    @router.post(
+        "/documents",
+        status_code=201,
+        summary="Add a document (admin)",
+        openapi_extra=_UPLOAD_OPENAPI,
+    )
+    async def add(request: Request) -> Any:
+        verdict = access.admin(request.headers.get("authorization"))
+        if verdict != "ok":  # before the body is read: strangers cannot fill the disk
+            raise verdict_error(verdict, admin=True)
+        form = await request.form(max_files=1, max_fields=4)
+        upload = form.get("file")
+        if not isinstance(upload, UploadFile) or not upload.filename:
+            raise ApiError(400, "Send the document as a multipart field named 'file'.")
+        replace = str(form.get("replace", "false")).lower() in ("1", "true", "yes", "on")
+        return await run_in_threadpool(_add_upload, pipeline, upload, replace, max_mb)
+
+    @router.delete("/documents/{doc_id}", summary="Remove a document (admin)")
+    def remove(doc_id: str, request: Request) -> Any:
+        verdict = access.admin(request.headers.get("authorization"))
+        if verdict != "ok":
+            raise verdict_error(verdict, admin=True)
+        ids = document_ids(pipeline)
+        if doc_id not in ids:
+            raise ApiError(404, f"No document '{doc_id}'. GET /api/documents lists the ids.")
+        ok, message = delete_document(pipeline, doc_id)
+        if not ok:
+            raise ApiError(409, message)
+        return {"removed": doc_id, "message": message}
+
+    @router.get("/health", summary="Is the index loaded; what answers")
+    def health() -> Any:
+        docs = pipeline.documents()
+        generation = pipeline.settings.generation
+        return {
+            "status": "ok",
+            "version": CONTRACT_VERSION,
+            "index_loaded": True,
+            "documents": len(docs),
+            "passages": sum(d.chunks for d in docs),
+            "backend": generation.backend,
+            "model": generation.model or generation.backend,
+            "embedding_model": pipeline.settings.embedding.model,
+        }
+
+    @router.api_route(
+        "/{path:path}", methods=["GET", "POST", "PUT", "DELETE"], include_in_schema=False
+    )
+    def unknown(path: str) -> Any:
+        raise ApiError(404, f"No such endpoint: /api/{path}. See /docs for the API.")
+
+    return router
+
+
+def answer_events(events: Iterator[str | Answer], question_id: str | None) -> Iterator[str]:
+    """Server-sent events: `delta` events with text, then one `answer` event (or `error`)."""
+    try:
+        for event in events:
+            if isinstance(event, Answer):
+                yield sse("answer", answer_to_json(event, question_id))
+            elif event:
+                yield sse("delta", {"text": event})
+    except Exception as exc:  # noqa: BLE001 - the status is sent; report in the stream
+        from ui.api_errors import error_of
+
+        status, message = error_of(exc)
+        yield sse("error", {"error": {"message": message, "code": status}})
+
+
+def sse(event: str, data: Any) -> str:
+    return f"event: {event}\ndata: {json.dumps(data, ensure_ascii=False)}\n\n"
+
+
+def _add_upload(pipeline: Pipeline, upload: UploadFile, replace: bool, max_mb: float) -> Any:
+    from ui.documents import existing_upload, upload_id
+
+    name = Path(upload.filename or "").name.strip()
+    if not name or Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
+        raise ApiError(400, f"'{name}': only .txt, .md and .pdf documents can be added.")
+    taken = existing_upload(pipeline, name)
+    if taken and not replace:
+        raise ApiError(
+            409, f"A document with id '{taken}' exists; send replace=true to replace it."
+        )
+    with tempfile.TemporaryDirectory(prefix="rag-upload-") as folder:
+        path = Path(folder) / name
+        with path.open("wb") as out:
+            shutil.copyfileobj(upload.file, out, 1024 * 1024)
+        if path.stat().st_size > max_mb * 1024 * 1024:
+            raise ApiError(413, f"'{name}' is larger than the {max_mb:g} MB limit.")
+        ok, message = upload_document(pipeline, path, max_mb, replace=replace, name=name)
+    if not ok:
+        status = 409 if "already indexed" in message else 400
+        raise ApiError(status, message)
+    return {"added": upload_id(name), "replaced": bool(taken), "message": message}
+
+
+def _document(entry: Any) -> dict[str, Any]:
+    return {"id": entry.doc_id, "name": entry.name, "passages": entry.chunks}
+
+
+def _id(value: str | int | None) -> str | None:
+    return None if value is None else str(value)
+
+
+_UPLOAD_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "required": ["file"],
+                    "properties": {
+                        "file": {"type": "string", "format": "binary"},
+                        "replace": {"type": "boolean", "default": False},
+                    },
+                }
+            }
+        },
+    }
+}

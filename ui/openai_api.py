@@ -1,0 +1,225 @@
+"""The OpenAI-compatible endpoint: `GET /v1/models`, `POST /v1/chat/completions`.
+
+Any OpenAI client (the `openai` package, Open WebUI, LibreChat) can use the assistant.
+The last user message is the question, earlier messages are the conversation. The reply
+is the cited answer in Markdown followed by its sources; the structured citations travel
+in an extra top-level field, `citations` (document, lines, page, quote, grounding,
+relevance), with `refused` beside it. Streaming sends the answer text as it is written,
+then the sources, then a last chunk that carries `citations`, then `[DONE]`.
+
+Model ids: `kamerbrief-rag` answers with the configured backend; `kamerbrief-rag:<name>`
+picks one of the backends the server has. Sampling options a client sends (temperature,
+max_tokens, …) are accepted and ignored: answers are verified, not sampled.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+from itertools import chain
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import APIRouter
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, ConfigDict, Field
+
+from rag.backends.registry import backend_names
+from rag.render import citations_markdown
+from rag.types import Answer, Citation
+from ui.api_errors import ApiError
+
+if TYPE_CHECKING:
+    from rag.pipeline import Pipeline
+
+MODEL = "kamerbrief-rag"
+CREATED = 1_767_225_600  # 2026-01-01: a fixed "created" for the model list
+
+
+class Message(BaseModel):
+    model_config = ConfigDict(extra="allow")
+
+    role: Literal["system", "developer", "user", "assistant", "tool", "function"]
+    content: str | list[dict[str, Any]] | None = None
+
+
+class ChatRequest(BaseModel):
+    """The fields of an OpenAI chat request that matter here; others are ignored."""
+
+    model_config = ConfigDict(extra="allow")
+
+    model: str = MODEL
+    messages: list[Message] = Field(min_length=1, max_length=100)
+    stream: bool = False
+
+
+def openai_router(pipeline: Pipeline) -> APIRouter:
+    router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
+
+    @router.get("/models", summary="The models (answer backends) on offer")
+    def models() -> Any:
+        ids = [MODEL] + [f"{MODEL}:{name}" for name in backend_names()]
+        return {
+            "object": "list",
+            "data": [
+                {"id": i, "object": "model", "created": CREATED, "owned_by": MODEL} for i in ids
+            ],
+        }
+
+    @router.post("/chat/completions", summary="Answer the last user message, with citations")
+    def completions(body: ChatRequest) -> Any:
+        backend = backend_of(body.model)
+        question, history = conversation(body.messages)
+        reply_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
+        if not body.stream:
+            answer = pipeline.ask(question, backend=backend, history=history)
+            return completion(reply_id, body.model, answer)
+        events = pipeline.stream(question, backend=backend, history=history)
+        first = next(events)  # bad input and unreachable model servers fail with a status
+        return StreamingResponse(
+            completion_chunks(reply_id, body.model, chain([first], events)),
+            media_type="text/event-stream",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+
+    return router
+
+
+def backend_of(model: str) -> str | None:
+    """The backend a model id asks for (None: the configured one)."""
+    if model == MODEL:
+        return None
+    name = model.removeprefix(f"{MODEL}:")
+    if model.startswith(f"{MODEL}:") and name in backend_names():
+        return name
+    raise ApiError(404, f"Unknown model '{model}'. GET /v1/models lists the models on offer.")
+
+
+def conversation(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
+    """(question, earlier (question, answer) pairs) from chat messages."""
+    turns = [(m.role, text_of(m)) for m in messages if m.role in ("user", "assistant")]
+    if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
+        raise ApiError(400, "The last message must be a user message holding the question.")
+    history: list[tuple[str, str]] = []
+    question: str | None = None
+    for role, text in turns[:-1]:
+        if role == "user":
+            question = text
+        elif question is not None:
+            history.append((question, strip_sources(text)))
+            question = None
+    return turns[-1][1], history
+
+
+def text_of(message: Message) -> str:
+    """A message's text (content parts of type "text" joined; images are not read)."""
+    if isinstance(message.content, str):
+        return message.content
+    parts = message.content or []
+    return "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+
+
+SOURCES_HEADING = {"nl": "Bronnen", "en": "Sources"}
+CLOSEST_HEADING = {"nl": "Dichtstbijzijnde passages", "en": "Closest passages"}
+
+
+def strip_sources(text: str) -> str:
+    """An earlier reply without the sources list this endpoint appended to it."""
+    for heading in (*SOURCES_HEADING.values(), *CLOSEST_HEADING.values()):
+        text = text.split(f"\n\n**{heading}**\n", 1)[0]
+    return text
+
+
+def sources_markdown(answer: Answer) -> str:
+    """The Markdown put after the answer: its sources, or a refusal's closest passages."""
+    if answer.citations:
+        return (
+            f"\n\n**{SOURCES_HEADING[answer.language]}**\n\n"
+            + citations_markdown(answer.citations).rstrip()
+        )
+    if answer.refused and answer.passages:
+        lines = [
+            f"- {h.chunk.document}, lines {h.chunk.line_start}–{h.chunk.line_end}"
+            + (f" — {h.chunk.section}" if h.chunk.section else "")
+            for h in answer.passages[:3]
+        ]
+        return f"\n\n**{CLOSEST_HEADING[answer.language]}**\n\n" + "\n".join(lines)
+    return ""
+
+
+def citations_json(answer: Answer) -> list[dict[str, Any]]:
+    """The structured citations: where, the verbatim quote, grounding and relevance
+    (the cited passage's ranking score for this question)."""
+    relevance = {h.chunk.chunk_id: h.score for h in answer.passages}
+    return [_citation(c, relevance.get(c.chunk_id)) for c in answer.citations]
+
+
+def _citation(c: Citation, relevance: float | None) -> dict[str, Any]:
+    return {
+        "marker": c.marker,
+        "chunk_id": c.chunk_id,
+        "document": c.document,
+        "section": c.section,
+        "lines": list(c.lines),
+        "page": c.page,
+        "quote": c.quote,
+        "grounding": {"supported": c.supported, "support": round(c.support, 3)},
+        "relevance": None if relevance is None else round(relevance, 4),
+    }
+
+
+def completion(reply_id: str, model: str, answer: Answer) -> dict[str, Any]:
+    """A `chat.completion` object with the extra `citations` and `refused` fields."""
+    return {
+        "id": reply_id,
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": model,
+        "choices": [
+            {
+                "index": 0,
+                "message": {
+                    "role": "assistant",
+                    "content": answer.answer + sources_markdown(answer),
+                },
+                "finish_reason": "stop",
+            }
+        ],
+        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "citations": citations_json(answer),
+        "refused": answer.refused,
+    }
+
+
+def completion_chunks(reply_id: str, model: str, events: Iterator[str | Answer]) -> Iterator[str]:
+    """`chat.completion.chunk` events: text deltas, the sources, the citations, [DONE]."""
+    created = int(time.time())
+
+    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+        body = {
+            "id": reply_id,
+            "object": "chat.completion.chunk",
+            "created": created,
+            "model": model,
+            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            **extra,
+        }
+        return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
+
+    yield chunk({"role": "assistant", "content": ""})
+    try:
+        for event in events:
+            if isinstance(event, Answer):
+                sources = sources_markdown(event)
+                if sources:
+                    yield chunk({"content": sources})
+                yield chunk({}, "stop", citations=citations_json(event), refused=event.refused)
+            elif event:
+                yield chunk({"content": event})
+    except Exception as exc:  # noqa: BLE001 - the status is sent; report in the stream
+        from ui.api_errors import error_of
+
+        status, message = error_of(exc)
+        yield f"data: {json.dumps({'error': {'message': message, 'code': status}})}\n\n"
+    yield "data: [DONE]\n\n"
