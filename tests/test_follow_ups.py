@@ -30,31 +30,27 @@ def quoted(answer: Answer) -> set[str]:
 
 
 @pytest.mark.parametrize(
-    ("first", "follow_up", "lead_in"),
+    ("first", "follow_up", "language"),
     [
         (
             "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?",
             "En wat betekent dat voor Nederland?",
-            "Volgens de tekst:",
+            "nl",
         ),
-        (
-            "What did NATO allies agree at the summit in The Hague?",
-            "And what does that mean for the Netherlands?",
-            "According to the text",
-        ),
+        ("What does the cabinet want with trade?", "Why?", "en"),
     ],
     ids=["nl", "en"],
 )
-def test_what_that_means_for_the_netherlands_is_a_new_answer(
-    pipeline: Pipeline, first: str, follow_up: str, lead_in: str
+def test_a_follow_up_that_points_back_gets_a_new_answer(
+    pipeline: Pipeline, first: str, follow_up: str, language: str
 ) -> None:
     earlier, later = converse(pipeline, [first, follow_up])
     assert not earlier.refused and not later.refused, later.answer
-    assert later.answer.startswith(lead_in)
+    assert later.language == language
     assert later.answer != earlier.answer
     assert not quoted(later) & quoted(earlier), "a sentence of the previous answer came back"
-    # The follow-up's own subject is in what it quotes.
-    assert any("Nederland" in c.quote for c in later.citations), later.answer
+    if "Nederland" in follow_up:  # the follow-up's own subject is in what it quotes
+        assert any("Nederland" in c.quote for c in later.citations), later.answer
 
 
 @pytest.mark.parametrize(
