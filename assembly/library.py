@@ -12,7 +12,7 @@ from pathlib import Path
 from index.build import Progress, build_index
 from index.load import load_file
 from index.store import IndexStore
-from rag.embeddings import load_embedder
+from rag.embeddings import limit_numpy_threads, load_embedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 
@@ -21,11 +21,13 @@ def open_pipeline(
     settings: Settings, *, build_if_missing: bool = False, progress: Progress | None = None
 ) -> Pipeline:
     """Load the index (building the bundled letter's first if asked and missing)."""
+    limit_numpy_threads()
     embedder = load_embedder(settings.embedding)
     if build_if_missing and not (settings.index.path / "CURRENT").exists():
         store = build_index(settings, embedder, progress=progress)
     else:
         store = IndexStore.load(settings.index.path, settings)
+    embedder.remember(str(settings.index.path), store.vector_tables())
     return Pipeline(settings, store, embedder)
 
 
@@ -42,6 +44,7 @@ def add_document(
         keep_previous_documents=True,
         progress=progress,
     )
+    pipeline.embedder.remember(str(pipeline.settings.index.path), store.vector_tables())
     pipeline.replace_store(store)
 
 
@@ -55,4 +58,5 @@ def remove_document(pipeline: Pipeline, doc_id: str) -> None:
         keep_previous_documents=True,
         remove=[doc_id],
     )
+    pipeline.embedder.remember(str(pipeline.settings.index.path), store.vector_tables())
     pipeline.replace_store(store)

@@ -1,4 +1,8 @@
-"""PNG plots of an evaluation summary (matplotlib, Agg backend: no display needed)."""
+"""PNG plots of an evaluation summary (matplotlib, Agg backend: no display needed).
+
+matplotlib is imported when a plot is drawn, not when this module is: it takes half a
+second, which every `rag` command would otherwise pay.
+"""
 
 from __future__ import annotations
 
@@ -6,16 +10,21 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-import matplotlib
+from eval.metrics import RECALL_KS
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 
-from eval.metrics import RECALL_KS  # noqa: E402
+def _pyplot() -> Any:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def recall_curves(summary: Mapping[str, Any], path: Path) -> Path:
     """Recall@k against k, one line per language (dashed: the baseline, when it ran)."""
+    plt = _pyplot()
     fig, ax = plt.subplots(figsize=(6, 4), dpi=110)
     for system, style in (("ours", "-"), ("baseline", "--")):
         result = summary.get(system)
@@ -48,6 +57,7 @@ def recall_curves(summary: Mapping[str, Any], path: Path) -> Path:
 
 def faithfulness_by_type(summary: Mapping[str, Any], path: Path) -> Path:
     """Citation recall, citation precision and unsupported share per question type."""
+    plt = _pyplot()
     by_type = summary["ours"]["by_type"]
     types = list(by_type)
     metrics = ("citation_recall", "citation_precision", "unsupported_share")

@@ -24,7 +24,9 @@ from index.store import (
     embedding_fingerprint,
     now_iso,
 )
+from rag.embeddings import VectorTable
 from rag.errors import InputError
+from rag.sentences import sentences as split_sentences
 from rag.settings import Settings
 from rag.text import vocabulary_terms
 from rag.types import Chunk, RawDocument
@@ -107,8 +109,9 @@ def build_index(
         built_at=now_iso(),
     )
     terms, term_vectors = _embed_terms(chunks, embedder, previous, reuse=reuse, report=report)
+    sentences = _embed_sentences(chunks, embedder, previous if reuse else None, report)
     report("store", 0, 1)
-    store = IndexStore.create(chunks, vectors, manifest, terms, term_vectors)
+    store = IndexStore.create(chunks, vectors, manifest, terms, term_vectors, sentences)
     if save:
         store.save(settings.index.path)
     report("store", 1, 1)
@@ -153,6 +156,34 @@ def _embed_terms(
         vectors[todo] = embedder.encode_passages([terms[i] for i in todo])
     report("terms", len(todo), len(todo))
     return terms, vectors
+
+
+def _embed_sentences(
+    chunks: list[Chunk], embedder: PassageEncoder, previous: IndexStore | None, report: Progress
+) -> VectorTable:
+    """Encode every passage sentence once, here, for the answer and verify steps: as the
+    chunker split it, and as `rag.sentences` splits the passage text (for verification)."""
+    texts = list(
+        dict.fromkeys(
+            text
+            for chunk in chunks
+            for text in [chunk.sentence_text(s) for s in chunk.sentences]
+            + split_sentences(chunk.text)
+        )
+    )
+    vectors = np.zeros((len(texts), embedder.dim), dtype=np.float32)
+    todo = []
+    for i, text in enumerate(texts):
+        known = previous.sentences.get(text) if previous is not None else None
+        if known is None:
+            todo.append(i)
+        else:
+            vectors[i] = known
+    report("sentences", 0, len(todo))
+    if todo:
+        vectors[todo] = embedder.encode_passages([texts[i] for i in todo])
+    report("sentences", len(todo), len(todo))
+    return VectorTable(texts, vectors)
 
 
 def _embed(

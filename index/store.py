@@ -4,7 +4,12 @@ Layout of an index folder::
 
     CURRENT                 name of the live version (replaced atomically)
     versions/<name>/        manifest.json, chunks.jsonl, dense.faiss (the vectors), lexical/,
-                            terms.json + term_vectors.npy (for cross-lingual alignment)
+                            terms.json + term_vectors.npy (for cross-lingual alignment),
+                            sentences.json + sentence_vectors.npy (the passages' sentences,
+                            encoded once here instead of on every question)
+
+Loading memory-maps what it can: the FAISS vectors and the .npy arrays are read from the
+page cache as they are touched, so a one-question process does not read them all.
 
 A save writes a complete new version folder, fsyncs it, then swaps CURRENT with
 os.replace. A build that fails or is killed at any point leaves CURRENT pointing at the
@@ -27,11 +32,13 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from index.lexical import LexicalIndex
+from rag.embeddings import VectorTable
 from rag.errors import IndexMismatchError, IndexMissingError
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
 
-FORMAT_VERSION = 3  # 2: footnote markers cut off BM25 words; 3: apostrophes end a word
+FORMAT_VERSION = 3  # 2: footnote markers cut off BM25 words; 3: apostrophes end a word,
+# passage sentence vectors stored
 HNSW_NEIGHBOURS = 32
 
 
@@ -92,6 +99,7 @@ class IndexStore:
         lexical: LexicalIndex,
         terms: list[str],
         term_vectors: np.ndarray,
+        sentences: VectorTable | None = None,
     ) -> None:
         self.manifest = manifest
         self.chunks = chunks
@@ -100,6 +108,7 @@ class IndexStore:
         self.lexical = lexical
         self.terms = terms
         self.term_vectors = term_vectors
+        self.sentences = sentences or VectorTable([], np.zeros((0, manifest.dimension), "f4"))
         self.position = {chunk.chunk_id: i for i, chunk in enumerate(chunks)}
 
     @classmethod
@@ -110,14 +119,24 @@ class IndexStore:
         manifest: Manifest,
         terms: list[str],
         term_vectors: np.ndarray,
+        sentences: VectorTable | None = None,
     ) -> IndexStore:
         dense = build_faiss(vectors, manifest.faiss_type)
         lexical = LexicalIndex.build([c.search_text for c in chunks])
-        return cls(manifest, chunks, vectors, dense, lexical, terms, term_vectors)
+        return cls(manifest, chunks, vectors, dense, lexical, terms, term_vectors, sentences)
 
     def chunk(self, chunk_id: str) -> Chunk | None:
         position = self.position.get(chunk_id)
         return None if position is None else self.chunks[position]
+
+    def vector_tables(self) -> list[VectorTable]:
+        """The texts encoded at build time (sentences, terms), for `Embedder.remember`."""
+        return [self.sentences, VectorTable(self.terms, self.term_vectors)]
+
+    def sentence_vectors(self, chunk: Chunk) -> np.ndarray:
+        """``(len(chunk.sentences), dim)``: the stored vectors of the passage's sentences."""
+        rows = [self.sentences.rows[chunk.sentence_text(s)] for s in chunk.sentences]
+        return np.asarray(self.sentences.vectors[rows], dtype=np.float32)
 
     def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
         """(position, cosine) of the `k` passages nearest to one normalised query vector."""
@@ -175,7 +194,9 @@ class IndexStore:
                 out.write(chunk.model_dump_json() + "\n")
         faiss.write_index(self.dense, str(target / "dense.faiss"))
         (target / "terms.json").write_text(json.dumps(self.terms, ensure_ascii=False))
-        np.save(target / "term_vectors.npy", self.term_vectors.astype(np.float32))
+        np.save(target / "term_vectors.npy", np.asarray(self.term_vectors, dtype=np.float32))
+        (target / "sentences.json").write_text(json.dumps(self.sentences.texts, ensure_ascii=False))
+        np.save(target / "sentence_vectors.npy", np.asarray(self.sentences.vectors, "f4"))
         (target / "lexical").mkdir()
         self.lexical.save(target / "lexical")
         (target / "manifest.json").write_text(self.manifest.model_dump_json(indent=2))
@@ -192,17 +213,41 @@ class IndexStore:
             check_compatible(manifest, settings, folder)
         with open(version / "chunks.jsonl", encoding="utf-8") as lines:
             chunks = [Chunk.model_validate_json(line) for line in lines if line.strip()]
-        dense = faiss.read_index(str(version / "dense.faiss"))
-        # Flat and HNSW indexes both keep the vectors; no second copy on disk.
-        vectors = (
-            dense.reconstruct_n(0, dense.ntotal)
-            if dense.ntotal
-            else np.zeros((0, manifest.dimension), dtype=np.float32)
-        )
+        dense = faiss.read_index(str(version / "dense.faiss"), _MMAP_FLAGS)
+        vectors = _stored_vectors(dense, manifest.dimension)
         lexical = LexicalIndex.load(version / "lexical")
         terms = json.loads((version / "terms.json").read_text())
-        term_vectors = np.load(version / "term_vectors.npy")
-        return cls(manifest, chunks, vectors, dense, lexical, terms, term_vectors)
+        term_vectors = _mapped(version / "term_vectors.npy")
+        sentences = None  # an index of format 2 or older has none; it loads for `info`
+        if (version / "sentences.json").is_file():
+            sentences = VectorTable(
+                json.loads((version / "sentences.json").read_text()),
+                _mapped(version / "sentence_vectors.npy"),
+            )
+        return cls(manifest, chunks, vectors, dense, lexical, terms, term_vectors, sentences)
+
+
+# Map the flat vectors of dense.faiss instead of reading them (FAISS >= 1.10).
+_MMAP_FLAGS = getattr(faiss, "IO_FLAG_MMAP_IFC", 0) or getattr(faiss, "IO_FLAG_MMAP", 0)
+
+
+def _mapped(path: Path) -> np.ndarray:
+    """A read-only memory map of a .npy file, as a plain array (np.memmap's own methods
+    make row-by-row reads slow)."""
+    return np.asarray(np.load(path, mmap_mode="r"))
+
+
+def _stored_vectors(dense: faiss.Index, dimension: int) -> np.ndarray:
+    """The vectors inside a flat or HNSW index as a read-only view: no second copy on disk,
+    and none in memory either."""
+    if not dense.ntotal:
+        return np.zeros((0, dimension), dtype=np.float32)
+    flat = faiss.downcast_index(dense.storage) if hasattr(dense, "storage") else dense
+    if isinstance(flat, faiss.IndexFlat):
+        view = faiss.rev_swig_ptr(flat.get_xb(), flat.ntotal * flat.d).reshape(-1, flat.d)
+        view.flags.writeable = False
+        return view
+    return dense.reconstruct_n(0, dense.ntotal)
 
 
 def live_version(folder: Path) -> Path:

@@ -16,12 +16,13 @@ from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag import glossary
 from rag.backends.base import AnswerBackend, create_backend, declines, refusal
 from rag.backends.prompt import strip_echo
 from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
+from rag.glossary import glossary as glossary_terms
+from rag.glossary import render as glossary_text
 from rag.query import Query, analyse
 from rag.relevance import RelevanceJudge
 from rag.settings import Settings
@@ -69,6 +70,8 @@ class Turn:
     text: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
+    live: bool = False  # the backend's text was streamed as it came
+    tail: str = ""  # what the chain added after a streamed text (spans, glossary)
 
 
 class AnswerChain:
@@ -130,13 +133,22 @@ class AnswerChain:
         else:
             turn.hits = list(hits)
         started = time.perf_counter()
+        answerer = self.backend(turn.backend)
+        turn.live = answerer.live
         pieces = []
-        for delta in self.backend(turn.backend).stream(turn.query, turn.hits):
+        for delta in answerer.stream(turn.query, turn.hits):
             pieces.append(delta)
-            yield delta
+            if turn.live:
+                yield delta
         turn.text = "".join(pieces)
         turn.timings["generate"] = _ms(started)
-        yield self._finish(turn)
+        answer = self._finish(turn)
+        # A live backend's text went out as it came; what the chain adds follows it. A
+        # backend that answers at once (extractive) is shown whole, spans first.
+        extra = turn.tail if turn.live else answer.answer
+        if extra:
+            yield extra
+        yield answer
 
     # ---- steps ----------------------------------------------------------------------------
 
@@ -151,12 +163,28 @@ class AnswerChain:
             )
         return self.retriever.search(query, k)
 
+    def _with_spans_and_glossary(
+        self, turn: Turn, text: str, spans: list[AnswerSpan], terms: dict[str, str]
+    ) -> str:
+        """The answer opens with the asked-for spans (after a streamed text: they follow
+        it) and ends with the glossary."""
+        head = opening(spans, turn.query.language) if spans else ""
+        tail = []
+        if head and turn.live:
+            tail.append(head)
+        elif head:
+            text = f"{head}\n{text}"
+        if terms:
+            tail.append(glossary_text(terms))
+        turn.tail = "".join(f"\n\n{part}" for part in tail)
+        return text + turn.tail
+
     def _glossary(self, query: Query, citations: Sequence[Citation]) -> dict[str, str]:
         """For an English question answered from Dutch quotes: their key terms translated."""
         quotes = [c.quote for c in citations if guess_language(words(c.quote)) == "nl"]
         if query.language != "en" or not quotes:
             return {}
-        return glossary.glossary(quotes, self.settings.answer.glossary)
+        return glossary_terms(quotes, self.settings.answer.glossary)
 
     def _judge_relevance(
         self, turn: Turn, verdicts: list[SentenceVerdict]
@@ -215,11 +243,8 @@ class AnswerChain:
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
             spans = answer_spans(turn.query, verdicts, citations)
-            if spans and not refused:
-                text = f"{opening(spans, turn.query.language)}\n{text}"
             terms = self._glossary(turn.query, citations)
-            if terms:
-                text = f"{text}\n\n{glossary.render(terms)}"
+            text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)
         unsupported = bool(verdicts) and 2 * sum(v.supported for v in verdicts) < len(verdicts)
         timings = {**turn.timings, "verify": _ms(started)}
         timings["total"] = _ms(turn.started)

@@ -12,7 +12,6 @@ from typing import Any
 from rag.brief import write_briefing
 from rag.chain import AnswerChain
 from rag.embeddings import Embedder
-from rag.language import warm_up
 from rag.query import analyse
 from rag.retrieve import HybridRetriever
 from rag.search_index import SearchIndex
@@ -35,7 +34,6 @@ class Pipeline:
         self.embedder = embedder
         self.retriever = retriever or HybridRetriever(store, embedder, settings.retrieval)
         self.chain = AnswerChain(self.retriever, embedder, settings)
-        warm_up()
 
     def with_generation(self, **changes: Any) -> Pipeline:
         """The same index and retriever with other generation settings (endpoint, model),

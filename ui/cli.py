@@ -12,6 +12,7 @@ Errors meant for users are printed as one line (no traceback) with a non-zero ex
 
 from __future__ import annotations
 
+import importlib
 import os
 from pathlib import Path
 
@@ -19,11 +20,27 @@ import click
 
 from rag.errors import RagError
 from rag.settings import load_settings
-from ui import cli_ask, cli_eval, cli_index, serve
+from ui import cli_ask, cli_index
 from ui.common import friendly_errors
 
 
-@click.group()
+class LazyGroup(click.Group):
+    """A group whose heavier commands are imported only when one of them runs: `rag eval`
+    needs the evaluation package, which `rag ask` should not pay for."""
+
+    lazy = {"serve": "ui.serve:serve_command", "eval": "ui.cli_eval:eval_command"}
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        if name in self.lazy and name not in self.commands:
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
+
+
+@click.group(cls=LazyGroup)
 @click.option(
     "--config",
     type=click.Path(path_type=Path, dir_okay=False),
@@ -72,5 +89,3 @@ def _first_line(exc: Exception) -> str:
 main.add_command(cli_index.index_group)
 main.add_command(cli_ask.ask)
 main.add_command(cli_ask.brief)
-main.add_command(serve.serve_command)
-main.add_command(cli_eval.eval_command)

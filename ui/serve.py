@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from typing import TYPE_CHECKING, Any
 
 import click
 
 from rag.errors import ConfigError, RagError
+from rag.language import warm_up
 from rag.settings import Settings
 from ui.access import Access
 from ui.common import friendly_errors, settings_of
@@ -63,6 +65,8 @@ def build_server(
     if missing:
         click.echo(f"No index at {settings.index.path}; indexing the bundled letter…", err=True)
     pipeline = open_pipeline(settings, build_if_missing=True, progress=TerminalProgress())
+    # The language identifier (about 0.3 s to load) loads while Gradio is imported.
+    threading.Thread(target=warm_up, name="warm-up", daemon=True).start()
     docs = pipeline.documents()
     click.echo(f"Loaded {len(docs)} document(s), {sum(d.chunks for d in docs)} passages.", err=True)
     return server_app(pipeline, Access.from_settings(settings, allow_uploads), api_only=api_only)

@@ -58,6 +58,7 @@ class AnswerBackend(Protocol):
     """What every answer backend provides."""
 
     name: str
+    live: bool  # streams text as it is produced (a model); False: answers at once
 
     def stream(self, query: Query, hits: Sequence[Hit]) -> Iterator[str]:
         """Yield the answer text in pieces; markers [n] refer to hits[n-1]."""

@@ -52,6 +52,7 @@ class ExtractiveBackend:
     """Quote the best-supported sentences of the retrieved passages, with markers."""
 
     name = "extractive"
+    live = False
     # Its fixed lead-ins are not claims: the only text the chain does not verify.
     lead_ins = frozenset([*LEAD_INS.values(), *PARTIAL_LEAD_INS.values()])
 

@@ -109,6 +109,7 @@ class ChatBackend:
     """Builds the prompt once; subclasses turn chat messages into streamed text."""
 
     name = "model"
+    live = True
 
     def __init__(self, settings: GenerationSettings) -> None:
         self.settings = settings
