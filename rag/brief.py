@@ -1,8 +1,10 @@
 """Short structured briefings: the documents' positions on a topic, every bullet cited.
 
-Extractive by default: with a topic, the sentences that best match it are taken from the
-retrieved passages; without one, each section contributes its most central sentences
-(closest to the section's mean embedding). Bullets are grouped by section in reading
+Extractive by default: with a topic, the sentences that best match it (and the corpus
+words aligned to it, so "defence" and "defensie" brief alike) are taken from the
+retrieved passages; without one, `rag.summary.pick` takes central yet different
+sentences round the sections. A bullet that opens with an anaphor ("Dat", "This")
+carries the sentence before it. Bullets are grouped by section in reading
 order. With a language-model backend configured, the model writes the briefing from the
 same passages and the answer chain cites and verifies it.
 """
@@ -12,14 +14,13 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-import numpy as np
-
 from rag.backends.extractive import rank_sentences
 from rag.embeddings import Embedder
 from rag.language import answer_language
 from rag.query import analyse
 from rag.render import citations_markdown
 from rag.settings import Settings
+from rag.summary import in_context, pick, span_text, with_context
 from rag.types import Briefing, BriefingPoint, Chunk, Citation, Sentence
 
 if TYPE_CHECKING:
@@ -55,54 +56,94 @@ def write_briefing(
     if name != "extractive" and topic:
         return _from_answer(chain, topic, language, name)
     if topic:
-        picked = _topic_sentences(retriever, embedder, settings, topic)
+        picked = _topic_sentences(retriever, embedder, settings, topic, chunks)
     else:
-        picked = _central_sentences(chunks, embedder)
+        picked = _central_sentences(chunks, embedder, settings)
     return _assemble(topic, language, "extractive", picked)
 
 
+Picked = list[tuple[Chunk, list[Sentence]]]  # a bullet: a chunk and its sentences
+
+
 def _topic_sentences(
-    retriever: Retriever, embedder: Embedder, settings: Settings, topic: str
-) -> list[tuple[Chunk, Sentence]]:
+    retriever: Retriever,
+    embedder: Embedder,
+    settings: Settings,
+    topic: str,
+    chunks: Sequence[Chunk],
+) -> Picked:
+    """The sentences that best match the topic, each with the sentence before it when it
+    leans back. The topic is ranked together with the corpus words aligned to it
+    ("defence" → "defensie"), so a topic in either language finds the same sentences."""
     hits = retriever.search(analyse(topic), TOPIC_PASSAGES)
-    ranked = rank_sentences(embedder, settings.answer, topic, hits)
+    ranking = _with_aligned_terms(retriever, topic, settings.retrieval.heading_similarity)
+    ranked = rank_sentences(embedder, settings.answer, ranking, hits)
     floor = settings.answer.min_support
-    picked: list[tuple[Chunk, Sentence]] = []
-    for candidate in ranked[:MAX_POINTS]:
-        if candidate.score < floor:
+    picked: Picked = []
+    used: set[tuple[str, int]] = set()
+    for candidate in ranked:
+        if candidate.score < floor or len(picked) >= MAX_POINTS:
             break
         chunk = hits[candidate.hit_index].chunk
-        sentence = next(s for s in chunk.sentences if chunk.sentence_text(s) == candidate.text)
-        picked.append((chunk, sentence))
+        index = next(
+            i for i, s in enumerate(chunk.sentences) if chunk.sentence_text(s) == candidate.text
+        )
+        chunk, sentences = in_context(chunks, chunk, index)
+        keys = {(chunk.chunk_id, s.start) for s in sentences}
+        if keys & used:
+            continue
+        used |= keys
+        picked.append((chunk, sentences))
     return picked
 
 
-def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder) -> list[tuple[Chunk, Sentence]]:
-    by_section: dict[tuple[str, str], list[tuple[Chunk, Sentence]]] = {}
+def _with_aligned_terms(retriever: Retriever, topic: str, similarity: float) -> str:
+    """The topic and the corpus words aligned to its words; a topic is short, like a
+    heading, so its words are aligned as loosely as headings are ("defence" ~ "defensie")."""
+    aligner = getattr(retriever, "aligner", None)
+    if aligner is None:
+        return topic
+    concepts = aligner.concepts(topic, min_similarity=similarity, pairs=False)
+    terms = [term for concept in concepts for term in concept]
+    return " ".join(dict.fromkeys([topic, *terms]))
+
+
+def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder, settings: Settings) -> Picked:
+    """A summary of the whole corpus: `rag.summary.pick` over all body sentences, by section."""
+    found: dict[str, tuple[Chunk, int]] = {}
     for chunk in chunks:
         if chunk.kind != "body":
             continue
-        for sentence in chunk.sentences:
-            by_section.setdefault((chunk.doc_id, chunk.section), []).append((chunk, sentence))
-    picked: list[tuple[Chunk, Sentence]] = []
-    per_section = max(1, MAX_POINTS // max(1, len(by_section)))
-    for items in by_section.values():
-        unique = list({c.sentence_text(s): (c, s) for c, s in items}.values())
-        vectors = embedder.encode_passages([c.sentence_text(s) for c, s in unique])
-        centrality = vectors @ vectors.mean(axis=0)
-        for i in np.argsort(-centrality)[:per_section]:
-            picked.append(unique[int(i)])
-    return picked
+        for index, sentence in enumerate(chunk.sentences):
+            text = " ".join(chunk.sentence_text(sentence).split())
+            # Overlapping passages hold a sentence twice: keep the copy that has the
+            # sentence before it in the same passage.
+            if len(text) >= settings.answer.min_sentence_chars and (
+                text not in found or found[text][1] == 0
+            ):
+                found[text] = (chunk, index)
+    items = list(found.items())
+    if not items:
+        return []
+    vectors = embedder.encode_passages([text for text, _ in items])
+    groups = [(chunk.doc_id, chunk.section) for _, (chunk, _) in items]
+    a = settings.answer
+    # Every section gets a point, however many there are.
+    chosen = pick(vectors, groups, max(a.summary_points, len(set(groups))), a.summary_diversity)
+    return [with_context_of(items[i][1]) for i in chosen]
 
 
-def _assemble(
-    topic: str | None, language: str, backend: str, picked: list[tuple[Chunk, Sentence]]
-) -> Briefing:
-    picked = sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1].start))
+def with_context_of(found: tuple[Chunk, int]) -> tuple[Chunk, list[Sentence]]:
+    chunk, index = found
+    return chunk, with_context(chunk, index)
+
+
+def _assemble(topic: str | None, language: str, backend: str, picked: Picked) -> Briefing:
+    picked = sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1][0].start))
     points: list[BriefingPoint] = []
     citations: list[Citation] = []
-    for marker, (chunk, sentence) in enumerate(picked, start=1):
-        text = " ".join(chunk.sentence_text(sentence).split())
+    for marker, (chunk, sentences) in enumerate(picked, start=1):
+        text = span_text(chunk, sentences)
         points.append(BriefingPoint(section=chunk.section, text=text, markers=[marker]))
         citations.append(
             Citation(
@@ -110,7 +151,7 @@ def _assemble(
                 chunk_id=chunk.chunk_id,
                 document=chunk.document,
                 section=chunk.section,
-                lines=(sentence.line_start, sentence.line_end),
+                lines=(sentences[0].line_start, sentences[-1].line_end),
                 page=chunk.page_start,
                 quote=text,
                 supported=True,

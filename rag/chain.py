@@ -16,8 +16,9 @@ from typing import Any, Protocol
 
 from langchain_core.runnables import Runnable, RunnableLambda
 
-from rag.backends.base import AnswerBackend, create_backend, is_refusal, refusal
-from rag.citations import ParsedAnswer, parse_citations
+from rag.backends.base import AnswerBackend, create_backend, declines, refusal
+from rag.backends.prompt import strip_echo
+from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
 from rag.glossary import glossary as glossary_terms
@@ -26,6 +27,7 @@ from rag.query import Query, analyse
 from rag.relevance import RelevanceJudge
 from rag.settings import Settings
 from rag.spans import extract, opening
+from rag.summary import overview
 from rag.text import guess_language, words
 from rag.types import Answer, AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
 from rag.verify import normalise, support_scores
@@ -126,7 +128,7 @@ class AnswerChain:
         turn.query = replace(turn.query, unknown=unknown)
         if hits is None:
             started = time.perf_counter()
-            turn.hits = self.retriever.search(turn.query, turn.k)
+            turn.hits = self._search(turn.query, turn.k)
             turn.timings["retrieve"] = _ms(started)
         else:
             turn.hits = list(hits)
@@ -149,6 +151,17 @@ class AnswerChain:
         yield answer
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _search(self, query: Query, k: int) -> list[Hit]:
+        """The passages to answer from: for the gist of the whole document, passages that
+        cover its sections (`rag.summary.overview`); otherwise the retriever's."""
+        store = getattr(self.retriever, "store", None)
+        if query.wants("gist") and store is not None and len(store.chunks):
+            a = self.settings.answer
+            return overview(
+                store.chunks, store.vectors, max(k, a.summary_points), a.summary_diversity
+            )
+        return self.retriever.search(query, k)
 
     def _with_spans_and_glossary(
         self, turn: Turn, text: str, spans: list[AnswerSpan], terms: dict[str, str]
@@ -213,9 +226,10 @@ class AnswerChain:
         if turn.early is not None:
             return turn.early.model_copy(update={"timings_ms": {"total": _ms(turn.started)}})
         started = time.perf_counter()
-        text = turn.text.strip()
-        refused = not text or is_refusal(text)
+        text = strip_echo(turn.text).strip()
         parsed = parse_citations(text, len(turn.hits))
+        parsed.sentences = self._claims(parsed, turn.backend)
+        refused = not parsed.sentences  # nothing but refusal sentences (or nothing at all)
         verdicts: list[SentenceVerdict] = []
         citations: list[Citation] = []
         spans: list[AnswerSpan] = []
@@ -226,9 +240,12 @@ class AnswerChain:
             verdicts, citations = self._verify(parsed, turn.hits)
             verdicts = self._judge_relevance(turn, verdicts)
             text = parsed.text
+            supported = sum(v.supported for v in verdicts)
+            refused = supported == 0  # no sentence supported: the question is not answered
             spans = answer_spans(turn.query, verdicts, citations)
             terms = self._glossary(turn.query, citations)
-            text = self._with_spans_and_glossary(turn, text, spans, terms)
+            text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)
+        unsupported = bool(verdicts) and 2 * sum(v.supported for v in verdicts) < len(verdicts)
         timings = {**turn.timings, "verify": _ms(started)}
         timings["total"] = _ms(turn.started)
         return Answer(
@@ -241,6 +258,7 @@ class AnswerChain:
             passages=turn.hits,
             sentences=verdicts,
             dropped_citations=parsed.dropped,
+            unsupported_answer=unsupported,
             timings_ms=timings,
             spans=spans,
             glossary=terms,
@@ -251,6 +269,13 @@ class AnswerChain:
             ),
         )
 
+    def _claims(self, parsed: ParsedAnswer, backend: str) -> list[ParsedSentence]:
+        """The sentences to verify: all but those that only decline to answer and the
+        extractive backend's own fixed lead-in ("Volgens de tekst:"), which is the only
+        text exempt from verification; punctuation exempts nothing."""
+        lead_ins: frozenset[str] = getattr(self.backend(backend), "lead_ins", frozenset())
+        return [s for s in parsed.sentences if not declines(s.text) and s.text not in lead_ins]
+
     def _verify(
         self, parsed: ParsedAnswer, hits: list[Hit]
     ) -> tuple[list[SentenceVerdict], list[Citation]]:
@@ -260,8 +285,6 @@ class AnswerChain:
         quotes: dict[int, list[tuple[int, str, float]]] = {}
         for sentence in parsed.sentences:
             if not sentence.markers:
-                if sentence.text.rstrip().endswith(":"):
-                    continue  # a lead-in, not a claim
                 verdicts.append(SentenceVerdict(text=sentence.text, supported=False, support=0.0))
                 continue
             passages = [hits[m - 1].chunk.text for m in sentence.markers]

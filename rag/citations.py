@@ -46,7 +46,7 @@ def parse_citations(text: str, passage_count: int) -> ParsedAnswer:
 
     cleaned = MARKER.sub(keep_valid, text)
     sentences: list[ParsedSentence] = []
-    for start, end in split_sentences(_markers_inside(cleaned)):
+    for start, end in _claim_spans(_markers_inside(cleaned)):
         piece = cleaned[start:end]
         markers = [int(n) for n in re.findall(r"\[(\d+)\]", piece)]
         plain = _BULLET.sub("", " ".join(MARKER.sub("", piece).split()))
@@ -56,6 +56,24 @@ def parse_citations(text: str, passage_count: int) -> ParsedAnswer:
         if plain:
             sentences.append(ParsedSentence(plain, list(dict.fromkeys(markers))))
     return ParsedAnswer(text=cleaned.strip(), sentences=sentences, dropped=dropped)
+
+
+# "… [1]. next": a marker followed by a full stop ends a sentence, whatever follows, so
+# a lower-case continuation is checked as its own claim, not merged into the cited one.
+_AFTER_MARKER = re.compile(r"\][.!?]+(?=\s)")
+
+
+def _claim_spans(text: str) -> list[tuple[int, int]]:
+    """Sentence spans, also cut after every "[n]." (see `_AFTER_MARKER`)."""
+    spans: list[tuple[int, int]] = []
+    for start, end in split_sentences(text):
+        cut = start
+        for match in _AFTER_MARKER.finditer(text, start, end):
+            spans.append((cut, match.end()))
+            cut = match.end()
+        if text[cut:end].strip():
+            spans.append((cut, end))
+    return spans
 
 
 def _markers_inside(text: str) -> str:

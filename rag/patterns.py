@@ -14,7 +14,16 @@ from rag.text import LANGUAGES, lexicon
 
 # Kinds whose fragments are whole words or phrases; the others carry their own anchors.
 WHOLE_WORDS = frozenset(
-    {"asks_number", "asks_money", "asks_list", "asks_summary", "about_the_text", "points_back"}
+    {
+        "asks_number",
+        "asks_money",
+        "asks_list",
+        "asks_summary",
+        "about_the_text",
+        "points_back",
+        "negation",
+        "asks_gist",
+    }
 )
 
 

@@ -3,13 +3,14 @@
 Everything that reads the question — retrieval, the extractive backend, its refusal
 rules, the model backends' prompt — reads the `Query` instead of parsing the text again:
 - `language`: the language to answer in (Dutch or English; `detected` may be another),
-- `standalone`: the text to search and rank with; a follow-up that only points back
-  ("why?", "what does that mean for the Netherlands?") is joined to the previous
-  question, one that names its own subject stands alone,
+- `standalone`: the text to search and rank with; a follow-up that points back ("why?",
+  "what does that mean for the Netherlands?", "and for the Netherlands?") is joined to
+  the previous question, one that names its own subject stands alone; the extractive
+  backend does not repeat sentences an earlier answer gave,
 - `focus`: the standalone text without words that only point at the document ("what
   does the letter say about X" → "X"),
 - `asks`: what kind of answer is wanted (number, date, money, person, list, summary,
-  about_text),
+  about_text, gist: the main message of the whole document),
 - `parts` / `section`: a part of the document ("the opening") or a section ("the
   section on trade") the question points at.
 The patterns are data, one file per language (`rag/lexicon/`); see `rag.text`.
@@ -21,7 +22,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from rag.language import answer_language, detect_language
+from rag.language import EN_WORDS, NL_WORDS, detect_language
 from rag.patterns import pattern
 from rag.structure import Part, asked_parts, asked_section
 from rag.text import STOP_WORDS, VAGUE_WORDS, letter_words
@@ -35,6 +36,7 @@ ASKED_PATTERNS = {
     "list": "asks_list",
     "summary": "asks_summary",
     "about_text": "about_the_text",
+    "gist": "asks_gist",
 }
 History = tuple[tuple[str, str], ...]
 
@@ -64,20 +66,39 @@ class Query:
 
 
 def analyse(question: str, history: Sequence[tuple[str, str]] = ()) -> Query:
-    """Analyse a (cleaned) question once, given earlier (question, answer) turns."""
+    """Analyse a (cleaned) question once, given earlier (question, answer) turns.
+
+    A follow-up wants what it asks itself ("and why?" wants no number, even after "how
+    many?"), except one that asks the previous question again of another subject ("and
+    for the Netherlands?"), which wants what that one wanted."""
     turns: History = tuple((q, a) for q, a in history)
     standalone = standalone_text(question, turns)
+    asked = standalone if turns and pattern("reasks").search(question) else question
+    detected = detect_language(question)
+    if turns and _undecided(question):  # "tell me more": as the conversation so far
+        detected = detect_language(turns[-1][0])
+    asks = {k for k, name in ASKED_PATTERNS.items() if pattern(name).search(asked)}
+    parts, section = tuple(asked_parts(standalone)), asked_section(standalone)
+    if "gist" in asks and (parts or section or _names_a_topic(asked)):
+        asks.discard("gist")  # the gist of a part or a topic: answered like any question
     return Query(
         text=question,
-        language=cast(Literal["nl", "en"], answer_language(question)),
-        detected=detect_language(question),
+        language=cast(Literal["nl", "en"], detected if detected in ("nl", "en") else "en"),
+        detected=detected,
         standalone=standalone,
         focus=focus(standalone),
-        asks=frozenset(k for k, name in ASKED_PATTERNS.items() if pattern(name).search(standalone)),
-        parts=tuple(asked_parts(standalone)),
-        section=asked_section(standalone),
+        asks=frozenset(asks),
+        parts=parts,
+        section=section,
         history=turns,
     )
+
+
+def _names_a_topic(question: str) -> bool:
+    """Whether a question asking for the gist also names a topic ("the main points on
+    trade"): words of its own once the gist and document words are taken out."""
+    rest = pattern("about_the_text").sub(" ", pattern("asks_gist").sub(" ", question))
+    return bool(own_subject(rest))
 
 
 def own_subject(question: str) -> list[str]:
@@ -90,12 +111,23 @@ def own_subject(question: str) -> list[str]:
 
 
 def standalone_text(question: str, history: Sequence[tuple[str, str]]) -> str:
-    """The question to search and rank with, given earlier (question, answer) turns."""
+    """The question to search and rank with, given earlier (question, answer) turns: a
+    follow-up that points back ("dat", "why?", "tell me more", "and for the
+    Netherlands?") is joined to the previous question made standalone in its turn, so
+    "why?" after a follow-up still knows the topic."""
     if not history:
         return question
-    if own_subject(question) and not pattern("points_back").search(question):
+    refers = pattern("points_back").search(question) or pattern("reasks").search(question)
+    if own_subject(question) and not refers:
         return question
-    return f"{history[-1][0]} {question}"
+    previous = standalone_text(history[-1][0], history[:-1])
+    return f"{previous} {question}"
+
+
+def _undecided(question: str) -> bool:
+    """Whether the question's own words do not tell Dutch from English."""
+    words = letter_words(question)
+    return sum(w in NL_WORDS for w in words) == sum(w in EN_WORDS for w in words)
 
 
 def focus(question: str) -> str:

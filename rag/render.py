@@ -33,6 +33,7 @@ def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, 
         ],
         "sentences": [s.model_dump() for s in answer.sentences],
         "dropped_citations": answer.dropped_citations,
+        "unsupported_answer": answer.unsupported_answer,
         "timings_ms": {k: round(v, 1) for k, v in answer.timings_ms.items()},
         "relevance": answer.relevance.model_dump() if answer.relevance else None,
         "spans": [span.model_dump() for span in answer.spans],
@@ -74,6 +75,8 @@ def citations_markdown(citations: list[Citation]) -> str:
 def answer_to_markdown(answer: Answer) -> str:
     """An answer with its citations and verbatim quotes, for export."""
     parts = [f"**Q:** {answer.question}", "", answer.answer, ""]
+    if answer.unsupported_answer:
+        parts += ["*Most sentences of this answer are not supported by the cited passages.*", ""]
     if answer.citations:
         parts += ["**Sources**", "", citations_markdown(answer.citations)]
     elif answer.refused and answer.passages:

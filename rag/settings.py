@@ -200,6 +200,17 @@ class AnswerSettings(Section):
         default=4, ge=1, description="Most sentences for a list, summary or 'what does it say'."
     )
     broad_margin: float = share(0.85, "Broad answer: share of the best score to keep.")
+    summary_points: int = Field(
+        default=8,
+        ge=1,
+        description="Sentences in a summary of the whole corpus (the briefing without a "
+        "topic, a question about the gist): one per section of the bundled letter's eight.",
+    )
+    summary_diversity: float = share(
+        0.3,
+        "Summary: weight of being unlike the sentences already picked, against centrality "
+        "in the section (maximal marginal relevance; chosen by reading, not tuned).",
+    )
     support_threshold: float = share(
         0.55, "Verifier: a sentence is supported from this score (calibrated)."
     )
@@ -212,8 +223,21 @@ class AnswerSettings(Section):
         "across languages ('security' ~ 'veiligheid').",
     )
     number_penalty: float = share(
-        0.6,
-        "Verifier: support is multiplied by this when the sentence has a number its passage lacks.",
+        0.5,
+        "Verifier: support is multiplied by this when the sentence has a number its passage "
+        "lacks; at most 0.5 then, below the threshold (0.6 left 2035 → 2030 at 0.59, supported).",
+    )
+    negation_penalty: float = share(
+        0.5,
+        "Verifier: support is multiplied by this when the sentence and its closest passage "
+        "sentence differ in negation words; at most 0.5 then, below the threshold (a flipped "
+        "'niet ten koste' scored 0.98 without it; calibrate_verifier.py accuracy in README).",
+    )
+    negation_similarity: float = share(
+        0.8,
+        "Verifier: from this cosine a sentence counts as a near copy of its closest passage "
+        "sentence, whose negations it must keep (paraphrases below it scored 0.69-0.76 in "
+        "calibrate_verifier.py's pairs; the flipped copy 0.98).",
     )
 
 

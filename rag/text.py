@@ -12,7 +12,8 @@ The word lists are data (`rag/lexicon/<language>.toml`), named by what they are 
 - question words ("what", "hoeveel") and genre words ("letter", "kabinet", "government"),
   which are in nearly every question about a government letter but name no topic,
 - reporting words ("says", "schrijft") that point at the document in an answer, and
-- vague words a follow-up may hold without naming its own subject.
+- vague words a follow-up may hold without naming its own subject,
+- anaphors: sentence openers that lean on the sentence before ("Dat", "This").
 Passages are indexed without function words only; questions also drop question and
 genre words (`STOP_WORDS`), so a question about "the government" still matches a
 passage that names "kabinet" through its other words.
@@ -54,6 +55,8 @@ QUESTION_WORDS = {lang: _words_of("question_words", lang) for lang in LANGUAGES}
 GENRE_WORDS = {lang: _words_of("genre_words", lang) for lang in LANGUAGES}
 REPORTING_WORDS = frozenset().union(*(_words_of("reporting_words", lang) for lang in LANGUAGES))
 VAGUE_WORDS = frozenset().union(*(_words_of("vague_words", lang) for lang in LANGUAGES))
+# Sentence openers that lean on the sentence before ("Dat tijdperk is voorbij.").
+ANAPHORS = frozenset().union(*(_words_of("anaphors", lang) for lang in LANGUAGES))
 
 ANY_FUNCTION_WORD = FUNCTION_WORDS["nl"] | FUNCTION_WORDS["en"]
 # Per language: every word that names no topic in a question (used to tell the

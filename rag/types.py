@@ -193,6 +193,11 @@ class Answer(Frozen):
     passages: list[Hit] = Field(default_factory=list)
     sentences: list[SentenceVerdict] = Field(default_factory=list)
     dropped_citations: int = 0
+    unsupported_answer: bool = Field(
+        default=False,
+        description="Most of the answer's checked sentences are not supported by the "
+        "passages they cite (a model answer to distrust).",
+    )
     timings_ms: dict[str, float] = Field(default_factory=dict)
     relevance: Relevance | None = Field(
         default=None, description="The best sentence's relevance (none for a refusal)."

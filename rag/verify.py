@@ -5,7 +5,10 @@ The support score of a sentence against a passage combines
 - the best cosine similarity between the sentence and the passage's sentences, from the
   (multilingual) embedder, which carries across Dutch and English,
 - lexical overlap of stemmed content words (Dutch and English stemmers), and
-- a number check: a number in the sentence that the passage does not contain lowers it.
+- a number check: a number in the sentence that the passage does not contain lowers it,
+- a negation check: a near copy of a passage sentence with other negation words ("niet
+  ten koste" → "ten koste"; the lexicon's `negation` list), or a negation the passage
+  lacks altogether, lowers it too; a piece cut out of a negated sentence is no quote.
 The weights and `support_threshold` are `AnswerSettings`; the threshold was calibrated on
 labelled pairs built from the development set (`python scripts/calibrate_verifier.py`
 prints the pairs' accuracy and the threshold).
@@ -19,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.patterns import pattern
 from rag.sentences import sentences as split_into_sentences
 from rag.settings import AnswerSettings
 from rag.text import claim_words, content_stems, stem_overlap
@@ -36,6 +40,45 @@ def normalise(text: str) -> str:
 
 def numbers(text: str) -> set[str]:
     return {n.replace(",", ".") for n in _NUMBER.findall(re.sub(r"\[\d+\]", " ", text))}
+
+
+def negations(text: str) -> int:
+    """How many negation words (either language) the text holds."""
+    return len(pattern("negation").findall(text))
+
+
+def _turns_negation(
+    plain: str,
+    negated: int,
+    closest: str,
+    similarity: float,
+    passage: str,
+    settings: AnswerSettings,
+) -> bool:
+    """Whether a sentence adds a negation its passage lacks, or is a near copy of its
+    closest passage sentence (cosine ≥ `negation_similarity`) with other negations.
+    A looser paraphrase is not judged: "not only the EU" may fairly become "more than"."""
+    if negated and not negations(passage):
+        return True
+    return (
+        _cut_from_negation(plain, negated, passage)
+        or similarity >= settings.negation_similarity
+        and negations(closest) != negated
+    )
+
+
+def _cut_from_negation(plain: str, negated: int, passage: str) -> bool:
+    """Whether the (normalised) sentence is cut out of a passage sentence with other
+    negations: "ten koste van …" out of "… niet ten koste van …"."""
+    holders = [s for s in split_into_sentences(passage) if plain in normalise(s)]
+    return bool(holders) and all(negations(s) != negated for s in holders)
+
+
+def _quoted(plain: str, negated: int, passage: str) -> bool:
+    """Whether the (normalised) sentence is verbatim passage text with the same negations."""
+    if not plain or plain not in normalise(passage):
+        return False
+    return not _cut_from_negation(plain, negated, passage)
 
 
 def crosslingual_support(embedder: Any, sentence: str, passage: str, floor: float = 0.6) -> float:
@@ -63,9 +106,8 @@ def support_scores(
 ) -> list[float]:
     """Support of `sentence` by each passage, each in [0, 1]."""
     plain = normalise(sentence)
-    scores: list[float | None] = [
-        1.0 if plain and plain in normalise(p) else None for p in passages
-    ]
+    negated = negations(plain)
+    scores: list[float | None] = [1.0 if _quoted(plain, negated, p) else None for p in passages]
     todo = [i for i, s in enumerate(scores) if s is None]
     if not todo:
         return [float(s) for s in scores if s is not None]
@@ -77,8 +119,10 @@ def support_scores(
             owners.append(i)
     similarity = embedder.similarity([sentence], pieces)[0]
     best: dict[int, float] = {}
-    for owner, value in zip(owners, similarity, strict=True):
-        best[owner] = max(best.get(owner, -1.0), float(value))
+    closest: dict[int, str] = {}
+    for owner, piece, value in zip(owners, pieces, similarity, strict=True):
+        if float(value) > best.get(owner, -1.0):
+            best[owner], closest[owner] = float(value), piece
     for i in todo:
         semantic = max(0.0, best[i])
         lexical = crosslingual_support(
@@ -88,6 +132,8 @@ def support_scores(
         score = max(semantic, share * semantic + (1 - share) * lexical)
         if numbers(sentence) - numbers(passages[i]):
             score *= settings.number_penalty
+        if _turns_negation(plain, negated, closest[i], best[i], passages[i], settings):
+            score *= settings.negation_penalty
         scores[i] = min(1.0, score)
     return [float(s or 0.0) for s in scores]
 

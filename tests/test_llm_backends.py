@@ -314,3 +314,9 @@ def test_chain_citations_point_to_retrieved_passages(
     assert answer.dropped_citations == sum(not 1 <= n <= len(ids) for n in numbers)
     shown = [int(n) for n in re.findall(r"\[(\d+)\]", answer.answer)]
     assert all(1 <= n <= len(ids) for n in shown), answer.answer
+    # Whatever the tiny model wrote, the flags say what was checked: most sentences
+    # unsupported is flagged, none supported is a refusal.
+    supported = sum(s.supported for s in answer.sentences)
+    assert answer.unsupported_answer == (2 * supported < len(answer.sentences))
+    if answer.sentences and not supported:
+        assert answer.refused

@@ -36,7 +36,7 @@ ROWS: list[tuple[str, set[str], tuple[str, ...], str | None, str]] = [
     ("Which instruments does the EU use?", {"list"}, (), None, "en"),
     ("Noem de prioriteiten van het kabinet.", {"list"}, (), None, "nl"),
     ("Summarise the letter's view on China.", {"summary"}, (), None, "en"),
-    ("Vat de kern van de brief samen.", {"summary"}, (), None, "nl"),
+    ("Vat de kern van de brief samen.", {"summary", "gist"}, (), None, "nl"),
     ("Beschrijf de rol van de EU in de wereld.", {"summary"}, (), None, "nl"),
     ("What does the letter say about Mercosur?", {"about_text"}, (), None, "en"),
     ("Wat zegt de brief over economische veiligheid?", {"about_text"}, (), None, "nl"),

@@ -285,7 +285,9 @@ def test_briefing_is_cited_and_exportable(pipeline, options):
     assert not notice
     exported = Path(path).read_text(encoding="utf-8")
     assert re.search(r"\[\d+\]", exported) and ">" in exported  # markers and quotes
-    assert '<sup class="bmark">[1]</sup>' in shown
+    # Markers are links to their source in the list below (clickable like the chat's).
+    links = re.findall(r'<a class="bcite" href="#brief-src-(\d+)"', shown)
+    assert links and all(f'<li id="brief-src-{n}">' in shown for n in links)
     assert "<blockquote>" in shown
 
 

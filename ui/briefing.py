@@ -3,7 +3,8 @@
 `make_briefing` asks the pipeline (with the user's `AskOptions`) for a briefing on a
 topic, or on the whole letter when the topic is empty, writes its Markdown for
 download, and returns the HTML to show: bullets grouped by section with their markers,
-then the quotes they cite. Labels follow the briefing's language (Dutch or English).
+then the quotes they cite; a marker is a link that jumps to (and highlights) its
+quote. Labels follow the briefing's language (Dutch or English).
 All text is escaped. No Gradio in here; `ui.app` wires these to components.
 """
 
@@ -46,7 +47,7 @@ def briefing_html(briefing: Briefing) -> str:
         parts.append(f'<div class="refusal">{none}</div>')
     sections: dict[str, list[str]] = {}
     for point in briefing.points:
-        markers = "".join(f'<sup class="bmark">[{m}]</sup>' for m in point.markers)
+        markers = "".join(briefing_marker_html(m) for m in point.markers)
         sections.setdefault(point.section, []).append(
             f"<li>{escape_text(point.text)}{markers}</li>"
         )
@@ -55,13 +56,28 @@ def briefing_html(briefing: Briefing) -> str:
         parts.append(f"<h3>{escape_text(heading)}</h3><ul>{''.join(items)}</ul>")
     if briefing.citations:
         sources = "".join(
-            f"<li><b>[{c.marker}]</b> {escape_text(_where(c))}"
+            f'<li id="brief-src-{c.marker}"><b>[{c.marker}]</b> {escape_text(_where(c))}'
             f"<blockquote>{escape_text(c.quote)}</blockquote></li>"
             for c in briefing.citations
         )
         parts.append(f"<h3>{'Bronnen' if dutch else 'Sources'}</h3>")
         parts.append(f'<ul class="briefing-sources">{sources}</ul>')
-    return f'<div class="briefing">{"".join(parts)}</div>'
+    return f'{TARGET_STYLE}<div class="briefing">{"".join(parts)}</div>'
+
+
+# The source a marker jumps to is highlighted (an in-page link: no script needed).
+TARGET_STYLE = (
+    "<style>.briefing-sources li:target{background:var(--color-accent-soft,#fff3c4);"
+    "outline:2px solid var(--color-accent,#f59e0b);border-radius:4px}</style>"
+)
+
+
+def briefing_marker_html(marker: int) -> str:
+    """A clickable "[N]" that jumps to source N in the briefing's list of sources."""
+    return (
+        f'<sup class="bmark"><a class="bcite" href="#brief-src-{marker}" '
+        f'title="Show source {marker}">[{marker}]</a></sup>'
+    )
 
 
 def _where(citation: Citation) -> str:

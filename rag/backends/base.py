@@ -9,11 +9,13 @@ backend answers with `refusal(language)`.
 from __future__ import annotations
 
 import importlib
+import re
 from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from rag.backends.registry import REGISTRY, check_backend_name
 from rag.embeddings import Embedder
+from rag.patterns import pattern
 from rag.query import Query
 from rag.settings import Settings
 from rag.types import Hit
@@ -29,9 +31,27 @@ def refusal(language: str) -> str:
     return REFUSALS.get(language, REFUSALS["en"])
 
 
+_EMPHASIS = re.compile(r"[*_`#>]+")
+# Declining is judged clause by clause: "… do not answer this question. however, X" must
+# not hide X inside the refusal, whatever the case of the letter after the stop.
+_CLAUSE_END = re.compile(r"(?<=[.!?;])\s+|\n+")
+
+
+def declines(sentence: str) -> bool:
+    """Whether a sentence only declines to answer: every clause matches one of the
+    lexicon's refusal patterns (either language; bold, italics and case ignored) and
+    it cites no passage. A sentence that cites or claims something is a claim."""
+    if re.search(r"\[\d", sentence):
+        return False
+    clauses = [" ".join(c.split()) for c in _CLAUSE_END.split(_EMPHASIS.sub(" ", sentence))]
+    clauses = [c for c in clauses if c.strip(" .!?;:-")]
+    return bool(clauses) and all(pattern("refusal").search(c) for c in clauses)
+
+
 def is_refusal(text: str) -> bool:
-    stripped = text.strip()
-    return any(stripped.startswith(phrase.rstrip(".")) for phrase in REFUSALS.values())
+    """Whether the whole text declines to answer (see `declines`); a refusal that goes on
+    to make claims is not a refusal."""
+    return declines(text)
 
 
 class AnswerBackend(Protocol):

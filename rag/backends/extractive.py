@@ -16,9 +16,11 @@ from collections.abc import Iterator, Sequence
 
 from rag.backends.base import AnswerBackend, refusal
 from rag.embeddings import Embedder
-from rag.query import Query
+from rag.query import Query, own_subject
 from rag.relevance import Candidate, RelevanceJudge, score_sentences
 from rag.settings import AnswerSettings, Settings
+from rag.summary import in_context, pick, span_text
+from rag.text import content_stems, stem_overlap
 from rag.types import Hit
 
 LEAD_INS = {
@@ -51,6 +53,8 @@ class ExtractiveBackend:
 
     name = "extractive"
     live = False
+    # Its fixed lead-ins are not claims: the only text the chain does not verify.
+    lead_ins = frozenset([*LEAD_INS.values(), *PARTIAL_LEAD_INS.values()])
 
     def __init__(self, embedder: Embedder, settings: AnswerSettings) -> None:
         self.embedder = embedder
@@ -75,8 +79,11 @@ class ExtractiveBackend:
     def select(self, query: Query, hits: Sequence[Hit]) -> tuple[list[Candidate], float]:
         """The sentences to answer with, in reading order, and the relevance of the best
         candidate; no sentences means refuse. The rules choose the sentences; the
-        relevance model also refuses when no candidate is likely to answer."""
-        ranked = self.score(query.focus, hits)
+        relevance model also refuses when no candidate is likely to answer. The gist of
+        the whole document is a summary (`gist`), with nothing to judge."""
+        if query.wants("gist"):
+            return gist(self.embedder, self.settings, hits), 1.0
+        ranked = not_repeated(query, self.score(query.focus, hits))
         chosen = self._by_rules(query, ranked, hits)
         if not chosen:
             return [], 0.0
@@ -88,7 +95,7 @@ class ExtractiveBackend:
 
     def select_by_rules(self, query: Query, hits: Sequence[Hit]) -> list[Candidate]:
         """The sentences the score and the asked-kind rules alone would answer with."""
-        return self._by_rules(query, self.score(query.focus, hits), hits)
+        return self._by_rules(query, not_repeated(query, self.score(query.focus, hits)), hits)
 
     def _by_rules(
         self, query: Query, ranked: list[Candidate], hits: Sequence[Hit]
@@ -139,6 +146,54 @@ def rank_sentences(
             owners.append(i)
     candidates = score_sentences(embedder, settings, question, texts, owners, hits)
     return sorted(candidates, key=lambda c: -c.score)
+
+
+def gist(embedder: Embedder, settings: AnswerSettings, hits: Sequence[Hit]) -> list[Candidate]:
+    """For the gist of the whole document: central yet different sentences round the
+    sections of the passages (`rag.summary.pick`), each with the sentence before it when
+    it leans back, in reading order."""
+    found = [
+        (i, j)
+        for i, hit in enumerate(hits)
+        for j, sentence in enumerate(hit.chunk.sentences)
+        if len(hit.chunk.sentence_text(sentence).strip()) >= settings.min_sentence_chars
+    ]
+    if not found:
+        return []
+    texts = [hits[i].chunk.sentence_text(hits[i].chunk.sentences[j]) for i, j in found]
+    groups = [hits[i].chunk.section for i, _ in found]
+    chosen = pick(
+        embedder.encode_passages(texts), groups, settings.summary_points, settings.summary_diversity
+    )
+    candidates = []
+    for n in sorted(chosen):
+        i, j = found[n]
+        chunk = hits[i].chunk
+        owner, sentences = in_context([h.chunk for h in hits], chunk, j)
+        if owner is not chunk:
+            i = next(k for k, h in enumerate(hits) if h.chunk is owner)
+        candidates.append(Candidate(i, span_text(owner, sentences), 1.0))
+    return candidates
+
+
+def not_repeated(query: Query, ranked: list[Candidate]) -> list[Candidate]:
+    """Without the sentences earlier answers already gave, unless the sentence holds a
+    word of the follow-up itself ("and with which country are talks still going on?"
+    may get the sentence on the talks with India again; "and why?" gets new evidence).
+    Asking the same question again may get the same answer."""
+    if not query.history or _same(query.history[-1][0], query.text):
+        return ranked
+    said = " ".join(" ".join(answer.split()) for _, answer in query.history)
+    own = content_stems(" ".join(own_subject(query.text)))
+    return [
+        c
+        for c in ranked
+        if " ".join(c.text.split()) not in said or stem_overlap(own, content_stems(c.text))
+    ]
+
+
+def _same(question: str, other: str) -> bool:
+    return " ".join(question.lower().split()) == " ".join(other.lower().split())
 
 
 def _wants_number(query: Query) -> bool:
