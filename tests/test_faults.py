@@ -303,7 +303,6 @@ def test_a_reader_keeps_its_index_when_the_new_one_has_other_settings(
     """A rebuild with other chunking settings is not picked up by a running pipeline built
     for the old ones (it could not read it correctly); it keeps serving what it has."""
     from assembly.library import open_pipeline
-
     from index.build import build
 
     settings = Settings(index={"path": copy_index(built_index, tmp_path / "index")})
