@@ -3,9 +3,10 @@
 Chunks never cut a sentence that fits and never cross a section heading. Sentences are
 packed greedily up to `max_tokens`; the next chunk repeats whole trailing sentences worth
 at most `overlap_tokens`. A sentence longer than `max_tokens` (or text without any
-sentence ends at all) is cut at whitespace, then inside words
-(`rag.sentences.bounded_spans`), so every passage holds at most `max_tokens` tokens,
-counted on its exact text, whatever the input. Each footnote becomes a passage of its
+sentence ends at all) is cut at clause ends or whitespace, then inside words
+(`rag.sentences.bounded_sentences`), and its pieces are packed into passages of their
+own, so every passage holds at most `max_tokens` tokens, counted on its exact text,
+whatever the input. Each footnote becomes a passage of its
 own (a very long one several), linked to the passage holding its marker. Chunk ids hash
 the document id and the chunk text, so they survive a rebuild of unchanged text.
 """
@@ -20,7 +21,7 @@ from functools import lru_cache
 
 import tiktoken
 
-from rag.sentences import bounded_spans
+from rag.sentences import bounded_sentences, bounded_spans
 from rag.settings import ChunkingSettings
 from rag.types import Chunk, Document, Sentence
 
@@ -148,25 +149,52 @@ def chunk_document(doc: Document, settings: ChunkingSettings) -> list[Chunk]:
     section_starts: list[tuple[int, str]] = []
     for heading, start, end in sections(doc.text):
         section_starts.append((start, heading))
-        spans = [
-            _Span(start + s, start + e, budget.tokens(doc.text[start + s : start + e]))
-            for s, e in bounded_spans(doc.text[start:end], budget.fits, budget.max_chars)
-        ]
-        for group in _pack(spans, limit, settings.overlap_tokens):
-            for part in _exact_fit(doc.text, group, budget):
-                chunks.append(_body_chunk(doc, heading, part, lines, seen_ids, markers, budget))
+        for run in _runs(doc.text, start, end, budget):
+            for group in _pack(run, limit, settings.overlap_tokens, doc.text, budget):
+                for part in _exact_fit(doc.text, group, budget):
+                    chunks.append(_body_chunk(doc, heading, part, lines, seen_ids, markers, budget))
     chunks.extend(_footnote_chunks(doc, section_starts, lines, budget, seen_ids))
     return chunks
 
 
-def _pack(spans: list[_Span], max_tokens: int, overlap: int) -> list[list[_Span]]:
+def _runs(text: str, start: int, end: int, budget: _Budget) -> list[list[_Span]]:
+    """The sentences of text[start:end] as runs to pack: whole sentences that fit form one
+    run; the pieces of a sentence over the limit form a run of their own, so they are
+    packed together and the passages around them stay as they would be without it."""
+    runs: list[list[_Span]] = [[]]
+    for pieces in bounded_sentences(text[start:end], budget.fits, budget.max_chars):
+        spans = [
+            _Span(start + s, start + e, budget.tokens(text[start + s : start + e]))
+            for s, e in pieces
+        ]
+        if len(spans) == 1:
+            runs[-1].extend(spans)
+        else:
+            runs.extend([spans, []])
+    return [run for run in runs if run]
+
+
+def _pack(
+    spans: list[_Span], max_tokens: int, overlap: int, text: str, budget: _Budget
+) -> list[list[_Span]]:
+    """Greedy packing by the sentences' token counts; near the limit, where the whitespace
+    between sentences can tip the chunk's own count over it, the exact text is counted."""
+
+    def too_big(group: list[_Span], size: int, span: _Span) -> bool:
+        if size + span.tokens > max_tokens:
+            return True
+        near = size + span.tokens + len(group) > max_tokens
+        return near and not budget.fits(text[group[0].start : span.end])
+
     groups: list[list[_Span]] = []
     current: list[_Span] = []
     size = 0
     for span in spans:
-        if current and size + span.tokens > max_tokens:
+        if current and too_big(current, size, span):
             groups.append(current)
             current = _tail(current, min(overlap, max_tokens - span.tokens))
+            while current and too_big(current, sum(s.tokens for s in current), span):
+                current = current[1:]
             size = sum(s.tokens for s in current)
         current.append(span)
         size += span.tokens
@@ -176,8 +204,8 @@ def _pack(spans: list[_Span], max_tokens: int, overlap: int) -> list[list[_Span]
 
 
 def _exact_fit(text: str, group: list[_Span], budget: _Budget) -> list[list[_Span]]:
-    """`group` if its exact text (with the whitespace between sentences) fits, else its
-    halves, recursively; one span always fits (bounded_spans made it so)."""
+    """`group` if its exact text fits, else its halves, recursively (a safety net: `_pack`
+    already counts exactly near the limit); one span always fits (bounded_spans made it so)."""
     if len(group) == 1 or budget.fits(text[group[0].start : group[-1].end]):
         return [group]
     middle = len(group) // 2

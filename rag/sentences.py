@@ -98,18 +98,28 @@ def bounded_spans(text: str, fits: Callable[[str], bool], max_chars: int) -> lis
 
     A sentence that does not fit is first cut into windows of at most `max_chars`
     characters (at the last whitespace in the window, if any), so `fits` never sees a
-    huge string; a window that still does not fit is halved at the whitespace nearest its
-    middle, or at its middle character when it has none. A single character is
-    never cut further, so this always ends.
+    huge string; a window that still does not fit is halved at a clause end (",;:") in its
+    middle half, else at the whitespace nearest its middle, else at its middle character.
+    A single character is never cut further, so this always ends.
     """
-    spans: list[tuple[int, int]] = []
+    return [piece for pieces in bounded_sentences(text, fits, max_chars) for piece in pieces]
+
+
+def bounded_sentences(
+    text: str, fits: Callable[[str], bool], max_chars: int
+) -> list[list[tuple[int, int]]]:
+    """Like `bounded_spans`, grouped by sentence: one span for a sentence that fits, the
+    pieces of one that does not."""
+    result: list[list[tuple[int, int]]] = []
     for start, end in split_sentences(text):
         if end - start <= max_chars and fits(text[start:end]):
-            spans.append((start, end))
+            result.append([(start, end)])
             continue
+        pieces: list[tuple[int, int]] = []
         for w_start, w_end in _windows(text, start, end, max_chars):
-            spans.extend(_halve_until_fits(text, w_start, w_end, fits))
-    return spans
+            pieces.extend(_halve_until_fits(text, w_start, w_end, fits))
+        result.append(pieces)
+    return result
 
 
 def _windows(text: str, start: int, end: int, max_chars: int) -> list[tuple[int, int]]:
@@ -143,8 +153,10 @@ def _halve_until_fits(
             continue
         middle = (s + e) // 2
         spaces = [m.start() for m in _SPACE.finditer(text, s, e)]
-        if spaces:
-            middle = min(spaces, key=lambda i: abs(i - middle))
+        # a clause end (",;:") in the middle half reads best; else the space nearest the middle
+        clauses = [i for i in spaces if text[i - 1] in ",;:" and abs(i - middle) <= (e - s) // 4]
+        if clauses or spaces:
+            middle = min(clauses or spaces, key=lambda i: abs(i - middle))
         halves = [_trim(text, s, middle), _trim(text, middle, e)]
         todo.extend(h for h in reversed(halves) if h[1] > h[0])
     return done
