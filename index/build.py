@@ -140,28 +140,6 @@ def update(
     return store
 
 
-def build_index(
-    settings: Settings,
-    embedder: PassageEncoder,
-    paths: Sequence[Path] | None = None,
-    *,
-    documents: Sequence[RawDocument] | None = None,
-    previous: IndexStore | None = None,
-    keep_previous_documents: bool = False,
-    remove: Sequence[str] = (),
-    progress: Progress | None = None,
-    save: bool = True,
-) -> IndexStore:
-    """The former flag-driven entry point, kept for callers not yet moved to `build` /
-    `update`. `previous` is ignored: both re-read the live index under the writer lock."""
-    del previous
-    if keep_previous_documents and save:
-        if documents is None:
-            documents = load_paths(list(paths or []), max_bytes=max_file_bytes(settings))
-        return update(settings, embedder, add=documents, remove=remove, progress=progress)
-    return build(settings, embedder, paths, documents=documents, progress=progress, save=save)
-
-
 def _quiet(stage: str, done: int, total: int) -> None:
     """The default progress report: none."""
 

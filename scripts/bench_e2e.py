@@ -125,7 +125,7 @@ def tutorial(questions: Path) -> None:
 
 def build_probe(folder: Path, repeats: int) -> None:
     """Print build and raw-encoder throughput on the letter as one JSON line."""
-    from index.build import build_index, chunk_raw_documents
+    from index.build import build, chunk_raw_documents
     from index.load import bundled_corpus, load_paths
     from rag.embeddings import Embedder, load_embedder
     from rag.settings import IndexSettings, Settings
@@ -135,14 +135,14 @@ def build_probe(folder: Path, repeats: int) -> None:
     model = shared.model
     chunks = chunk_raw_documents(load_paths([bundled_corpus()]), settings)
     passages = [c.search_text for c in chunks]
-    store = build_index(settings, shared, save=False)  # also warms the tokenizer's tables
+    store = build(settings, shared, save=False)  # also warms the tokenizer's tables
     sentences = getattr(store, "sentences", None)  # none before index format 3
     everything = passages + store.terms + (sentences.texts if sentences else [])
     builds, raws, raw_alls = [], [], []
     for _ in range(repeats):
         fresh = Embedder(model, shared.model_id)  # nothing remembered: every text encoded
         started = time.perf_counter()
-        build_index(settings, fresh)
+        build(settings, fresh)
         builds.append(time.perf_counter() - started)
         started = time.perf_counter()
         model.encode(passages)

@@ -144,7 +144,7 @@ def peak_mib() -> float:
 
 
 def child_build(corpus: str, work: Path) -> dict:
-    from index.build import build_index
+    from index.build import build
     from index.load import bundled_corpus
     from rag.embeddings import load_embedder
     from rag.settings import Settings
@@ -166,7 +166,7 @@ def child_build(corpus: str, work: Path) -> dict:
         stages.setdefault(stage, [now, now])[1] = now
 
     t1 = time.perf_counter()
-    store = build_index(
+    store = build(
         settings,
         embedder,
         [bundled_corpus() if corpus == "letter" else folder],

@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from assembly.library import open_pipeline
-from index.build import build_index
+from index.build import build
 from index.load import bundled_corpus
 from index.store import IndexStore
 from rag.embeddings import Embedder, load_embedder
@@ -66,7 +66,7 @@ def built_index(
 
     Treat it as read-only; tests that change an index copy it (see `copy_index`)."""
     settings = Settings(index={"path": tmp_path_factory.mktemp("letter-index")})
-    store = build_index(settings, default_embedder)
+    store = build(settings, default_embedder)
     return settings, store
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from index.build import build_index
+from index.build import build, update
 from index.load import load_paths
 from index.store import IndexStore, Manifest, choose_faiss_type, live_version
 from rag.embeddings import Embedder
@@ -201,12 +201,10 @@ def test_failing_save_leaves_the_old_index_live(
 
     monkeypatch.setattr(IndexStore, "_write", write_some_then_fail)
     with pytest.raises(OSError, match="No space left"):
-        build_index(
+        update(
             settings,
             default_embedder,
-            documents=load_paths([tmp_path / "arctic.txt"]),
-            previous=old,
-            keep_previous_documents=True,
+            add=load_paths([tmp_path / "arctic.txt"]),
         )
     assert len(written) == 2  # it really got midway
     assert snapshot(folder) == before  # CURRENT, versions: all as they were; no leftovers
@@ -240,7 +238,7 @@ def test_leftovers_of_killed_saves_are_ignored_and_cleaned_up(
     assert (folder / "CURRENT").read_text() == live
     assert loaded.chunks == built_index[1].chunks
 
-    store = build_index(settings, default_embedder)  # a rebuild with nothing new
+    store = build(settings, default_embedder)  # a rebuild with nothing new
     new_live = (folder / "CURRENT").read_text()
     assert new_live != live
     # kept: the new live version, the one live before it (readers may still use it) and
@@ -309,12 +307,10 @@ def grown(built_index, tmp_path: Path, default_embedder: Embedder):
     (tmp_path / "docs" / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
     old = IndexStore.load(settings.index.path, settings)
     counter = CountingEmbedder(default_embedder)
-    new = build_index(
+    new = update(
         settings,
         counter,
-        documents=load_paths([tmp_path / "docs"]),
-        previous=old,
-        keep_previous_documents=True,
+        add=load_paths([tmp_path / "docs"]),
     )
     return settings, old, new, counter
 
@@ -353,12 +349,10 @@ def test_adding_a_document_embeds_only_its_passages(grown, default_embedder: Emb
 def test_rebuilding_unchanged_documents_embeds_nothing(grown, tmp_path: Path) -> None:
     settings, _, new, counter = grown
     counter.calls.clear()
-    again = build_index(
+    again = update(
         settings,
         counter,
-        documents=load_paths([tmp_path / "docs"]),
-        previous=new,
-        keep_previous_documents=True,
+        add=load_paths([tmp_path / "docs"]),
     )
     assert counter.calls == []
     assert again.chunks == new.chunks
@@ -375,12 +369,10 @@ def test_editing_a_document_re_embeds_only_changed_passages(
         encoding="utf-8",
     )
     counter = CountingEmbedder(default_embedder)
-    new = build_index(
+    new = update(
         settings,
         counter,
-        documents=load_paths([edited]),
-        previous=old,
-        keep_previous_documents=True,
+        add=load_paths([edited]),
     )
     passages = counter.calls[0]
     assert len(passages) == 1 and "EU-Mercosul" in passages[0]
@@ -391,14 +383,7 @@ def test_editing_a_document_re_embeds_only_changed_passages(
 def test_removing_a_document(grown, default_embedder: Embedder) -> None:
     settings, old, new, counter = grown
     counter.calls.clear()
-    smaller = build_index(
-        settings,
-        counter,
-        documents=[],
-        previous=new,
-        keep_previous_documents=True,
-        remove=["arctic"],
-    )
+    smaller = update(settings, counter, remove=["arctic"])
     assert counter.calls == []  # nothing to embed
     assert smaller.chunks == old.chunks
     np.testing.assert_array_equal(smaller.vectors, old.vectors)
@@ -413,16 +398,8 @@ def test_removing_a_document(grown, default_embedder: Embedder) -> None:
 def test_removing_the_last_document_is_refused(built_index, tmp_path: Path, default_embedder):
     settings = copy_index(built_index, tmp_path / "index")
     before = snapshot(settings.index.path)
-    old = IndexStore.load(settings.index.path, settings)
     with pytest.raises(InputError, match="would leave the index empty"):
-        build_index(
-            settings,
-            default_embedder,
-            documents=[],
-            previous=old,
-            keep_previous_documents=True,
-            remove=["eu-geopolitiek-kamerbrief"],
-        )
+        update(settings, default_embedder, remove=["eu-geopolitiek-kamerbrief"])
     assert snapshot(settings.index.path) == before
 
 
