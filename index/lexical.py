@@ -44,12 +44,18 @@ def words(text: str) -> list[str]:
 
 def vocabulary_terms(texts: Sequence[str], limit: int = 50_000) -> list[str]:
     """Distinct content words of a corpus (most frequent first), for cross-lingual alignment."""
+    counts = content_word_counts(texts)
+    return sorted(counts, key=lambda t: -counts[t])[:limit]
+
+
+def content_word_counts(texts: Sequence[str]) -> dict[str, int]:
+    """How often each content word (no stop word, digit or short word) occurs."""
     counts: dict[str, int] = {}
     for text in texts:
         for token in words(text):
             if len(token) > 2 and not token.isdigit() and token not in ANY_STOPWORD:
                 counts[token] = counts.get(token, 0) + 1
-    return sorted(counts, key=lambda t: -counts[t])[:limit]
+    return counts
 
 
 def guess_language(tokens: Sequence[str]) -> str:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.build import Progress, build_index
-from index.load import load_file
-from index.store import IndexStore
+from index.build import Progress
+from index.load import bundled_corpus, load_file, load_paths
+from index.stores import open_store, store_exists, write_documents
 from rag.embeddings import load_embedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -22,10 +22,12 @@ def open_pipeline(
 ) -> Pipeline:
     """Load the index (building the bundled letter's first if asked and missing)."""
     embedder = load_embedder(settings.embedding)
-    if build_if_missing and not (settings.index.path / "CURRENT").exists():
-        store = build_index(settings, embedder, progress=progress)
+    if build_if_missing and not store_exists(settings):
+        store = write_documents(
+            settings, embedder, load_paths([bundled_corpus()]), keep=False, progress=progress
+        )
     else:
-        store = IndexStore.load(settings.index.path, settings)
+        store = open_store(settings)
     return Pipeline(settings, store, embedder)
 
 
@@ -34,12 +36,12 @@ def add_document(
 ) -> None:
     """Index one more document (replacing one with the same name)."""
     raw = load_file(path, name=name)
-    store = build_index(
+    store = write_documents(
         pipeline.settings,
         pipeline.embedder,
-        documents=[raw],
-        previous=pipeline.store,  # type: ignore[arg-type]
-        keep_previous_documents=True,
+        [raw],
+        previous=pipeline.store,
+        keep=True,
         progress=progress,
     )
     pipeline.replace_store(store)
@@ -47,12 +49,12 @@ def add_document(
 
 def remove_document(pipeline: Pipeline, doc_id: str) -> None:
     """Drop a document from the index."""
-    store = build_index(
+    store = write_documents(
         pipeline.settings,
         pipeline.embedder,
-        documents=[],
-        previous=pipeline.store,  # type: ignore[arg-type]
-        keep_previous_documents=True,
+        [],
+        previous=pipeline.store,
+        keep=True,
         remove=[doc_id],
     )
     pipeline.replace_store(store)

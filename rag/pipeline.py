@@ -18,10 +18,11 @@ from rag.types import Answer, Briefing, Chunk, Hit
 
 
 class SearchIndex(Protocol):
-    """What the pipeline needs of an index (implemented by `index.store.IndexStore`)."""
+    """What the pipeline needs of an index (implemented by `index.store.IndexStore` and
+    `index.pgstore.PgStore`, whose `vectors` fetches rows from the server when indexed)."""
 
     chunks: list[Chunk]
-    vectors: np.ndarray
+    vectors: Any  # an np.ndarray, or rows fetched when indexed: vectors[positions] -> array
     manifest: Any
     terms: list[str]
     term_vectors: np.ndarray
@@ -52,6 +53,7 @@ class Pipeline:
 
     def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
         """The passages for a question, best first (linked footnotes follow their passage)."""
+        self.sync()
         return self.retriever.search(question, k or self.settings.retrieval.k)
 
     def ask(
@@ -63,6 +65,7 @@ class Pipeline:
         history: Sequence[tuple[str, str]] = (),
     ) -> Answer:
         """Answer a question with verified citations. `history`: earlier (question, answer)."""
+        self.sync()
         return self.chain.invoke(question, k=k, backend=backend, history=history)
 
     def stream(
@@ -74,6 +77,7 @@ class Pipeline:
         history: Sequence[tuple[str, str]] = (),
     ) -> Iterator[str | Answer]:
         """Yield the answer text as it is produced (str deltas), then the final `Answer`."""
+        self.sync()
         yield from self.chain.stream(question, k=k, backend=backend, history=history)
 
     def answer_with_hits(
@@ -86,6 +90,7 @@ class Pipeline:
         """A short structured briefing on a topic (or the whole corpus), every bullet cited."""
         from rag.brief import write_briefing
 
+        self.sync()
         return write_briefing(self, topic, backend=backend)
 
     def replace_store(self, store: SearchIndex) -> None:
@@ -95,6 +100,15 @@ class Pipeline:
         self.store = store
         self.retriever = HybridRetriever(store, self.embedder, self.settings.retrieval)
 
+    def sync(self) -> None:
+        """Switch to a newer snapshot when the store is shared (PostgreSQL) and another
+        process has written to it since; one cheap query, nothing for the folder store."""
+        reload = getattr(self.store, "reload_if_changed", None)
+        newer = reload() if reload is not None else None
+        if newer is not None:
+            self.replace_store(newer)
+
     def documents(self) -> list[Any]:
         """Manifest entries of the indexed documents (doc_id, name, source, chunks)."""
+        self.sync()
         return list(self.store.manifest.documents)

@@ -62,6 +62,15 @@ class IndexSettings(Section):
     approximate_above: int = Field(
         default=50_000, ge=1, description="Chunk count from which 'auto' uses HNSW."
     )
+    store: str = Field(
+        default="folder",
+        description="'folder': the index folder at `path` (embedded, one process). A "
+        "postgresql://user:pass@host/db URL: a shared index in PostgreSQL + pgvector that "
+        "many workers read and write (install the 'postgres' extra).",
+    )
+    pool_size: int = Field(
+        default=8, ge=1, description="Most connections one process opens to the PostgreSQL store."
+    )
 
 
 class RetrievalSettings(Section):

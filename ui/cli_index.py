@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
-from index.build import build_index
+from index.pgstore import PgStore, redacted
 from index.store import IndexStore, live_version, read_manifest
+from index.stores import open_store, uses_server, write_documents
 from rag.embeddings import load_embedder
 from rag.settings import Settings
 from ui.common import friendly_errors, settings_of
@@ -48,7 +50,7 @@ def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
     """Remove documents (by id, see `rag index info`) from the index."""
     settings = settings_of(ctx)
-    previous = IndexStore.load(settings.index.path, settings)
+    previous = open_store(settings)
     known = {d.doc_id for d in previous.manifest.documents}
     unknown = [d for d in doc_ids if d not in known]
     if unknown:
@@ -56,14 +58,7 @@ def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
             f"Unknown document id(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}."
         )
     embedder = load_embedder(settings.embedding)
-    store = build_index(
-        settings,
-        embedder,
-        documents=[],
-        previous=previous,
-        keep_previous_documents=True,
-        remove=doc_ids,
-    )
+    store = write_documents(settings, embedder, [], previous=previous, keep=True, remove=doc_ids)
     click.echo(f"Removed {len(doc_ids)} document(s); {store.manifest.chunk_count} passages remain.")
 
 
@@ -72,25 +67,23 @@ def _run_build(ctx: click.Context, paths: tuple[Path, ...], keep: bool) -> None:
     from index.load import bundled_corpus, load_paths
 
     documents = load_paths(list(paths) if paths else [bundled_corpus()])  # fail fast on bad input
-    previous = (
-        IndexStore.load(settings.index.path, settings) if keep and _exists(settings) else None
-    )
-    if not keep:
-        previous = _previous_for_reuse(settings)
+    previous = None
+    if not uses_server(settings):  # the server store reuses stored vectors itself
+        previous = (
+            IndexStore.load(settings.index.path, settings) if keep and _exists(settings) else None
+        )
+        if not keep:
+            previous = _previous_for_reuse(settings)
     embedder = load_embedder(settings.embedding)
     with ProgressBars() as bars:
-        store = build_index(
-            settings,
-            embedder,
-            documents=documents,
-            previous=previous,
-            keep_previous_documents=previous is not None and keep,
-            progress=bars,
+        store = write_documents(
+            settings, embedder, documents, previous=previous, keep=keep, progress=bars
         )
     m = store.manifest
+    where = redacted(settings.index.store) if uses_server(settings) else settings.index.path
     click.echo(
         f"Indexed {len(m.documents)} document(s), {m.chunk_count} passages "
-        f"({m.embedding_model}, {m.faiss_type}) into {settings.index.path}"
+        f"({m.embedding_model}, {m.faiss_type}) into {where}"
     )
 
 
@@ -113,13 +106,18 @@ def _previous_for_reuse(settings: Settings) -> IndexStore | None:
 def info(ctx: click.Context, as_json: bool) -> None:
     """Documents, passages, sections, model and sizes of the index."""
     settings = settings_of(ctx)
-    manifest = read_manifest(settings.index.path)
-    version = live_version(settings.index.path)
-    store = IndexStore.load(settings.index.path)
+    if uses_server(settings):
+        store: Any = PgStore.open(settings.index.store)
+        manifest, size, where = store.manifest, store.disk_bytes(), redacted(store.url)
+    else:
+        manifest = read_manifest(settings.index.path)
+        version = live_version(settings.index.path)
+        store = IndexStore.load(settings.index.path)
+        size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
+        where = str(settings.index.path)
     sections = sorted({c.section for c in store.chunks if c.section})
-    size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
     data = {
-        "path": str(settings.index.path),
+        "path": where,
         "documents": [d.model_dump() for d in manifest.documents],
         "chunks": manifest.chunk_count,
         "footnote_chunks": sum(c.kind == "footnote" for c in store.chunks),

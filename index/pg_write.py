@@ -1,0 +1,258 @@
+"""Writes to the PostgreSQL store: each document replaced or removed in one transaction.
+
+`ingest` is the server store's `build_index`: documents are cleaned and chunked, then
+one at a time embedded (reusing the stored vectors of unchanged passages) and written,
+so a crash loses at most the document in flight and a rerun skips every document
+already stored with the same content hash. Readers see a document's old passages or its
+new ones, never a mix: the delete and the inserts commit together.
+
+Concurrent writers of different documents both succeed: the only shared rows they touch
+are document frequencies (upserted in sorted term order, so no deadlock) and the one
+`rag_meta` row, locked last and only until commit.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from index.build import PassageEncoder, Progress
+from index.chunk import chunk_document
+from index.clean import clean_document, corpus_vocabulary
+from index.lexical import content_word_counts, passage_tokens
+from index.pgstore import (
+    HNSW_EF_CONSTRUCTION,
+    HNSW_M,
+    PgStore,
+    connect_pool,
+    manifest_fields,
+    redacted,
+)
+from index.store import Manifest, check_compatible, now_iso
+from rag.errors import InputError
+from rag.settings import Settings
+from rag.types import Chunk, RawDocument
+
+
+def ingest(
+    settings: Settings,
+    embedder: PassageEncoder,
+    documents: Sequence[RawDocument],
+    *,
+    keep: bool,
+    remove: Sequence[str] = (),
+    progress: Progress | None = None,
+    pool: Any = None,
+) -> PgStore:
+    """Make the store hold `documents` (plus, with `keep`, the ones it had, less
+    `remove`); documents stored with the same content hash are not touched."""
+    report = progress or (lambda stage, done, total: None)
+    url = settings.index.store
+    pool = pool or connect_pool(url, settings.index.pool_size)
+    stored = _prepare(pool, settings, embedder, fresh=not keep)
+    incoming = {doc.doc_id for doc in documents}
+    dropped = set(remove) | (set() if keep else set(stored) - incoming)
+    if not (set(stored) - dropped) | incoming:
+        raise InputError(
+            f"Removing {', '.join(remove)} would leave the index empty. Add another document "
+            "first, or build a new index with 'rag index build [PATH ...]'."
+        )
+    for doc_id in sorted(dropped - incoming):
+        remove_document(pool, doc_id)
+    todo = [doc for doc in documents if stored.get(doc.doc_id) != doc.content_hash]
+    vocabulary = corpus_vocabulary(doc.text for doc in documents)
+    report("documents", 0, len(todo))
+    for n, raw in enumerate(todo, start=1):
+        chunks = chunk_document(clean_document(raw, vocabulary), settings.chunking)
+        if not chunks:
+            raise InputError(
+                f"'{raw.name}' holds no passages to index (only headings or blank lines?). "
+                "Add text to it, or index other files."
+            )
+        vectors = _vectors(pool, embedder, chunks)
+        _store_term_vectors(pool, embedder, [c.text for c in chunks])
+        write_document(pool, raw, chunks, vectors)
+        report("documents", n, len(todo))
+    ensure_hnsw(pool, settings)
+    return PgStore(url, pool, settings.index)
+
+
+def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: bool) -> dict:
+    """Write the manifest if there is none (or, for a fresh build with other settings,
+    empty the store first); return the stored documents' content hashes."""
+    meta = manifest_fields(settings, embedder.model_id, embedder.dim, now_iso())
+    with pool.connection() as conn, conn.transaction():
+        conn.execute("lock table rag_meta in share row exclusive mode")
+        row = conn.execute("select manifest from rag_meta").fetchone()
+        if row is not None:
+            stored = Manifest(**row[0], faiss_type="flat", documents=[], chunk_count=0)
+            try:
+                check_compatible(stored, settings, redacted(settings.index.store))
+            except Exception:
+                if not fresh:
+                    raise
+                conn.execute(
+                    "drop index if exists rag_passages_hnsw; truncate rag_meta, rag_documents, "
+                    "rag_passages, rag_postings, rag_term_stats, rag_doc_terms, rag_term_vectors"
+                )
+                row = None
+        if row is None:
+            conn.execute("drop index if exists rag_passages_hnsw")
+            conn.execute(
+                f"alter table rag_passages alter column embedding type vector({int(embedder.dim)})"
+            )
+            conn.execute(
+                "insert into rag_meta (id, manifest) values (1, %s::jsonb)", (json.dumps(meta),)
+            )
+        rows = conn.execute("select doc_id, content_hash from rag_documents").fetchall()
+    return dict(rows)
+
+
+def _vectors(pool: Any, embedder: PassageEncoder, chunks: list[Chunk]) -> np.ndarray:
+    """Passage vectors: stored ones for unchanged passages (same id, same text), the
+    rest embedded."""
+    with pool.connection() as conn:
+        rows = conn.execute(
+            "select chunk_id, embedding from rag_passages where chunk_id = any(%s)",
+            ([c.chunk_id for c in chunks],),
+            binary=True,
+        ).fetchall()
+    known = {cid: v.to_numpy() for cid, v in rows}
+    vectors = np.zeros((len(chunks), embedder.dim), dtype=np.float32)
+    todo = [i for i, c in enumerate(chunks) if c.chunk_id not in known]
+    for i, chunk in enumerate(chunks):
+        if chunk.chunk_id in known:
+            vectors[i] = known[chunk.chunk_id]
+    if todo:
+        vectors[todo] = embedder.encode_passages([chunks[i].search_text for i in todo])
+    return vectors
+
+
+def _store_term_vectors(pool: Any, embedder: PassageEncoder, texts: Sequence[str]) -> None:
+    """Embed the vocabulary words the store has no vector for yet."""
+    terms = sorted(content_word_counts(texts))
+    with pool.connection() as conn:
+        rows = conn.execute(
+            "select term from rag_term_vectors where term = any(%s)", (terms,)
+        ).fetchall()
+    new = sorted(set(terms) - {r[0] for r in rows})
+    if not new:
+        return
+    vectors = embedder.encode_passages(new)
+    with pool.connection() as conn, conn.cursor() as cur:
+        cur.executemany(
+            "insert into rag_term_vectors values (%s, %s) on conflict do nothing",
+            list(zip(new, np.asarray(vectors, dtype=np.float32), strict=True)),
+        )
+
+
+def write_document(
+    pool: Any, raw: RawDocument, chunks: Sequence[Chunk], vectors: np.ndarray
+) -> None:
+    """Replace one document's passages, postings and vocabulary in one transaction."""
+    tokens = [Counter(passage_tokens(c.search_text)) for c in chunks]
+    lengths = [max(sum(t.values()), 1) for t in tokens]
+    with pool.connection() as conn, conn.transaction():
+        conn.execute(
+            "insert into rag_documents (doc_id, name, source, content_hash, chunks) "
+            "values (%s, %s, %s, %s, %s) on conflict (doc_id) do update set name = "
+            "excluded.name, source = excluded.source, content_hash = excluded.content_hash, "
+            "chunks = excluded.chunks",
+            (raw.doc_id, raw.name, raw.source, raw.content_hash, len(chunks)),
+        )
+        old_passages, old_tokens, df = _delete_passages(conn, raw.doc_id)
+        ids = [
+            r[0]
+            for r in conn.execute(
+                "select nextval('rag_passage_ids') from generate_series(1, %s)", (len(chunks),)
+            )
+        ]
+        with conn.cursor() as cur:
+            with cur.copy(
+                "copy rag_passages (id, doc_id, ord, chunk_id, chunk, n_tokens, embedding) "
+                "from stdin"
+            ) as copy:
+                for n, (pid, chunk) in enumerate(zip(ids, chunks, strict=True)):
+                    copy.write_row(
+                        (
+                            pid,
+                            raw.doc_id,
+                            n,
+                            chunk.chunk_id,
+                            chunk.model_dump_json(),
+                            lengths[n],
+                            np.asarray(vectors[n], dtype=np.float32),
+                        )
+                    )
+            with cur.copy("copy rag_postings (term, passage_id, tf, dl) from stdin") as copy:
+                for pid, counts, length in zip(ids, tokens, lengths, strict=True):
+                    for term, tf in counts.items():
+                        copy.write_row((term, pid, tf, length))
+                        df[term] = df.get(term, 0) + 1
+            with cur.copy("copy rag_doc_terms (doc_id, term, count) from stdin") as copy:
+                for term, count in content_word_counts([c.text for c in chunks]).items():
+                    copy.write_row((raw.doc_id, term, count))
+        _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens)
+
+
+def remove_document(pool: Any, doc_id: str) -> None:
+    """Drop one document (passages, postings, vocabulary) in one transaction."""
+    with pool.connection() as conn, conn.transaction():
+        passages, tokens, df = _delete_passages(conn, doc_id)
+        conn.execute("delete from rag_documents where doc_id = %s", (doc_id,))
+        _add_stats(conn, df, -passages, -tokens)
+
+
+def _delete_passages(conn: Any, doc_id: str) -> tuple[int, int, dict[str, int]]:
+    """Delete a document's passages and postings; (passages, tokens, -df per term)."""
+    old = conn.execute(
+        "select id, n_tokens from rag_passages where doc_id = %s for update", (doc_id,)
+    ).fetchall()
+    ids = [r[0] for r in old]
+    df: dict[str, int] = {}
+    if ids:
+        deleted = conn.execute(
+            "delete from rag_postings where passage_id = any(%s) returning term", (ids,)
+        ).fetchall()
+        for (term,) in deleted:  # one row per (term, passage): df falls by one
+            df[term] = df.get(term, 0) - 1
+    conn.execute("delete from rag_passages where doc_id = %s", (doc_id,))
+    conn.execute("delete from rag_doc_terms where doc_id = %s", (doc_id,))
+    return len(ids), sum(r[1] for r in old), df
+
+
+def _add_stats(conn: Any, df: dict[str, int], passages: int, tokens: int) -> None:
+    """Apply document-frequency and total changes, then bump the generation (last, so
+    the one shared row is locked only until commit)."""
+    changed = sorted(t for t, d in df.items() if d)
+    if changed:
+        conn.execute(
+            "insert into rag_term_stats (term, df) select * from unnest(%s::text[], %s::bigint[]) "
+            "on conflict (term) do update set df = rag_term_stats.df + excluded.df",
+            (changed, [df[t] for t in changed]),
+        )
+    conn.execute(
+        "update rag_meta set generation = generation + 1, passages = passages + %s, "
+        "tokens = tokens + %s",
+        (passages, tokens),
+    )
+
+
+def ensure_hnsw(pool: Any, settings: Settings) -> None:
+    """Build the HNSW index once the store reaches the approximate threshold (as the
+    folder store switches to FAISS HNSW); below it, dense search scans exactly."""
+    kind = settings.index.faiss_type
+    with pool.connection() as conn:
+        size = conn.execute("select passages from rag_meta").fetchone()[0]
+        if kind == "flat" or (kind == "auto" and size < settings.index.approximate_above):
+            return
+        conn.execute("set maintenance_work_mem = '512MB'")
+        conn.execute(
+            "create index if not exists rag_passages_hnsw on rag_passages using hnsw "
+            f"(embedding vector_ip_ops) with (m = {HNSW_M}, ef_construction = "
+            f"{HNSW_EF_CONSTRUCTION})"
+        )
