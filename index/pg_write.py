@@ -102,8 +102,11 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
                 row = None
         if row is None:
             conn.execute("drop index if exists rag_passages_hnsw")
+            # Typed, for HNSW; stored in line and uncompressed, or an exact scan would
+            # decompress every vector (10k passages: 125 ms a query, 27 ms in line).
             conn.execute(
                 f"alter table rag_passages alter column embedding type vector({int(embedder.dim)})"
+                ", alter column embedding set storage plain"
             )
             conn.execute(
                 "insert into rag_meta (id, manifest) values (1, %s::jsonb)", (json.dumps(meta),)

@@ -39,7 +39,7 @@ _BM25_SQL = """
 with m as (select passages::float8 as n, tokens::float8 / greatest(passages, 1) as avgdl
            from rag_meta),
 q as (select * from unnest(%(concepts)s::int[], %(terms)s::text[]) as q(concept, term)),
-s as (select q.concept, q.term, ln(1 + (m.n - st.df + 0.5) / (st.df + 0.5)) as idf
+s as (select q.concept, q.term, ln(1 + (m.n - st.df + 0.5) / (st.df + 0.5)::float8) as idf
       from q join rag_term_stats st on st.term = q.term, m where st.df > 0),
 per as (select p.passage_id, s.concept,
                max(s.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / m.avgdl)))

@@ -176,7 +176,11 @@ def pg_letter(pg_server: Any, default_embedder: Embedder) -> str:
 
 
 @pytest.fixture
-def pg_url(pg_server: Any, pg_letter: str, request: pytest.FixtureRequest) -> str:
+def pg_url(pg_server: Any, pg_letter: str, request: pytest.FixtureRequest) -> Iterator[str]:
     """A private copy of the letter's database for one test."""
+    import psycopg
+
     name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:50]
-    return new_database(pg_server, name, template="rag_letter")
+    yield new_database(pg_server, name, template="rag_letter")
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"drop database {name} with (force)")  # ends connections left open
