@@ -14,7 +14,9 @@ Tables (all prefixed `rag_`):
 - `rag_passages`: the chunks (as JSON), their BM25 length and their `vector` embedding
   (typed `vector(d)` once the dimension is known; an HNSW index from a size threshold).
 - `rag_postings` + `rag_term_stats`: the lexical index, term → (passage, term
-  frequency, passage length), and document frequencies, kept in step in each write.
+  frequency, passage length, impact), and document frequencies, kept in step in each
+  write. `impact` is the posting's BM25 term-frequency part at the time it was written;
+  postings are indexed by it, best first.
 - `rag_doc_terms` + `rag_term_vectors`: each document's vocabulary with counts, and the
   embedding of every vocabulary word (for cross-lingual concept alignment).
 """
@@ -25,7 +27,7 @@ from typing import Any
 
 from rag.errors import IndexMismatchError
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _LOCK_KEY = 0x7261675F7067  # "rag_pg": one advisory lock for migrations
 
 MIGRATIONS: dict[int, str] = {
@@ -73,6 +75,17 @@ MIGRATIONS: dict[int, str] = {
         primary key (doc_id, term)
     );
     create table rag_term_vectors (term text primary key, embedding vector not null);
+    """,
+    # 2: impact-ordered postings, so lexical search can read each term's best postings
+    # first (a common word's full list at a million passages is most of the table).
+    2: """
+    alter table rag_postings add column impact real;
+    update rag_postings set impact = tf / (tf + 1.5 * (0.25 + 0.75 * dl / coalesce(
+        (select nullif(tokens, 0)::float8 / nullif(passages, 0) from rag_meta), 1)));
+    alter table rag_postings alter column impact set not null;
+    alter table rag_postings drop constraint rag_postings_pkey;
+    create index rag_postings_impact on rag_postings (term, impact desc)
+        include (passage_id, tf, dl);
     """,
 }
 

@@ -14,8 +14,10 @@ are document frequencies (upserted in sorted term order, so no deadlock) and the
 from __future__ import annotations
 
 import json
-from collections import Counter
-from collections.abc import Sequence
+import multiprocessing
+from collections import Counter, deque
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -25,6 +27,8 @@ from index.chunk import chunk_document
 from index.clean import clean_document, corpus_vocabulary
 from index.lexical import content_word_counts, passage_tokens
 from index.pgstore import (
+    BM25_B,
+    BM25_K1,
     HNSW_EF_CONSTRUCTION,
     HNSW_M,
     PgStore,
@@ -47,9 +51,12 @@ def ingest(
     remove: Sequence[str] = (),
     progress: Progress | None = None,
     pool: Any = None,
+    jobs: int = 1,
 ) -> PgStore:
     """Make the store hold `documents` (plus, with `keep`, the ones it had, less
-    `remove`); documents stored with the same content hash are not touched."""
+    `remove`); documents stored with the same content hash are not touched. With
+    `jobs` > 1, documents are chunked and embedded in that many processes while this
+    one writes each finished document."""
     report = progress or (lambda stage, done, total: None)
     url = settings.index.store
     pool = pool or connect_pool(url, settings.index.pool_size)
@@ -66,15 +73,11 @@ def ingest(
     todo = [doc for doc in documents if stored.get(doc.doc_id) != doc.content_hash]
     vocabulary = corpus_vocabulary(doc.text for doc in documents)
     report("documents", 0, len(todo))
-    for n, raw in enumerate(todo, start=1):
-        chunks = chunk_document(clean_document(raw, vocabulary), settings.chunking)
-        if not chunks:
-            raise InputError(
-                f"'{raw.name}' holds no passages to index (only headings or blank lines?). "
-                "Add text to it, or index other files."
-            )
-        vectors = _vectors(pool, embedder, chunks)
-        _store_term_vectors(pool, embedder, [c.text for c in chunks])
+    if jobs > 1 and len(todo) > 1:
+        prepared = _in_processes(todo, settings, vocabulary, jobs)
+    else:
+        prepared = (_embed_document(raw, settings, embedder, vocabulary, pool) for raw in todo)
+    for n, (raw, chunks, vectors) in enumerate(prepared, start=1):
         write_document(pool, raw, chunks, vectors)
         report("documents", n, len(todo))
     ensure_hnsw(pool, settings)
@@ -113,6 +116,61 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
             )
         rows = conn.execute("select doc_id, content_hash from rag_documents").fetchall()
     return dict(rows)
+
+
+Prepared = tuple[RawDocument, list[Chunk], np.ndarray]
+
+
+def _embed_document(
+    raw: RawDocument, settings: Settings, embedder: PassageEncoder, vocabulary: Any, pool: Any
+) -> Prepared:
+    """One document chunked, its passages' vectors (stored or new) and its new words'."""
+    chunks = chunk_document(clean_document(raw, vocabulary), settings.chunking)
+    if not chunks:
+        raise InputError(
+            f"'{raw.name}' holds no passages to index (only headings or blank lines?). "
+            "Add text to it, or index other files."
+        )
+    vectors = _vectors(pool, embedder, chunks)
+    _store_term_vectors(pool, embedder, [c.text for c in chunks])
+    return raw, chunks, vectors
+
+
+def _in_processes(
+    todo: Sequence[RawDocument], settings: Settings, vocabulary: Any, jobs: int
+) -> Iterator[Prepared]:
+    """`_embed_document` in `jobs` processes (each loads the embedder once), yielding in
+    order with at most 2 x jobs documents in flight, so memory stays bounded."""
+    context = multiprocessing.get_context("spawn")  # no fork of a process running torch
+    with ProcessPoolExecutor(
+        jobs, mp_context=context, initializer=_worker_start, initargs=(settings, vocabulary)
+    ) as executor:
+        pending: deque[Future[Prepared]] = deque()
+        for raw in todo:
+            pending.append(executor.submit(_worker_embed, raw))
+            if len(pending) >= 2 * jobs:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(settings: Settings, vocabulary: Any) -> None:
+    from rag.embeddings import load_embedder
+
+    _WORKER.update(
+        settings=settings,
+        vocabulary=vocabulary,
+        embedder=load_embedder(settings.embedding),
+        pool=connect_pool(settings.index.store, 1),
+    )
+
+
+def _worker_embed(raw: RawDocument) -> Prepared:
+    w = _WORKER
+    return _embed_document(raw, w["settings"], w["embedder"], w["vocabulary"], w["pool"])
 
 
 def _vectors(pool: Any, embedder: PassageEncoder, chunks: list[Chunk]) -> np.ndarray:
@@ -174,6 +232,8 @@ def write_document(
                 "select nextval('rag_passage_ids') from generate_series(1, %s)", (len(chunks),)
             )
         ]
+        passages, total = conn.execute("select passages, tokens from rag_meta").fetchone()
+        avgdl = (total - old_tokens + sum(lengths)) / max(passages - old_passages + len(chunks), 1)
         with conn.cursor() as cur:
             with cur.copy(
                 "copy rag_passages (id, doc_id, ord, chunk_id, chunk, n_tokens, embedding) "
@@ -191,10 +251,13 @@ def write_document(
                             np.asarray(vectors[n], dtype=np.float32),
                         )
                     )
-            with cur.copy("copy rag_postings (term, passage_id, tf, dl) from stdin") as copy:
+            with cur.copy(
+                "copy rag_postings (term, passage_id, tf, dl, impact) from stdin"
+            ) as copy:
                 for pid, counts, length in zip(ids, tokens, lengths, strict=True):
+                    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / avgdl)
                     for term, tf in counts.items():
-                        copy.write_row((term, pid, tf, length))
+                        copy.write_row((term, pid, tf, length, tf / (tf + norm)))
                         df[term] = df.get(term, 0) + 1
             with cur.copy("copy rag_doc_terms (doc_id, term, count) from stdin") as copy:
                 for term, count in content_word_counts([c.text for c in chunks]).items():

@@ -44,7 +44,9 @@ s as (select q.concept, q.term, ln(1 + (m.n - st.df + 0.5) / (st.df + 0.5)::floa
 per as (select p.passage_id, s.concept,
                max(s.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / m.avgdl)))
                as score
-        from s join rag_postings p on p.term = s.term, m
+        from s cross join lateral (
+            select passage_id, tf, dl from rag_postings where term = s.term
+            order by impact desc limit %(depth)s) p, m
         group by p.passage_id, s.concept)
 select passage_id, sum(score) as score from per
 group by passage_id order by score desc, passage_id limit %(k)s
@@ -252,7 +254,9 @@ class PgStore:
         self, concepts: Sequence[Sequence[str]], k: int, *, stem: bool = True
     ) -> list[tuple[int, float]]:
         """BM25 over groups of interchangeable words: a passage scores its best word's
-        score per concept, summed over concepts (as `LexicalIndex.concept_search`)."""
+        score per concept, summed over concepts (as `LexicalIndex.concept_search`).
+        Each term contributes its `pg_lexical_depth` highest-impact postings (all of
+        them for any term rarer than that), scored exactly."""
         numbers: list[int] = []
         terms: list[str] = []
         for n, concept in enumerate(concepts):
@@ -262,7 +266,14 @@ class PgStore:
                 terms.append(token)
         if not terms or not self.ids:
             return []
-        params = {"concepts": numbers, "terms": terms, "k1": BM25_K1, "b": BM25_B, "k": k}
+        params = {
+            "concepts": numbers,
+            "terms": terms,
+            "k1": BM25_K1,
+            "b": BM25_B,
+            "k": k,
+            "depth": self.index_settings.pg_lexical_depth,
+        }
         with self.pool.connection() as conn:
             rows = conn.execute(_BM25_SQL, params).fetchall()
         return [(p, s) for p, s in self._positions(rows) if s > 0]

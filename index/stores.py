@@ -58,16 +58,30 @@ def write_documents(
     keep: bool,
     remove: Sequence[str] = (),
     progress: Progress | None = None,
+    jobs: int = 1,
 ) -> SearchIndex:
     """Index `documents` (with `keep`, beside the stored ones, less `remove`) and return
     the store as it is afterwards. The folder store saves a complete new version; the
-    server store replaces each changed document in its own transaction."""
+    server store replaces each changed document in its own transaction (embedding in
+    `jobs` processes)."""
     if uses_server(settings):
         from index.pg_write import ingest
 
         pool = previous.pool if isinstance(previous, PgStore) else None
         return ingest(
-            settings, embedder, documents, keep=keep, remove=remove, progress=progress, pool=pool
+            settings,
+            embedder,
+            documents,
+            keep=keep,
+            remove=remove,
+            progress=progress,
+            pool=pool,
+            jobs=jobs,
+        )
+    if jobs > 1:
+        raise ConfigError(
+            "--jobs embeds in parallel into the PostgreSQL store only; drop it for the "
+            "folder index, or set RAG_INDEX__STORE to a postgresql:// URL."
         )
     return build_index(
         settings,

@@ -463,3 +463,23 @@ def test_cli_builds_and_describes_a_server_index(pg_server, tmp_path: Path) -> N
         timeout=120,
     )
     assert bad.returncode == 1 and "Cannot reach the index database" in bad.stderr
+
+
+def test_parallel_ingest_writes_what_one_process_writes(
+    pg_server, built_index, tmp_path: Path, letter_path: Path, default_embedder: Embedder
+) -> None:
+    url = new_database(pg_server, "parallel_ingest")
+    (tmp_path / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
+    documents = load_paths([letter_path, tmp_path / "arctic.txt"])
+    settings = settings_for(url)
+    store = ingest(settings, default_embedder, documents, keep=False, jobs=2)
+    _, folder = built_index
+    letter = [c for c in store.chunks if c.doc_id == "eu-geopolitiek-kamerbrief"]
+    assert letter == folder.chunks and any(c.doc_id == "arctic" for c in store.chunks)
+    positions = [store.position[c.chunk_id] for c in letter]
+    np.testing.assert_allclose(store.vectors[positions], folder.vectors, atol=1e-5)
+    consistent_statistics(url)
+    counter = CountingEmbedder(default_embedder)  # resumed: everything stored is skipped
+    again = ingest(settings, counter, documents, keep=False, jobs=2, pool=store.pool)
+    assert counter.calls == [] and again.chunks == store.chunks
+    store.pool.close()

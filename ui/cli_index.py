@@ -22,25 +22,36 @@ def index_group() -> None:
     """Build and inspect the index."""
 
 
+JOBS = click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    help="Processes embedding documents in parallel (PostgreSQL store; resumable: "
+    "documents already stored unchanged are skipped).",
+)
+
+
 @index_group.command("build")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@JOBS
 @click.pass_context
 @friendly_errors
-def build(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def build(ctx: click.Context, paths: tuple[Path, ...], jobs: int) -> None:
     """Index PATHS (.txt, .md, .pdf files or folders); no PATH: the bundled letter.
 
     Replaces the index's documents with these; unchanged passages are not re-embedded.
     """
-    _run_build(ctx, paths, keep=False)
+    _run_build(ctx, paths, keep=False, jobs=jobs)
 
 
 @index_group.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@JOBS
 @click.pass_context
 @friendly_errors
-def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def add(ctx: click.Context, paths: tuple[Path, ...], jobs: int) -> None:
     """Add documents to the existing index (a document with the same name is replaced)."""
-    _run_build(ctx, paths, keep=True)
+    _run_build(ctx, paths, keep=True, jobs=jobs)
 
 
 @index_group.command("remove")
@@ -62,7 +73,7 @@ def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
     click.echo(f"Removed {len(doc_ids)} document(s); {store.manifest.chunk_count} passages remain.")
 
 
-def _run_build(ctx: click.Context, paths: tuple[Path, ...], keep: bool) -> None:
+def _run_build(ctx: click.Context, paths: tuple[Path, ...], keep: bool, jobs: int = 1) -> None:
     settings = settings_of(ctx)
     from index.load import bundled_corpus, load_paths
 
@@ -77,7 +88,7 @@ def _run_build(ctx: click.Context, paths: tuple[Path, ...], keep: bool) -> None:
     embedder = load_embedder(settings.embedding)
     with ProgressBars() as bars:
         store = write_documents(
-            settings, embedder, documents, previous=previous, keep=keep, progress=bars
+            settings, embedder, documents, previous=previous, keep=keep, progress=bars, jobs=jobs
         )
     m = store.manifest
     where = redacted(settings.index.store) if uses_server(settings) else settings.index.path
