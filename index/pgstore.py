@@ -86,6 +86,12 @@ def connect_pool(url: str, max_size: int = 8) -> Any:
             f"({' '.join(str(exc).split())[:200]}). Check RAG_INDEX__STORE and that the "
             "server is running."
         ) from None
+    except psycopg.Error as exc:  # e.g. no pgvector on the server, or no right to add it
+        raise ConfigError(
+            f"The database at {redacted(url)} cannot hold the index: "
+            f"{' '.join(str(exc).split())[:200]}. It needs the pgvector extension "
+            "(CREATE EXTENSION vector, by a user allowed to) and a user that may create tables."
+        ) from None
 
     def configure(conn: Any) -> None:
         register_vector(conn)

@@ -44,6 +44,7 @@ PER_DOCUMENT = 1_000
 QUERIES = 200
 RECALL_QUERIES = 50
 CONCURRENCY = (1, 8, 32)
+DEPTHS = (10_000, 10**9)  # pg_lexical_depth besides the default: deeper, and every posting
 
 
 def letter_material() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
@@ -217,12 +218,31 @@ def query_store(kind: str, n: int, where: str) -> dict:
             times = list(pool.map(timed, range(QUERIES)))
         result[f"p50_{threads}"] = float(np.percentile(times, 50))
         result[f"p95_{threads}"] = float(np.percentile(times, 95))
+    result["dense_p50"] = p50(lambda i: store.dense_search(vectors[i], 30))  # type: ignore[attr-defined]
+    result["lexical_p50"] = p50(lambda i: store.concept_search(concepts[i], 30))  # type: ignore[attr-defined]
+    if kind == "postgres":
+        for depth in DEPTHS:
+            deep = _open_pg(where, pg_lexical_depth=depth)
+            result[f"lexical_p50_{depth}"] = p50(
+                lambda i, d=deep: d.concept_search(concepts[i], 30)
+            )  # type: ignore[attr-defined]
+            result[f"agreement_{depth}"] = lexical_agreement(deep, concepts[:RECALL_QUERIES])
     result["recall10"] = dense_recall(kind, store, vectors[:RECALL_QUERIES])
     result["lexical_agreement"] = (
         lexical_agreement(store, concepts[:RECALL_QUERIES]) if kind == "postgres" else 1.0
     )
     result["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return result
+
+
+def p50(search: object, runs: int = 100) -> float:
+    """Median ms of one search part, one query at a time."""
+    times = []
+    for i in range(runs):
+        t = time.perf_counter()
+        search(i)  # type: ignore[operator]
+        times.append((time.perf_counter() - t) * 1000)
+    return float(np.percentile(times, 50))
 
 
 def _open_pg(url: str, **settings: int) -> object:
@@ -300,6 +320,7 @@ def run(sizes: list[int]) -> None:
     finally:
         server.cleanup()
     print_table(rows)
+    print_parts(rows)
 
 
 def print_table(rows: list[dict]) -> None:
@@ -336,6 +357,22 @@ def print_table(rows: list[dict]) -> None:
             ratio += [f"{r[f'p95_{c}'] / f[f'p95_{c}']:.2f} (p95)" for c in CONCURRENCY]
             ratio += ["", ""]
             print("| " + " | ".join(ratio) + " |")
+
+
+def print_parts(rows: list[dict]) -> None:
+    """Where one query's time goes, and what the lexical depth costs and buys."""
+    print()
+    print("| passages | store | dense p50 ms | concept BM25 p50 ms | BM25 top-30 agreement |")
+    print("|---:|---|---:|---:|---|")
+    for r in rows:
+        lexical = f"{r['lexical_p50']:.1f}"
+        agreement = f"{r['lexical_agreement']:.3f}"
+        if r["store"] == "postgres":
+            for depth in DEPTHS:
+                name = "all" if depth >= 10**9 else f"{depth:,}"
+                lexical += f"; depth {name}: {r[f'lexical_p50_{depth}']:.1f}"
+                agreement += f"; depth {name}: {r[f'agreement_{depth}']:.3f}"
+        print(f"| {r['n']:,} | {r['store']} | {r['dense_p50']:.1f} | {lexical} | {agreement} |")
 
 
 def main() -> None:
