@@ -37,7 +37,7 @@ from index.pgstore import (
     redacted,
 )
 from index.store import Manifest, check_compatible, now_iso
-from rag.errors import InputError
+from rag.errors import IndexMismatchError, InputError
 from rag.settings import Settings
 from rag.types import Chunk, RawDocument
 
@@ -95,7 +95,7 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
             stored = Manifest(**row[0], faiss_type="flat", documents=[], chunk_count=0)
             try:
                 check_compatible(stored, settings, redacted(settings.index.store))
-            except Exception:
+            except IndexMismatchError:
                 if not fresh:
                     raise
                 conn.execute(
