@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from index.build import Progress, build, max_file_bytes, update
-from index.load import load_file
-from index.store import IndexStore, has_index
+from index.build import Progress, max_file_bytes
+from index.load import bundled_corpus, load_file, load_paths
+from index.stores import open_store, store_exists, write_documents
 from rag.embeddings import limit_numpy_threads, load_embedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -24,11 +24,12 @@ def open_pipeline(
     """Load the index (building the bundled letter's first if asked and missing)."""
     limit_numpy_threads()
     embedder = load_embedder(settings.embedding)
-    if build_if_missing and not has_index(settings.index.path):
-        store = build(settings, embedder, progress=progress)
+    if build_if_missing and not store_exists(settings):
+        store = write_documents(
+            settings, embedder, load_paths([bundled_corpus()]), keep=False, progress=progress
+        )
     else:
-        store = IndexStore.load(settings.index.path, settings)
-    embedder.remember(str(settings.index.path), store.vector_tables())
+        store = open_store(settings)
     return Pipeline(settings, store, embedder)
 
 
@@ -37,11 +38,25 @@ def add_document(
 ) -> None:
     """Index one more document (replacing one with the same name)."""
     raw = load_file(path, name=name, max_bytes=max_file_bytes(pipeline.settings))
-    store = update(pipeline.settings, pipeline.embedder, add=[raw], progress=progress)
+    store = write_documents(
+        pipeline.settings,
+        pipeline.embedder,
+        [raw],
+        previous=pipeline.store,
+        keep=True,
+        progress=progress,
+    )
     pipeline.replace_store(store)
 
 
 def remove_document(pipeline: Pipeline, doc_id: str) -> None:
     """Drop a document from the index."""
-    store = update(pipeline.settings, pipeline.embedder, remove=[doc_id])
+    store = write_documents(
+        pipeline.settings,
+        pipeline.embedder,
+        [],
+        previous=pipeline.store,
+        keep=True,
+        remove=[doc_id],
+    )
     pipeline.replace_store(store)

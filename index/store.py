@@ -336,7 +336,7 @@ def read_manifest(folder: Path) -> Manifest:
     return Manifest.model_validate_json((live_version(folder) / "manifest.json").read_text())
 
 
-def check_compatible(manifest: Manifest, settings: Settings, folder: Path) -> None:
+def check_compatible(manifest: Manifest, settings: Settings, folder: Path | str) -> None:
     problems = []
     if manifest.format_version != FORMAT_VERSION:
         problems.append(

@@ -36,6 +36,7 @@ class Pipeline:
         self.retriever = retriever or HybridRetriever(store, embedder, settings.retrieval)
         self.chain = AnswerChain(self.retriever, embedder, settings)
         self._refresh_lock = threading.Lock()
+        self._remember(store)
 
     def with_generation(self, **changes: Any) -> Pipeline:
         """The same index and retriever with other generation settings (endpoint, model),
@@ -45,15 +46,19 @@ class Pipeline:
         return Pipeline(settings, self.store, self.embedder, retriever=self.retriever)
 
     def refresh(self) -> None:
-        """Switch to a newer live index if another writer (the CLI, another app) saved one.
-
-        A store that can tell (``latest()``, as `index.store.IndexStore` can) is asked
-        before each question; that costs one small file read when nothing changed."""
-        latest = getattr(self.store, "latest", None)
-        if latest is None:
+        """Switch to a newer live index if another writer (the CLI, another app or worker)
+        saved one. The folder store (`latest()`) costs one small file read, the PostgreSQL
+        store (`reload_if_changed()`) one cheap query, when nothing changed."""
+        latest = getattr(self.store, "latest", None)  # the folder store
+        changed = getattr(self.store, "reload_if_changed", None)  # a shared server store
+        if latest is None and changed is None:
             return
         with self._refresh_lock:
-            store = latest()
+            if latest is not None:
+                store = latest()
+            else:
+                assert changed is not None
+                store = changed() or self.store
             if store is not self.store:
                 self.replace_store(store)
 
@@ -112,8 +117,12 @@ class Pipeline:
         self.store = store
         self.retriever = HybridRetriever(store, self.embedder, self.settings.retrieval)
         self.chain = AnswerChain(self.retriever, self.embedder, self.settings)
+        self._remember(store)
+
+    def _remember(self, store: SearchIndex) -> None:
+        """Texts the store encoded at build time need no encoding per question."""
         tables = getattr(store, "vector_tables", None)
-        if tables is not None:  # texts encoded at build time need no encoding per question
+        if tables is not None:
             self.embedder.remember(str(self.settings.index.path), tables())
 
     def documents(self) -> list[Any]:

@@ -1,6 +1,7 @@
 """What the retriever and the pipeline need of an index: the `SearchIndex` protocol.
 
-The folder store (`index.store.IndexStore`) implements it; a server store can too.
+The folder store (`index.store.IndexStore`) and the PostgreSQL store
+(`index.pgstore.PgStore`) implement it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ class SearchIndex(Protocol):
     """Passages, their vectors, the corpus vocabulary, and three searches."""
 
     chunks: list[Chunk]
-    vectors: np.ndarray
+    vectors: Any  # an np.ndarray, or rows fetched when indexed: vectors[positions] -> array
     manifest: Any
     terms: list[str]
     term_vectors: np.ndarray

@@ -76,6 +76,22 @@ class IndexSettings(Section):
         description="Largest file `rag index build/add` reads, like ui.max_upload_mb for "
         "uploads; files up to 10 MB index in under 1.5 GB peak RSS (scripts/bench_memory.py).",
     )
+    store: str = Field(
+        default="folder",
+        description="'folder': the index folder at `path` (embedded, one process). A "
+        "postgresql://user:pass@host/db URL: a shared index in PostgreSQL + pgvector that "
+        "many workers read and write (install the 'postgres' extra).",
+    )
+    pg_lexical_depth: int = Field(
+        default=2_000,
+        ge=1,
+        description="PostgreSQL store: postings read per query term, best impact first "
+        "(exact for terms in fewer passages; bounds a common word's cost at scale; "
+        "scripts/bench_store.py reports BM25 top-30 agreement with the full lists).",
+    )
+    pool_size: int = Field(
+        default=8, ge=1, description="Most connections one process opens to the PostgreSQL store."
+    )
 
 
 class RetrievalSettings(Section):

@@ -185,9 +185,15 @@ def query_terms(text: str) -> list[str]:
 def vocabulary_terms(texts: Iterable[str], limit: int = 50_000) -> list[str]:
     """Distinct words of a corpus that are not function words (most frequent first), for
     cross-lingual alignment. Genre words stay: "cabinet" should find "kabinet"."""
+    counts = content_word_counts(texts)
+    return sorted(counts, key=lambda t: -counts[t])[:limit]
+
+
+def content_word_counts(texts: Iterable[str]) -> dict[str, int]:
+    """How often each word that is not a function word, a number or short occurs."""
     counts: dict[str, int] = {}
     for text in texts:
         for token in words(text, parts=True):
             if len(token) > 2 and not token.isdigit() and token not in ANY_FUNCTION_WORD:
                 counts[token] = counts.get(token, 0) + 1
-    return sorted(counts, key=lambda t: -counts[t])[:limit]
+    return counts

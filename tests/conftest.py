@@ -131,3 +131,56 @@ def model_server(gguf_path: Path, tmp_path_factory: pytest.TempPathFactory) -> I
     log_path = tmp_path_factory.mktemp("server") / "server.log"
     with running_server(command, f"{base_url}/models", log_path):
         yield base_url
+
+
+# ---- PostgreSQL ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real PostgreSQL 16 + pgvector server (the `pgserver` package) in a temporary
+    folder, on a Unix socket only; stopped at the end of the session."""
+    import tempfile
+
+    import pgserver
+
+    # Not under pytest's 0700 basetemp: as root, pgserver runs the server as its own user.
+    server = pgserver.get_server(tempfile.mkdtemp(prefix="rag-pg-"), cleanup_mode="delete")
+    yield server
+    server.cleanup()
+
+
+def new_database(server: Any, name: str, template: str | None = None) -> str:
+    """Create a database on the test server (a copy of `template` if given); its URL."""
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name}")
+        conn.execute(f"create database {name}" + (f" template {template}" if template else ""))
+    return str(server.get_uri(name))
+
+
+@pytest.fixture(scope="session")
+def pg_letter(pg_server: Any, default_embedder: Embedder) -> str:
+    """A database holding the bundled letter's index, built once; copy it, don't change it
+    (`pg_url` gives each test its own copy)."""
+    from index.load import load_paths
+    from index.pg_write import ingest
+
+    url = new_database(pg_server, "rag_letter")
+    store = ingest(
+        Settings(index={"store": url}), default_embedder, load_paths([bundled_corpus()]), keep=False
+    )
+    store.pool.close()  # a template database must have no open connections
+    return url
+
+
+@pytest.fixture
+def pg_url(pg_server: Any, pg_letter: str, request: pytest.FixtureRequest) -> Iterator[str]:
+    """A private copy of the letter's database for one test."""
+    import psycopg
+
+    name = "t_" + "".join(ch if ch.isalnum() else "_" for ch in request.node.name.lower())[:50]
+    yield new_database(pg_server, name, template="rag_letter")
+    with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"drop database {name} with (force)")  # ends connections left open

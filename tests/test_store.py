@@ -415,3 +415,98 @@ def test_footnote_markers_glued_to_words_are_cut_off_for_bm25() -> None:
         "lidstaten",
     ]
     assert words("G7, 2035 en de A400M", parts=True) == ["g7", "2035", "en", "de", "a400m"]
+
+
+# ---- both stores: the folder and PostgreSQL behind the same seam (index.stores) --------------
+
+
+@pytest.fixture(params=["folder", "postgres"])
+def letter_settings(request: pytest.FixtureRequest, built_index, tmp_path: Path) -> Settings:
+    """Settings for a private copy of the letter's index, in the folder or in PostgreSQL."""
+    if request.param == "folder":
+        return copy_index(built_index, tmp_path / "index")
+    settings, _ = built_index
+    url = request.getfixturevalue("pg_url")
+    return settings.model_copy(update={"index": settings.index.model_copy(update={"store": url})})
+
+
+def close(store: object) -> None:
+    pool = getattr(store, "pool", None)
+    if pool is not None:
+        pool.close()
+
+
+def test_either_store_adds_a_document_embedding_only_its_passages(
+    letter_settings: Settings, tmp_path: Path, default_embedder: Embedder
+) -> None:
+    from index.stores import open_store, write_documents
+
+    old = open_store(letter_settings)
+    (tmp_path / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
+    counter = CountingEmbedder(default_embedder)
+    new = write_documents(
+        letter_settings, counter, load_paths([tmp_path / "arctic.txt"]), previous=old, keep=True
+    )
+    added = [c for c in new.chunks if c.doc_id == "arctic"]
+    assert added and len(new.chunks) == len(old.chunks) + len(added)
+    assert counter.calls[0] == [c.search_text for c in added]  # the letter is not re-embedded
+    loaded = open_store(letter_settings)
+    assert [d.doc_id for d in loaded.manifest.documents] == ["eu-geopolitiek-kamerbrief", "arctic"]
+    assert loaded.chunks == new.chunks
+    top = search(loaded, default_embedder, "Who shares satellite data on sea ice?", 1)  # type: ignore[arg-type]
+    assert top[0].doc_id == "arctic"
+    position = loaded.lexical_search("Svalbard research station", 1)[0][0]
+    assert loaded.chunks[position].doc_id == "arctic"
+    counter.calls.clear()
+    again = write_documents(
+        letter_settings, counter, load_paths([tmp_path / "arctic.txt"]), previous=loaded, keep=True
+    )
+    assert counter.calls == [] and again.chunks == loaded.chunks  # unchanged: nothing embedded
+    for store in (old, new, loaded, again):
+        close(store)
+
+
+def test_either_store_removes_documents_but_not_the_last(
+    letter_settings: Settings, tmp_path: Path, default_embedder: Embedder
+) -> None:
+    from index.stores import open_store, write_documents
+
+    (tmp_path / "arctic.txt").write_text(ARCTIC, encoding="utf-8")
+    old = open_store(letter_settings)
+    grown = write_documents(
+        letter_settings,
+        default_embedder,
+        load_paths([tmp_path / "arctic.txt"]),
+        previous=old,
+        keep=True,
+    )
+    smaller = write_documents(
+        letter_settings, default_embedder, [], previous=grown, keep=True, remove=["arctic"]
+    )
+    assert smaller.chunks == old.chunks
+    loaded = open_store(letter_settings)
+    assert all(c.doc_id != "arctic" for c in loaded.chunks)
+    assert all(i < len(loaded.chunks) for i, _ in loaded.lexical_search("Svalbard Arctic", 5))
+    with pytest.raises(InputError, match="would leave the index empty"):
+        write_documents(
+            letter_settings,
+            default_embedder,
+            [],
+            previous=loaded,
+            keep=True,
+            remove=["eu-geopolitiek-kamerbrief"],
+        )
+    assert open_store(letter_settings).chunks == old.chunks
+    for store in (old, grown, smaller, loaded):
+        close(store)
+
+
+def test_either_store_refuses_other_settings(letter_settings: Settings) -> None:
+    from index.stores import open_store
+
+    other = letter_settings.model_copy(
+        update={"chunking": letter_settings.chunking.model_copy(update={"max_tokens": 100})}
+    )
+    with pytest.raises(IndexMismatchError, match="chunking .*rag index build"):
+        open_store(other)
+    close(open_store(other, check=False))

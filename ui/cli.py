@@ -50,13 +50,13 @@ class LazyGroup(click.Group):
 @click.option(
     "--index",
     "index_path",
-    type=click.Path(path_type=Path),
+    type=str,
     default=None,
-    help="Index folder (default: .rag/index).",
+    help="Index folder (default: .rag/index), or a postgresql:// URL of a shared index.",
 )
 @click.pass_context
 @friendly_errors
-def main(ctx: click.Context, config: Path | None, index_path: Path | None) -> None:
+def main(ctx: click.Context, config: Path | None, index_path: str | None) -> None:
     """Ask cited questions about policy documents (by default: the bundled Dutch letter
     to parliament on the EU as a geopolitical player).
 
@@ -76,9 +76,9 @@ def main(ctx: click.Context, config: Path | None, index_path: Path | None) -> No
             f"Invalid settings: {_first_line(exc)}. Check rag.toml and RAG_* variables."
         ) from None
     if index_path is not None:
-        settings = settings.model_copy(
-            update={"index": settings.index.model_copy(update={"path": index_path})}
-        )
+        server = index_path.startswith(("postgresql://", "postgres://"))
+        change = {"store": index_path} if server else {"path": Path(index_path)}
+        settings = settings.model_copy(update={"index": settings.index.model_copy(update=change)})
     ctx.obj = settings
 
 

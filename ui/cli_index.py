@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import click
 
 from assembly.progress import ProgressBars
-from index.build import build, max_file_bytes, update
+from index.build import max_file_bytes
 from index.load import bundled_corpus, load_paths
+from index.pgstore import PgStore, redacted
 from index.store import IndexStore, live_version, read_manifest
+from index.stores import open_store, uses_server, write_documents
 from rag.embeddings import load_embedder
 from rag.errors import InputError
 from rag.settings import Settings
@@ -23,35 +26,36 @@ def index_group() -> None:
     """Build and inspect the index."""
 
 
+JOBS = click.option(
+    "--jobs",
+    type=click.IntRange(1, 64),
+    default=1,
+    help="Processes embedding documents in parallel (PostgreSQL store; resumable: "
+    "documents already stored unchanged are skipped).",
+)
+
+
 @index_group.command("build")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@JOBS
 @click.pass_context
 @friendly_errors
-def build_command(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def build_command(ctx: click.Context, paths: tuple[Path, ...], jobs: int) -> None:
     """Index PATHS (.txt, .md, .pdf files or folders); no PATH: the bundled letter.
 
     Replaces the index's documents with these; unchanged passages are not re-embedded.
     """
-    settings = settings_of(ctx)
-    documents = _load(settings, paths or (bundled_corpus(),))  # fail fast on bad input
-    embedder = load_embedder(settings.embedding)
-    with ProgressBars() as bars:
-        store = build(settings, embedder, documents=documents, progress=bars)
-    _report(settings, store)
+    _write(ctx, paths or (bundled_corpus(),), keep=False, jobs=jobs)
 
 
 @index_group.command("add")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
+@JOBS
 @click.pass_context
 @friendly_errors
-def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
+def add(ctx: click.Context, paths: tuple[Path, ...], jobs: int) -> None:
     """Add documents to the existing index (a document with the same name is replaced)."""
-    settings = settings_of(ctx)
-    documents = _load(settings, paths)
-    embedder = load_embedder(settings.embedding)
-    with ProgressBars() as bars:
-        store = update(settings, embedder, add=documents, progress=bars)
-    _report(settings, store)
+    _write(ctx, paths, keep=True, jobs=jobs)
 
 
 @index_group.command("remove")
@@ -61,16 +65,27 @@ def add(ctx: click.Context, paths: tuple[Path, ...]) -> None:
 def remove(ctx: click.Context, doc_ids: tuple[str, ...]) -> None:
     """Remove documents (by id, see `rag index info`) from the index."""
     settings = settings_of(ctx)
-    known = {d.doc_id for d in read_manifest(settings.index.path).documents}
+    previous = open_store(settings, check=False)
+    known = {d.doc_id for d in previous.manifest.documents}
     unknown = [doc_id for doc_id in doc_ids if doc_id not in known]
-    if unknown:  # said before a model is loaded; `update` checks again under the lock
+    if unknown:  # said before a model is loaded; the write checks again under the lock
         raise InputError(
             f"Unknown document id(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))} "
             "(see 'rag index info')."
         )
     embedder = load_embedder(settings.embedding)
-    store = update(settings, embedder, remove=doc_ids)
+    store = write_documents(settings, embedder, [], previous=previous, keep=True, remove=doc_ids)
     click.echo(f"Removed {len(doc_ids)} document(s); {store.manifest.chunk_count} passages remain.")
+
+
+def _write(ctx: click.Context, paths: tuple[Path, ...], keep: bool, jobs: int) -> None:
+    """Load the files (failing fast on bad input), embed and write them into the store."""
+    settings = settings_of(ctx)
+    documents = _load(settings, paths)
+    embedder = load_embedder(settings.embedding)
+    with ProgressBars() as bars:
+        store = write_documents(settings, embedder, documents, keep=keep, progress=bars, jobs=jobs)
+    _report(settings, store)
 
 
 def _load(settings: Settings, paths: tuple[Path, ...]) -> list[RawDocument]:
@@ -82,11 +97,12 @@ def _load(settings: Settings, paths: tuple[Path, ...]) -> list[RawDocument]:
     )
 
 
-def _report(settings: Settings, store: IndexStore) -> None:
+def _report(settings: Settings, store: Any) -> None:
     m = store.manifest
+    where = redacted(settings.index.store) if uses_server(settings) else settings.index.path
     click.echo(
         f"Indexed {len(m.documents)} document(s), {m.chunk_count} passages "
-        f"({m.embedding_model}, {m.faiss_type}) into {settings.index.path}"
+        f"({m.embedding_model}, {m.faiss_type}) into {where}"
     )
 
 
@@ -97,13 +113,18 @@ def _report(settings: Settings, store: IndexStore) -> None:
 def info(ctx: click.Context, as_json: bool) -> None:
     """Documents, passages, sections, model and sizes of the index."""
     settings = settings_of(ctx)
-    manifest = read_manifest(settings.index.path)
-    version = live_version(settings.index.path)
-    store = IndexStore.load(settings.index.path)
+    if uses_server(settings):
+        store: Any = PgStore.open(settings.index.store)
+        manifest, size, where = store.manifest, store.disk_bytes(), redacted(store.url)
+    else:
+        manifest = read_manifest(settings.index.path)
+        version = live_version(settings.index.path)
+        store = IndexStore.load(settings.index.path)
+        size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
+        where = str(settings.index.path)
     sections = sorted({c.section for c in store.chunks if c.section})
-    size = sum(p.stat().st_size for p in version.rglob("*") if p.is_file())
     data = {
-        "path": str(settings.index.path),
+        "path": where,
         "documents": [d.model_dump() for d in manifest.documents],
         "chunks": manifest.chunk_count,
         "footnote_chunks": sum(c.kind == "footnote" for c in store.chunks),

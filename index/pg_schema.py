@@ -1,0 +1,109 @@
+"""The PostgreSQL store's schema, as numbered migrations applied once each, in order.
+
+`migrate(conn)` brings a database up to `SCHEMA_VERSION` under an advisory lock, so
+several workers starting at once apply each migration exactly once. A database migrated
+by a newer version of this code is refused with a message, never silently used.
+
+Tables (all prefixed `rag_`):
+
+- `rag_meta`: one row: the manifest (model, dimension, chunking, format version), a
+  `generation` bumped by every committed write (workers compare it to notice changes),
+  and the passage and token totals BM25 needs.
+- `rag_documents`: one row per document (hash, name, source, passage count), in the
+  order documents were first added.
+- `rag_passages`: the chunks (as JSON), their BM25 length and their `vector` embedding
+  (typed `vector(d)` once the dimension is known; an HNSW index from a size threshold).
+- `rag_postings` + `rag_term_stats`: the lexical index, term → (passage, term
+  frequency, passage length, impact), and document frequencies, kept in step in each
+  write. `impact` is the posting's BM25 term-frequency part at the time it was written;
+  postings are indexed by it, best first.
+- `rag_doc_terms` + `rag_term_vectors`: each document's vocabulary with counts, and the
+  embedding of every vocabulary word (for cross-lingual concept alignment).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rag.errors import IndexMismatchError
+
+SCHEMA_VERSION = 2
+_LOCK_KEY = 0x7261675F7067  # "rag_pg": one advisory lock for migrations
+
+MIGRATIONS: dict[int, str] = {
+    1: """
+    create extension if not exists vector;
+    create table rag_meta (
+        id int primary key check (id = 1),
+        manifest jsonb not null,
+        generation bigint not null default 0,
+        passages bigint not null default 0,
+        tokens bigint not null default 0
+    );
+    create table rag_documents (
+        doc_id text primary key,
+        seq bigserial not null,
+        name text not null,
+        source text not null,
+        content_hash text not null,
+        chunks int not null
+    );
+    create table rag_passages (
+        id bigint primary key,
+        doc_id text not null references rag_documents on delete cascade,
+        ord int not null,
+        chunk_id text not null unique,
+        chunk jsonb not null,
+        n_tokens int not null,
+        embedding vector not null
+    );
+    create index rag_passages_doc on rag_passages (doc_id, ord);
+    create sequence rag_passage_ids;
+    create table rag_postings (
+        term text not null,
+        passage_id bigint not null,
+        tf int not null,
+        dl int not null,
+        primary key (term, passage_id) include (tf, dl)
+    );
+    create index rag_postings_passage on rag_postings (passage_id);
+    create table rag_term_stats (term text primary key, df bigint not null);
+    create table rag_doc_terms (
+        doc_id text not null references rag_documents on delete cascade,
+        term text not null,
+        count int not null,
+        primary key (doc_id, term)
+    );
+    create table rag_term_vectors (term text primary key, embedding vector not null);
+    """,
+    # 2: impact-ordered postings, so lexical search can read each term's best postings
+    # first (a common word's full list at a million passages is most of the table).
+    2: """
+    alter table rag_postings add column impact real;
+    update rag_postings set impact = tf / (tf + 1.5 * (0.25 + 0.75 * dl / coalesce(
+        (select nullif(tokens, 0)::float8 / nullif(passages, 0) from rag_meta), 1)));
+    alter table rag_postings alter column impact set not null;
+    alter table rag_postings drop constraint rag_postings_pkey;
+    create index rag_postings_impact on rag_postings (term, impact desc)
+        include (passage_id, tf, dl);
+    """,
+}
+
+
+def migrate(conn: Any) -> int:
+    """Apply the migrations this database lacks; return its schema version."""
+    with conn.transaction():
+        conn.execute("select pg_advisory_xact_lock(%s)", (_LOCK_KEY,))
+        conn.execute("create table if not exists rag_schema (version int primary key)")
+        row = conn.execute("select max(version) from rag_schema").fetchone()
+        current = row[0] or 0
+        if current > SCHEMA_VERSION:
+            raise IndexMismatchError(
+                f"The database's index schema is version {current}; this version of the "
+                f"assistant reads up to {SCHEMA_VERSION}. Upgrade the assistant, or point "
+                "RAG_INDEX__STORE at another database."
+            )
+        for version in range(current + 1, SCHEMA_VERSION + 1):
+            conn.execute(MIGRATIONS[version])
+            conn.execute("insert into rag_schema values (%s)", (version,))
+    return SCHEMA_VERSION

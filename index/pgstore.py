@@ -1,0 +1,316 @@
+"""The server store: the index in PostgreSQL + pgvector, behind the same `SearchIndex`
+protocol as the folder store, so retrieval (concept search, fusion, MMR, footnote links)
+runs the same code over either.
+
+What stays in the database: the vectors (dense search with `<#>`, exact below
+`index.approximate_above` passages, HNSW from there, as the folder store switches FAISS
+types), the lexical index (BM25 computed in SQL from posting and document-frequency
+tables, with the same tokens and formula as `index.lexical`), and every write. What the
+app process keeps: a snapshot of the passages' metadata (the retriever needs it for
+footnotes, sections and document parts) and the vocabulary vectors for concept
+alignment; passage vectors are fetched per query for MMR only.
+
+A snapshot is read in one repeatable-read transaction, so it never holds half a
+document. Every write bumps `rag_meta.generation`; `reload_if_changed()` notices that
+with one cheap query, which is how a worker sees documents another worker added.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import numpy as np
+
+from index.pg_schema import migrate
+from index.store import FORMAT_VERSION, DocumentEntry, Manifest, check_compatible
+from rag.errors import ConfigError, IndexMissingError
+from rag.settings import IndexSettings, Settings
+from rag.text import query_terms
+from rag.types import Chunk
+
+BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults ("lucene" variant), as the folder store uses
+HNSW_EF_SEARCH = 128  # as the folder store's FAISS HNSW (efSearch)
+HNSW_M, HNSW_EF_CONSTRUCTION = 16, 80
+VOCABULARY_LIMIT = 50_000  # index.lexical.vocabulary_terms' limit
+
+_BM25_SQL = """
+with m as (select passages::float8 as n, tokens::float8 / greatest(passages, 1) as avgdl
+           from rag_meta),
+q as (select * from unnest(%(concepts)s::int[], %(terms)s::text[]) as q(concept, term)),
+s as (select q.concept, q.term, ln(1 + (m.n - st.df + 0.5) / (st.df + 0.5)::float8) as idf
+      from q join rag_term_stats st on st.term = q.term, m where st.df > 0),
+per as (select p.passage_id, s.concept,
+               max(s.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / m.avgdl)))
+               as score
+        from s cross join lateral (
+            select passage_id, tf, dl from rag_postings where term = s.term
+            order by impact desc limit %(depth)s) p, m
+        group by p.passage_id, s.concept)
+select passage_id, sum(score) as score from per
+group by passage_id order by score desc, passage_id limit %(k)s
+"""
+
+
+def is_server_url(store: str) -> bool:
+    return store.startswith(("postgresql://", "postgres://"))
+
+
+def redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    parts = urlsplit(url)
+    if parts.password:
+        netloc = parts.netloc.replace(f":{parts.password}@", ":***@")
+        parts = parts._replace(netloc=netloc)
+    return urlunsplit(parts)
+
+
+def connect_pool(url: str, max_size: int = 8) -> Any:
+    """A connection pool with pgvector's types registered (migrating the schema first)."""
+    try:
+        import psycopg
+        from pgvector.psycopg import register_vector
+        from psycopg_pool import ConnectionPool
+    except ImportError:
+        raise ConfigError(
+            "The PostgreSQL store needs psycopg, psycopg-pool and pgvector: "
+            "pip install 'kamerbrief-rag[postgres]'."
+        ) from None
+    try:
+        with psycopg.connect(url, autocommit=True) as conn:
+            migrate(conn)
+    except psycopg.OperationalError as exc:
+        raise ConfigError(
+            f"Cannot reach the index database at {redacted(url)} "
+            f"({' '.join(str(exc).split())[:200]}). Check RAG_INDEX__STORE and that the "
+            "server is running."
+        ) from None
+    except psycopg.Error as exc:  # e.g. no pgvector on the server, or no right to add it
+        raise ConfigError(
+            f"The database at {redacted(url)} cannot hold the index: "
+            f"{' '.join(str(exc).split())[:200]}. It needs the pgvector extension "
+            "(CREATE EXTENSION vector, by a user allowed to) and a user that may create tables."
+        ) from None
+
+    def configure(conn: Any) -> None:
+        register_vector(conn)
+        conn.execute(f"set hnsw.ef_search = {HNSW_EF_SEARCH}")
+        conn.commit()
+
+    pool = ConnectionPool(
+        url, min_size=1, max_size=max_size, configure=configure, kwargs={"autocommit": True}
+    )
+    pool.wait()
+    return pool
+
+
+class PassageVectors:
+    """`store.vectors` without holding them: rows by position, fetched when indexed."""
+
+    def __init__(self, store: PgStore) -> None:
+        self._store = store
+        self.shape = (len(store.ids), store.manifest.dimension)
+
+    def __len__(self) -> int:
+        return self.shape[0]
+
+    def __getitem__(self, positions: Any) -> np.ndarray:
+        wanted = [int(p) for p in np.atleast_1d(np.arange(self.shape[0])[positions])]
+        found = self._store.fetch_vectors([self._store.ids[p] for p in wanted])
+        out = np.zeros((len(wanted), self.shape[1]), dtype=np.float32)
+        for row, position in enumerate(wanted):
+            vector = found.get(self._store.ids[position])
+            if vector is not None:
+                out[row] = vector
+        return out if np.ndim(positions) else out[0]
+
+    def __array__(self, dtype: Any = None, copy: Any = None) -> np.ndarray:
+        return self[list(range(self.shape[0]))].astype(dtype or np.float32)
+
+
+class PgStore:
+    """A snapshot of the PostgreSQL index, searchable through the database."""
+
+    def __init__(self, url: str, pool: Any, index_settings: IndexSettings) -> None:
+        self.url = url
+        self.pool = pool
+        self.index_settings = index_settings
+        self._load()
+
+    @classmethod
+    def open(cls, url: str, settings: Settings | None = None, *, pool: Any = None) -> PgStore:
+        """Connect (migrating the schema) and read a snapshot; with `settings`, fail if
+        the stored manifest was built with other ones."""
+        index_settings = settings.index if settings else IndexSettings()
+        own = pool or connect_pool(url, index_settings.pool_size)
+        try:
+            store = cls(url, own, index_settings)
+            if settings is not None:
+                check_compatible(store.manifest, settings, redacted(url))
+        except BaseException:
+            if pool is None:
+                own.close()
+            raise
+        return store
+
+    def _load(self) -> None:
+        with self.pool.connection() as conn, conn.transaction():
+            conn.execute("set transaction isolation level repeatable read, read only")
+            meta = conn.execute("select manifest, generation, passages from rag_meta").fetchone()
+            if meta is None:
+                raise IndexMissingError(
+                    f"No index in the database at {redacted(self.url)}. Build one first: "
+                    "rag index build (no path indexes the bundled letter)."
+                )
+            documents = conn.execute(
+                "select doc_id, name, source, content_hash, chunks from rag_documents order by seq"
+            ).fetchall()
+            rows = conn.execute(
+                "select p.id, p.chunk::text from rag_passages p join rag_documents d "
+                "using (doc_id) order by d.seq, p.ord"
+            ).fetchall()
+            terms = conn.execute(
+                "select t.term, v.embedding from (select term, sum(count) as n from "
+                "rag_doc_terms group by term order by n desc, term limit %s) t "
+                "join rag_term_vectors v using (term) order by t.n desc, t.term",
+                (VOCABULARY_LIMIT,),
+                binary=True,
+            ).fetchall()
+            hnsw = conn.execute("select to_regclass('rag_passages_hnsw') is not null").fetchone()
+        self.generation = int(meta[1])
+        self.ids: list[int] = [int(r[0]) for r in rows]
+        self.chunks = [Chunk.model_validate_json(r[1]) for r in rows]
+        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
+        self._position_of_id = {pid: i for i, pid in enumerate(self.ids)}
+        self.approximate = bool(hnsw and hnsw[0]) and self._wants_hnsw(len(self.ids))
+        self.manifest = Manifest(
+            **meta[0],
+            faiss_type="hnsw" if self.approximate else "flat",
+            documents=[DocumentEntry(**dict(zip(_DOC_FIELDS, d, strict=True))) for d in documents],
+            chunk_count=len(self.chunks),
+        )
+        self.terms = [str(t[0]) for t in terms]
+        dim = self.manifest.dimension
+        self.term_vectors = (
+            np.stack([t[1].to_numpy() for t in terms]).astype(np.float32)
+            if terms
+            else np.zeros((0, dim), dtype=np.float32)
+        )
+        self.vectors = PassageVectors(self)
+
+    def _wants_hnsw(self, size: int) -> bool:
+        kind = self.index_settings.faiss_type
+        return kind == "hnsw" or (kind == "auto" and size >= self.index_settings.approximate_above)
+
+    def reload_if_changed(self) -> PgStore | None:
+        """A fresh snapshot if another writer committed since this one was read."""
+        with self.pool.connection() as conn:
+            row = conn.execute("select generation from rag_meta").fetchone()
+        if row is None or int(row[0]) == self.generation:
+            return None
+        return PgStore(self.url, self.pool, self.index_settings)
+
+    def disk_bytes(self) -> int:
+        """Bytes the store's tables and indexes take in the database."""
+        with self.pool.connection() as conn:
+            row = conn.execute(
+                "select coalesce(sum(pg_total_relation_size(oid)), 0) from pg_class "
+                "where relkind = 'r' and relname like 'rag\\_%'"
+            ).fetchone()
+        return int(row[0])
+
+    # ---- the SearchIndex protocol --------------------------------------------------------
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        position = self.position.get(chunk_id)
+        return None if position is None else self.chunks[position]
+
+    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+        """(position, inner product) of the `k` nearest passages; exact below the
+        approximate threshold (a sequential scan), HNSW above it."""
+        if not self.ids:
+            return []
+        with self.pool.connection() as conn, conn.transaction():
+            rows = self._dense(conn, query, k, "").fetchall()
+        return self._positions(rows)
+
+    def dense_plan(self, query: np.ndarray, k: int = 10) -> str:
+        """PostgreSQL's plan for `dense_search` (an HNSW index scan, or a sequential one)."""
+        with self.pool.connection() as conn, conn.transaction():
+            return "\n".join(r[0] for r in self._dense(conn, query, k, "explain ").fetchall())
+
+    def _dense(self, conn: Any, query: np.ndarray, k: int, prefix: str) -> Any:
+        # Exact below the threshold, HNSW from it: whatever the planner would prefer.
+        conn.execute(
+            f"set local {'enable_seqscan' if self.approximate else 'enable_indexscan'} = off"
+        )
+        return conn.execute(
+            prefix + "select id, -(embedding <#> %(q)s) from rag_passages "
+            "order by embedding <#> %(q)s limit %(k)s",
+            {"q": np.asarray(query, dtype=np.float32).reshape(-1), "k": k},
+            binary=not prefix,
+        )
+
+    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+        """(position, BM25 score) of the best `k` passages with a positive score."""
+        return self.concept_search([[token] for token in query_terms(query)], k, stem=False)
+
+    def concept_search(
+        self, concepts: Sequence[Sequence[str]], k: int, *, stem: bool = True
+    ) -> list[tuple[int, float]]:
+        """BM25 over groups of interchangeable words: a passage scores its best word's
+        score per concept, summed over concepts (as `LexicalIndex.concept_search`).
+        Each term contributes its `pg_lexical_depth` highest-impact postings (all of
+        them for any term rarer than that), scored exactly."""
+        numbers: list[int] = []
+        terms: list[str] = []
+        for n, concept in enumerate(concepts):
+            tokens = [t for word in concept for t in (query_terms(word) if stem else [word])]
+            for token in dict.fromkeys(tokens):
+                numbers.append(n)
+                terms.append(token)
+        if not terms or not self.ids:
+            return []
+        params = {
+            "concepts": numbers,
+            "terms": terms,
+            "k1": BM25_K1,
+            "b": BM25_B,
+            "k": k,
+            "depth": self.index_settings.pg_lexical_depth,
+        }
+        with self.pool.connection() as conn:
+            rows = conn.execute(_BM25_SQL, params).fetchall()
+        return [(p, s) for p, s in self._positions(rows) if s > 0]
+
+    def fetch_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        with self.pool.connection() as conn:
+            rows = conn.execute(
+                "select id, embedding from rag_passages where id = any(%s)",
+                (list(ids),),
+                binary=True,
+            ).fetchall()
+        return {int(i): v.to_numpy() for i, v in rows}
+
+    def _positions(self, rows: Sequence[tuple[Any, Any]]) -> list[tuple[int, float]]:
+        """Database ids → positions in this snapshot (passages newer than it are skipped)."""
+        found = ((self._position_of_id.get(int(i)), float(s)) for i, s in rows)
+        return [(p, s) for p, s in found if p is not None]
+
+
+_DOC_FIELDS = ("doc_id", "name", "source", "content_hash", "chunks")
+
+
+def manifest_fields(settings: Settings, model_id: str, dimension: int, built_at: str) -> dict:
+    """What `rag_meta.manifest` holds: the settings-dependent part of the `Manifest`."""
+    from index.store import embedding_fingerprint
+
+    return {
+        "format_version": FORMAT_VERSION,
+        "embedding_model": model_id,
+        "embedding_fingerprint": embedding_fingerprint(settings),
+        "dimension": dimension,
+        "chunking": settings.chunking.model_dump(),
+        "built_at": built_at,
+    }

@@ -1,0 +1,399 @@
+"""Benchmark the folder store against the PostgreSQL store; prints a markdown table.
+
+    nice -n 19 .venv/bin/python scripts/bench_store.py --sizes 10000,100000
+
+Corpus: synthetic passages, so embedding time is not what is measured. Each passage is
+80 words drawn from the bundled letter's running text (so word frequencies follow real
+Dutch prose); its vector is a mixture of two real vectors of the bundled multilingual
+USE encoder (the letter's passage and vocabulary vectors), w*a + (1-w)*b with w in
+[0.5, 1], plus a little noise, L2-normalised: 512-d unit vectors clustered like the
+encoder's. Queries are held-out mixtures drawn the same way, with six concepts of one
+to three letter words each (what alignment gives the lexical side of a question).
+
+Per size and store, in fresh processes: build (folder: FAISS + BM25 + save; Postgres:
+one transaction per 1,000-passage document with COPY, then the HNSW index from
+`index.approximate_above` on), disk size, then hybrid retrieval as the retriever runs it
+(dense top-30 + concept BM25 top-30 + score fusion + MMR over the candidates' vectors)
+at 1, 8 and 32 concurrent queries (threads in one app process; Postgres pool of 32),
+recall@10 of the dense search against exact inner product, and the app process's peak
+memory (ru_maxrss of a process that only opens the store and queries it; the Postgres
+server's own memory is not in it). Ratios are Postgres / folder in the same run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+WORDS_PER_PASSAGE = 80
+PER_DOCUMENT = 1_000
+QUERIES = 200
+RECALL_QUERIES = 50
+CONCURRENCY = (1, 8, 32)
+DEPTHS = (10_000, 10**9)  # pg_lexical_depth besides the default: deeper, and every posting
+
+
+def letter_material() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
+    """(running words, vocabulary terms, term vectors, real USE vectors to mix)."""
+    from index.load import bundled_corpus
+    from index.store import IndexStore
+
+    cache = Path(tempfile.gettempdir()) / "rag-bench-store-letter"
+    if (cache / "CURRENT").exists():  # the query children import no model code
+        store = IndexStore.load(cache)
+    else:
+        from index.build import build_index
+        from rag.embeddings import load_embedder
+        from rag.settings import Settings
+
+        settings = Settings(index={"path": cache})
+        store = build_index(settings, load_embedder(settings.embedding))
+    words = " ".join(p.read_text() for p in bundled_corpus().glob("*.txt")).split()
+    base = np.vstack([store.vectors, store.term_vectors]).astype(np.float32)
+    return words, store.terms, store.term_vectors, base
+
+
+def unit(x: np.ndarray) -> np.ndarray:
+    return (x / np.linalg.norm(x, axis=1, keepdims=True)).astype(np.float32)
+
+
+def mixtures(base: np.ndarray, n: int, rng: np.random.Generator) -> np.ndarray:
+    out = np.empty((n, base.shape[1]), dtype=np.float32)
+    for start in range(0, n, 100_000):
+        m = min(100_000, n - start)
+        i, j = rng.integers(0, len(base), size=(2, m))
+        w = rng.uniform(0.5, 1.0, size=(m, 1)).astype(np.float32)
+        noise = rng.standard_normal((m, base.shape[1]), dtype=np.float32) * 0.01
+        out[start : start + m] = unit(w * base[i] + (1 - w) * base[j] + noise)
+    return out
+
+
+def corpus(n: int) -> tuple[list, np.ndarray, list[str], np.ndarray]:
+    """n synthetic chunks with their vectors, and the vocabulary with its vectors."""
+    from rag.types import Chunk
+
+    words, terms, term_vectors, base = letter_material()
+    rng = np.random.default_rng(n)
+    vectors = mixtures(base, n, rng)
+    chunks = []
+    starts = rng.integers(0, len(words) - WORDS_PER_PASSAGE, size=n)
+    for k, s in enumerate(starts):
+        text = " ".join(words[s : s + WORDS_PER_PASSAGE])
+        doc = f"doc-{k // PER_DOCUMENT:05d}"
+        chunks.append(
+            Chunk(
+                chunk_id=f"{doc}:{k:08d}",
+                doc_id=doc,
+                document=f"{doc}.txt",
+                text=text,
+                start=0,
+                end=len(text),
+                line_start=1,
+                line_end=1,
+            )
+        )
+    return chunks, vectors, terms, term_vectors
+
+
+def queries(n: int) -> tuple[np.ndarray, list[list[list[str]]]]:
+    _, terms, _, base = letter_material()
+    rng = np.random.default_rng(10**9 + n)
+    vectors = mixtures(base, QUERIES, rng)
+    concepts = [
+        [list(rng.choice(terms, size=int(rng.integers(1, 4)))) for _ in range(6)]
+        for _ in range(QUERIES)
+    ]
+    return vectors, concepts
+
+
+# ---- children: build ------------------------------------------------------------------------
+
+
+def build_folder(n: int, folder: Path) -> dict:
+    from index.store import IndexStore, Manifest, choose_faiss_type
+    from rag.settings import IndexSettings, Settings
+
+    chunks, vectors, terms, term_vectors = corpus(n)
+    started = time.perf_counter()
+    manifest = Manifest(
+        embedding_model="synthetic",
+        embedding_fingerprint="synthetic",
+        dimension=512,
+        chunking=Settings().chunking.model_dump(),
+        faiss_type=choose_faiss_type(IndexSettings(), n),
+        documents=[],
+        chunk_count=n,
+        built_at="",
+    )
+    IndexStore.create(chunks, vectors, manifest, terms, term_vectors).save(folder)
+    seconds = time.perf_counter() - started
+    disk = sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+    return {"build_s": seconds, "disk": disk, "type": manifest.faiss_type}
+
+
+class SyntheticEncoder:
+    model_id = "synthetic"
+    dim = 512
+
+
+def build_postgres(n: int, url: str) -> dict:
+    from index.pg_write import _prepare, ensure_hnsw, write_document
+    from index.pgstore import PgStore, connect_pool
+    from rag.settings import Settings
+    from rag.types import RawDocument
+
+    chunks, vectors, terms, term_vectors = corpus(n)
+    settings = Settings(index={"store": url})
+    pool = connect_pool(url, 2)
+    started = time.perf_counter()
+    _prepare(pool, settings, SyntheticEncoder(), fresh=True)  # type: ignore[arg-type]
+    with (
+        pool.connection() as conn,
+        conn.cursor() as cur,
+        cur.copy("copy rag_term_vectors (term, embedding) from stdin") as copy,
+    ):
+        for term, vector in zip(terms, term_vectors, strict=True):
+            copy.write_row((term, vector))
+    for start in range(0, n, PER_DOCUMENT):
+        part = chunks[start : start + PER_DOCUMENT]
+        doc = part[0].doc_id
+        raw = RawDocument(doc_id=doc, name=doc, source=doc, content_hash=doc, text="")
+        write_document(pool, raw, part, vectors[start : start + PER_DOCUMENT])
+    ingest_s = time.perf_counter() - started
+    ensure_hnsw(pool, settings)
+    seconds = time.perf_counter() - started
+    with pool.connection() as conn:
+        conn.execute("vacuum analyze")
+    store = PgStore(url, pool, settings.index)
+    disk, kind = store.disk_bytes(), store.manifest.faiss_type
+    pool.close()
+    return {"build_s": seconds, "ingest_s": ingest_s, "disk": disk, "type": kind}
+
+
+# ---- children: query ------------------------------------------------------------------------
+
+
+def hybrid(store: object, vector: np.ndarray, concepts: list[list[str]]) -> list[int]:
+    from rag.retrieve import mmr, score_fusion
+
+    dense = store.dense_search(vector, 30)  # type: ignore[attr-defined]
+    lexical = store.concept_search(concepts, 30)  # type: ignore[attr-defined]
+    fused = score_fusion([dense, lexical])
+    positions = [i for i, _ in fused]
+    return mmr(positions, [s for _, s in fused], store.vectors, 5, 0.9)  # type: ignore[attr-defined]
+
+
+def query_store(kind: str, n: int, where: str) -> dict:
+    if kind == "folder":
+        from index.store import IndexStore
+
+        store: object = IndexStore.load(Path(where))
+    else:
+        store = _open_pg(where)
+    vectors, concepts = queries(n)
+    result: dict = {"rss_mib": 0.0}
+    for threads in CONCURRENCY:
+        hybrid(store, vectors[0], concepts[0])  # warm-up
+
+        def timed(i: int) -> float:
+            t = time.perf_counter()
+            hybrid(store, vectors[i], concepts[i])
+            return (time.perf_counter() - t) * 1000
+
+        with ThreadPoolExecutor(threads) as pool:
+            times = list(pool.map(timed, range(QUERIES)))
+        result[f"p50_{threads}"] = float(np.percentile(times, 50))
+        result[f"p95_{threads}"] = float(np.percentile(times, 95))
+    result["dense_p50"] = p50(lambda i: store.dense_search(vectors[i], 30))  # type: ignore[attr-defined]
+    result["lexical_p50"] = p50(lambda i: store.concept_search(concepts[i], 30))  # type: ignore[attr-defined]
+    if kind == "postgres":
+        for depth in DEPTHS:
+            deep = _open_pg(where, pg_lexical_depth=depth)
+            result[f"lexical_p50_{depth}"] = p50(
+                lambda i, d=deep: d.concept_search(concepts[i], 30)
+            )  # type: ignore[attr-defined]
+            result[f"agreement_{depth}"] = lexical_agreement(deep, concepts[:RECALL_QUERIES])
+    result["recall10"] = dense_recall(kind, store, vectors[:RECALL_QUERIES])
+    result["lexical_agreement"] = (
+        lexical_agreement(store, concepts[:RECALL_QUERIES]) if kind == "postgres" else 1.0
+    )
+    result["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return result
+
+
+def p50(search: object, runs: int = 100) -> float:
+    """Median ms of one search part, one query at a time."""
+    times = []
+    for i in range(runs):
+        t = time.perf_counter()
+        search(i)  # type: ignore[operator]
+        times.append((time.perf_counter() - t) * 1000)
+    return float(np.percentile(times, 50))
+
+
+def _open_pg(url: str, **settings: int) -> object:
+    from index.pgstore import PgStore, connect_pool
+    from rag.settings import IndexSettings
+
+    return PgStore(url, connect_pool(url, 32), IndexSettings(pool_size=32, **settings))
+
+
+def lexical_agreement(store: object, concepts: list[list[list[str]]]) -> float:
+    """Share of the concept-BM25 top 30 that reading every posting would also return."""
+    full = _open_pg(store.url, pg_lexical_depth=10**9)  # type: ignore[attr-defined]
+    shares = []
+    for concept in concepts:
+        got = {p for p, _ in store.concept_search(concept, 30)}  # type: ignore[attr-defined]
+        truth = {p for p, _ in full.concept_search(concept, 30)}  # type: ignore[attr-defined]
+        shares.append(len(got & truth) / max(len(truth), 1))
+    return float(np.mean(shares))
+
+
+def dense_recall(kind: str, store: object, vectors: np.ndarray) -> float:
+    """Recall@10 of the store's dense search against exact inner product."""
+    if kind == "folder":
+        all_vectors = store.vectors  # type: ignore[attr-defined]
+    else:
+        exact = _open_pg(store.url)  # type: ignore[attr-defined]
+        exact.approximate = False  # type: ignore[attr-defined]
+    found = []
+    for vector in vectors:
+        got = {p for p, _ in store.dense_search(vector, 10)}  # type: ignore[attr-defined]
+        if kind == "folder":
+            truth = set(np.argsort(-(all_vectors @ vector))[:10].tolist())
+        else:
+            truth = {p for p, _ in exact.dense_search(vector, 10)}  # type: ignore[attr-defined]
+        found.append(len(got & truth) / 10)
+    return float(np.mean(found))
+
+
+# ---- orchestration --------------------------------------------------------------------------
+
+
+def child(*args: str) -> dict:
+    output = subprocess.run(
+        [sys.executable, __file__, "--child", *args],
+        capture_output=True,
+        text=True,
+        check=False,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
+    if output.returncode != 0:
+        raise SystemExit(f"child {args} failed:\n{output.stderr[-3000:]}")
+    return dict(json.loads(output.stdout.strip().splitlines()[-1]))
+
+
+def run(sizes: list[int]) -> None:
+    import pgserver
+    import psycopg
+
+    letter_material()  # build the cached letter index once, outside the timings
+    work = Path(tempfile.mkdtemp(prefix="rag-bench-store-"))
+    server = pgserver.get_server(work / "pgdata", cleanup_mode="delete")
+    rows = []
+    try:
+        for n in sizes:
+            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                conn.execute(f"create database bench_{n}")
+            url = server.get_uri(f"bench_{n}")
+            folder = work / f"folder-{n}"
+            built = {"folder": child("build", "folder", str(n), str(folder))}
+            built["postgres"] = child("build", "postgres", str(n), url)
+            for kind, where in (("folder", str(folder)), ("postgres", url)):
+                measured = child("query", kind, str(n), where)
+                rows.append({"n": n, "store": kind, **built[kind], **measured})
+                print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
+    finally:
+        server.cleanup()
+    print_table(rows)
+    print_parts(rows)
+
+
+def print_table(rows: list[dict]) -> None:
+    print(
+        "| passages | store | dense | build s | passages/s | disk MiB | app MiB | "
+        "p50/p95 ms ×1 | p50/p95 ms ×8 | p50/p95 ms ×32 | dense recall@10 | BM25 top-30 |"
+    )
+    print("|---:|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    by = {(r["n"], r["store"]): r for r in rows}
+    for r in rows:
+        cells = [
+            f"{r['n']:,}",
+            r["store"],
+            r["type"],
+            f"{r['build_s']:.1f}",
+            f"{r['n'] / r['build_s']:,.0f}",
+            f"{r['disk'] / 2**20:.0f}",
+            f"{r['rss_mib']:.0f}",
+        ]
+        cells += [f"{r[f'p50_{c}']:.1f} / {r[f'p95_{c}']:.1f}" for c in CONCURRENCY]
+        cells += [f"{r['recall10']:.3f}", f"{r['lexical_agreement']:.3f}"]
+        print("| " + " | ".join(cells) + " |")
+        if r["store"] == "postgres" and (r["n"], "folder") in by:
+            f = by[(r["n"], "folder")]
+            ratio = [
+                "",
+                "ratio pg/folder",
+                "",
+                f"{r['build_s'] / f['build_s']:.2f}",
+                "",
+                f"{r['disk'] / f['disk']:.2f}",
+                f"{r['rss_mib'] / f['rss_mib']:.2f}",
+            ]
+            ratio += [f"{r[f'p95_{c}'] / f[f'p95_{c}']:.2f} (p95)" for c in CONCURRENCY]
+            ratio += ["", ""]
+            print("| " + " | ".join(ratio) + " |")
+
+
+def print_parts(rows: list[dict]) -> None:
+    """Where one query's time goes, and what the lexical depth costs and buys."""
+    print()
+    print("| passages | store | dense p50 ms | concept BM25 p50 ms | BM25 top-30 agreement |")
+    print("|---:|---|---:|---:|---|")
+    for r in rows:
+        lexical = f"{r['lexical_p50']:.1f}"
+        agreement = f"{r['lexical_agreement']:.3f}"
+        if r["store"] == "postgres":
+            for depth in DEPTHS:
+                name = "all" if depth >= 10**9 else f"{depth:,}"
+                lexical += f"; depth {name}: {r[f'lexical_p50_{depth}']:.1f}"
+                agreement += f"; depth {name}: {r[f'agreement_{depth}']:.3f}"
+        print(f"| {r['n']:,} | {r['store']} | {r['dense_p50']:.1f} | {lexical} | {agreement} |")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="10000,100000", help="Comma-separated passages.")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        step, kind, n, where = args.child
+        if step == "build":
+            out = (
+                build_folder(int(n), Path(where))
+                if kind == "folder"
+                else build_postgres(int(n), where)
+            )
+        else:
+            out = query_store(kind, int(n), where)
+        print(json.dumps(out))
+        return
+    run([int(s) for s in args.sizes.split(",")])
+
+
+if __name__ == "__main__":
+    main()
