@@ -13,7 +13,7 @@ import argparse
 import re
 from pathlib import Path
 
-from index.library import open_pipeline
+from assembly.library import open_pipeline
 
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.metrics import evidence_ranks, recall_at_k

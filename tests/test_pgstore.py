@@ -394,7 +394,7 @@ def test_killed_writer_leaves_the_old_document(store, tmp_path: Path, letter_pat
 
 WORKER = """
 import sys
-from index.library import open_pipeline
+from assembly.library import open_pipeline
 from rag.settings import Settings
 
 pipeline = open_pipeline(Settings(index={"store": sys.argv[1]}))
