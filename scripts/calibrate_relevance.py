@@ -14,6 +14,7 @@ with the best cross-validated accuracy.
     .venv/bin/python scripts/calibrate_relevance.py \
         --dataset ../shared/eval/dev.jsonl --dataset eval/data/extra_dev.jsonl \
         --dataset eval/data/train_relevance.jsonl [--write]
+    .venv/bin/python scripts/calibrate_relevance.py --evaluate --dataset HELD_OUT.jsonl
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from eval.dataset import load_dataset
 from eval.textmatch import compact
 from rag.backends.extractive import ExtractiveBackend, rank_sentences
 from rag.query import analyse
-from rag.relevance import FEATURES, MODEL_FILE, WordCounterparts, features
+from rag.relevance import FEATURES, MODEL_FILE, WordCounterparts, features, load_model
 from rag.settings import Settings
 
 
@@ -169,8 +170,19 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--max-answerable-refused", type=float, default=0.05)
     parser.add_argument("--write", action="store_true", help=f"Write {MODEL_FILE}.")
+    parser.add_argument(
+        "--evaluate",
+        action="store_true",
+        help="Score the shipped model on these (held-out) sets instead of fitting one.",
+    )
     args = parser.parse_args()
     x, y, questions = build_pairs(args.dataset, args.pool)
+    if args.evaluate:
+        model = load_model()
+        scores = model.probability(x)
+        figures = report(scores, y, questions, model.partial_threshold, model.answer_threshold)
+        print(json.dumps({"held_out": figures}, indent=2))
+        return
     scores = cross_validate(x, y, questions, args.folds)
     partial, answer, _ = choose_thresholds(scores, y, questions, args.max_answerable_refused)
     figures = report(scores, y, questions, partial, answer)

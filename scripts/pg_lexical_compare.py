@@ -14,7 +14,6 @@ import re
 from pathlib import Path
 
 from assembly.library import open_pipeline
-
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.metrics import evidence_ranks, recall_at_k
 from rag.settings import Settings
