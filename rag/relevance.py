@@ -78,7 +78,7 @@ MEANINGS: dict[str, dict[str, str]] = {
 
 _NUMBER = re.compile(r"(?<![\w.,;:)'’\"])\d")
 _QUESTION_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
-_MONEY = re.compile(r"€|\$|\b(euros?|eur|dollars?|miljoen|miljard|million|billion|bn)\b", re.I)
+MONEY = re.compile(r"€|\$|\b(euros?|eur|dollars?|miljoen|miljard|million|billion|bn)\b", re.I)
 # A person's name: initials ("D.M. van Weel") or a title right before a capitalised
 # name; "staatssecretaris Buitenlandse Handel" is a role (a capitalised adjective).
 PERSON = re.compile(
@@ -143,7 +143,7 @@ def kind_present(query: Query, text: str, footnote: bool = False) -> bool | None
         plain = re.sub(r"^\s*\d{1,3}\s+", "", text) if footnote else text
         checks.append(bool(_NUMBER.search(plain)))
     if query.wants("money"):
-        checks.append(bool(_MONEY.search(text)))
+        checks.append(bool(MONEY.search(text)))
     if query.wants("person"):
         checks.append(bool(PERSON.search(text)))
     return all(checks) if checks else None

@@ -17,7 +17,7 @@ from collections.abc import Iterator, Sequence
 from rag.backends.base import AnswerBackend, refusal
 from rag.embeddings import Embedder
 from rag.query import Query, own_subject
-from rag.relevance import Candidate, RelevanceJudge, score_sentences
+from rag.relevance import MONEY, PERSON, Candidate, RelevanceJudge, score_sentences
 from rag.settings import AnswerSettings, Settings
 from rag.summary import in_context, pick, span_text
 from rag.text import content_stems, stem_overlap
@@ -36,16 +36,6 @@ PARTIAL_LEAD_INS = {
 # A number in running text, not a footnote marker glued to a word ("bij.6", "rechten3").
 _HAS_NUMBER = re.compile(r"(?<![\w.,;:)'’\"])\d")
 _FOOTNOTE_NUMBER = re.compile(r"^\s*\d{1,3}\s+")  # a footnote's own number, at its start
-_HAS_MONEY = re.compile(r"€|\$|\b(euros?|eur|dollars?|miljoen|miljard|million|billion|bn)\b", re.I)
-# A person's name: initials ("D.M. van Weel") or a title right before a capitalised name
-# ("het lid Dassen", "President Macron"); "de minister van Defensie" is a role, not a name,
-# and so is "staatssecretaris Buitenlandse Handel" (a capitalised adjective: -se, -sche).
-_PERSON = re.compile(
-    r"\b(?:[A-Z]\.){1,4}\s?(?:(?:van|de|der|den|ter) )*[A-Z][a-z]+"
-    r"|\b(?:minister|staatssecretaris|premier|president|commissaris|voorzitter|lid|heer|"
-    r"mevrouw|Mr|Ms|Mrs|Dr|President|Minister|Commissioner)\.? (?:[A-Z]\.\s?)*"
-    r"(?![A-Z][a-z]+(?:se|sche)\b)[A-Z][a-z]{2,}"
-)
 
 
 class ExtractiveBackend:
@@ -122,10 +112,10 @@ class ExtractiveBackend:
         """Whether the best evidence lacks what the question asks for."""
         if _wants_number(query) and not _states_number(best, hits):
             return True  # asked for a number or date; the best evidence holds none
-        if query.wants("money") and not _HAS_MONEY.search(best.text):
+        if query.wants("money") and not MONEY.search(best.text):
             return True  # asked for an amount of money; the best evidence names none
         # asked who someone is; the best evidence names nobody
-        return query.wants("person") and not _PERSON.search(best.text)
+        return query.wants("person") and not PERSON.search(best.text)
 
 
 def rank_sentences(
