@@ -36,7 +36,7 @@ from rag.langchain_adapter import history_pairs
 from rag.render import answer_to_json
 from rag.types import CONTRACT_VERSION, Answer
 from ui.access import Access
-from ui.api_errors import ApiError, BodyLimit, install_error_handlers, verdict_error
+from ui.api_errors import ApiError, BodyLimit, JsonBodies, install_error_handlers, verdict_error
 from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
         BodyLimit,
         limits={"/api/documents": upload_limit, "/api/": JSON_BODY_LIMIT, "/v1/": JSON_BODY_LIMIT},
     )
+    app.add_middleware(JsonBodies, paths=("/api/ask", "/api/brief", "/v1/chat/completions"))
     install_error_handlers(app)
 
     def reader(request: Request) -> None:
