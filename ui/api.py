@@ -127,7 +127,9 @@ def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
             answer = pipeline.ask(body.question, k=body.k, backend=body.backend, history=history)
             return answer_to_json(answer, _id(body.id))
         events = pipeline.stream(body.question, k=body.k, backend=body.backend, history=history)
-        first = next(events)  # bad input and unreachable model servers fail with a status
+        first = next(events, None)  # bad input, unreachable model server: fail with a status
+        if first is None:
+            raise ApiError(500, "The answer stream ended before it began; please try again.")
         return StreamingResponse(
             answer_events(chain([first], events), _id(body.id)),
             media_type="text/event-stream",
