@@ -118,6 +118,6 @@ def test_readme_examples_work_against_rag_serve(server: str) -> None:
     curl = shutil.which("curl")
     if curl is None:
         pytest.fail("curl is needed for the README's curl example (apt-get install curl)")
-    line = readme_block("bash", "/api/ask").strip().replace("7860", port)
+    line = readme_block("bash", "curl -s").strip().replace("7860", port)
     answer = json.loads(subprocess.run(shlex.split(line), capture_output=True, timeout=60).stdout)
     assert "5%" in answer["answer"] and answer["citations"]
