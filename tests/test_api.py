@@ -70,6 +70,14 @@ def test_schema_rejects_what_the_contract_forbids(api: httpx.Client) -> None:
         jsonschema.validate({k: v for k, v in data.items() if k != "version"}, SCHEMA)
 
 
+def test_a_json_body_sent_as_a_form_is_read_as_json(api: httpx.Client) -> None:
+    """What `curl -d '{"question": …}'` sends: JSON labelled as a form."""
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    body = json.dumps({"question": DUTCH}).encode()
+    response = api.post("/api/ask", content=body, headers=form)
+    assert response.status_code == 200 and "5%" in response.json()["answer"]
+
+
 def test_dutch_answer_is_cited_and_passage_scores_follow_the_ranking(api: httpx.Client) -> None:
     data = api.post("/api/ask", json={"question": DUTCH, "k": 4}).json()
     assert "5%" in data["answer"] and data["citations"]

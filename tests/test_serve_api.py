@@ -3,8 +3,11 @@ on one port, `--api-only`, and the named Gradio API driven by `gradio_client`.""
 
 from __future__ import annotations
 
+import json
 import os
+import shlex
 import shutil
+import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -97,3 +100,24 @@ def test_api_only_serves_no_ui(tmp_path: Path, built_index) -> None:
             f"{base}/api/documents", files={"file": ("m.txt", NOTE.encode())}, timeout=30
         )
         assert blocked.status_code == 403  # no admin configured, no --allow-uploads
+
+
+def readme_block(language: str, needle: str) -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    blocks = text.split(f"```{language}\n")[1:]
+    return next(b.split("```")[0] for b in blocks if needle in b)
+
+
+def test_readme_examples_work_against_rag_serve(server: str) -> None:
+    """The README's curl and openai examples, pointed at this server's port."""
+    port = server.rsplit(":", 1)[1]
+    code = readme_block("python", "from openai import OpenAI").replace("7860", port)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    assert "[1]" in run.stdout and "**Sources**" in run.stdout
+    curl = shutil.which("curl")
+    if curl is None:
+        pytest.fail("curl is needed for the README's curl example (apt-get install curl)")
+    line = readme_block("bash", "curl -s").strip().replace("7860", port)
+    answer = json.loads(subprocess.run(shlex.split(line), capture_output=True, timeout=60).stdout)
+    assert "5%" in answer["answer"] and answer["citations"]

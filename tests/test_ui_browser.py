@@ -35,6 +35,7 @@ DUTCH_QUESTION = (
     "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
 )
 ANSWER_TIMEOUT_MS = 120_000
+ADMIN_PASSWORD = "browser-admin"
 
 
 def rag_executable() -> list[str]:
@@ -49,6 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
     env.pop("RAG_UI__USERNAME", None)
     env.pop("RAG_UI__PASSWORD", None)
+    env["RAG_UI__ADMIN_PASSWORD"] = ADMIN_PASSWORD  # document changes need it
     command = [*rag_executable(), "--index", str(tmp / "index"), "serve", "--port", str(port)]
     url = f"http://127.0.0.1:{port}/"
     with running_server(command, url, tmp / "server.log", STARTUP_TIMEOUT_S, cwd=ROOT, env=env):
@@ -155,13 +157,14 @@ def test_follow_up_question(page):
     shot(page, "chat-follow-up")
 
 
-def upload(page, path: Path) -> str:
+def upload(page, path: Path, password: str = ADMIN_PASSWORD) -> str:
     page.get_by_role("tab", name="Documents").click()
+    page.locator("#admin-password input").fill(password)
     page.locator("#upload input[type=file]").set_input_files(str(path))
     page.wait_for_timeout(1000)
     page.click("#add-doc")
     page.wait_for_function(
-        "() => /Indexed|Could not|only/.test(document.querySelector('#documents-status')"
+        "() => /Indexed|Could not|only|password/.test(document.querySelector('#documents-status')"
         "?.innerText || '')",
         timeout=ANSWER_TIMEOUT_MS,
     )
@@ -186,6 +189,10 @@ def test_upload_a_document_and_ask_about_it(page, tmp_path):
         "Het onderhoud van de vuurtoren wordt betaald door de gemeente Veere.\n",
         encoding="utf-8",
     )
+    refused = upload(page, doc, password="wrong")
+    assert "admin password" in refused, refused
+    page.reload()
+    page.wait_for_selector("#question textarea", timeout=60_000)
     status = upload(page, doc)
     assert "Indexed" in status, status
     message = ask(page, "Welk codewoord kreeg de vuurtoren van Westkapelle-Zuid?")

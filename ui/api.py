@@ -36,7 +36,7 @@ from rag.langchain_adapter import history_pairs
 from rag.render import answer_to_json
 from rag.types import CONTRACT_VERSION, Answer
 from ui.access import Access
-from ui.api_errors import ApiError, BodyLimit, install_error_handlers, verdict_error
+from ui.api_errors import ApiError, BodyLimit, JsonBodies, install_error_handlers, verdict_error
 from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
 
 if TYPE_CHECKING:
@@ -104,6 +104,7 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
         BodyLimit,
         limits={"/api/documents": upload_limit, "/api/": JSON_BODY_LIMIT, "/v1/": JSON_BODY_LIMIT},
     )
+    app.add_middleware(JsonBodies, paths=("/api/ask", "/api/brief", "/v1/chat/completions"))
     install_error_handlers(app)
 
     def reader(request: Request) -> None:
@@ -126,7 +127,9 @@ def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
             answer = pipeline.ask(body.question, k=body.k, backend=body.backend, history=history)
             return answer_to_json(answer, _id(body.id))
         events = pipeline.stream(body.question, k=body.k, backend=body.backend, history=history)
-        first = next(events)  # bad input and unreachable model servers fail with a status
+        first = next(events, None)  # bad input, unreachable model server: fail with a status
+        if first is None:
+            raise ApiError(500, "The answer stream ended before it began; please try again.")
         return StreamingResponse(
             answer_events(chain([first], events), _id(body.id)),
             media_type="text/event-stream",

@@ -153,3 +153,24 @@ class BodyLimit:
             return None
         path = scope.get("path", "")
         return next((limit for prefix, limit in self.limits if path.startswith(prefix)), None)
+
+
+class JsonBodies:
+    """ASGI middleware: a JSON endpoint reads its body as JSON even when the client labels
+    it as a form (`curl -d '{…}'` sends application/x-www-form-urlencoded)."""
+
+    def __init__(self, app: ASGIApp, paths: tuple[str, ...]) -> None:
+        self.app = app
+        self.paths = paths
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope.get("path") in self.paths:
+            headers = [
+                (name, b"application/json")
+                if name == b"content-type"
+                and value.startswith(b"application/x-www-form-urlencoded")
+                else (name, value)
+                for name, value in scope.get("headers") or []
+            ]
+            scope = {**scope, "headers": headers}
+        await self.app(scope, receive, send)

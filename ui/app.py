@@ -329,7 +329,8 @@ def _document_controls(access: Access) -> tuple:
                 label="Admin password",
                 type="password",
                 elem_id="admin-password",
-                visible=access.admin_password is not None,
+                interactive=access.admin_password is not None,
+                placeholder="" if access.admin_password is not None else "no admin configured",
             )
             replace = gr.Checkbox(label="Replace a document with the same name", value=False)
             add_btn = gr.Button("Add to index", variant="primary", elem_id="add-doc")

@@ -76,7 +76,9 @@ def openai_router(pipeline: Pipeline) -> APIRouter:
             answer = pipeline.ask(question, backend=backend, history=history)
             return completion(reply_id, body.model, answer)
         events = pipeline.stream(question, backend=backend, history=history)
-        first = next(events)  # bad input and unreachable model servers fail with a status
+        first = next(events, None)  # bad input, unreachable model server: fail with a status
+        if first is None:
+            raise ApiError(500, "The answer stream ended before it began; please try again.")
         return StreamingResponse(
             completion_chunks(reply_id, body.model, chain([first], events)),
             media_type="text/event-stream",
