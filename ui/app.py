@@ -91,12 +91,12 @@ def build_app(pipeline: Pipeline, access: Access | None = None) -> gr.Blocks:
     with gr.Blocks(title="Kamerbrief Q&A") as demo:
         gr.HTML(f'<div class="app-header"><h1>{TITLE}</h1><p>{INTRO}</p></div>')
         options = _option_inputs(AskOptions.defaults(pipeline))
+        _api_endpoints(pipeline, access)
         with gr.Tabs():
             _chat_tab(pipeline, options)
             _briefing_tab(pipeline, options)
             _documents_tab(pipeline, access, demo)
             _settings_tab(options)
-        _api_endpoints(pipeline, access)
     return demo
 
 
@@ -114,9 +114,10 @@ def _option_inputs(defaults: AskOptions) -> OptionInputs:
 
 def _chat_tab(pipeline: Pipeline, options: OptionInputs) -> None:
     """Chat with streamed, cited answers; the sources beside it."""
-    answers = gr.State([])
-    pending = gr.State("")
+    # Components made inside gr.Tabs but outside a tab (even a State) become tab headers.
     with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
+        answers = gr.State([])
+        pending = gr.State("")
         with gr.Column(scale=3):
             chatbot = gr.Chatbot(
                 label="Conversation",
@@ -256,7 +257,10 @@ def _documents_tab(pipeline: Pipeline, access: Access, demo: gr.Blocks) -> None:
             + _documents_note(access)
         )
         docs_table = gr.Dataframe(
-            headers=["id", "name", "passages"], interactive=False, elem_id="documents-table"
+            value=documents_rows(pipeline),
+            headers=["id", "name", "passages"],
+            interactive=False,
+            elem_id="documents-table",
         )
         upload, password, replace, add_btn, remove_choice, remove_btn = _document_controls(access)
         docs_status = gr.Markdown(elem_id="documents-status")

@@ -37,6 +37,12 @@ CSS = """
 .verdict { display: inline-block; margin-top: .6rem; font-size: .85em; }
 .verdict.ok { color: #1e7b34; }
 .verdict.warn { color: #c77d00; }
+.verdict.quote { color: #44546a; }
+.relevance { display: inline-block; margin: .6rem 0 0 .8rem; font-size: .85em; cursor: help;
+  border-bottom: 1px dotted currentColor; }
+.relevance.answers { color: #1e7b34; }
+.relevance.partial { color: #c77d00; }
+.relevance.unrelated { color: #b42318; }
 .briefing h2 { margin-top: .5rem; }
 .briefing .bmark { color: var(--color-accent); font-size: .75em; margin-left: 1px; }
 .briefing-sources { list-style: none; padding-left: 0; }
