@@ -80,7 +80,7 @@ class HybridRetriever:
         weights += [s.structure_boost] * (len(rankings) - 2)
         fused = score_fusion(rankings, weights)
         scores = {"dense": dict(dense), "lexical": dict(lexical)}
-        chosen = mmr(
+        ranked = mmr_ranked(
             [i for i, _ in fused],
             [s for _, s in fused],
             self.store.vectors,
@@ -89,14 +89,14 @@ class HybridRetriever:
         )
         fused_score = dict(fused)
         if s.reranker:
-            chosen = _rerank(s.reranker, text, chosen, self.store.chunks)
+            ranked = _rerank(s.reranker, text, [p for p, _ in ranked], self.store.chunks)
         hits: list[Hit] = []
-        for rank, position in enumerate(chosen, start=1):
+        for rank, (position, ranking_score) in enumerate(ranked, start=1):
             chunk = self.store.chunks[position]
             hits.append(
                 Hit(
                     chunk=chunk,
-                    score=float(fused_score.get(position, 0.0)),
+                    score=ranking_score,  # what ordered the hits: MMR's (or the reranker's)
                     rank=rank,
                     scores={
                         "fused": fused_score.get(position, 0.0),
@@ -289,12 +289,25 @@ def mmr(
     trade_off: float,
 ) -> list[int]:
     """Maximal marginal relevance: pick `k` relevant candidates that differ from each other."""
+    return [candidate for candidate, _ in mmr_ranked(candidates, relevance, vectors, k, trade_off)]
+
+
+def mmr_ranked(
+    candidates: Sequence[int],
+    relevance: Sequence[float],
+    vectors: np.ndarray,
+    k: int,
+    trade_off: float,
+) -> list[tuple[int, float]]:
+    """MMR's picks with the objective each was picked at: relevance scaled to [0, 1] less
+    the redundancy with the picks before it. It never rises from one pick to the next
+    (redundancy only grows), so it is the score the ranking used, falling with rank."""
     if not candidates:
         return []
     rel = np.asarray(relevance, dtype=np.float32)
     rel = (rel - rel.min()) / (rel.max() - rel.min() + 1e-9)
     vecs = vectors[list(candidates)]
-    chosen: list[int] = []
+    chosen: list[tuple[int, float]] = []
     max_sim = np.full(len(candidates), -np.inf, dtype=np.float32)
     available = np.ones(len(candidates), dtype=bool)
     for _ in range(min(k, len(candidates))):
@@ -302,10 +315,10 @@ def mmr(
         score = trade_off * rel - (1 - trade_off) * redundancy
         score[~available] = -np.inf
         best = int(np.argmax(score))
-        chosen.append(best)
+        chosen.append((candidates[best], float(score[best])))
         available[best] = False
         max_sim = np.maximum(max_sim, vecs @ vecs[best])
-    return [candidates[i] for i in chosen]
+    return chosen
 
 
 @lru_cache(maxsize=2)
@@ -321,8 +334,9 @@ def _cross_encoder(name: str) -> Any:
         ) from None
 
 
-def _rerank(name: str, query: str, positions: list[int], chunks: list[Chunk]) -> list[int]:
+def _rerank(
+    name: str, query: str, positions: list[int], chunks: list[Chunk]
+) -> list[tuple[int, float]]:
     model = _cross_encoder(name)
-    scores = model.predict([(query, chunks[p].search_text) for p in positions])
-    order = np.argsort(-np.asarray(scores))
-    return [positions[i] for i in order]
+    scores = np.asarray(model.predict([(query, chunks[p].search_text) for p in positions]))
+    return [(positions[i], float(scores[i])) for i in np.argsort(-scores)]

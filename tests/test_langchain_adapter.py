@@ -79,9 +79,27 @@ def test_metadata_is_json_and_score_is_the_ranking_score(pipeline: Pipeline) -> 
     for meta, hit in zip(encoded, hits, strict=True):
         assert set(meta) >= {"document", "section", "lines", "page", "chunk_id", "rank", "score"}
         assert meta["chunk_id"] == hit.chunk.chunk_id
-        assert meta["score"] == pytest.approx(hit.scores["fused"], abs=1e-6)
-        assert meta["score"] >= 0
+        assert meta["score"] == pytest.approx(hit.score, abs=1e-6)
         assert meta["lines"][0] <= meta["lines"][1]
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        NATO_NL,
+        "What does the letter say about the EU-Mercosur agreement?",
+        "Welke rol speelt China in het economisch veiligheidsbeleid?",
+        "Summarise the opening of the letter.",
+        "Who signed the letter?",
+    ],
+)
+def test_scores_fall_with_rank(pipeline: Pipeline, question: str) -> None:
+    """`score` is what ordered the results (MMR's objective), so it never rises with rank."""
+    scores = [
+        d.metadata["score"] for d in rag.as_retriever(pipeline=pipeline, k=8).invoke(question)
+    ]
+    assert len(scores) == 8
+    assert all(a >= b - 1e-9 for a, b in zip(scores, scores[1:], strict=False))
 
 
 def test_bad_k_is_a_clear_error(pipeline: Pipeline) -> None:
