@@ -147,6 +147,17 @@ class RetrievalSettings(Section):
     )
 
 
+class ModelEndpoint(Section):
+    """A model server the operator offers in the app (users pick it; they never type one)."""
+
+    name: str = Field(description="What the app's list calls it.")
+    base_url: str = Field(description="The server's URL (OpenAI-compatible or Ollama).")
+    model: str = Field(default="", description="Model name on that server.")
+    api_key: SecretStr | None = Field(
+        default=None, description="Key sent to this server only (the default key is not)."
+    )
+
+
 class GenerationSettings(Section):
     backend: str = Field(
         default="extractive",
@@ -159,6 +170,12 @@ class GenerationSettings(Section):
     model: str = Field(default="", description="Model name for the server, or GGUF path.")
     api_key: SecretStr | None = Field(
         default=None, description="API key (environment only: RAG_GENERATION__API_KEY)."
+    )
+    endpoints: list[ModelEndpoint] = Field(
+        default_factory=list,
+        description="Further model servers the app may offer ([[generation.endpoints]] in "
+        "rag.toml). Users of the app choose among these and the default above; a URL or path "
+        "they type is never used, and each key goes to its own server only.",
     )
     temperature: float = Field(default=0.0, ge=0, le=2)
     max_tokens: int = Field(default=512, ge=16)

@@ -9,6 +9,10 @@ in-process answer to the same question (the default extractive backend is determ
 
     nice -n 19 .venv/bin/python scripts/bench_api.py            # ~3 minutes
     nice -n 19 .venv/bin/python scripts/bench_api.py --per-client 4 --clients 1 8 16 32
+    .venv/bin/python scripts/bench_api.py --clients 8 16 32 64 --per-client 5 --soak 1000
+
+Each level also reports the server's resident memory before and after; `--soak N` then
+sends N more questions from 8 clients and reports the server's RSS growth.
 """
 
 from __future__ import annotations
@@ -116,6 +120,12 @@ def main() -> None:
     parser.add_argument("--per-client", type=int, default=16, help="Questions per client.")
     parser.add_argument("--questions", type=int, default=16, help="Distinct questions used.")
     parser.add_argument("--port", type=int, default=7871)
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        help="Then this many more questions (8 clients), reporting the server's RSS growth.",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory(prefix="bench-api-") as tmp:
         index = args.index or Path(tmp) / "index"
@@ -130,8 +140,22 @@ def main() -> None:
             url = f"http://127.0.0.1:{args.port}"
             load(url, 2, 2, expected)  # warm-up
             for clients in args.clients:
-                rows.append((clients, load(url, clients, args.per_client, expected)))
+                rss = rss_mb(server.pid)
+                result = load(url, clients, args.per_client, expected)
+                rows.append(
+                    (clients, {**result, "rss_before": rss, "rss_after": rss_mb(server.pid)})
+                )
                 print(f"  {clients} clients done", flush=True)
+            if args.soak:
+                start = rss_mb(server.pid)
+                soak = load(url, 8, max(1, args.soak // 8), expected)
+                end = rss_mb(server.pid)
+                print(
+                    f"soak: {soak['requests']:.0f} questions, {soak['errors']:.0f} errors, "
+                    f"{soak['wrong']:.0f} wrong; server RSS {start:.0f} -> {end:.0f} MB "
+                    f"({(end - start) / start * 100:+.1f}%)",
+                    flush=True,
+                )
         finally:
             server.terminate()
             server.wait(timeout=30)
@@ -140,13 +164,25 @@ def main() -> None:
     # The machine may be shared: compare with the better of the two in-process rates.
     best = max(before, after)
     print(f"\nratios against the better in-process rate, {best:.1f} answers/s\n")
-    print("| clients | requests | errors | wrong | p50 ms | p95 ms | answers/s | × in-process |")
-    print("|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print(
+        "| clients | requests | errors | wrong | p50 ms | p95 ms | answers/s | × in-process "
+        "| server RSS MB before → after |"
+    )
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---|")
     for clients, r in rows:
         print(
             f"| {clients} | {r['requests']:.0f} | {r['errors']:.0f} | {r['wrong']:.0f} "
-            f"| {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['rate']:.1f} | {r['rate'] / best:.2f} |"
+            f"| {r['p50_ms']:.0f} | {r['p95_ms']:.0f} | {r['rate']:.1f} | {r['rate'] / best:.2f} "
+            f"| {r['rss_before']:.0f} → {r['rss_after']:.0f} |"
         )
+
+
+def rss_mb(pid: int) -> float:
+    """Resident memory of a process (Linux /proc), in MB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
 
 
 if __name__ == "__main__":

@@ -30,7 +30,7 @@ def rag_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
 
 
-def serve(tmp: Path, built_index, *extra: str, admin: str | None = None):
+def serve(tmp: Path, built_index, *extra: str, admin: str | None = None, login: bool = False):
     settings, _ = built_index
     shutil.copytree(settings.index.path, tmp / "index")
     port = free_port()
@@ -39,9 +39,12 @@ def serve(tmp: Path, built_index, *extra: str, admin: str | None = None):
         env.pop(name, None)
     if admin:
         env["RAG_UI__ADMIN_PASSWORD"] = admin
+    if login:
+        env.update(RAG_UI__USERNAME="reader", RAG_UI__PASSWORD="reading-pass")
     command = [*rag_command(), "--index", str(tmp / "index"), "serve", "--port", str(port), *extra]
     url = f"http://127.0.0.1:{port}"
-    return running_server(command, f"{url}/api/health", tmp / "server.log", 240, cwd=ROOT, env=env)
+    ready = f"{url}/" if login else f"{url}/api/health"  # behind a login only / answers
+    return running_server(command, ready, tmp / "server.log", 240, cwd=ROOT, env=env)
 
 
 @pytest.fixture(scope="module")
@@ -89,6 +92,22 @@ def test_gradio_document_changes_need_the_admin_password(server: str, tmp_path: 
         client.predict("memo", "", api_name="/remove_document")
     removed = client.predict("memo", ADMIN, api_name="/remove_document")
     assert removed["removed"] == "memo"
+
+
+def test_behind_a_login_nothing_about_documents_or_endpoints_is_shown(
+    tmp_path: Path, built_index
+) -> None:
+    """An unauthenticated visitor gets the login page and 401s: no document ids, no
+    endpoint URLs, not in the page, the Gradio config, the Gradio API or the HTTP API."""
+    with serve(tmp_path, built_index, login=True) as page:
+        base = page.removesuffix("/")
+        for path in ("/", "/config", "/gradio_api/info", "/api/documents", "/api/health"):
+            response = httpx.get(f"{base}{path}", timeout=30)
+            assert response.status_code in (200, 401) and (path == "/") == (
+                response.status_code == 200
+            )
+            assert "eu-geopolitiek" not in response.text
+            assert "127.0.0.1:8080" not in response.text
 
 
 def test_api_only_serves_no_ui(tmp_path: Path, built_index) -> None:

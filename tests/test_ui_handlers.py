@@ -8,10 +8,12 @@ import re
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 
 from assembly.library import open_pipeline
+from rag.errors import ConfigError
 from rag.pipeline import Pipeline
-from rag.settings import Settings
+from rag.settings import ModelEndpoint, Settings
 from rag.types import Answer, Briefing, BriefingPoint, Chunk, Citation, Hit, SentenceVerdict
 from ui.briefing import briefing_html, make_briefing
 from ui.chat import ChatView, chat_messages, history_of, respond, source_panel
@@ -302,8 +304,37 @@ def test_export_contains_citations_and_quotes(pipeline, options):
 def test_other_endpoint_uses_a_copy_of_the_settings(pipeline):
     same = pipeline_for(pipeline, AskOptions.defaults(pipeline))
     assert same is pipeline
-    other = pipeline_for(pipeline, AskOptions("openai", "http://127.0.0.1:9/v1", "some-model", 3))
-    assert other is not pipeline
+    lab = ModelEndpoint(name="lab", base_url="http://127.0.0.1:9/v1", model="some-model")
+    configured = pipeline.with_generation(endpoints=[lab], api_key=SecretStr("server-secret"))
+    other = pipeline_for(configured, AskOptions("openai", lab.base_url, lab.model, 3))
+    assert other is not configured
     assert other.settings.generation.model == "some-model"
     assert pipeline.settings.generation.model != "some-model"
     assert other.store is pipeline.store
+    assert other.settings.generation.api_key is None  # the server's key stays with its server
+
+
+@pytest.mark.parametrize(
+    ("url", "model"),
+    [
+        ("http://127.0.0.1:9/v1", "some-model"),  # a typed URL nobody configured
+        ("http://169.254.169.254/latest", ""),
+        ("", "/etc/passwd"),  # a typed file path as the model
+    ],
+)
+def test_an_endpoint_or_path_the_operator_did_not_configure_is_refused(pipeline, url, model):
+    with pytest.raises(ConfigError, match="not one this app offers"):
+        pipeline_for(pipeline, AskOptions("openai", url, model, 3))
+
+
+def test_each_instance_gets_its_own_upload_folder(monkeypatch):
+    from ui.serve import private_upload_folder
+
+    monkeypatch.delenv("GRADIO_TEMP_DIR", raising=False)
+    first = private_upload_folder()
+    monkeypatch.delenv("GRADIO_TEMP_DIR")
+    second = private_upload_folder()
+    assert first != second and Path(first).is_dir()
+    assert Path(first).stat().st_mode & 0o077 == 0  # private to this user
+    monkeypatch.setenv("GRADIO_TEMP_DIR", "/srv/operator-choice")
+    assert private_upload_folder() == "/srv/operator-choice"

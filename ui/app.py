@@ -11,7 +11,7 @@ Gradio in them: `ui.chat`, `ui.briefing`, `ui.documents`, `ui.options`, `ui.mark
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +44,7 @@ from ui.documents import (
 )
 from ui.export import export_answer
 from ui.markup import escape_text
-from ui.options import BACKENDS, AskOptions
+from ui.options import BACKENDS, AskOptions, offered_endpoints
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -73,8 +73,8 @@ class OptionInputs:
     """The Settings tab's components, read by the chat and briefing events."""
 
     backend: gr.Dropdown
-    base_url: gr.Textbox
-    model: gr.Textbox
+    base_url: gr.Dropdown
+    model: gr.Dropdown
     k: gr.Slider
 
     @property
@@ -90,7 +90,7 @@ def build_app(pipeline: Pipeline, access: Access | None = None) -> gr.Blocks:
     access = access or Access.from_settings(pipeline.settings)
     with gr.Blocks(title="Kamerbrief Q&A") as demo:
         gr.HTML(f'<div class="app-header"><h1>{TITLE}</h1><p>{INTRO}</p></div>')
-        options = _option_inputs(AskOptions.defaults(pipeline))
+        options = _option_inputs(AskOptions.defaults(pipeline), offered_endpoints(pipeline))
         _api_endpoints(pipeline, access)
         with gr.Tabs():
             _chat_tab(pipeline, options)
@@ -100,14 +100,26 @@ def build_app(pipeline: Pipeline, access: Access | None = None) -> gr.Blocks:
     return demo
 
 
-def _option_inputs(defaults: AskOptions) -> OptionInputs:
+def _option_inputs(defaults: AskOptions, offered: Collection[tuple[str, str]]) -> OptionInputs:
     """The Settings tab's components, made first (unrendered) so every tab can read them."""
     return OptionInputs(
         backend=gr.Dropdown(
             choices=list(BACKENDS), value=defaults.backend, label="Answer backend", render=False
         ),
-        base_url=gr.Textbox(value=defaults.base_url, label="Endpoint (base URL)", render=False),
-        model=gr.Textbox(value=defaults.model, label="Model (name or GGUF path)", render=False),
+        # Only what the operator configured: a typed URL or path would let any user send
+        # the server's key and the passages anywhere.
+        base_url=gr.Dropdown(
+            choices=sorted({url for url, _ in offered}),
+            value=defaults.base_url,
+            label="Model server (configured by the operator)",
+            render=False,
+        ),
+        model=gr.Dropdown(
+            choices=sorted({model for _, model in offered}),
+            value=defaults.model,
+            label="Model",
+            render=False,
+        ),
         k=gr.Slider(1, 20, value=defaults.k, step=1, label="Passages per answer (k)", render=False),
     )
 

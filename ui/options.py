@@ -12,7 +12,10 @@ import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from pydantic import SecretStr
+
 from rag.backends.registry import backend_names
+from rag.errors import ConfigError
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -47,21 +50,39 @@ class AskOptions:
         return cls(backend, base_url or "", model or "", int(k))
 
 
+def offered_endpoints(pipeline: Pipeline) -> dict[tuple[str, str], SecretStr | None]:
+    """(base URL, model) → key, for the servers the operator configured: the default
+    and `generation.endpoints`. Nothing else may be asked for."""
+    gen = pipeline.settings.generation
+    offered = {(e.base_url, e.model): e.api_key for e in gen.endpoints}
+    offered[(gen.base_url, gen.model)] = gen.api_key
+    return offered
+
+
 def pipeline_for(pipeline: Pipeline, options: AskOptions) -> Pipeline:
     """The pipeline to answer with: the shared one, or one over the same index with another
-    endpoint or model (`Pipeline.with_generation`), so one user's choice never changes
-    another's. (The backend itself is passed per request.) They are kept, so a local
+    configured endpoint or model (`Pipeline.with_generation`, with that endpoint's own key),
+    so one user's choice never changes another's; an endpoint nobody configured is
+    refused. (The backend itself is passed per request.) They are kept, so a local
     model is loaded only once."""
     gen = pipeline.settings.generation
     base_url = options.base_url.strip() or gen.base_url
     model = options.model.strip() or gen.model
     if (base_url, model) == (gen.base_url, gen.model):
         return pipeline
+    offered = offered_endpoints(pipeline)
+    if (base_url, model) not in offered:
+        raise ConfigError(
+            "That model server is not one this app offers. Choose one from the list; the "
+            "operator adds servers as [[generation.endpoints]] in rag.toml."
+        )
     key = (id(pipeline), id(pipeline.store), base_url, model)
     with _clones_lock:
         clone = _clones.get(key)
         if clone is None:
-            clone = pipeline.with_generation(base_url=base_url, model=model)
+            clone = pipeline.with_generation(
+                base_url=base_url, model=model, api_key=offered[(base_url, model)]
+            )
             if len(_clones) >= MAX_CLONES:
                 _clones.pop(next(iter(_clones)))
             _clones[key] = clone

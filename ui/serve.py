@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 import threading
 from typing import TYPE_CHECKING, Any
 
@@ -51,6 +52,14 @@ def auth_of(settings: Settings) -> tuple[str, str] | None:
     return (user, password) if user and password else None
 
 
+def private_upload_folder() -> str:
+    """This instance's own folder for Gradio's uploads and cached files (mode 0700), so two
+    instances never serve each other's files; an operator's GRADIO_TEMP_DIR is kept."""
+    if not os.environ.get("GRADIO_TEMP_DIR"):
+        os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="rag-serve-")
+    return os.environ["GRADIO_TEMP_DIR"]
+
+
 def build_server(
     settings: Settings, *, api_only: bool = False, allow_uploads: bool | None = None
 ) -> Any:
@@ -58,6 +67,7 @@ def build_server(
 
     Opens the pipeline (building the bundled letter's index if missing) first."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    private_upload_folder()
     auth_of(settings)  # before the slow part: a bad login setting fails at once
     from assembly.library import open_pipeline
 
