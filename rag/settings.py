@@ -280,6 +280,13 @@ class UISettings(Section):
     username: str | None = Field(default=None, description="Optional login (environment).")
     password: SecretStr | None = Field(default=None, description="Optional password.")
     max_upload_mb: float = Field(default=10.0, gt=0, description="Largest accepted upload.")
+    cpu_answers: int = Field(
+        default=1,
+        ge=1,
+        description="HTTP API answers computed at once in this process when no model server "
+        "is involved (scripts/bench_api.py on 2 cores: 1 gives 0.67-0.71x the in-process "
+        "rate, 2 gives 0.62, no limit 0.52).",
+    )
     admin_password: SecretStr | None = Field(
         default=None,
         description="Admin password/token for adding, replacing and removing documents "

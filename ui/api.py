@@ -17,9 +17,11 @@ are bounded (`BodyLimit`), and nothing from a request names a URL or a path on t
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from itertools import chain
 from pathlib import Path
@@ -27,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
-from fastapi.responses import StreamingResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import UploadFile
 
@@ -119,13 +121,22 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
 
 def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
     router = APIRouter(prefix="/api")
+    # Answers computed in this process (no model server to wait for) only contend for the
+    # interpreter lock when run side by side; they take turns (ui.cpu_answers).
+    computing = threading.BoundedSemaphore(pipeline.settings.ui.cpu_answers)
+
+    def answer(body: AskRequest, history: list[tuple[str, str]]) -> Answer:
+        backend = pipeline.chain.backend(body.backend)
+        turn = contextlib.nullcontext() if backend.live else computing
+        with turn:
+            return pipeline.ask(body.question, k=body.k, backend=body.backend, history=history)
 
     @router.post("/ask", summary="Answer a question with verified citations")
     def ask(body: AskRequest) -> Any:
         history = history_pairs(body.history)
         if not body.stream:
-            answer = pipeline.ask(body.question, k=body.k, backend=body.backend, history=history)
-            return answer_to_json(answer, _id(body.id))
+            # Already plain JSON types: skip FastAPI's recursive re-encoding of the payload.
+            return JSONResponse(answer_to_json(answer(body, history), _id(body.id)))
         events = pipeline.stream(body.question, k=body.k, backend=body.backend, history=history)
         first = next(events, None)  # bad input, unreachable model server: fail with a status
         if first is None:
