@@ -12,9 +12,7 @@ import re
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any, Protocol
-
-from langchain_core.runnables import Runnable, RunnableLambda
+from typing import TYPE_CHECKING, Any, Protocol
 
 from rag.backends.base import AnswerBackend, create_backend, declines, refusal
 from rag.backends.prompt import strip_echo
@@ -31,6 +29,9 @@ from rag.summary import overview
 from rag.text import guess_language, words
 from rag.types import Answer, AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
 from rag.verify import normalise, support_scores
+
+if TYPE_CHECKING:
+    from langchain_core.runnables import Runnable
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
@@ -83,9 +84,17 @@ class AnswerChain:
         self.settings = settings
         self._backends: dict[str, AnswerBackend] = {}
         self.relevance = RelevanceJudge(embedder, settings.answer)
-        self.runnable: Runnable[dict[str, Any], Answer] = RunnableLambda(
-            lambda options: self.invoke(**options)
-        )
+        self._runnable: Runnable[dict[str, Any], Answer] | None = None
+
+    @property
+    def runnable(self) -> Runnable[dict[str, Any], Answer]:
+        """The chain as a LangChain (LCEL) runnable over `invoke`; built, and LangChain
+        imported, only when asked for, so `rag ask` does not pay for it."""
+        if self._runnable is None:
+            from langchain_core.runnables import RunnableLambda
+
+            self._runnable = RunnableLambda(lambda options: self.invoke(**options))
+        return self._runnable
 
     def backend(self, name: str | None) -> AnswerBackend:
         name = name or self.settings.generation.backend

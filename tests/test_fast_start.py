@@ -26,13 +26,21 @@ from rag.settings import Settings
 from rag.use_module import UseEncoder
 
 REPO = Path(__file__).resolve().parents[1]
-HEAVY = ("torch", "transformers", "sentence_transformers", "gradio", "matplotlib")
+HEAVY = (
+    "torch",
+    "transformers",
+    "sentence_transformers",
+    "gradio",
+    "matplotlib",
+    "langchain_core",  # the LCEL adapter is built only when asked for
+    "langsmith",
+)
 QUESTION = "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
 
 
 def test_rag_ask_imports_only_what_it_uses(built_index, tmp_path: Path) -> None:
     """One question with the default settings: no torch, transformers,
-    sentence-transformers, Gradio or matplotlib in the process."""
+    sentence-transformers, Gradio, matplotlib or LangChain in the process."""
     settings, _ = built_index
     modules = tmp_path / "modules.json"
     script = (
