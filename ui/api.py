@@ -120,7 +120,37 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
 
 
 def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
+    """/api/ask, /api/brief, /api/documents, /api/health; JSON 404 for anything else."""
     router = APIRouter(prefix="/api")
+    _question_routes(router, pipeline)
+    _document_routes(router, pipeline, access, max_mb)
+
+    @router.get("/health", summary="Is the index loaded; what answers")
+    def health() -> Any:
+        docs = pipeline.documents()
+        generation = pipeline.settings.generation
+        return {
+            "status": "ok",
+            "version": CONTRACT_VERSION,
+            "index_loaded": True,
+            "documents": len(docs),
+            "passages": sum(d.chunks for d in docs),
+            "backend": generation.backend,
+            "model": generation.model or generation.backend,
+            "embedding_model": pipeline.settings.embedding.model,
+        }
+
+    @router.api_route(
+        "/{path:path}", methods=["GET", "POST", "PUT", "DELETE"], include_in_schema=False
+    )
+    def unknown(path: str) -> Any:
+        raise ApiError(404, f"No such endpoint: /api/{path}. See /docs for the API.")
+
+    return router
+
+
+def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
+    """/api/ask (JSON or server-sent events) and /api/brief."""
     # Answers computed in this process (no model server to wait for) only contend for the
     # interpreter lock when run side by side; they take turns (ui.cpu_answers).
     computing = threading.BoundedSemaphore(pipeline.settings.ui.cpu_answers)
@@ -151,6 +181,10 @@ def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
     def brief(body: BriefRequest) -> Any:
         briefing = pipeline.brief((body.topic or "").strip() or None, backend=body.backend)
         return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
+
+
+def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_mb: float) -> None:
+    """List documents (readers); add and remove them (admin only)."""
 
     @router.get("/documents", summary="The indexed documents")
     def documents() -> Any:
@@ -185,29 +219,6 @@ def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
         if not ok:
             raise ApiError(409, message)
         return {"removed": doc_id, "message": message}
-
-    @router.get("/health", summary="Is the index loaded; what answers")
-    def health() -> Any:
-        docs = pipeline.documents()
-        generation = pipeline.settings.generation
-        return {
-            "status": "ok",
-            "version": CONTRACT_VERSION,
-            "index_loaded": True,
-            "documents": len(docs),
-            "passages": sum(d.chunks for d in docs),
-            "backend": generation.backend,
-            "model": generation.model or generation.backend,
-            "embedding_model": pipeline.settings.embedding.model,
-        }
-
-    @router.api_route(
-        "/{path:path}", methods=["GET", "POST", "PUT", "DELETE"], include_in_schema=False
-    )
-    def unknown(path: str) -> Any:
-        raise ApiError(404, f"No such endpoint: /api/{path}. See /docs for the API.")
-
-    return router
 
 
 def answer_events(events: Iterator[str | Answer], question_id: str | None) -> Iterator[str]:
