@@ -76,7 +76,9 @@ MEANINGS: dict[str, dict[str, str]] = {
     },
 }
 
+# A number in running text, not a footnote marker glued to a word ("bij.6", "rechten3").
 _NUMBER = re.compile(r"(?<![\w.,;:)'’\"])\d")
+_FOOTNOTE_NUMBER = re.compile(r"^\s*\d{1,3}\s+")  # a footnote's own number, at its start
 _QUESTION_NUMBER = re.compile(r"\b\d+(?:[.,]\d+)?\b")
 MONEY = re.compile(r"€|\$|\b(euros?|eur|dollars?|miljoen|miljard|million|billion|bn)\b", re.I)
 # A person's name: initials ("D.M. van Weel") or a title right before a capitalised
@@ -136,12 +138,17 @@ def load_model(path: Path = MODEL_FILE) -> RelevanceModel:
     )
 
 
+def states_number(text: str, footnote: bool = False) -> bool:
+    """Whether the text holds a number of its own (a footnote's own number and footnote
+    markers glued to words do not count)."""
+    return bool(_NUMBER.search(_FOOTNOTE_NUMBER.sub("", text) if footnote else text))
+
+
 def kind_present(query: Query, text: str, footnote: bool = False) -> bool | None:
     """Whether the sentence holds what the question asks for (None: asks for no kind)."""
     checks = []
     if query.wants("number") or query.wants("date"):
-        plain = re.sub(r"^\s*\d{1,3}\s+", "", text) if footnote else text
-        checks.append(bool(_NUMBER.search(plain)))
+        checks.append(states_number(text, footnote))
     if query.wants("money"):
         checks.append(bool(MONEY.search(text)))
     if query.wants("person"):

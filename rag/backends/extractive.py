@@ -11,13 +11,19 @@ sentence names none, or who someone is and the best sentence names no person.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator, Sequence
 
 from rag.backends.base import AnswerBackend, refusal
 from rag.embeddings import Embedder
 from rag.query import Query, own_subject
-from rag.relevance import MONEY, PERSON, Candidate, RelevanceJudge, score_sentences
+from rag.relevance import (
+    MONEY,
+    PERSON,
+    Candidate,
+    RelevanceJudge,
+    score_sentences,
+    states_number,
+)
 from rag.settings import AnswerSettings, Settings
 from rag.summary import in_context, pick, span_text
 from rag.text import content_stems, stem_overlap
@@ -33,9 +39,6 @@ PARTIAL_LEAD_INS = {
     "en": "The text touches on this question but may not answer it directly "
     "(quoted from the source):",
 }
-# A number in running text, not a footnote marker glued to a word ("bij.6", "rechten3").
-_HAS_NUMBER = re.compile(r"(?<![\w.,;:)'’\"])\d")
-_FOOTNOTE_NUMBER = re.compile(r"^\s*\d{1,3}\s+")  # a footnote's own number, at its start
 
 
 class ExtractiveBackend:
@@ -192,10 +195,7 @@ def _wants_number(query: Query) -> bool:
 
 def _states_number(candidate: Candidate, hits: Sequence[Hit]) -> bool:
     """Whether the sentence holds a number of its own (footnote numbers do not count)."""
-    text = candidate.text
-    if hits[candidate.hit_index].chunk.kind == "footnote":
-        text = _FOOTNOTE_NUMBER.sub("", text)
-    return bool(_HAS_NUMBER.search(text))
+    return states_number(candidate.text, hits[candidate.hit_index].chunk.kind == "footnote")
 
 
 def create(settings: Settings, embedder: Embedder) -> AnswerBackend:
