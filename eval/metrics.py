@@ -10,10 +10,11 @@ recall/precision) lives in `eval.faithfulness`.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 
 import numpy as np
 
+from eval.dataset import EvalItem
 from eval.textmatch import keyword_in_text, quote_in_passage
 
 RECALL_KS = (1, 3, 5, 10)
@@ -37,6 +38,22 @@ def recall_at_k(ranks: Sequence[int | None], k: int) -> float | None:
     if not ranks:
         return None
     return sum(r is not None and r <= k for r in ranks) / len(ranks)
+
+
+def recall_cells(items: Iterable[EvalItem], passages: Callable[[str], Sequence[str]]) -> list[str]:
+    """Table cells "R@5", "R@10" for Dutch then English: the share of each question's
+    evidence quotes in the first 5 / 10 of `passages(question)`, averaged per language."""
+    listed = list(items)
+    cells = []
+    for lang in ("nl", "en"):
+        r5, r10 = [], []
+        for item in (i for i in listed if i.lang == lang):
+            ranked = list(enumerate(passages(item.question)[:10], 1))
+            ranks = evidence_ranks(item.evidence, ranked)
+            r5.append(recall_at_k(ranks, 5) or 0.0)
+            r10.append(recall_at_k(ranks, 10) or 0.0)
+        cells += [f"{sum(r5) / len(r5):.3f}", f"{sum(r10) / len(r10):.3f}"]
+    return cells
 
 
 def reciprocal_rank(ranks: Sequence[int | None]) -> float | None:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
-from eval.metrics import evidence_ranks, recall_at_k
+from eval.metrics import recall_cells
 from rag.settings import Settings
 from rag.text import guess_language, words
 
@@ -67,15 +67,7 @@ def main() -> None:
     print("| lexical ranking | nl R@5 | nl R@10 | en R@5 | en R@10 |")
     print("|---|---|---|---|---|")
     for name, ranker in variants.items():
-        cells = []
-        for lang in ("nl", "en"):
-            r5, r10 = [], []
-            for item in (i for i in items if i.lang == lang):
-                ranked = [(n, store.chunks[p].text) for n, p in enumerate(ranker(item.question), 1)]
-                ranks = evidence_ranks(item.evidence, ranked)
-                r5.append(recall_at_k(ranks, 5) or 0.0)
-                r10.append(recall_at_k(ranks, 10) or 0.0)
-            cells += [f"{sum(r5) / len(r5):.3f}", f"{sum(r10) / len(r10):.3f}"]
+        cells = recall_cells(items, lambda q, rank=ranker: [store.chunks[p].text for p in rank(q)])
         print(f"| {name} | " + " | ".join(cells) + " |")
 
 
