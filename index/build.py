@@ -12,13 +12,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
+from pydantic import ValidationError
 
 from index.chunk import chunk_document
 from index.clean import clean_document, corpus_vocabulary
 from index.load import bundled_corpus, load_paths
+from index.metadata import FIELDS, KINDS, describe
 from index.store import (
     DocumentEntry,
     IndexStore,
@@ -30,7 +32,7 @@ from index.store import (
     writer_lock,
 )
 from rag.embeddings import VectorTable
-from rag.errors import InputError
+from rag.errors import InputError, UnknownDocumentError
 from rag.sentences import sentences as split_sentences
 from rag.settings import Settings
 from rag.text import vocabulary_terms
@@ -88,7 +90,10 @@ def build(
         return store
     folder = settings.index.path
     with writer_lock(folder):
-        store = _assemble(settings, embedder, new_chunks, entries, _live_for_reuse(folder), report)
+        live = _live_for_reuse(folder)
+        if live is not None:
+            entries = keep_edits(entries, live.manifest.documents)
+        store = _assemble(settings, embedder, new_chunks, entries, live, report)
         store.save(folder)
         store.settings = settings  # `latest()` loads newer versions only if compatible
     report("store", 1, 1)
@@ -123,6 +128,7 @@ def update(
                 f"Unknown document id(s): {', '.join(unknown)}. Known: "
                 f"{', '.join(sorted(known))} (see 'rag index info')."
             )
+        entries = keep_edits(entries, old_entries)
         dropped = set(entries) | set(remove)
         kept = [c for c in previous.chunks if c.doc_id not in dropped] if previous else []
         for entry in old_entries:
@@ -200,7 +206,66 @@ def _entry(doc: RawDocument, chunks: Sequence[Chunk]) -> DocumentEntry:
         source=doc.source,
         content_hash=doc.content_hash,
         chunks=sum(c.doc_id == doc.doc_id for c in chunks),
+        described=True,
+        **describe(doc.text, doc.name),
     )
+
+
+def keep_edits(
+    entries: dict[str, DocumentEntry], previous: Sequence[DocumentEntry]
+) -> dict[str, DocumentEntry]:
+    """The entries with the fields an admin set on the same, unchanged document kept."""
+    old = {entry.doc_id: entry for entry in previous}
+    kept = dict(entries)
+    for doc_id, entry in entries.items():
+        before = old.get(doc_id)
+        if before is not None and before.edited and before.content_hash == entry.content_hash:
+            changes = {field: getattr(before, field) for field in before.edited}
+            kept[doc_id] = entry.model_copy(update={**changes, "edited": before.edited})
+    return kept
+
+
+def set_metadata(settings: Settings, doc_id: str, changes: dict[str, Any]) -> DocumentEntry:
+    """Set metadata fields (`index.metadata.FIELDS`) of one document in the live folder
+    index, as an admin's edit that a rebuild of the same document keeps; returns the
+    entry. The passages and vectors are not touched."""
+    unknown_fields = sorted(set(changes) - set(FIELDS))
+    if unknown_fields:
+        raise InputError(
+            f"Unknown metadata field(s): {', '.join(unknown_fields)}. "
+            f"Editable: {', '.join(FIELDS)}."
+        )
+    folder = settings.index.path
+    with writer_lock(folder):
+        store = IndexStore.load(folder, settings)
+        entries = store.manifest.documents
+        position = next((i for i, e in enumerate(entries) if e.doc_id == doc_id), None)
+        if position is None:
+            raise UnknownDocumentError(
+                f"Unknown document id: {doc_id}. The index holds: "
+                f"{', '.join(e.doc_id for e in entries)} (see 'rag index info')."
+            )
+        entry = edited_entry(entries[position], changes)
+        store.manifest = store.manifest.model_copy(
+            update={"documents": [*entries[:position], entry, *entries[position + 1 :]]}
+        )
+        store.save(folder)
+    return entry
+
+
+def edited_entry(entry: DocumentEntry, changes: dict[str, Any]) -> DocumentEntry:
+    """The entry with `changes` applied and validated, the fields marked as edited."""
+    data = {**entry.model_dump(), **changes}
+    data["edited"] = sorted(set(entry.edited) | set(changes))
+    try:
+        return DocumentEntry.model_validate(data)
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()[:3]
+        )
+        raise InputError(
+            f"Invalid metadata ({problems}). Kinds: {', '.join(KINDS)}; dates as yyyy-mm-dd."
+        ) from None
 
 
 def _reusable(previous: IndexStore | None, embedder: PassageEncoder, settings: Settings) -> bool:

@@ -9,7 +9,9 @@ Tables (all prefixed `rag_`):
 - `rag_meta`: one row: the manifest (model, dimension, chunking, format version), a
   `generation` bumped by every committed write (workers compare it to notice changes),
   and the passage and token totals BM25 needs.
-- `rag_documents`: one row per document (hash, name, source, passage count), in the
+- `rag_documents`: one row per document (hash, name, source, passage count, and its
+  metadata as JSON: title, kind, date, sender, signatories, dossier, edited — null for
+  a document stored before schema 3, described from its passages when read), in the
   order documents were first added.
 - `rag_passages`: the chunks (as JSON), their BM25 length and their `vector` embedding
   (typed `vector(d)` once the dimension is known; an HNSW index from a size threshold).
@@ -27,7 +29,7 @@ from typing import Any
 
 from rag.errors import IndexMismatchError
 
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 _LOCK_KEY = 0x7261675F7067  # "rag_pg": one advisory lock for migrations
 
 MIGRATIONS: dict[int, str] = {
@@ -86,6 +88,10 @@ MIGRATIONS: dict[int, str] = {
     alter table rag_postings drop constraint rag_postings_pkey;
     create index rag_postings_impact on rag_postings (term, impact desc)
         include (passage_id, tf, dl);
+    """,
+    # 3: document metadata (index.metadata); rows stored before it stay null until rewritten.
+    3: """
+    alter table rag_documents add column meta jsonb;
     """,
 }
 

@@ -25,6 +25,7 @@ import numpy as np
 from index.build import PassageEncoder, Progress
 from index.chunk import chunk_document
 from index.clean import clean_document, corpus_vocabulary
+from index.metadata import FIELDS, describe
 from index.pgstore import (
     BM25_B,
     BM25_K1,
@@ -35,7 +36,7 @@ from index.pgstore import (
     manifest_fields,
     redacted,
 )
-from index.store import Manifest, check_compatible, now_iso
+from index.store import DocumentEntry, Manifest, check_compatible, now_iso
 from rag.errors import IndexMismatchError, InputError
 from rag.settings import Settings
 from rag.text import content_word_counts, passage_terms
@@ -217,13 +218,21 @@ def write_document(
     """Replace one document's passages, postings and vocabulary in one transaction."""
     tokens = [Counter(passage_terms(c.search_text)) for c in chunks]
     lengths = [max(sum(t.values()), 1) for t in tokens]
+    meta = {**describe(raw.text, raw.name), "described": True}
     with pool.connection() as conn, conn.transaction():
+        old = conn.execute(
+            "select content_hash, meta from rag_documents where doc_id = %s for update",
+            (raw.doc_id,),
+        ).fetchone()
+        if old is not None and old[1] and old[0] == raw.content_hash:
+            edited = old[1].get("edited") or []  # an admin's edits of the same text stay
+            meta.update({field: old[1][field] for field in edited}, edited=edited)
         conn.execute(
-            "insert into rag_documents (doc_id, name, source, content_hash, chunks) "
-            "values (%s, %s, %s, %s, %s) on conflict (doc_id) do update set name = "
+            "insert into rag_documents (doc_id, name, source, content_hash, chunks, meta) "
+            "values (%s, %s, %s, %s, %s, %s::jsonb) on conflict (doc_id) do update set name = "
             "excluded.name, source = excluded.source, content_hash = excluded.content_hash, "
-            "chunks = excluded.chunks",
-            (raw.doc_id, raw.name, raw.source, raw.content_hash, len(chunks)),
+            "chunks = excluded.chunks, meta = excluded.meta",
+            (raw.doc_id, raw.name, raw.source, raw.content_hash, len(chunks), json.dumps(meta)),
         )
         old_passages, old_tokens, df = _delete_passages(conn, raw.doc_id)
         ids = [
@@ -263,6 +272,18 @@ def write_document(
                 for term, count in content_word_counts([c.text for c in chunks]).items():
                     copy.write_row((raw.doc_id, term, count))
         _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens)
+
+
+def set_document_metadata(pool: Any, entry: DocumentEntry) -> None:
+    """Store one document's metadata (an admin's edit) and bump the generation, so
+    every worker sees it."""
+    meta = entry.model_dump(include={*FIELDS, "described", "edited"})
+    with pool.connection() as conn, conn.transaction():
+        conn.execute(
+            "update rag_documents set meta = %s::jsonb where doc_id = %s",
+            (json.dumps(meta), entry.doc_id),
+        )
+        conn.execute("update rag_meta set generation = generation + 1")
 
 
 def remove_document(pool: Any, doc_id: str) -> None:

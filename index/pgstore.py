@@ -17,14 +17,14 @@ with one cheap query, which is how a worker sees documents another worker added.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
 from index.pg_schema import migrate
-from index.store import FORMAT_VERSION, DocumentEntry, Manifest, check_compatible
+from index.store import FORMAT_VERSION, DocumentEntry, Manifest, check_compatible, described
 from rag.errors import ConfigError, IndexMissingError
 from rag.settings import IndexSettings, Settings
 from rag.text import query_terms
@@ -45,12 +45,15 @@ per as (select p.passage_id, s.concept,
                max(s.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / m.avgdl)))
                as score
         from s cross join lateral (
-            select passage_id, tf, dl from rag_postings where term = s.term
+            select passage_id, tf, dl from rag_postings where term = s.term {scope}
             order by impact desc limit %(depth)s) p, m
         group by p.passage_id, s.concept)
 select passage_id, sum(score) as score from per
 group by passage_id order by score desc, passage_id limit %(k)s
 """
+# A scope: only postings of the scoped documents' passages compete (BM25's statistics
+# stay the whole index's, as in the folder store).
+_SCOPE_SQL = "and passage_id in (select id from rag_passages where doc_id = any(%(documents)s))"
 
 
 def is_server_url(store: str) -> bool:
@@ -164,7 +167,8 @@ class PgStore:
                     "rag index build (no path indexes the bundled letter)."
                 )
             documents = conn.execute(
-                "select doc_id, name, source, content_hash, chunks from rag_documents order by seq"
+                "select doc_id, name, source, content_hash, chunks, meta from rag_documents "
+                "order by seq"
             ).fetchall()
             rows = conn.execute(
                 "select p.id, p.chunk::text from rag_passages p join rag_documents d "
@@ -187,7 +191,7 @@ class PgStore:
         self.manifest = Manifest(
             **meta[0],
             faiss_type="hnsw" if self.approximate else "flat",
-            documents=[DocumentEntry(**dict(zip(_DOC_FIELDS, d, strict=True))) for d in documents],
+            documents=described([_entry(d) for d in documents], self.chunks),
             chunk_count=len(self.chunks),
         )
         self.terms = [str(t[0]) for t in terms]
@@ -226,13 +230,29 @@ class PgStore:
         position = self.position.get(chunk_id)
         return None if position is None else self.chunks[position]
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
+    def dense_search(
+        self, query: np.ndarray, k: int, *, documents: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
         """(position, inner product) of the `k` nearest passages; exact below the
-        approximate threshold (a sequential scan), HNSW above it."""
+        approximate threshold (a sequential scan), HNSW above it. With `documents`,
+        the nearest of those documents' passages, always exact (HNSW would filter its
+        own short candidate list)."""
         if not self.ids:
             return []
         with self.pool.connection() as conn, conn.transaction():
-            rows = self._dense(conn, query, k, "").fetchall()
+            if documents is None:
+                rows = self._dense(conn, query, k, "").fetchall()
+            else:
+                rows = conn.execute(
+                    "select id, -(embedding <#> %(q)s) from rag_passages "
+                    "where doc_id = any(%(documents)s) order by embedding <#> %(q)s limit %(k)s",
+                    {
+                        "q": np.asarray(query, dtype=np.float32).reshape(-1),
+                        "k": k,
+                        "documents": list(documents),
+                    },
+                    binary=True,
+                ).fetchall()
         return self._positions(rows)
 
     def dense_plan(self, query: np.ndarray, k: int = 10) -> str:
@@ -252,12 +272,20 @@ class PgStore:
             binary=not prefix,
         )
 
-    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
+    def lexical_search(
+        self, query: str, k: int, *, documents: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
         """(position, BM25 score) of the best `k` passages with a positive score."""
-        return self.concept_search([[token] for token in query_terms(query)], k, stem=False)
+        concepts = [[token] for token in query_terms(query)]
+        return self.concept_search(concepts, k, stem=False, documents=documents)
 
     def concept_search(
-        self, concepts: Sequence[Sequence[str]], k: int, *, stem: bool = True
+        self,
+        concepts: Sequence[Sequence[str]],
+        k: int,
+        *,
+        stem: bool = True,
+        documents: Collection[str] | None = None,
     ) -> list[tuple[int, float]]:
         """BM25 over groups of interchangeable words: a passage scores its best word's
         score per concept, summed over concepts (as `LexicalIndex.concept_search`).
@@ -279,9 +307,11 @@ class PgStore:
             "b": BM25_B,
             "k": k,
             "depth": self.index_settings.pg_lexical_depth,
+            "documents": list(documents or ()),
         }
+        sql = _BM25_SQL.replace("{scope}", "" if documents is None else _SCOPE_SQL)
         with self.pool.connection() as conn:
-            rows = conn.execute(_BM25_SQL, params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
         return [(p, s) for p, s in self._positions(rows) if s > 0]
 
     def fetch_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
@@ -300,6 +330,12 @@ class PgStore:
 
 
 _DOC_FIELDS = ("doc_id", "name", "source", "content_hash", "chunks")
+
+
+def _entry(row: Sequence[Any]) -> DocumentEntry:
+    """A `rag_documents` row as a manifest entry (meta null: not described yet)."""
+    fields = dict(zip(_DOC_FIELDS, row[:5], strict=True))
+    return DocumentEntry(**fields, **(row[5] or {}))
 
 
 def manifest_fields(settings: Settings, model_id: str, dimension: int, built_at: str) -> dict:

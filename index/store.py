@@ -30,16 +30,17 @@ import json
 import os
 import shutil
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import faiss
 import numpy as np
 from pydantic import BaseModel, Field
 
 from index.lexical import LexicalIndex
+from index.metadata import describe_passages
 from rag.embeddings import VectorTable
 from rag.errors import IndexMismatchError, IndexMissingError, RagError
 from rag.settings import IndexSettings, Settings
@@ -51,11 +52,28 @@ HNSW_NEIGHBOURS = 32
 
 
 class DocumentEntry(BaseModel):
+    """One indexed document: where it came from, its passages, and what it is (title,
+    kind, date, sender, signatories, dossier: `index.metadata`, or set by an admin)."""
+
     doc_id: str
     name: str
     source: str
     content_hash: str
     chunks: int
+    title: str = ""
+    kind: Literal["letter", "agenda", "report", "note", "other"] = "other"
+    date: str | None = Field(
+        default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date of the paper."
+    )
+    sender: str = ""
+    signatories: list[str] = Field(
+        default_factory=list, description='"office, name" as the signature block reads.'
+    )
+    dossier: str = Field(default="", description='e.g. "21 501-02, nr. 3123".')
+    described: bool = Field(
+        default=False, description="Metadata was read at index time (False: an older index)."
+    )
+    edited: list[str] = Field(default_factory=list, description="Fields an admin set.")
 
 
 class Manifest(BaseModel):
@@ -68,6 +86,27 @@ class Manifest(BaseModel):
     documents: list[DocumentEntry]
     chunk_count: int
     built_at: str
+
+
+def described(entries: Sequence[DocumentEntry], chunks: Sequence[Chunk]) -> list[DocumentEntry]:
+    """The entries, those of an index built before metadata was stored described from
+    their passages (in memory; the index on disk is left as it is)."""
+    if all(entry.described for entry in entries):
+        return list(entries)
+    by_document: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_document.setdefault(chunk.doc_id, []).append(chunk)
+    return [
+        entry
+        if entry.described
+        else entry.model_copy(
+            update={
+                **describe_passages(by_document.get(entry.doc_id, []), entry.name),
+                "described": True,
+            }
+        )
+        for entry in entries
+    ]
 
 
 def embedding_fingerprint(settings: Settings) -> str:
@@ -118,6 +157,7 @@ class IndexStore:
         self.term_vectors = term_vectors
         self.sentences = sentences or VectorTable([], np.zeros((0, manifest.dimension), "f4"))
         self.position = {chunk.chunk_id: i for i, chunk in enumerate(chunks)}
+        self._by_document: dict[str, np.ndarray] | None = None
         # Where this store lives on disk (set by load and save), for `latest`.
         self.folder: Path | None = None
         self.version = ""
@@ -150,10 +190,30 @@ class IndexStore:
         rows = [self.sentences.rows[chunk.sentence_text(s)] for s in chunk.sentences]
         return np.asarray(self.sentences.vectors[rows], dtype=np.float32)
 
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]:
-        """(position, cosine) of the `k` passages nearest to one normalised query vector."""
+    def positions_of(self, documents: Collection[str]) -> np.ndarray:
+        """Sorted positions of the passages of `documents` (doc ids)."""
+        if self._by_document is None:
+            grouped: dict[str, list[int]] = {}
+            for i, chunk in enumerate(self.chunks):
+                grouped.setdefault(chunk.doc_id, []).append(i)
+            self._by_document = {d: np.asarray(p, dtype=np.int64) for d, p in grouped.items()}
+        parts = [self._by_document[d] for d in documents if d in self._by_document]
+        return np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
+
+    def dense_search(
+        self, query: np.ndarray, k: int, *, documents: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
+        """(position, cosine) of the `k` passages nearest to one normalised query vector;
+        with `documents`, the nearest of those documents' passages (an exact scan of them,
+        so a small document's best passages are found however far down the whole
+        ranking they stand)."""
         if not self.chunks:
             return []
+        if documents is not None:
+            within = self.positions_of(documents)
+            scores = np.asarray(self.vectors[within], dtype=np.float32) @ query.reshape(-1)
+            order = np.argsort(-scores, kind="stable")[:k]
+            return [(int(within[i]), float(scores[i])) for i in order]
         # One query: OpenMP threads only add overhead (flat search over 10-20k vectors took
         # 3-16 ms with 2 threads, 0.6-1.6 ms with 1; scripts/bench_index.py). The setting
         # is per calling thread, so concurrent searches and builds are not affected.
@@ -167,11 +227,21 @@ class IndexStore:
             faiss.omp_set_num_threads(threads)
         return [(int(i), float(s)) for i, s in zip(ids[0], scores[0], strict=True) if i >= 0]
 
-    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]:
-        return self.lexical.search(query, k)
+    def lexical_search(
+        self, query: str, k: int, *, documents: Collection[str] | None = None
+    ) -> list[tuple[int, float]]:
+        within = None if documents is None else self.positions_of(documents)
+        return self.lexical.search(query, k, within)
 
-    def concept_search(self, concepts: Sequence[Sequence[str]], k: int) -> list[tuple[int, float]]:
-        return self.lexical.concept_search(concepts, k)
+    def concept_search(
+        self,
+        concepts: Sequence[Sequence[str]],
+        k: int,
+        *,
+        documents: Collection[str] | None = None,
+    ) -> list[tuple[int, float]]:
+        within = None if documents is None else self.positions_of(documents)
+        return self.lexical.concept_search(concepts, k, within)
 
     # ---- persistence -------------------------------------------------------------------
 
@@ -255,6 +325,7 @@ class IndexStore:
             check_compatible(manifest, settings, folder)
         with open(version / "chunks.jsonl", encoding="utf-8") as lines:
             chunks = [Chunk.model_validate_json(line) for line in lines if line.strip()]
+        manifest.documents = described(manifest.documents, chunks)
         dense = faiss.read_index(str(version / "dense.faiss"), _MMAP_FLAGS)
         vectors = _stored_vectors(dense, manifest.dimension)
         lexical = LexicalIndex.load(version / "lexical")

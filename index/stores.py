@@ -10,10 +10,11 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from index.build import PassageEncoder, Progress, build, update
+from index.build import PassageEncoder, Progress, build, edited_entry, set_metadata, update
+from index.metadata import FIELDS
 from index.pgstore import PgStore, is_server_url
-from index.store import IndexStore, has_index
-from rag.errors import ConfigError
+from index.store import DocumentEntry, IndexStore, has_index
+from rag.errors import ConfigError, InputError, UnknownDocumentError
 from rag.search_index import SearchIndex
 from rag.settings import Settings
 from rag.types import RawDocument
@@ -87,6 +88,34 @@ def write_documents(
     if keep:  # the live version is re-read under the writer lock: no lost update
         return update(settings, embedder, add=documents, remove=remove, progress=progress)
     return build(settings, embedder, documents=documents, progress=progress)
+
+
+def set_document_metadata(
+    settings: Settings, doc_id: str, changes: dict[str, Any], *, previous: Any = None
+) -> DocumentEntry:
+    """An admin's edit of one document's metadata (title, kind, date, sender,
+    signatories, dossier), stored in either store; returns the document's entry. A
+    rebuild of the same, unchanged document keeps it."""
+    if not uses_server(settings):
+        return set_metadata(settings, doc_id, changes)
+    from index.pg_write import set_document_metadata as store_metadata
+
+    store = previous if isinstance(previous, PgStore) else PgStore.open(settings.index.store)
+    entries = {entry.doc_id: entry for entry in store.manifest.documents}
+    if doc_id not in entries:
+        raise UnknownDocumentError(
+            f"Unknown document id: {doc_id}. The index holds: {', '.join(entries)} "
+            "(see 'rag index info')."
+        )
+    unknown_fields = sorted(set(changes) - set(FIELDS))
+    if unknown_fields:
+        raise InputError(
+            f"Unknown metadata field(s): {', '.join(unknown_fields)}. "
+            f"Editable: {', '.join(FIELDS)}."
+        )
+    entry = edited_entry(entries[doc_id], changes)
+    store_metadata(store.pool, entry)
+    return entry
 
 
 def fresh(store: SearchIndex) -> SearchIndex | None:

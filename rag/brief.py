@@ -47,16 +47,20 @@ def write_briefing(
     embedder: Embedder,
     settings: Settings,
     backend: str | None = None,
+    documents: Sequence[str] = (),
 ) -> Briefing:
     """A briefing on `topic` (None: the whole corpus). A model backend writes it through
-    the answer chain; the extractive one picks sentences itself."""
+    the answer chain; the extractive one picks sentences itself. `documents`: only
+    from these documents' passages (empty: all)."""
+    if documents:
+        chunks = [c for c in chunks if c.doc_id in documents]
     topic = " ".join(topic.split()) if topic else None
     language = answer_language(topic) if topic else "nl"
     name = backend or settings.generation.backend
     if name != "extractive" and topic:
-        return _from_answer(chain, topic, language, name)
+        return _from_answer(chain, topic, language, name, documents)
     if topic:
-        picked = _topic_sentences(retriever, embedder, settings, topic, chunks)
+        picked = _topic_sentences(retriever, embedder, settings, topic, chunks, documents)
     else:
         picked = _central_sentences(chunks, embedder, settings)
     return _assemble(topic, language, "extractive", picked)
@@ -71,11 +75,15 @@ def _topic_sentences(
     settings: Settings,
     topic: str,
     chunks: Sequence[Chunk],
+    documents: Sequence[str] = (),
 ) -> Picked:
     """The sentences that best match the topic, each with the sentence before it when it
     leans back. The topic is ranked together with the corpus words aligned to it
     ("defence" → "defensie"), so a topic in either language finds the same sentences."""
-    hits = retriever.search(analyse(topic), TOPIC_PASSAGES)
+    if documents:
+        hits = retriever.search(analyse(topic), TOPIC_PASSAGES, documents=documents)
+    else:
+        hits = retriever.search(analyse(topic), TOPIC_PASSAGES)
     ranking = _with_aligned_terms(retriever, topic, settings.retrieval.heading_similarity)
     ranked = rank_sentences(embedder, settings.answer, ranking, hits)
     floor = settings.answer.min_support
@@ -168,12 +176,14 @@ def _assemble(topic: str | None, language: str, backend: str, picked: Picked) ->
     )
 
 
-def _from_answer(chain: AnswerChain, topic: str, language: str, backend: str) -> Briefing:
+def _from_answer(
+    chain: AnswerChain, topic: str, language: str, backend: str, documents: Sequence[str] = ()
+) -> Briefing:
     ask = {
         "nl": f"Geef een korte briefing met de standpunten over: {topic}",
         "en": f"Give a short briefing with the positions on: {topic}",
     }[language]
-    answer = chain.invoke(ask, backend=backend, k=TOPIC_PASSAGES)
+    answer = chain.invoke(ask, backend=backend, k=TOPIC_PASSAGES, documents=documents)
     points = [BriefingPoint(section="", text=s.text, markers=s.markers) for s in answer.sentences]
     return Briefing(
         topic=topic,

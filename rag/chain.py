@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -55,7 +55,9 @@ def clean_question(question: str) -> str:
 
 
 class Retriever(Protocol):
-    def search(self, query: Query, k: int) -> list[Hit]: ...
+    def search(
+        self, query: Query, k: int, *, documents: Collection[str] | None = None
+    ) -> list[Hit]: ...
     def unknown_words(self, query: Query) -> list[str]: ...
 
 
@@ -70,6 +72,7 @@ class Turn:
     hits: list[Hit] = field(default_factory=list)
     text: str = ""
     timings: dict[str, float] = field(default_factory=dict)
+    scope: tuple[str, ...] = ()  # the document ids it may use (empty: all)
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
     live: bool = False  # the backend's text was streamed as it came
     tail: str = ""  # what the chain added after a streamed text (spans, glossary)
@@ -126,9 +129,12 @@ class AnswerChain:
         backend: str | None = None,
         history: Sequence[tuple[str, str]] = (),
         hits: Sequence[Hit] | None = None,
+        documents: Sequence[str] | None = None,
     ) -> Iterator[str | Answer]:
-        """The one place the work happens: deltas, then the final `Answer`."""
+        """The one place the work happens: deltas, then the final `Answer`. `documents`:
+        the ids of the documents it may answer from (None or empty: all)."""
         turn = self._start(question, backend, k, history)
+        turn.scope = tuple(dict.fromkeys(documents or ()))
         if turn.early is not None:
             yield turn.early.answer
             yield self._finish(turn)
@@ -137,7 +143,7 @@ class AnswerChain:
         turn.query = replace(turn.query, unknown=unknown)
         if hits is None:
             started = time.perf_counter()
-            turn.hits = self._search(turn.query, turn.k)
+            turn.hits = self._search(turn.query, turn.k, turn.scope)
             turn.timings["retrieve"] = _ms(started)
         else:
             turn.hits = list(hits)
@@ -161,15 +167,21 @@ class AnswerChain:
 
     # ---- steps ----------------------------------------------------------------------------
 
-    def _search(self, query: Query, k: int) -> list[Hit]:
+    def _search(self, query: Query, k: int, scope: Sequence[str] = ()) -> list[Hit]:
         """The passages to answer from: for the gist of the whole document, passages that
-        cover its sections (`rag.summary.overview`); otherwise the retriever's."""
+        cover its sections (`rag.summary.overview`); otherwise the retriever's. Both only
+        from the documents in `scope` when there is one."""
         store = getattr(self.retriever, "store", None)
         if query.wants("gist") and store is not None and len(store.chunks):
             a = self.settings.answer
-            return overview(
-                store.chunks, store.vectors, max(k, a.summary_points), a.summary_diversity
-            )
+            limit = max(k, a.summary_points)
+            if not scope:
+                return overview(store.chunks, store.vectors, limit, a.summary_diversity)
+            within = [i for i, c in enumerate(store.chunks) if c.doc_id in scope]
+            chunks = [store.chunks[i] for i in within]
+            return overview(chunks, store.vectors[within], limit, a.summary_diversity)
+        if scope:
+            return self.retriever.search(query, k, documents=scope)
         return self.retriever.search(query, k)
 
     def _with_spans_and_glossary(
@@ -233,7 +245,8 @@ class AnswerChain:
 
     def _finish(self, turn: Turn) -> Answer:
         if turn.early is not None:
-            return turn.early.model_copy(update={"timings_ms": {"total": _ms(turn.started)}})
+            timings = {"total": _ms(turn.started)}
+            return turn.early.model_copy(update={"timings_ms": timings, "scope": list(turn.scope)})
         started = time.perf_counter()
         text = strip_echo(turn.text).strip()
         parsed = parse_citations(text, len(turn.hits))
@@ -271,6 +284,7 @@ class AnswerChain:
             timings_ms=timings,
             spans=spans,
             glossary=terms,
+            scope=list(turn.scope),
             relevance=max(
                 (v.relevance for v in verdicts if v.relevance is not None),
                 key=lambda r: r.score,

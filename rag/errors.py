@@ -9,6 +9,10 @@ class InputError(RagError):
     """A file, folder or question that cannot be used as given."""
 
 
+class UnknownDocumentError(InputError):
+    """A document id (a scope, an edit) that the index does not hold."""
+
+
 class IndexMissingError(RagError):
     """No index where one was expected."""
 

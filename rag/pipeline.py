@@ -13,6 +13,7 @@ from typing import Any
 from rag.brief import write_briefing
 from rag.chain import AnswerChain
 from rag.embeddings import Embedder
+from rag.errors import UnknownDocumentError
 from rag.query import analyse
 from rag.retrieve import HybridRetriever
 from rag.search_index import SearchIndex
@@ -64,10 +65,17 @@ class Pipeline:
 
     # ---- questions ----------------------------------------------------------------------
 
-    def retrieve(self, question: str, k: int | None = None) -> list[Hit]:
-        """The passages for a question, best first (linked footnotes follow their passage)."""
+    def retrieve(
+        self, question: str, k: int | None = None, *, documents: Sequence[str] | None = None
+    ) -> list[Hit]:
+        """The passages for a question, best first (linked footnotes follow their passage);
+        with `documents`, only from those documents."""
         self.refresh()
-        return self.retriever.search(analyse(question), k or self.settings.retrieval.k)
+        scope = self.scope(documents)
+        k = k or self.settings.retrieval.k
+        if scope:
+            return self.retriever.search(analyse(question), k, documents=scope)
+        return self.retriever.search(analyse(question), k)
 
     def ask(
         self,
@@ -76,10 +84,13 @@ class Pipeline:
         k: int | None = None,
         backend: str | None = None,
         history: Sequence[tuple[str, str]] = (),
+        documents: Sequence[str] | None = None,
     ) -> Answer:
-        """Answer a question with verified citations. `history`: earlier (question, answer)."""
+        """Answer a question with verified citations. `history`: earlier (question, answer);
+        `documents`: the ids of the documents it may use (None or empty: all)."""
         self.refresh()
-        return self.chain.invoke(question, k=k, backend=backend, history=history)
+        scope = self.scope(documents)
+        return self.chain.invoke(question, k=k, backend=backend, history=history, documents=scope)
 
     def stream(
         self,
@@ -88,10 +99,29 @@ class Pipeline:
         k: int | None = None,
         backend: str | None = None,
         history: Sequence[tuple[str, str]] = (),
+        documents: Sequence[str] | None = None,
     ) -> Iterator[str | Answer]:
         """Yield the answer text as it is produced (str deltas), then the final `Answer`."""
         self.refresh()
-        yield from self.chain.stream(question, k=k, backend=backend, history=history)
+        scope = self.scope(documents)  # checked before the first delta
+        yield from self.chain.stream(
+            question, k=k, backend=backend, history=history, documents=scope
+        )
+
+    def scope(self, documents: Sequence[str] | None) -> list[str]:
+        """The document ids as given, checked against the index (empty: all documents).
+        An id the index does not hold is an `UnknownDocumentError` naming the valid ids."""
+        wanted = list(dict.fromkeys(d.strip() for d in documents or () if d.strip()))
+        if not wanted:
+            return []
+        known = [d.doc_id for d in self.store.manifest.documents]
+        unknown = [d for d in wanted if d not in known]
+        if unknown:
+            raise UnknownDocumentError(
+                f"Unknown document id(s): {', '.join(unknown)}. The index holds: "
+                f"{', '.join(known)} (see 'rag index info')."
+            )
+        return wanted
 
     def answer_with_hits(
         self, question: str, hits: Sequence[Hit], *, backend: str | None = None
@@ -99,8 +129,15 @@ class Pipeline:
         """Answer from given passages (used by the evaluation's baseline pipeline)."""
         return self.chain.answer_from_hits(question, list(hits), backend=backend)
 
-    def brief(self, topic: str | None = None, *, backend: str | None = None) -> Briefing:
-        """A short structured briefing on a topic (or the whole corpus), every bullet cited."""
+    def brief(
+        self,
+        topic: str | None = None,
+        *,
+        backend: str | None = None,
+        documents: Sequence[str] | None = None,
+    ) -> Briefing:
+        """A short structured briefing on a topic (or the whole corpus, or the documents
+        in `documents`), every bullet cited."""
         self.refresh()
         return write_briefing(
             topic,
@@ -110,6 +147,7 @@ class Pipeline:
             embedder=self.embedder,
             settings=self.settings,
             backend=backend,
+            documents=self.scope(documents),
         )
 
     def replace_store(self, store: SearchIndex) -> None:

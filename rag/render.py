@@ -38,6 +38,7 @@ def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, 
         "relevance": answer.relevance.model_dump() if answer.relevance else None,
         "spans": [span.model_dump() for span in answer.spans],
         "glossary": answer.glossary,
+        "scope": answer.scope,
     }
 
 

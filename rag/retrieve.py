@@ -14,7 +14,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import Any
 
@@ -53,29 +53,36 @@ class HybridRetriever:
         self._parts = {part: part_positions(store.chunks, part) for part in ("start", "end")}
         self._headings = list(dict.fromkeys(c.section for c in store.chunks if c.section))
 
-    def search(self, query: Query | str, k: int) -> list[Hit]:
+    def search(
+        self, query: Query | str, k: int, *, documents: Collection[str] | None = None
+    ) -> list[Hit]:
         """The `k` best passages for an analysed question (or plain text), best first;
-        linked footnotes follow their passage."""
+        linked footnotes follow their passage. With `documents` (doc ids; None or empty:
+        all), only those documents' passages are searched."""
         if isinstance(query, str):
             query = analyse(query)
         text = query.standalone
         if not self.store.chunks or not text.strip():
             return []
+        scope = frozenset(documents) if documents else None
         s = self.settings
         query_vector = self.embedder.encode_queries([text])[0]
-        dense = self.store.dense_search(query_vector, s.fetch_k)
+        # Unscoped calls keep the plain signatures, so any SearchIndex still works.
+        where: dict[str, Any] = {} if scope is None else {"documents": scope}
+        dense = self.store.dense_search(query_vector, s.fetch_k, **where)
         if s.concept_alignment:
-            lexical = self.store.concept_search(self.aligner.concepts(text), s.fetch_k)
+            lexical = self.store.concept_search(self.aligner.concepts(text), s.fetch_k, **where)
         else:
-            lexical = self.store.lexical_search(text, s.fetch_k)
+            lexical = self.store.lexical_search(text, s.fetch_k, **where)
         rankings = [dense, lexical]
         weights = [s.dense_weight, s.lexical_weight]
         if s.document_parts:
             # "Summarise the opening", "the section on trade": that part's passages first.
             for part in query.parts:
-                rankings.append([(position, 1.0) for position in self._parts[part]])
+                positions = self._in_scope(self._parts[part], scope)
+                rankings.append([(position, 1.0) for position in positions])
             if query.section:
-                positions = self._section_positions(query.section)
+                positions = self._in_scope(self._section_positions(query.section, scope), scope)
                 rankings.append([(position, 1.0) for position in positions])
         weights += [s.structure_boost] * (len(rankings) - 2)
         fused = score_fusion(rankings, weights)
@@ -118,16 +125,27 @@ class HybridRetriever:
             if len(concept) == 1 and concept[0] not in known
         ]
 
-    def _section_positions(self, topic: str) -> list[int]:
+    def _in_scope(self, positions: list[int], scope: frozenset[str] | None) -> list[int]:
+        if scope is None:
+            return positions
+        chunks = self.store.chunks
+        return [p for p in positions if chunks[p].doc_id in scope]
+
+    def _section_positions(self, topic: str, scope: frozenset[str] | None = None) -> list[int]:
         """The body passages under the heading that `topic` names ([] if none does)."""
         # Headings are short: align the topic's words loosely ("defence" ~ "defensie", 0.68).
         concepts = self.aligner.concepts(
             topic, min_similarity=self.settings.heading_similarity, pairs=False
         )
-        heading = best_heading(concepts, self._headings)
+        chunks = self.store.chunks
+        headings = self._headings
+        if scope is not None:
+            headings = list(
+                dict.fromkeys(c.section for c in chunks if c.section and c.doc_id in scope)
+            )
+        heading = best_heading(concepts, headings)
         if heading is None:
             return []
-        chunks = self.store.chunks
         return [i for i, c in enumerate(chunks) if c.section == heading and c.kind == "body"]
 
     def _with_footnotes(self, hits: list[Hit]) -> list[Hit]:

@@ -6,7 +6,7 @@ The folder store (`index.store.IndexStore`) and the PostgreSQL store
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, Protocol
 
 import numpy as np
@@ -15,7 +15,9 @@ from rag.types import Chunk
 
 
 class SearchIndex(Protocol):
-    """Passages, their vectors, the corpus vocabulary, and three searches."""
+    """Passages, their vectors, the corpus vocabulary, and three searches. Each search
+    takes an optional scope, `documents` (doc ids): then only those documents'
+    passages compete, searched in full (not a filter over the unscoped top `k`)."""
 
     chunks: list[Chunk]
     vectors: Any  # an np.ndarray, or rows fetched when indexed: vectors[positions] -> array
@@ -24,8 +26,16 @@ class SearchIndex(Protocol):
     term_vectors: np.ndarray
 
     def chunk(self, chunk_id: str) -> Chunk | None: ...
-    def dense_search(self, query: np.ndarray, k: int) -> list[tuple[int, float]]: ...
-    def lexical_search(self, query: str, k: int) -> list[tuple[int, float]]: ...
+    def dense_search(
+        self, query: np.ndarray, k: int, *, documents: Collection[str] | None = None
+    ) -> list[tuple[int, float]]: ...
+    def lexical_search(
+        self, query: str, k: int, *, documents: Collection[str] | None = None
+    ) -> list[tuple[int, float]]: ...
     def concept_search(
-        self, concepts: Sequence[Sequence[str]], k: int
+        self,
+        concepts: Sequence[Sequence[str]],
+        k: int,
+        *,
+        documents: Collection[str] | None = None,
     ) -> list[tuple[int, float]]: ...

@@ -12,9 +12,10 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONTRACT_VERSION = "1.2"
+CONTRACT_VERSION = "1.3"
 """Version of the JSON answer contract (`rag ask --json`, `POST /api/ask`); its schema is
-docs/answer.schema.json. 1.1: a `version` field; `passages[].score` is the ranking score."""
+docs/answer.schema.json. 1.1: a `version` field; `passages[].score` is the ranking score.
+1.3: `scope`, the ids of the documents the answer was limited to."""
 
 
 class Frozen(BaseModel):
@@ -209,6 +210,10 @@ class Answer(Frozen):
         default_factory=dict,
         description="Dutch terms of the quotes with dictionary translations (English "
         "questions; not checked against the source).",
+    )
+    scope: list[str] = Field(
+        default_factory=list,
+        description="Ids of the documents the answer was limited to (empty: all).",
     )
 
 
