@@ -46,17 +46,17 @@ def describe(text: str, name: str) -> dict[str, Any]:
     lines = [" ".join(line.split()) for line in text.splitlines()]
     filled = [line for line in lines if line]
     c = conventions()
-    head, tail = filled[: c["head_lines"]], filled[-c["tail_lines"] :]
+    head = filled[: c["head_lines"]]
     heading = _first(head, "kind_heading")
     title = _title(head, lines, heading, name)
-    signatories = signature(tail)
+    signatories = signature(_tail(lines, c["tail_lines"]))
     sender = signatories[0].split(",")[0] if signatories else ""
     if not sender and heading is not None and heading.group("sender"):
         sender = _sentence_case("de " + heading.group("sender"))
     return {
         "title": title,
         "kind": _kind(title, heading, name, head),
-        "date": _date(head) or _date(tail),
+        "date": _date(head) or _date(filled[-c["tail_lines"] :]),
         "sender": sender,
         "signatories": signatories,
         "dossier": dossier(head),
@@ -143,18 +143,29 @@ def dossier(head: list[str]) -> str:
     return ""
 
 
+def _tail(lines: list[str], count: int) -> list[str]:
+    """The last `count` non-blank lines with the blank lines between them."""
+    seen = 0
+    for start in range(len(lines) - 1, -1, -1):
+        seen += bool(lines[start])
+        if seen == count:
+            return lines[start:]
+    return lines
+
+
 def signature(tail: list[str]) -> list[str]:
     """The signature block's "office, name" pairs ("De minister van Buitenlandse Zaken,
-    D.M. van Weel"), in order."""
+    D.M. van Weel"), in order. An office opens its paragraph (a line inside running
+    text that happens to start "De minister …," is not one)."""
     signed: list[str] = []
     for n, line in enumerate(tail):
         found = _search("signature_role", line)
-        if not found:
+        if not found or (n > 0 and tail[n - 1] and not _search("signature_name", tail[n - 1])):
             continue
         role = found.group("role").strip()
         name = (found.group("name") or "").strip()
         if not name:
-            following = tail[n + 1 : n + 3]
+            following = [f for f in tail[n + 1 : n + 5] if f][:2]
             name = next(
                 (m.group("name").strip() for f in following if (m := _search("signature_name", f))),
                 "",

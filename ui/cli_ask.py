@@ -24,6 +24,13 @@ from ui.common import friendly_errors, settings_of
 
 MAX_LINE_BYTES = 64 * 1024  # one question; a longer line is an error line, not read whole
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+DOCUMENT = click.option(
+    "--document",
+    "documents",
+    multiple=True,
+    metavar="ID",
+    help="Answer only from this document (repeatable; ids: rag index info).",
+)
 
 
 def _pipeline(settings: Settings, k: int | None) -> Pipeline:
@@ -44,6 +51,7 @@ def _pipeline(settings: Settings, k: int | None) -> Pipeline:
 @click.option("--json", "as_json", is_flag=True, help="Print the JSON contract.")
 @click.option("--k", type=click.IntRange(1, 50), default=None, help="Passages to retrieve.")
 @click.option("--backend", type=click.Choice(backend_names()), default=None, help="Answer backend.")
+@DOCUMENT
 @click.pass_context
 @friendly_errors
 def ask(
@@ -53,29 +61,31 @@ def ask(
     as_json: bool,
     k: int | None,
     backend: str | None,
+    documents: tuple[str, ...],
 ) -> None:
     """Answer QUESTION (Dutch or English) with cited, verified passages.
 
     \b
     rag ask "Wat zegt de brief over de NAVO-norm van 5%?"
     rag ask --questions questions.jsonl --json > answers.jsonl
+    rag ask "Wie heeft de brief ondertekend?" --document eu-geopolitiek-kamerbrief
     """
     if (question is None) == (questions is None):
         raise click.UsageError("Give either a QUESTION or --questions FILE.jsonl.")
     if question is not None and _LONE_SURROGATE.search(question):
         raise RagError("The question is not valid text in your terminal's encoding; retype it.")
     pipeline = _pipeline(settings_of(ctx), k)
+    scope = pipeline.scope(documents)  # an unknown id fails here, before any answer
     if questions is not None:
-        _batch(pipeline, questions, backend)
+        _batch(pipeline, questions, backend, scope)
         return
     assert question is not None
     if as_json:
-        click.echo(
-            json.dumps(answer_to_json(pipeline.ask(question, backend=backend)), ensure_ascii=False)
-        )
+        answer_json = answer_to_json(pipeline.ask(question, backend=backend, documents=scope))
+        click.echo(json.dumps(answer_json, ensure_ascii=False))
         return
     answer: Answer | None = None
-    for event in pipeline.stream(question, backend=backend):
+    for event in pipeline.stream(question, backend=backend, documents=scope):
         if isinstance(event, str):
             click.echo(event, nl=False)
         else:
@@ -105,7 +115,9 @@ def _print_sources(answer: Any) -> None:
         click.echo(f"\n⚠ {len(unsupported)} sentence(s) not supported by their citations.")
 
 
-def _batch(pipeline: Pipeline, path: Path, backend: str | None) -> None:
+def _batch(
+    pipeline: Pipeline, path: Path, backend: str | None, scope: list[str] | None = None
+) -> None:
     """One JSON line per non-blank input line, in order; a bad line gets an error line
     and the rest go on. Lines are read as bytes, so no byte sequence stops the batch."""
     if not path.exists():
@@ -117,7 +129,7 @@ def _batch(pipeline: Pipeline, path: Path, backend: str | None) -> None:
             if line is None:
                 _emit({"id": None, "line": number, "error": _too_long(number)})
             elif line.strip():
-                _emit(_answer_line(pipeline, line, number, backend))
+                _emit(_answer_line(pipeline, line, number, backend, scope))
 
 
 def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
@@ -156,7 +168,11 @@ def _emit(row: dict[str, Any]) -> None:
 
 
 def _answer_line(
-    pipeline: Pipeline, data: bytes, number: int, backend: str | None
+    pipeline: Pipeline,
+    data: bytes,
+    number: int,
+    backend: str | None,
+    scope: list[str] | None = None,
 ) -> dict[str, Any]:
     try:
         line = data.decode("utf-8")
@@ -190,7 +206,8 @@ def _answer_line(
             "\\ud800), which is no text. Fix or remove it.",
         }
     try:
-        return answer_to_json(pipeline.ask(question, backend=backend), row.get("id"))
+        answer = pipeline.ask(question, backend=backend, documents=scope)
+        return answer_to_json(answer, row.get("id"))
     except RagError as exc:
         return {"id": row.get("id"), "line": number, "question": question, "error": str(exc)}
 
@@ -204,15 +221,22 @@ def _answer_line(
     default=None,
     help="Also write the Markdown briefing to this file.",
 )
+@DOCUMENT
 @click.pass_context
 @friendly_errors
-def brief(ctx: click.Context, topic: str | None, backend: str | None, out: Path | None) -> None:
+def brief(
+    ctx: click.Context,
+    topic: str | None,
+    backend: str | None,
+    out: Path | None,
+    documents: tuple[str, ...],
+) -> None:
     """A short briefing (Markdown) of the documents' positions on TOPIC, every bullet cited.
 
     Without TOPIC: a briefing on the whole letter, section by section.
     """
     pipeline = _pipeline(settings_of(ctx), None)
-    briefing = pipeline.brief(topic, backend=backend)
+    briefing = pipeline.brief(topic, backend=backend, documents=documents)
     click.echo(briefing.markdown)
     if out is not None:
         out.write_text(briefing.markdown, encoding="utf-8")

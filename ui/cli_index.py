@@ -1,4 +1,4 @@
-"""`rag index build | add | remove | info`."""
+"""`rag index build | add | remove | info | set-meta`."""
 
 from __future__ import annotations
 
@@ -11,9 +11,10 @@ import click
 from assembly.progress import ProgressBars
 from index.build import max_file_bytes
 from index.load import bundled_corpus, load_paths
+from index.metadata import KINDS
 from index.pgstore import PgStore, redacted
 from index.store import IndexStore, live_version, read_manifest
-from index.stores import open_store, uses_server, write_documents
+from index.stores import open_store, set_document_metadata, uses_server, write_documents
 from rag.embeddings import load_embedder
 from rag.errors import InputError
 from rag.settings import Settings
@@ -106,6 +107,56 @@ def _report(settings: Settings, store: Any) -> None:
     )
 
 
+def describe_line(d: Any) -> str:
+    """One line of a document's metadata: kind, title, date, dossier, signatories."""
+    parts = [f"{d.kind}: {d.title or d.name}"]
+    parts += [d.date] if d.date else []
+    parts += [f"Kamerstuk {d.dossier}"] if d.dossier and d.dossier[:1].isdigit() else []
+    parts += [d.dossier] if d.dossier and not d.dossier[:1].isdigit() else []
+    parts += ["signed: " + "; ".join(d.signatories)] if d.signatories else []
+    parts += [f"(edited: {', '.join(d.edited)})"] if d.edited else []
+    return " · ".join(parts)
+
+
+@index_group.command("set-meta")
+@click.argument("doc_id")
+@click.option("--title", default=None, help="Title of the document.")
+@click.option("--kind", type=click.Choice(KINDS), default=None, help="What kind of paper it is.")
+@click.option("--date", default=None, metavar="YYYY-MM-DD", help="Date of the paper.")
+@click.option("--sender", default=None, help='Who sends it ("De minister van …").')
+@click.option(
+    "--signatory",
+    "signatories",
+    multiple=True,
+    help='"office, name" as signed (repeatable; replaces the list).',
+)
+@click.option("--dossier", default=None, help='Dossier number ("21 501-02, nr. 3123").')
+@click.pass_context
+@friendly_errors
+def set_meta(
+    ctx: click.Context,
+    doc_id: str,
+    signatories: tuple[str, ...],
+    **fields: str | None,
+) -> None:
+    """Correct a document's metadata (what `rag index info` lists); a rebuild of the
+    same, unchanged document keeps the correction.
+
+    \b
+    rag index set-meta eu-geopolitiek-kamerbrief --date 2025-12-12 \\
+        --title "Kamerbrief over de EU als geopolitieke speler"
+    """
+    changes: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
+    if signatories:
+        changes["signatories"] = list(signatories)
+    if not changes:
+        raise click.UsageError(
+            "Give at least one of --title, --kind, --date, --sender, --signatory, --dossier."
+        )
+    entry = set_document_metadata(settings_of(ctx), doc_id, changes)
+    click.echo(f"{entry.doc_id}: {describe_line(entry)}")
+
+
 @index_group.command("info")
 @click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
 @click.pass_context
@@ -150,6 +201,7 @@ def info(ctx: click.Context, as_json: bool) -> None:
     )
     for d in manifest.documents:
         click.echo(f"  {d.doc_id:<40} {d.chunks:>5} passages  {d.name}")
+        click.echo(f"      {describe_line(d)}")
     click.echo(f"{len(sections)} sections:")
     for s in sections:
         click.echo(f"  - {s}")
