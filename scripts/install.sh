@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Install into .venv (idempotent).
 #   ./scripts/install.sh          what running needs: the project and its runtime dependencies
-#                                 (bundled encoder, FAISS, BM25, LangChain core, Gradio); no
+#                                 (bundled encoder, FAISS, BM25, LangChain core, Gradio,
+#                                 python-docx for Word exports); no
 #                                 torch, no compiler, no browser. The README's first command.
 #   ./scripts/install.sh --test   also the test extras: CPU torch and sentence-transformers
 #                                 (the other-model path and its tests), pytest/ruff/mypy, a
