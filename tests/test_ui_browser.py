@@ -9,28 +9,14 @@ from __future__ import annotations
 
 import os
 import shutil
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from conftest import free_port, running_server
+from browsing import ROOT, ask, chromium, rag_server, shot, watch_dialogs
 
 pytestmark = pytest.mark.slow
 
-ROOT = Path(__file__).resolve().parents[1]
-SCREENSHOTS = ROOT / "test-artifacts" / "screenshots"
-CHROMIUM = Path(os.environ.get("RAG_CHROMIUM", "/usr/bin/chromium"))
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-STARTUP_TIMEOUT_S = 240
 DUTCH_QUESTION = (
     "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
 )
@@ -38,71 +24,27 @@ ANSWER_TIMEOUT_MS = 120_000
 ADMIN_PASSWORD = "browser-admin"
 
 
-def rag_executable() -> list[str]:
-    script = Path(sys.executable).parent / "rag"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
-
-
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    tmp = tmp_path_factory.mktemp("ui-browser")
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "PYTHONUNBUFFERED": "1"}
-    env.pop("RAG_UI__USERNAME", None)
-    env.pop("RAG_UI__PASSWORD", None)
-    env["RAG_UI__ADMIN_PASSWORD"] = ADMIN_PASSWORD  # document changes need it
-    command = [*rag_executable(), "--index", str(tmp / "index"), "serve", "--port", str(port)]
-    url = f"http://127.0.0.1:{port}/"
-    with running_server(command, url, tmp / "server.log", STARTUP_TIMEOUT_S, cwd=ROOT, env=env):
+    with rag_server(tmp_path_factory.mktemp("ui-browser"), ADMIN_PASSWORD) as url:
         yield url
 
 
 @pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
-    if not CHROMIUM.exists():
-        pytest.fail(
-            f"Chromium not found at {CHROMIUM}. Install Debian's chromium package "
-            "(apt-get install chromium) or set RAG_CHROMIUM to a Chromium binary."
-        )
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+    with chromium() as browser:
         yield browser
-        browser.close()
 
 
 @pytest.fixture
 def page(browser, server):
-    context = browser.new_context(viewport={"width": 1400, "height": 1000})
-    page = context.new_page()
-    page.dialogs = []
-    page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
+    page = watch_dialogs(context.new_page())
     page.goto(server)
     page.wait_for_selector("#question textarea", timeout=60_000)
     yield page
     assert page.dialogs == [], f"a dialog fired: {page.dialogs}"
     context.close()
-
-
-def shot(page, name: str) -> Path:
-    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    path = SCREENSHOTS / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def ask(page, question: str) -> object:
-    """Type a question, send it, wait for the final answer; return the last bot message."""
-    before = page.locator("#chat .answer-meta, #chat .refusal, #chat .answer-error").count()
-    page.fill("#question textarea", question)
-    page.click("#send")
-    page.wait_for_function(
-        "([sel, n]) => document.querySelectorAll(sel).length > n",
-        arg=["#chat .answer-meta, #chat .refusal, #chat .answer-error", before],
-        timeout=ANSWER_TIMEOUT_MS,
-    )
-    return page.locator("#chat .answer, #chat .refusal, #chat .answer-error").last
 
 
 def open_first_citation(page) -> str:
@@ -131,7 +73,7 @@ def test_dutch_question_with_citation(page):
         page, "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
     )
     assert "5%" in message.inner_text()
-    assert "source(s)" in page.locator("#chat .answer-meta").last.inner_text()
+    assert "Sources:" in page.locator("#chat .answer-meta").last.inner_text()
     panel = open_first_citation(page)
     assert "eu-geopolitiek-kamerbrief" in panel
     assert "lines" in panel

@@ -53,7 +53,9 @@ def ask(pipeline: Pipeline, question: str, options: AskOptions, answers=()) -> C
 
 
 def marked(html_text: str) -> list[str]:
-    return [html.unescape(m) for m in re.findall(r"<mark>(.*?)</mark>", html_text, re.S)]
+    """The highlighted text (footnote numbers shown as superscripts count as text)."""
+    found = re.findall(r"<mark>(.*?)</mark>", html_text, re.S)
+    return [html.unescape(re.sub(r"</?sup[^>]*>", "", m)) for m in found]
 
 
 def no_tags(fragment: str) -> None:

@@ -1,19 +1,19 @@
 """The Gradio app: chat with cited, verified answers; briefings; documents; settings.
 
-`build_app(pipeline, access)` only builds the Blocks, one builder per tab; `ui.serve`
+`build_app(pipeline, access)` builds the Blocks from one builder per part (`ui.app_chat`
+for the chat and the saved conversations, `ui.app_tabs` for the other tabs); `ui.serve`
 mounts it beside the HTTP API (with `ui.app_style.launch_options()`: theme, CSS and the
-script that makes citation markers clickable). Its public Gradio API is named: `ask`,
-`brief` (JSON in, JSON out), `add_document`, `remove_document` (admin password); all
-other events are UI plumbing, hidden from the API. Behaviour lives in modules with no
-Gradio in them: `ui.chat`, `ui.briefing`, `ui.documents`, `ui.options`, `ui.markup`,
-`ui.export`; access rules in `ui.access`.
+script for citation markers, copying and the source sheet). The interface is Dutch or
+English (`ui.i18n`), picked from the browser and switchable; the language, the settings
+and the conversations are kept in the browser (Gradio's BrowserState). Its public Gradio
+API is named: `ask`, `brief` (JSON in, JSON out), `add_document`, `remove_document`
+(admin password); all other events are UI plumbing, hidden from the API. Behaviour lives
+in modules with no Gradio in them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
@@ -22,64 +22,63 @@ from rag.errors import RagError
 from rag.langchain_adapter import history_pairs
 from rag.render import answer_to_json
 from rag.types import CONTRACT_VERSION
-from ui.access import MESSAGES, Access
-from ui.app_style import CITE_BRIDGE_JS
-from ui.briefing import make_briefing
-from ui.chat import (
-    EMPTY_PANEL,
-    ChatView,
-    parse_ref,
-    respond,
-    source_choices,
-    source_panel,
-    turn_of_message,
-    turn_sources,
+from ui.access import Access
+from ui.app_chat import (
+    EXAMPLE_SLOTS,
+    ChatPage,
+    chat_tab,
+    conversation_sidebar,
+    export_updates,
+    wire_chat,
+    wire_conversations,
 )
-from ui.documents import (
-    UPLOAD_SUFFIXES,
-    delete_document,
-    document_ids,
-    documents_rows,
-    upload_document,
+from ui.app_chat import _scope as scope_of
+from ui.app_style import LOAD_JS, TOGGLE_THEME_JS
+from ui.app_tabs import (
+    BriefingPage,
+    DocumentsPage,
+    OptionInputs,
+    admin_refusal,
+    briefing_tab,
+    document_rows,
+    documents_tab,
+    option_inputs,
+    settings_tab,
+    wire_briefing,
+    wire_documents,
 )
-from ui.export import export_answer
+from ui.app_texts import Texts
+from ui.chat import chat_messages, empty_panel, turn_sources
+from ui.conversations import load
+from ui.documents import delete_document, document_ids
+from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, pick_language, text
 from ui.markup import escape_text
 from ui.options import BACKENDS, AskOptions, offered_endpoints
+from ui.suggestions import briefing_topics, header_text, suggested_questions
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
-    from rag.types import Answer
-
-TITLE = "Kamerbrief Q&A · De EU als geopolitieke speler"
-INTRO = (
-    "Ask questions, in Dutch or English, about the Dutch government's letter to parliament "
-    "on <b>the EU as a geopolitical player</b>: defence, economic security, trade, "
-    "partnerships, diplomacy and the new US National Security Strategy. Every answer "
-    "cites the exact lines it is based on; click a marker such as <b>[1]</b> to read the "
-    "passage."
-)
-EXAMPLES = (
-    "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?",
-    "What does the letter say about the EU-Mercosur agreement?",
-    "Wat zegt de brief over de Nationale Veiligheidsstrategie van de VS?",
-    "How does the government want to strengthen Europe's economic security?",
-)
 
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI plumbing, not an API
+# BrowserState encrypts with this key in the browser; it is part of the page, so it
+# protects nothing. A fixed key keeps saved chats readable across server restarts.
+BROWSER_KEY = "rag-policy-qa-browser-state-v1"
 
 
-@dataclass(frozen=True)
-class OptionInputs:
-    """The Settings tab's components, read by the chat and briefing events."""
+@dataclass
+class Page:
+    """Every part of the app the load and language events touch."""
 
-    backend: gr.Dropdown
-    base_url: gr.Dropdown
-    model: gr.Dropdown
-    k: gr.Slider
-
-    @property
-    def all(self) -> list[Any]:
-        return [self.backend, self.base_url, self.model, self.k]
+    texts: Texts
+    header: gr.HTML
+    language: gr.Radio
+    theme: gr.Button
+    prefs: gr.BrowserState
+    browser_lang: gr.Textbox
+    options: OptionInputs
+    chat: ChatPage
+    briefing: BriefingPage
+    documents: DocumentsPage
 
 
 def build_app(pipeline: Pipeline, access: Access | None = None) -> gr.Blocks:
@@ -88,285 +87,206 @@ def build_app(pipeline: Pipeline, access: Access | None = None) -> gr.Blocks:
     Public API (gradio_client): /ask, /brief, /add_document, /remove_document; every
     other event is UI plumbing and hidden from the API."""
     access = access or Access.from_settings(pipeline.settings)
-    with gr.Blocks(title="Kamerbrief Q&A") as demo:
-        gr.HTML(f'<div class="app-header"><h1>{TITLE}</h1><p>{INTRO}</p></div>')
-        options = _option_inputs(AskOptions.defaults(pipeline), offered_endpoints(pipeline))
+    lang = DEFAULT_LANGUAGE
+    texts = Texts()
+    with gr.Blocks(title=text(lang, "app.title")) as demo:
+        prefs = gr.BrowserState({}, storage_key="rag-prefs", secret=BROWSER_KEY)
+        saved = gr.BrowserState({}, storage_key="rag-conversations", secret=BROWSER_KEY)
+        browser_lang = gr.Textbox(visible=False)
+        header, language, theme = _header(texts, lang)
+        options = option_inputs(
+            texts, lang, AskOptions.defaults(pipeline), offered_endpoints(pipeline)
+        )
         _api_endpoints(pipeline, access)
+        sidebar = conversation_sidebar(texts, lang)
         with gr.Tabs():
-            _chat_tab(pipeline, options)
-            _briefing_tab(pipeline, options)
-            _documents_tab(pipeline, access, demo)
-            _settings_tab(options)
+            chat = chat_tab(texts, lang, sidebar, saved)
+            briefing = briefing_tab(texts, lang)
+            documents = documents_tab(texts, lang, access, pipeline.settings.ui.max_upload_mb)
+            settings_tab(texts, lang, options)
+        page = Page(
+            texts, header, language, theme, prefs, browser_lang, options, chat, briefing,
+            documents,
+        )  # fmt: skip
+        _wire(pipeline, access, page, demo)
     return demo
 
 
-def _option_inputs(defaults: AskOptions, offered: Collection[tuple[str, str]]) -> OptionInputs:
-    """The Settings tab's components, made first (unrendered) so every tab can read them."""
-    return OptionInputs(
-        backend=gr.Dropdown(
-            choices=list(BACKENDS), value=defaults.backend, label="Answer backend", render=False
-        ),
-        # Only what the operator configured: a typed URL or path would let any user send
-        # the server's key and the passages anywhere.
-        base_url=gr.Dropdown(
-            choices=sorted({url for url, _ in offered}),
-            value=defaults.base_url,
-            label="Model server (configured by the operator)",
-            render=False,
-        ),
-        model=gr.Dropdown(
-            choices=sorted({model for _, model in offered}),
-            value=defaults.model,
-            label="Model",
-            render=False,
-        ),
-        k=gr.Slider(1, 20, value=defaults.k, step=1, label="Passages per answer (k)", render=False),
+def _header(texts: Texts, lang: str) -> tuple[gr.HTML, gr.Radio, gr.Button]:
+    """Title, what is indexed, the language switch and the dark-mode toggle."""
+    with gr.Row(elem_id="header-row"):
+        header = gr.HTML(_header_html(lang, ""), elem_id="app-header")
+        language = gr.Radio(
+            [(LANGUAGE_NAMES[code], code) for code in LANGUAGES],
+            value=lang,
+            label=text(lang, "app.language"),
+            elem_id="lang-switch",
+            scale=0,
+            min_width=280,
+        )
+        theme = texts.add(
+            gr.Button(text(lang, "app.dark"), size="sm", scale=0, elem_id="theme-toggle"),
+            value="app.dark",
+        )
+    theme.click(None, None, None, js=TOGGLE_THEME_JS, **PRIVATE)
+    return header, language, theme
+
+
+def _header_html(lang: str, indexed: str) -> str:
+    return (
+        f'<div class="app-header"><div><h1>{escape_text(text(lang, "app.title"))}</h1>'
+        f"<p>{escape_text(text(lang, 'app.intro'))}</p>"
+        f'<p class="docs">{escape_text(indexed)}</p></div></div>'
     )
 
 
-def _chat_tab(pipeline: Pipeline, options: OptionInputs) -> None:
-    """Chat with streamed, cited answers; the sources beside it."""
-    # Components made inside gr.Tabs but outside a tab (even a State) become tab headers.
-    with gr.Tab("Chat", id="chat"), gr.Row(equal_height=False):
-        answers = gr.State([])
-        pending = gr.State("")
-        with gr.Column(scale=3):
-            chatbot = gr.Chatbot(
-                label="Conversation",
-                elem_id="chat",
-                height=520,
-                buttons=["copy"],
-                feedback_options=None,
-                latex_delimiters=[],
-                placeholder="Ask a question below, or try an example.",
-            )
-            with gr.Row():
-                question = gr.Textbox(
-                    placeholder="Stel een vraag… / Ask a question…",
-                    show_label=False,
-                    lines=1,
-                    max_lines=4,
-                    scale=5,
-                    elem_id="question",
-                    autofocus=True,
-                )
-                send = gr.Button("Send", variant="primary", scale=1, elem_id="send")
-            gr.Markdown("Try an example:", elem_classes="examples-label")
-            with gr.Row(elem_classes="example-row"):
-                example_buttons = [gr.Button(q, size="sm", variant="secondary") for q in EXAMPLES]
-            status = gr.Markdown("", elem_id="chat-status")
-            with gr.Row():
-                clear = gr.Button("New conversation", size="sm")
-                export = gr.DownloadButton(
-                    "Export answer (.md)", size="sm", interactive=False, elem_id="export-answer"
-                )
-        with gr.Column(scale=2):
-            gr.Markdown("### Sources")
-            source_list = gr.Radio(
-                choices=[], label="Citations of the selected answer", elem_id="source-list"
-            )
-            panel = gr.HTML(EMPTY_PANEL, elem_id="source-panel", js_on_load=CITE_BRIDGE_JS)
+def _wire(pipeline: Pipeline, access: Access, page: Page, demo: gr.Blocks) -> None:
+    """Every event: chat, conversations, briefing, documents, settings, language, load."""
+    options = page.options.all
+    wire_chat(pipeline, page.chat, options)
+    wire_conversations(pipeline, page.chat)
+    wire_briefing(pipeline, page.briefing, page.options, page.chat.lang, page.chat.scope, scope_of)
 
-    chat_outputs = [chatbot, answers, source_list, panel, export, status]
+    def refreshed(lang: str, status: str) -> tuple:
+        return (*_corpus_updates(pipeline, lang), status)
 
-    def chat_turn(q: str, state: list, backend_: str, url: str, model_: str, k_: float) -> Iterator:
-        chosen = AskOptions.from_inputs(backend_, url, model_, k_)
-        for view in respond(pipeline, q, state or [], chosen):
-            yield _chat_outputs(view)
+    corpus_outputs = _corpus_outputs(page)
+    wire_documents(
+        pipeline,
+        page.documents,
+        access,
+        page.chat.lang,
+        refreshed,
+        [*corpus_outputs, page.documents.status],
+    )
 
-    ask_inputs = [pending, answers, *options.all]
-    for trigger in (question.submit, send.click):
-        trigger(lambda q: ("", q), [question], [question, pending], queue=False, **PRIVATE).then(
-            chat_turn, ask_inputs, chat_outputs, **PRIVATE
+    def keep_settings(prefs: Any, lang: str, *opts: Any) -> dict:
+        chosen = AskOptions.from_inputs(*opts)
+        return {**_prefs(prefs), "lang": lang, **chosen.__dict__}
+
+    for component in options:
+        component.input(
+            keep_settings, [page.prefs, page.chat.lang, *options], page.prefs, **PRIVATE
         )
-    for button, text in zip(example_buttons, EXAMPLES, strict=True):
-        button.click(
-            lambda t=text: ("", t), None, [question, pending], queue=False, **PRIVATE
-        ).then(chat_turn, ask_inputs, chat_outputs, **PRIVATE)
-
-    _source_events(pipeline, answers, chatbot, source_list, panel, export)
-
-    def reset() -> tuple:
-        return [], [], gr.update(choices=[], value=None), EMPTY_PANEL, None, ""
-
-    clear.click(reset, None, chat_outputs, queue=False, **PRIVATE)
-    chatbot.clear(reset, None, chat_outputs, queue=False, **PRIVATE)
+    _wire_language(pipeline, page, demo, corpus_outputs)
 
 
-def _source_events(
-    pipeline: Pipeline,
-    answers: gr.State,
-    chatbot: gr.Chatbot,
-    source_list: gr.Radio,
-    panel: gr.HTML,
-    export: gr.DownloadButton,
+def _corpus_outputs(page: Page) -> list[Any]:
+    """What follows the indexed documents: header, examples, scope, topics, tables."""
+    return [
+        page.header,
+        *page.chat.examples,
+        page.chat.scope,
+        page.briefing.topic,
+        page.documents.table,
+        page.documents.remove_choice,
+    ]
+
+
+def _corpus_updates(pipeline: Pipeline, lang: str) -> tuple:
+    """The header, example questions, document choices, briefing topics and the documents
+    table for the documents indexed now, in `lang`."""
+    documents = pipeline.documents()
+    chunks = pipeline.store.chunks
+    questions = suggested_questions(chunks, documents, lang, limit=EXAMPLE_SLOTS)
+    examples = [
+        gr.update(value=questions[i], visible=True)
+        if i < len(questions)
+        else gr.update(value="", visible=False)
+        for i in range(EXAMPLE_SLOTS)
+    ]
+    choices = [(getattr(d, "title", "") or d.name, d.doc_id) for d in documents]
+    return (
+        _header_html(lang, header_text(documents, lang)),
+        *examples,
+        gr.update(choices=choices, value=[doc_id for _, doc_id in choices]),
+        gr.update(choices=briefing_topics(chunks, documents)),
+        document_rows(pipeline, lang),
+        gr.update(choices=document_ids(pipeline), value=None),
+    )
+
+
+def _prefs(raw: Any) -> dict[str, Any]:
+    return dict(raw) if isinstance(raw, dict) else {}
+
+
+def _wire_language(
+    pipeline: Pipeline, page: Page, demo: gr.Blocks, corpus_outputs: list[Any]
 ) -> None:
-    """Picking a source, clicking a marker or a message shows that passage beside the chat."""
+    """On load: language (stored, else the browser's), settings, saved chat, documents.
+    Switching the language re-labels everything and re-renders the conversation."""
+    chat = page.chat
+    shown = [page.language, chat.lang, *page.texts.components, *corpus_outputs]
+    restored = [*chat.turn_outputs, chat.rename, *page.options.all]
 
-    def show_ref(state: list, ref: str | None) -> str:
-        return source_panel(pipeline, state or [], ref)
+    def relabel(lang: str) -> tuple:
+        return (lang, lang, *page.texts.updates(lang), *_corpus_updates(pipeline, lang))
 
-    source_list.input(show_ref, [answers, source_list], panel, queue=False, **PRIVATE)
+    def on_load(prefs_raw: Any, saved_raw: Any, browser: str) -> tuple:
+        prefs = _prefs(prefs_raw)
+        lang = pick_language(prefs.get("lang"), browser)
+        saved = load(saved_raw)
+        return (*relabel(lang), *_restore(pipeline, saved, lang), *_options(pipeline, prefs))
 
-    def open_cite(state: list, evt: gr.EventData) -> tuple:
-        ref = getattr(evt, "ref", None) or ""
-        parsed = parse_ref(ref)
-        state = state or []
-        if parsed is None or parsed[0] >= len(state):
-            return gr.skip(), gr.skip(), gr.skip()
-        turn = parsed[0]
-        choices = source_choices(state[turn], turn)
-        return _turn_outputs(state[turn], choices, ref, source_panel(pipeline, state, ref))
-
-    panel.cite(open_cite, [answers], [source_list, panel, export], queue=False, **PRIVATE)
-
-    def select_message(state: list, evt: gr.SelectData) -> tuple:
-        turn = turn_of_message(evt.index)
-        state = state or []
-        if turn is None or turn >= len(state):
-            return gr.skip(), gr.skip(), gr.skip()
-        return _turn_outputs(state[turn], *turn_sources(pipeline, state, turn))
-
-    chatbot.select(select_message, [answers], [source_list, panel, export], queue=False, **PRIVATE)
-
-
-def _briefing_tab(pipeline: Pipeline, options: OptionInputs) -> None:
-    """A cited briefing on a topic, shown and downloadable."""
-    with gr.Tab("Briefing", id="briefing"):
-        gr.Markdown(
-            "A short briefing on a topic, every point cited with the lines it "
-            "comes from. Leave the topic empty for the whole letter."
-        )
-        with gr.Row():
-            topic = gr.Textbox(
-                label="Topic",
-                placeholder="e.g. economische veiligheid, trade, defence",
-                scale=4,
-                elem_id="topic",
-            )
-            brief_btn = gr.Button("Write briefing", variant="primary", scale=1)
-        briefing_out = gr.HTML(elem_id="briefing")
-        brief_export = gr.DownloadButton("Download briefing (.md)", interactive=False, size="sm")
-
-    def briefing_tab(t: str, backend_: str, url: str, model_: str, k_: float) -> tuple:
-        chosen = AskOptions.from_inputs(backend_, url, model_, k_)
-        html, path, notice = make_briefing(pipeline, t, chosen)
-        if notice:
-            gr.Warning(notice)
-        return html, gr.update(value=path, interactive=path is not None)
-
-    for trigger in (brief_btn.click, topic.submit):
-        trigger(briefing_tab, [topic, *options.all], [briefing_out, brief_export], **PRIVATE)
-
-
-def _documents_tab(pipeline: Pipeline, access: Access, demo: gr.Blocks) -> None:
-    """List, add and remove documents; changes need the admin password."""
-    max_mb = pipeline.settings.ui.max_upload_mb
-    with gr.Tab("Documents", id="documents"):
-        gr.Markdown(
-            f"Documents the assistant answers from. Add a .txt, .md or .pdf "
-            f"(up to {max_mb:g} MB); it is indexed and can be asked about at once. "
-            + _documents_note(access)
-        )
-        docs_table = gr.Dataframe(
-            value=documents_rows(pipeline),
-            headers=["id", "name", "passages"],
-            interactive=False,
-            elem_id="documents-table",
-        )
-        upload, password, replace, add_btn, remove_choice, remove_btn = _document_controls(access)
-        docs_status = gr.Markdown(elem_id="documents-status")
-
-    def refreshed(message: str) -> tuple:
-        return (
-            documents_rows(pipeline),
-            gr.update(choices=document_ids(pipeline), value=None),
-            message,
-        )
-
-    def add(
-        path: str | None,
-        replace_: bool,
-        password_: str,
-        progress: gr.Progress = gr.Progress(),  # noqa: B008
-    ) -> tuple:
-        refusal = _admin_refusal(access, password_)
-        if refusal:
-            return (*refreshed(_outcome(False, refusal)), gr.skip())
-
-        def report(stage: str, done: int, total: int) -> None:
-            progress((done, max(total, 1)), desc=f"Indexing: {stage}")
-
-        name = Path(path).name if path else None
-        ok, message = upload_document(
-            pipeline, path, max_mb, report, replace=bool(replace_), name=name
-        )
-        return (*refreshed(_outcome(ok, message)), None)
-
-    doc_outputs = [docs_table, remove_choice, docs_status]
-    add_btn.click(
-        add,
-        [upload, replace, password],
-        [*doc_outputs, upload],
-        concurrency_limit=1,
-        concurrency_id="index",
-        api_name="add_document",
-    )
-
-    def remove_in_tab(doc_id: str | None, password_: str) -> tuple:
-        refusal = _admin_refusal(access, password_)
-        if refusal:
-            return refreshed(_outcome(False, refusal))
-        return refreshed(_outcome(*delete_document(pipeline, doc_id)))
-
-    remove_btn.click(
-        remove_in_tab,
-        [remove_choice, password],
-        doc_outputs,
-        concurrency_limit=1,
-        concurrency_id="index",
+    demo.load(
+        on_load,
+        [page.prefs, chat.saved, page.browser_lang],
+        [*shown, *restored],
+        js=LOAD_JS,
         **PRIVATE,
     )
-    demo.load(lambda: refreshed(""), None, doc_outputs, queue=False, **PRIVATE)
 
-
-def _document_controls(access: Access) -> tuple:
-    """Upload, admin password, replace, add; the remove list and button."""
-    with gr.Row():
-        upload = gr.File(
-            label="Add a document",
-            file_types=list(UPLOAD_SUFFIXES),
-            type="filepath",
-            elem_id="upload",
-            scale=3,
+    def switch(lang: str, prefs_raw: Any, answers: list) -> tuple:
+        lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
+        prefs = {**_prefs(prefs_raw), "lang": lang}
+        turn = len(answers or []) - 1
+        choices, selected, html = turn_sources(pipeline, answers or [], turn, lang)
+        return (
+            *relabel(lang),
+            prefs,
+            chat_messages(answers or [], lang),
+            gr.update(choices=choices, value=selected),
+            html,
         )
-        with gr.Column(scale=2):
-            password = gr.Textbox(
-                label="Admin password",
-                type="password",
-                elem_id="admin-password",
-                interactive=access.admin_password is not None,
-                placeholder="" if access.admin_password is not None else "no admin configured",
-            )
-            replace = gr.Checkbox(label="Replace a document with the same name", value=False)
-            add_btn = gr.Button("Add to index", variant="primary", elem_id="add-doc")
-            remove_choice = gr.Dropdown(
-                choices=[], label="Remove a document", elem_id="remove-choice"
-            )
-            remove_btn = gr.Button("Remove", variant="stop", size="sm")
-    return upload, password, replace, add_btn, remove_choice, remove_btn
+
+    page.language.input(
+        switch,
+        [page.language, page.prefs, chat.answers],
+        [*shown, page.prefs, chat.chatbot, chat.source_list, chat.panel],
+        **PRIVATE,
+    )
 
 
-def _settings_tab(options: OptionInputs) -> None:
-    with gr.Tab("Settings", id="settings"):
-        gr.Markdown(
-            "Applies to your questions and briefings only. The default "
-            "<b>extractive</b> backend needs no model and works offline; the others "
-            "need a running model server (OpenAI-compatible, Ollama) or a GGUF file "
-            "(llamacpp)."
-        )
-        for component in options.all:
-            component.render()
+def _restore(pipeline: Pipeline, saved: Any, lang: str) -> tuple:
+    """The open saved conversation, shown as it was left."""
+    current = saved.current()
+    answers = current.answers if current else []
+    choices, selected, html = turn_sources(pipeline, answers, len(answers) - 1, lang)
+    return (
+        chat_messages(answers, lang),
+        answers,
+        gr.update(choices=choices, value=selected),
+        html if answers else empty_panel(lang),
+        "",
+        saved.to_json(),
+        gr.update(choices=saved.choices(), value=saved.active or None),
+        *export_updates(saved, lang),
+        current.name if current else "",
+    )
+
+
+def _options(pipeline: Pipeline, prefs: dict[str, Any]) -> tuple:
+    """The Settings tab as this browser left it (values the server no longer offers are
+    replaced by the defaults)."""
+    defaults = AskOptions.defaults(pipeline)
+    offered = offered_endpoints(pipeline)
+    backend = prefs.get("backend") if prefs.get("backend") in BACKENDS else defaults.backend
+    endpoint = (prefs.get("base_url"), prefs.get("model"))
+    if endpoint not in offered:
+        endpoint = (defaults.base_url, defaults.model)
+    k = prefs.get("k")
+    k = k if isinstance(k, int) and 1 <= k <= 20 else defaults.k
+    return backend, endpoint[0], endpoint[1], k
 
 
 def _api_endpoints(pipeline: Pipeline, access: Access) -> None:
@@ -403,7 +323,7 @@ def _api_endpoints(pipeline: Pipeline, access: Access) -> None:
 
     def remove_document(doc_id: str, admin_password: str = "") -> dict:
         """Remove an indexed document (needs the admin password)."""
-        refusal = _admin_refusal(access, admin_password)
+        refusal = admin_refusal(access, admin_password)
         if refusal:
             raise gr.Error(refusal)
         ok, message = delete_document(pipeline, doc_id)
@@ -414,64 +334,3 @@ def _api_endpoints(pipeline: Pipeline, access: Access) -> None:
     gr.api(ask, api_name="ask")
     gr.api(brief, api_name="brief")
     gr.api(remove_document, api_name="remove_document", concurrency_id="index")
-
-
-def _documents_note(access: Access) -> str:
-    if access.admin_password is not None:
-        return "Adding and removing documents needs the admin password."
-    if access.allow_uploads:
-        return "Anyone using this app may add and remove documents."
-    return (
-        "Adding and removing documents is disabled on this server (the operator can set "
-        "RAG_UI__ADMIN_PASSWORD or start it with --allow-uploads)."
-    )
-
-
-def _admin_refusal(access: Access, password: str | None) -> str | None:
-    """Why a document change is refused, or None when it is allowed."""
-    verdict = access.admin(password=password or "")
-    if verdict == "ok":
-        return None
-    if verdict == "disabled":
-        return MESSAGES["disabled"]
-    return "Enter the admin password to add or remove documents."
-
-
-def _chat_outputs(view: ChatView) -> tuple:
-    """A ChatView as the chat outputs; sources are only touched once an answer is final."""
-    status = f"⚠ {escape_text(view.notice)}" if view.notice else ""
-    if view.done and view.notice:
-        gr.Warning(view.notice)
-    if not view.done or not view.sources_changed:
-        return view.messages, view.answers, gr.skip(), gr.skip(), gr.skip(), status
-    export = (
-        gr.update(value=view.export_path, interactive=True)
-        if view.export_path
-        else gr.update(value=None, interactive=False)
-    )
-    return (
-        view.messages,
-        view.answers,
-        gr.update(choices=view.choices, value=view.selected),
-        view.panel,
-        export,
-        status,
-    )
-
-
-def _turn_outputs(
-    answer: Answer, choices: list[tuple[str, str]], ref: str | None, html: str
-) -> tuple:
-    """The source list, panel and export button showing one turn, `ref` selected."""
-    return (
-        gr.update(choices=choices, value=ref),
-        html,
-        gr.update(value=export_answer(answer), interactive=True),
-    )
-
-
-def _outcome(ok: bool, message: str) -> str:
-    """A document change's message for the status line; a failure also pops up."""
-    if not ok:
-        gr.Warning(message)
-    return ("✓ " if ok else "⚠ ") + escape_text(message)

@@ -51,14 +51,99 @@ CSS = """
   border-left: 3px solid var(--border-color-primary); color: var(--body-text-color-subdued); }
 .example-row button { font-size: .85em !important; }
 .examples-label p { margin: .2rem 0 0 0; font-size: .85em; color: var(--body-text-color-subdued); }
+.app-header { display: flex; gap: 1rem; align-items: flex-start; justify-content: space-between; }
+.app-header .docs { margin-top: .2rem; font-size: .9em; }
+#header-row { align-items: flex-start; }
+#lang-switch { max-width: 16rem; }
+#lang-switch .wrap { flex-wrap: nowrap; }
+.refusal-badge { font-style: normal; font-weight: 600; font-size: .8em; padding: 0 .4em;
+  border: 1px solid #8a8f98; border-radius: 999px; color: #5b616b; margin-right: .3rem; }
+.answer sup.fn, .source-text sup.fn, .doc-view sup.fn { font-size: .7em; color: #5b616b; }
+.answer-meta .cite { font-size: .95em; vertical-align: baseline; }
+.copy-row { margin-top: .3rem; display: flex; gap: .4rem; }
+.copy-row .copy-source { display: none; }
+.copy-row button.copy-answer { font-size: .75em; padding: .1rem .5rem; cursor: pointer;
+  border: 1px solid var(--border-color-primary); border-radius: 6px;
+  background: var(--background-fill-secondary); color: var(--body-text-color); }
+.source-view { position: relative; }
+.sheet-close { display: none; position: absolute; right: .2rem; top: .1rem; font-size: 1.4rem;
+  line-height: 1; border: 0; background: transparent; cursor: pointer;
+  color: var(--body-text-color); }
+.doc-view { margin-top: .8rem; max-height: 22rem; overflow-y: auto; font-size: .88em;
+  border: 1px solid var(--border-color-primary); border-radius: 8px; padding: .4rem .6rem; }
+.doc-view .doc-title { font-weight: 600; margin-bottom: .3rem; }
+.doc-passage { display: flex; gap: .6rem; padding: .25rem 0;
+  color: var(--body-text-color-subdued); }
+.doc-passage.cited { color: var(--body-text-color); background: var(--color-accent-soft);
+  border-radius: 4px; }
+.doc-passage .ln { flex: 0 0 4.2rem; text-align: right; font-variant-numeric: tabular-nums;
+  color: var(--body-text-color-subdued); }
+@media (max-width: 768px) {
+  .tab-container button, [role=tab] { padding-left: .45rem !important;
+    padding-right: .45rem !important; font-size: .85rem !important; }
+  .app-header h1 { font-size: 1.25rem; }
+}
+.doc-passage mark { background: #ffe58a; color: #222; }
+.admin-badge { display: inline-block; font-size: .78em; font-weight: 600; padding: 0 .5em;
+  border-radius: 999px; background: #fde7c7; color: #7a4300; margin-left: .4rem; }
+#source-col { position: sticky; top: .5rem; align-self: flex-start; }
 """
 
-CITE_BRIDGE_JS = """
+# Gradio scopes the app's CSS under its container; the phone sheet depends on a class on
+# <body>, so these rules are added to the page unscoped by the script below.
+SHEET_CSS = """
+@media (max-width: 768px) {
+  #source-col { display: none !important; }
+  body.sheet-open #source-col { display: block !important; position: fixed; left: 0; right: 0;
+    bottom: 0; top: auto; max-height: 78vh; overflow-y: auto; z-index: 1000; margin: 0;
+    padding: .6rem .8rem 1rem; background: var(--background-fill-primary);
+    box-shadow: 0 -6px 24px rgba(0,0,0,.25); border-radius: 14px 14px 0 0; }
+  body.sheet-open .sheet-close { display: block !important; }
+  .doc-view { max-height: 30vh; }
+}
+"""
+
+CITE_BRIDGE_JS = (
+    """
 window.__ragCiteTrigger = trigger;
+if (!document.getElementById('rag-sheet-style')) {
+  const style = document.createElement('style');
+  style.id = 'rag-sheet-style';
+  style.textContent = """
+    + repr(SHEET_CSS)
+    + """;
+  document.head.appendChild(style);
+}
 if (!window.__ragCiteListener) {
   window.__ragCiteListener = true;
+  const copyText = async function (value) {
+    try { await navigator.clipboard.writeText(value); return; } catch (e) { /* fallback */ }
+    const area = document.createElement('textarea');
+    area.value = value; document.body.appendChild(area); area.select();
+    document.execCommand('copy'); area.remove();
+  };
   document.addEventListener('click', function (event) {
-    const link = event.target.closest && event.target.closest('a.cite, [data-cite]');
+    const target = event.target;
+    if (!target.closest) return;
+    const copy = target.closest('button.copy-answer');
+    if (copy) {
+      event.preventDefault(); event.stopPropagation();
+      const kind = copy.classList.contains('copy-plain') ? 'copy-plain' : 'copy-markdown';
+      const row = copy.closest('.copy-row');
+      const source = row && row.querySelector('.copy-source.' + kind);
+      copyText(source ? source.textContent : '').then(function () {
+        const label = copy.textContent;
+        copy.textContent = '✓ ' + (copy.getAttribute('title') || '');
+        setTimeout(function () { copy.textContent = label; }, 1500);
+      });
+      return;
+    }
+    if (target.closest('button.sheet-close')) {
+      event.preventDefault();
+      document.body.classList.remove('sheet-open');
+      return;
+    }
+    const link = target.closest('a.cite, [data-cite]');
     if (!link) return;
     let ref = link.getAttribute('data-cite');
     const href = link.getAttribute('href') || '';
@@ -66,8 +151,52 @@ if (!window.__ragCiteListener) {
     if (!ref) return;
     event.preventDefault();
     event.stopPropagation();
+    document.body.classList.add('sheet-open');
+    window.__ragRevealPanel = true;
     window.__ragCiteTrigger('cite', {ref: ref});
   }, true);
+  // After the panel changes: scroll the document view to the cited passage, and bring
+  // the panel into view when a marker was tapped (on a phone it is a sheet at the bottom).
+  const reveal = function () {
+    const panel = document.getElementById('source-panel');
+    if (!panel) return;
+    const view = panel.querySelector('.doc-view');
+    const cited = view && view.querySelector('.doc-passage.cited');
+    if (view && cited) view.scrollTop = cited.offsetTop - view.offsetTop - 24;
+    if (window.__ragRevealPanel && panel.querySelector('.source-card')) {
+      window.__ragRevealPanel = false;
+      const column = document.getElementById('source-col') || panel;
+      const rect = column.getBoundingClientRect();
+      const outside = rect.top < 0 || rect.top > window.innerHeight * 0.6;
+      if (outside) column.scrollIntoView({block: 'start'});
+    }
+  };
+  new MutationObserver(function () { requestAnimationFrame(reveal); })
+    .observe(document.body, {childList: true, subtree: true, characterData: true});
+}
+"""
+)
+
+# Run on page load, before the load event: the browser's language (for a first visit)
+# and the theme the user chose before (kept in this browser).
+LOAD_JS = """
+(prefs, saved, browser) => {
+  const theme = localStorage.getItem('rag-theme');
+  if (theme === 'dark') document.body.classList.add('dark');
+  if (theme === 'light') document.body.classList.remove('dark');
+  // On a phone the conversations sidebar starts closed (it would cover the chat).
+  if (window.innerWidth < 768) {
+    const toggle = document.querySelector('#conversations-sidebar.open .toggle-button');
+    if (toggle) toggle.click();
+  }
+  return [prefs, saved, navigator.language || ''];
+}
+"""
+
+TOGGLE_THEME_JS = """
+() => {
+  const dark = document.body.classList.toggle('dark');
+  localStorage.setItem('rag-theme', dark ? 'dark' : 'light');
 }
 """
 

@@ -10,29 +10,38 @@ All text is escaped. No Gradio in here; `ui.app` wires these to components.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rag.errors import RagError
 from rag.types import Briefing, Citation
 from ui.export import save_markdown
 from ui.markup import cited_lines, error_html, escape_text
-from ui.options import AskOptions, pipeline_for
+from ui.options import AskOptions, pipeline_for, user_error
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
 
 def make_briefing(
-    pipeline: Pipeline, topic: str, options: AskOptions
+    pipeline: Pipeline,
+    topic: str,
+    options: AskOptions,
+    lang: str = "en",
+    documents: Sequence[str] | None = None,
 ) -> tuple[str, str | None, str]:
-    """(HTML to show, path of the .md download, notice) for a briefing on `topic`."""
+    """(HTML to show, path of the .md download, notice) for a briefing on `topic`, from
+    `documents` only when given."""
     topic = (topic or "").strip()
     try:
         briefing: Briefing = pipeline_for(pipeline, options).brief(
-            topic or None, backend=options.backend or None
+            topic or None,
+            backend=options.backend or None,
+            documents=list(documents) if documents else None,
         )
     except RagError as exc:
-        return error_html(str(exc)), None, str(exc)
+        message = user_error(exc, options, lang)
+        return error_html(message), None, message
     path = save_markdown("briefing", topic or "all", briefing.markdown)
     return briefing_html(briefing), path, ""
 

@@ -18,17 +18,32 @@ from typing import TYPE_CHECKING, Any
 from rag.errors import RagError
 from rag.types import Answer, Chunk, Citation
 from ui.export import export_answer
-from ui.markup import answer_html, citation_html, cited_lines, error_html, escape_text, passage_html
-from ui.options import AskOptions, pipeline_for
+from ui.i18n import text
+from ui.markup import (
+    answer_html,
+    citation_html,
+    cited_lines,
+    document_view_html,
+    error_html,
+    escape_text,
+    passage_html,
+)
+from ui.options import AskOptions, pipeline_for, user_error
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-EMPTY_PANEL = (
-    '<div class="source-empty">Click a citation marker such as <b>[1]</b> in an answer, '
-    "or pick one from the list, to see the passage it quotes.</div>"
-)
-THINKING = '<div class="answer streaming"><i>Searching the documents…</i></div>'
+
+def empty_panel(lang: str = "en") -> str:
+    """The source panel before a citation is opened."""
+    return f'<div class="source-empty">{escape_text(text(lang, "source.empty"))}</div>'
+
+
+def thinking(lang: str = "en") -> str:
+    return f'<div class="answer streaming"><i>{escape_text(text(lang, "chat.thinking"))}</i></div>'
+
+
+EMPTY_PANEL = empty_panel()
 
 
 @dataclass
@@ -55,62 +70,81 @@ def history_of(answers: Sequence[Answer]) -> list[tuple[str, str]]:
 
 
 def respond(
-    pipeline: Pipeline, question: str, answers: Sequence[Answer], options: AskOptions
+    pipeline: Pipeline,
+    question: str,
+    answers: Sequence[Answer],
+    options: AskOptions,
+    lang: str = "en",
+    documents: Sequence[str] | None = None,
 ) -> Iterator[ChatView]:
-    """Answer `question` in the conversation `answers`, streaming; the last view is final."""
+    """Answer `question` in the conversation `answers`, streaming; the last view is final.
+    `documents`: the ids the answer may cite (None: all)."""
     answers = list(answers)
     question = (question or "").strip()
     if not question:
-        notice = "Type a question first (Dutch or English)."
-        yield ChatView(chat_messages(answers), answers, notice=notice, sources_changed=False)
+        notice = text(lang, "chat.type_first")
+        yield ChatView(chat_messages(answers, lang), answers, notice=notice, sources_changed=False)
         return
-    base = chat_messages(answers)
-    user = {"role": "user", "content": escape_text(question)}
+    if documents is not None and not documents:
+        notice = text(lang, "chat.scope_empty")
+        yield ChatView(chat_messages(answers, lang), answers, notice=notice, sources_changed=False)
+        return
+    base = chat_messages(answers, lang)
+    user = {"role": "user", "content": question_html(question)}
 
     def pending(content: str) -> list[dict[str, str]]:
         return base + [user, {"role": "assistant", "content": content}]
 
-    yield ChatView(pending(THINKING), answers, done=False)
-    text = ""
+    yield ChatView(pending(thinking(lang)), answers, done=False)
+    streamed = ""
     try:
         active = pipeline_for(pipeline, options)
         stream = active.stream(
-            question, k=options.k, backend=options.backend or None, history=history_of(answers)
+            question,
+            k=options.k,
+            backend=options.backend or None,
+            history=history_of(answers),
+            documents=list(documents) if documents else None,
         )
         for event in stream:
             if isinstance(event, Answer):
                 answers.append(event)
-                yield _view_for(pipeline, answers)
+                yield _view_for(pipeline, answers, lang)
                 return
-            text += event
-            partial = f'<div class="answer streaming">{escape_text(text)} ▍</div>'
+            streamed += event
+            partial = f'<div class="answer streaming">{escape_text(streamed)} ▍</div>'
             yield ChatView(pending(partial), answers, done=False)
     except RagError as exc:
-        error = error_html(str(exc))
-        yield ChatView(pending(error), answers, notice=str(exc), sources_changed=False)
+        message = user_error(exc, options, lang)
+        yield ChatView(pending(error_html(message)), answers, notice=message, sources_changed=False)
         return
     yield ChatView(
-        base + [user],
-        answers,
-        notice="No answer came back; please try again.",
-        sources_changed=False,
+        base + [user], answers, notice=text(lang, "chat.no_answer"), sources_changed=False
     )
 
 
-def _view_for(pipeline: Pipeline, answers: list[Answer]) -> ChatView:
-    view = ChatView(chat_messages(answers), answers)
+def _view_for(pipeline: Pipeline, answers: list[Answer], lang: str) -> ChatView:
+    view = ChatView(chat_messages(answers, lang), answers, panel=empty_panel(lang))
     if answers:
-        view.choices, view.selected, view.panel = turn_sources(pipeline, answers, len(answers) - 1)
+        turn = len(answers) - 1
+        view.choices, view.selected, view.panel = turn_sources(pipeline, answers, turn, lang)
         view.export_path = export_answer(answers[-1])
     return view
 
 
-def chat_messages(answers: Sequence[Answer]) -> list[dict[str, str]]:
+def question_html(question: str) -> str:
+    """A user's question as a chat message: shown as typed (only HTML is escaped, so the
+    text stays editable), no links or images."""
+    escaped = question.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    return re.sub(r"([\[\]()!`*_#])", r"\\\1", escaped)
+
+
+def chat_messages(answers: Sequence[Answer], lang: str = "en") -> list[dict[str, str]]:
     """The conversation as Chatbot messages (user/assistant pairs, one per turn)."""
     messages: list[dict[str, str]] = []
     for turn, answer in enumerate(answers):
-        messages.append({"role": "user", "content": escape_text(answer.question)})
-        messages.append({"role": "assistant", "content": answer_html(answer, turn)})
+        messages.append({"role": "user", "content": question_html(answer.question)})
+        messages.append({"role": "assistant", "content": answer_html(answer, turn, lang)})
     return messages
 
 
@@ -124,25 +158,26 @@ def turn_of_message(index: Any) -> int | None:
 # ---- sources ----------------------------------------------------------------------------
 
 
-def _shorten(text: str, limit: int = 48) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+def _shorten(value: str, limit: int = 48) -> str:
+    value = " ".join(value.split())
+    return value if len(value) <= limit else value[: limit - 1].rstrip() + "…"
 
 
-def citation_label(citation: Citation) -> str:
+def citation_label(citation: Citation, lang: str = "en") -> str:
     """A citation's entry in the source list: marker, lines (and page), section or file."""
     mark = "" if citation.supported else " ⚠"
     short = _shorten(citation.section or citation.document)
-    return f"[{citation.marker}] {cited_lines(citation)} · {short}{mark}"
+    return f"[{citation.marker}] {cited_lines(citation, lang)} · {short}{mark}"
 
 
-def source_choices(answer: Answer, turn: int) -> list[tuple[str, str]]:
+def source_choices(answer: Answer, turn: int, lang: str = "en") -> list[tuple[str, str]]:
     """(label, ref) pairs for the source list: citations, or closest passages for refusals."""
     if answer.citations:
-        return [(citation_label(c), f"{turn}:{c.marker}") for c in answer.citations]
+        return [(citation_label(c, lang), f"{turn}:{c.marker}") for c in answer.citations]
     return [
         (
-            f"Passage {n}: lines {h.chunk.line_start}–{h.chunk.line_end} · "
+            f"{text(lang, 'source.closest', n=n)}: "
+            f"{text(lang, 'answer.lines', start=h.chunk.line_start, end=h.chunk.line_end)} · "
             f"{_shorten(h.chunk.section or h.chunk.document)}",
             f"{turn}:p{n}",
         )
@@ -151,16 +186,16 @@ def source_choices(answer: Answer, turn: int) -> list[tuple[str, str]]:
 
 
 def turn_sources(
-    pipeline: Pipeline, answers: Sequence[Answer], turn: int
+    pipeline: Pipeline, answers: Sequence[Answer], turn: int, lang: str = "en"
 ) -> tuple[list[tuple[str, str]], str | None, str]:
     """Source choices of one turn, the first one selected, and its panel."""
     if not 0 <= turn < len(answers):
-        return [], None, EMPTY_PANEL
-    choices = source_choices(answers[turn], turn)
+        return [], None, empty_panel(lang)
+    choices = source_choices(answers[turn], turn, lang)
     if not choices:
-        return [], None, EMPTY_PANEL
+        return [], None, empty_panel(lang)
     selected = choices[0][1]
-    return choices, selected, source_panel(pipeline, answers, selected)
+    return choices, selected, source_panel(pipeline, answers, selected, lang)
 
 
 def parse_ref(ref: str) -> tuple[int, str] | None:
@@ -169,24 +204,45 @@ def parse_ref(ref: str) -> tuple[int, str] | None:
     return (int(match.group(1)), match.group(2)) if match else None
 
 
-def source_panel(pipeline: Pipeline, answers: Sequence[Answer], ref: str | None) -> str:
-    """HTML of the passage a reference points at, the quoted sentence(s) highlighted."""
+def source_panel(
+    pipeline: Pipeline, answers: Sequence[Answer], ref: str | None, lang: str = "en"
+) -> str:
+    """HTML of the passage a reference points at, the quoted sentence(s) highlighted, and
+    the document around it with the cited lines marked."""
     parsed = parse_ref(ref or "")
     if parsed is None or parsed[0] >= len(answers):
-        return EMPTY_PANEL
+        return empty_panel(lang)
     answer = answers[parsed[0]]
     key = parsed[1]
     if key.startswith("p"):
         n = int(key[1:])
         if not 1 <= n <= len(answer.passages):
-            return EMPTY_PANEL
+            return empty_panel(lang)
         closest = answer.passages[n - 1].chunk
-        return passage_html(closest, quote="", heading=f"Closest passage {n}")
+        card = passage_html(closest, quote="", heading=text(lang, "source.closest", n=n), lang=lang)
+        return _with_close(card + _context(pipeline, closest, "", lang), lang)
     citation = next((c for c in answer.citations if c.marker == int(key)), None)
     if citation is None:
-        return EMPTY_PANEL
+        return empty_panel(lang)
     chunk = find_chunk(pipeline, answer, citation)
-    return citation_html(citation, chunk, answer.sentences)
+    card = citation_html(citation, chunk, answer.sentences, lang)
+    context = _context(pipeline, chunk, citation.quote, lang) if chunk else ""
+    return _with_close(card + context, lang)
+
+
+def _with_close(body: str, lang: str) -> str:
+    """A source panel with the button that closes it (as a sheet on a phone)."""
+    close = escape_text(text(lang, "source.close"))
+    return (
+        f'<div class="source-view"><button class="sheet-close" type="button" '
+        f'aria-label="{close}" title="{close}">×</button>{body}</div>'
+    )
+
+
+def _context(pipeline: Pipeline, chunk: Chunk, quote: str, lang: str) -> str:
+    """The document view around a passage (empty when its document is gone)."""
+    document = [c for c in pipeline.store.chunks if c.doc_id == chunk.doc_id]
+    return document_view_html(document, chunk, quote, lang)
 
 
 def find_chunk(pipeline: Pipeline, answer: Answer, citation: Citation) -> Chunk | None:

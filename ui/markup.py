@@ -15,6 +15,8 @@ import re
 from collections.abc import Sequence
 
 from rag.types import Answer, Chunk, Citation, SentenceVerdict
+from ui.export import answer_markdown, answer_plain_text
+from ui.i18n import text
 
 _ESCAPES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|~$="} | {"\n": "<br>"})
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
@@ -31,37 +33,51 @@ def error_html(message: str) -> str:
     return f'<div class="answer-error">⚠ {escape_text(message)}</div>'
 
 
-def cited_lines(citation: Citation) -> str:
+def cited_lines(citation: Citation, lang: str = "en") -> str:
     """Where a citation points in its document: "lines 3–5", plus ", p. 2" when paged."""
-    where = f"lines {citation.lines[0]}–{citation.lines[1]}"
+    where = text(lang, "answer.lines", start=citation.lines[0], end=citation.lines[1])
     if citation.page is not None:
-        where += f", p. {citation.page}"
+        where += ", " + text(lang, "answer.page", page=citation.page)
     return where
 
 
 # ---- answers ----------------------------------------------------------------------------
 
 
-def marker_html(turn: int, marker: int | str, label: str | None = None) -> str:
-    """A clickable "[N]" that opens the source `marker` of answer `turn`."""
+def marker_html(
+    turn: int, marker: int | str, label: str | None = None, preview: str = "", lang: str = "en"
+) -> str:
+    """A clickable "[N]" that opens the source `marker` of answer `turn`; hovering it
+    previews the quote."""
     ref = f"{turn}:{marker}"
+    title = _preview(preview) or text(lang, "answer.show_source", marker=marker)
     return (
         f'<a class="cite" href="#cite-{turn}-{marker}" data-cite="{ref}" '
-        f'title="Show source {escape_text(str(marker))}">[{escape_text(label or str(marker))}]</a>'
+        f'title="{escape_text(title)}">[{escape_text(label or str(marker))}]</a>'
     )
 
 
-def answer_html(answer: Answer, turn: int) -> str:
+def _preview(quote: str, limit: int = 280) -> str:
+    quote = " ".join(quote.split())
+    return quote if len(quote) <= limit else quote[: limit - 1].rstrip() + "…"
+
+
+def answer_html(answer: Answer, turn: int, lang: str = "en") -> str:
     """An answer with clickable markers, its lines and bullets kept; sentences that their
-    citation does not support are underlined and get a small ⚠."""
+    citation does not support are underlined and get a small ⚠. Footnote numbers of the
+    cited passages are superscripts; the footer lists exactly the markers shown, and
+    offers copying the answer as Markdown or plain text."""
     if answer.refused:
-        return refusal_html(answer, turn)
+        return refusal_html(answer, turn, lang)
     unsupported = [s for s in answer.sentences if not s.supported]
+    quotes = {c.marker: c.quote for c in answer.citations}
+    footnotes = _footnote_numbers(answer)
     blocks: list[str] = []
     items: list[str] = []
     for line in answer.answer.split("\n"):
         bullet = _BULLET.match(line)
-        body = _line_html(line[bullet.end() :] if bullet else line, unsupported, turn)
+        content = line[bullet.end() :] if bullet else line
+        body = _line_html(content, unsupported, turn, quotes, footnotes, lang)
         if bullet:
             items.append(f"<li>{body}</li>")
             continue
@@ -72,14 +88,90 @@ def answer_html(answer: Answer, turn: int) -> str:
             blocks.append(f"<p>{body}</p>")
     if items:
         blocks.append(f"<ul>{''.join(items)}</ul>")
-    footer = f"{len(answer.citations)} source(s)"
+    return (
+        f'<div class="answer">{"".join(blocks)}</div>'
+        f"{_answer_footer(answer, turn, unsupported, lang)}"
+    )
+
+
+def _answer_footer(
+    answer: Answer, turn: int, unsupported: Sequence[SentenceVerdict], lang: str
+) -> str:
+    """The markers the answer shows (so the count always matches), warnings, copy buttons."""
+    shown = sorted({int(n) for n in re.findall(r"\[(\d+)\]", _expand_markers(answer.answer))})
+    quotes = {c.marker: c.quote for c in answer.citations}
+    chips = "".join(
+        marker_html(turn, n, preview=quotes.get(n, ""), lang=lang) for n in shown if n in quotes
+    )
+    parts = [
+        f"{text(lang, 'answer.sources')} {chips}" if chips else text(lang, "answer.no_sources")
+    ]
     if unsupported:
-        footer += f" · ⚠ {len(unsupported)} sentence(s) not supported by their source"
-    footer += f" · {escape_text(answer.backend)}"
-    return f'<div class="answer">{"".join(blocks)}</div><div class="answer-meta">{footer}</div>'
+        parts.append("⚠ " + text(lang, "answer.not_supported_count", n=len(unsupported)))
+    parts.append(escape_text(answer.backend))
+    return f'<div class="answer-meta">{" · ".join(parts)}</div>' + copy_buttons_html(answer, lang)
 
 
-def _line_html(line: str, unsupported: Sequence[SentenceVerdict], turn: int) -> str:
+def copy_buttons_html(answer: Answer, lang: str) -> str:
+    """Buttons that copy the answer as Markdown or plain text (never HTML). The chat's
+    sanitiser drops data attributes, so each text travels in a hidden element beside its
+    button, escaped (line breaks as &#10;), and the page's script copies its text."""
+    parts = []
+    for kind, label in (("markdown", "answer.copy_markdown"), ("plain", "answer.copy_text")):
+        payload = (
+            answer_markdown(answer, lang) if kind == "markdown" else answer_plain_text(answer, lang)
+        )
+        parts.append(
+            f'<span class="copy-source copy-{kind}">{_escape_keeping_lines(payload)}</span>'
+            f'<button class="copy-answer copy-{kind}" type="button" '
+            f'title="{escape_text(text(lang, "answer.copied"))}">'
+            f"{escape_text(text(lang, label))}</button>"
+        )
+    return f'<div class="copy-row">{"".join(parts)}</div>'
+
+
+def _escape_keeping_lines(value: str) -> str:
+    return escape_text(value).replace("<br>", "&#10;")
+
+
+def _expand_markers(answer_text: str) -> str:
+    """ "[1, 2]" as "[1][2]", so every marker can be found on its own."""
+    return re.sub(
+        r"\[(\d+(?:\s*[,;]\s*\d+)+)\]",
+        lambda m: "".join(f"[{n}]" for n in re.split(r"\s*[,;]\s*", m.group(1))),
+        answer_text,
+    )
+
+
+def _footnote_numbers(answer: Answer) -> set[int]:
+    """Footnote numbers the cited passages hold markers of (to show as superscripts)."""
+    cited = {c.chunk_id for c in answer.citations}
+    return {n for h in answer.passages if h.chunk.chunk_id in cited for n in h.chunk.footnotes}
+
+
+def superscript_footnotes(escaped: str, numbers: set[int]) -> str:
+    """Escaped text with footnote references glued to a word ("bij.6") as superscripts;
+    only numbers that are footnotes of the passage, so figures stay as they are."""
+    if not numbers:
+        return escaped
+
+    def sup(match: re.Match[str]) -> str:
+        number = match.group(2)
+        if int(number) not in numbers:
+            return match.group(0)
+        return f'{match.group(1)}<sup class="fn">{number}</sup>'
+
+    return re.sub(r"([A-Za-zÀ-ÿ]|&#41;|\.|[’”])(\d{1,3})(?=\s|$|&#91;|[,;:])", sup, escaped)
+
+
+def _line_html(
+    line: str,
+    unsupported: Sequence[SentenceVerdict],
+    turn: int,
+    quotes: dict[int, str],
+    footnotes: set[int],
+    lang: str,
+) -> str:
     """One line of an answer: escaped, markers linked, unsupported sentences wrapped."""
     spans: list[tuple[int, int, SentenceVerdict]] = []
     plain, where = _without_markers(line)
@@ -93,18 +185,24 @@ def _line_html(line: str, unsupported: Sequence[SentenceVerdict], turn: int) -> 
         start, end = where[match.start()], where[match.end() - 1] + 1
         if not any(a < end and start < b for a, b, _ in spans):
             spans.append((start, end, verdict))
+
+    def piece(raw: str) -> str:
+        return _markers_to_links(
+            superscript_footnotes(escape_text(raw), footnotes), turn, quotes, lang
+        )
+
     out: list[str] = []
     pos = 0
+    warning = escape_text(text(lang, "answer.not_supported"))
     for start, end, verdict in sorted(spans, key=lambda span: span[0]):
-        out.append(_markers_to_links(escape_text(line[pos:start]), turn))
+        out.append(piece(line[pos:start]))
         out.append(
-            '<span class="unsupported" title="Not supported by the cited passage'
-            f' (support {verdict.support:.2f})">'
-            f"{_markers_to_links(escape_text(line[start:end]), turn)}</span>"
-            '<sup class="warn" title="Not supported by the cited passage">⚠</sup>'
+            f'<span class="unsupported" title="{warning} (support {verdict.support:.2f})">'
+            f"{piece(line[start:end])}</span>"
+            f'<sup class="warn" title="{warning}">⚠</sup>'
         )
         pos = end
-    out.append(_markers_to_links(escape_text(line[pos:]), turn))
+    out.append(piece(line[pos:]))
     return "".join(out)
 
 
@@ -121,28 +219,36 @@ def _without_markers(line: str) -> tuple[str, list[int]]:
     return "".join(plain), where
 
 
-def _markers_to_links(escaped: str, turn: int) -> str:
-    """Escaped "[1]", "[1, 2]" or "[1][2]" as clickable markers."""
+def _markers_to_links(escaped: str, turn: int, quotes: dict[int, str], lang: str) -> str:
+    """Escaped "[1]", "[1, 2]" or "[1][2]" as clickable markers previewing their quote."""
 
     def link(match: re.Match[str]) -> str:
         numbers = re.split(r"\s*[,;]\s*", match.group(1))
-        return "".join(marker_html(turn, n) for n in numbers)
+        return "".join(
+            marker_html(turn, n, preview=quotes.get(int(n), ""), lang=lang) for n in numbers
+        )
 
     return re.sub(r"\s?&#91;(\d+(?:\s*[,;]\s*\d+)*)&#93;", link, escaped)
 
 
-def refusal_html(answer: Answer, turn: int) -> str:
+def refusal_html(answer: Answer, turn: int, lang: str = "en") -> str:
     """A refusal, styled as one, with the closest passages offered."""
     closest = "".join(
-        f"<li>{marker_html(turn, f'p{n}', str(n))} "
-        f"{escape_text(h.chunk.document)}, lines {h.chunk.line_start}–{h.chunk.line_end}"
+        f"<li>{marker_html(turn, f'p{n}', str(n), preview=h.chunk.text, lang=lang)} "
+        f"{escape_text(h.chunk.document)}, "
+        f"{text(lang, 'answer.lines', start=h.chunk.line_start, end=h.chunk.line_end)}"
         f"{_section_suffix(h.chunk)}</li>"
         for n, h in enumerate(answer.passages[:3], start=1)
     )
-    offer = f'<div class="closest">Closest passages:<ul>{closest}</ul></div>' if closest else ""
+    offer = (
+        f'<div class="closest">{text(lang, "answer.closest")}<ul>{closest}</ul></div>'
+        if closest
+        else ""
+    )
+    badge = f'<span class="refusal-badge">{escape_text(text(lang, "answer.refused"))}</span>'
     return (
-        f'<div class="refusal"><span class="refusal-icon">⦸</span> '
-        f"{escape_text(answer.answer)}{offer}</div>"
+        f'<div class="refusal">{badge} {escape_text(answer.answer)}{offer}</div>'
+        + copy_buttons_html(answer, lang)
     )
 
 
@@ -152,33 +258,10 @@ def _section_suffix(chunk: Chunk) -> str:
 
 # ---- source cards -----------------------------------------------------------------------
 
-GROUNDING = {
-    "quote": (
-        "quote",
-        "❝ quoted verbatim",
-        "The answer sentence stands word for word in the source at the cited lines.",
-    ),
-    "supported": (
-        "ok",
-        "✓ supported",
-        "The offline verifier scored the sentence {support:.2f} against this passage "
-        "(supported from 0.55: embedding similarity, shared words, numbers).",
-    ),
-    "unsupported": (
-        "warn",
-        "⚠ not supported",
-        "The offline verifier scored the sentence {support:.2f} against this passage, "
-        "below 0.55: the passage may not say this.",
-    ),
-}
-RELEVANCE = {
-    "answers": "answers the question",
-    "partial": "partial",
-    "unrelated": "off the question",
-}
+GROUNDING_CSS = {"quote": "quote", "supported": "ok", "unsupported": "warn"}
 
 
-def verdict_html(citation: Citation, verdicts: Sequence[SentenceVerdict]) -> str:
+def verdict_html(citation: Citation, verdicts: Sequence[SentenceVerdict], lang: str = "en") -> str:
     """Two separate facts: grounding (what was checked against the source) and relevance
     (whether it answers the question: a calibrated level, its meaning in the tooltip)."""
     if not verdicts:  # a citation no sentence refers to any more: its own verdict
@@ -188,30 +271,40 @@ def verdict_html(citation: Citation, verdicts: Sequence[SentenceVerdict]) -> str
         order = ("unsupported", "uncited", "supported", "quote")
         worst = min(verdicts, key=lambda v: order.index(v.grounding))
         grounding, support = worst.grounding, worst.support
-    css, label, title = GROUNDING.get(grounding, GROUNDING["unsupported"])
+    if grounding not in GROUNDING_CSS:
+        grounding = "unsupported"
+    label = text(lang, f"source.{grounding}_label")
+    title = text(lang, f"source.{grounding}_help", support=f"{support:.2f}")
     parts = [
-        f'<span class="verdict {css}" title="{escape_text(title.format(support=support))}">'
-        f"{label}</span>"
+        f'<span class="verdict {GROUNDING_CSS[grounding]}" title="{escape_text(title)}">'
+        f"{escape_text(label)}</span>"
     ]
     judged = [v.relevance for v in verdicts if v.relevance is not None]
     if judged:
         best = max(judged, key=lambda r: r.score)
+        level = text(lang, f"source.level_{best.level}")
+        meaning = best.meaning if lang == "en" else level
         parts.append(
-            f'<span class="relevance {best.level}" title="{escape_text(best.meaning)} '
-            f'(p = {best.score:.2f})">relevance: {RELEVANCE[best.level]}</span>'
+            f'<span class="relevance {best.level}" title="{escape_text(meaning)} '
+            f'(p = {best.score:.2f})">{escape_text(text(lang, "source.relevance", level=level))}'
+            "</span>"
         )
     return " ".join(parts)
 
 
 def citation_html(
-    citation: Citation, chunk: Chunk | None, verdicts: Sequence[SentenceVerdict] = ()
+    citation: Citation,
+    chunk: Chunk | None,
+    verdicts: Sequence[SentenceVerdict] = (),
+    lang: str = "en",
 ) -> str:
     """The source card of a citation: its passage with the quote marked, and what was
     checked about the sentences citing it; just the quote when the passage is gone (its
     document was removed)."""
-    verdict = verdict_html(citation, [v for v in verdicts if citation.marker in v.markers])
-    lines = f"lines {citation.lines[0]}–{citation.lines[1]}"
-    heading = f"Source [{citation.marker}] · cited {lines}"
+    verdict = verdict_html(citation, [v for v in verdicts if citation.marker in v.markers], lang)
+    heading = text(
+        lang, "source.cited", marker=citation.marker, start=citation.lines[0], end=citation.lines[1]
+    )
     if chunk is None:
         return _card(
             heading,
@@ -219,7 +312,7 @@ def citation_html(
             f"<mark>{escape_text(citation.quote)}</mark>",
             verdict,
         )
-    return passage_html(chunk, citation.quote, heading, verdict, cited_page=citation.page)
+    return passage_html(chunk, citation.quote, heading, verdict, citation.page, lang)
 
 
 def passage_html(
@@ -228,18 +321,19 @@ def passage_html(
     heading: str,
     verdict: str = "",
     cited_page: int | None = None,
+    lang: str = "en",
 ) -> str:
     """A passage with the sentences of `quote` wrapped in <mark>, all text escaped."""
     meta = [f'<span class="doc">{escape_text(chunk.document)}</span>']
     if chunk.section:
         meta.append(f'<span class="section">{escape_text(chunk.section)}</span>')
-    meta.append(f"passage lines {chunk.line_start}–{chunk.line_end}")
+    meta.append(text(lang, "source.passage_lines", start=chunk.line_start, end=chunk.line_end))
     page = cited_page or chunk.page_start
     if page is not None:
         end = chunk.page_end if cited_page is None else None
         meta.append(f"p. {page}" + (f"–{end}" if end and end != page else ""))
     if chunk.kind == "footnote":
-        meta.append(f"footnote {chunk.footnote_number}")
+        meta.append(text(lang, "source.footnote", n=chunk.footnote_number))
     return _card(heading, " · ".join(meta), highlight(chunk, quote), verdict)
 
 
@@ -252,15 +346,20 @@ def _card(heading: str, meta: str, body: str, verdict: str) -> str:
 
 
 def highlight(chunk: Chunk, quote: str) -> str:
-    """Escaped chunk text with the quoted span(s) marked."""
-    text = chunk.text
+    """Escaped chunk text with the quoted span(s) marked, footnote numbers superscript."""
+    body = chunk.text
     out: list[str] = []
     pos = 0
+    numbers = set(chunk.footnotes)
+
+    def shown(raw: str) -> str:
+        return superscript_footnotes(escape_text(raw), numbers)
+
     for start, end in _quote_spans(chunk, quote):
-        out.append(escape_text(text[pos:start]))
-        out.append(f"<mark>{escape_text(text[start:end])}</mark>")
+        out.append(shown(body[pos:start]))
+        out.append(f"<mark>{shown(body[start:end])}</mark>")
         pos = end
-    out.append(escape_text(text[pos:]))
+    out.append(shown(body[pos:]))
     return "".join(out)
 
 
@@ -289,3 +388,32 @@ def _merge(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
         else:
             merged.append((start, end))
     return merged
+
+
+# ---- the document around a passage ------------------------------------------------------
+
+CONTEXT_PASSAGES = 6  # passages shown before and after the cited one in the document view
+
+
+def document_view_html(document: Sequence[Chunk], cited: Chunk, quote: str, lang: str) -> str:
+    """The cited document around the cited passage, line numbers beside each passage, the
+    passage marked (the page's script scrolls it into view)."""
+    body = sorted(
+        (c for c in document if c.kind == "body" or c.chunk_id == cited.chunk_id),
+        key=lambda c: (c.line_start, c.start),
+    )
+    at = next((i for i, c in enumerate(body) if c.chunk_id == cited.chunk_id), None)
+    if at is None or len(body) < 2:
+        return ""
+    window = body[max(0, at - CONTEXT_PASSAGES) : at + CONTEXT_PASSAGES + 1]
+    rows = []
+    for chunk in window:
+        is_cited = chunk.chunk_id == cited.chunk_id
+        content = highlight(chunk, quote) if is_cited else highlight(chunk, "")
+        lines = f"{chunk.line_start}–{chunk.line_end}"
+        rows.append(
+            f'<div class="doc-passage{" cited" if is_cited else ""}">'
+            f'<span class="ln">{lines}</span><span class="tx">{content}</span></div>'
+        )
+    heading = f"{text(lang, 'source.context')}: {escape_text(cited.document)}"
+    return f'<div class="doc-view"><div class="doc-title">{heading}</div>{"".join(rows)}</div>'

@@ -8,6 +8,7 @@ one, so one user's choice never leaks into another's session. No Gradio in here.
 
 from __future__ import annotations
 
+import re
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -15,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import SecretStr
 
 from rag.backends.registry import backend_names
-from rag.errors import ConfigError
+from rag.errors import BackendError, ConfigError, RagError
+from ui.i18n import text
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -87,3 +89,23 @@ def pipeline_for(pipeline: Pipeline, options: AskOptions) -> Pipeline:
                 _clones.pop(next(iter(_clones)))
             _clones[key] = clone
     return clone
+
+
+def user_error(error: RagError, options: AskOptions, lang: str) -> str:
+    """An error as the app says it: naming the field on the page to change, not the
+    environment variable or command-line flag a terminal user would."""
+    detail = _without_cli_advice(str(error))
+    if isinstance(error, BackendError) and options.backend != "extractive":
+        return text(lang, "errors.backend", backend=options.backend, detail=detail)
+    if isinstance(error, ConfigError):
+        if options.backend and options.backend not in BACKENDS:
+            return text(lang, "errors.unknown_backend", backend=options.backend)
+        return text(lang, "errors.config", detail=detail)
+    return text(lang, "errors.generic", detail=detail)
+
+
+def _without_cli_advice(message: str) -> str:
+    """The message without sentences that tell a terminal user to set variables or flags."""
+    sentences = re.split(r"(?<=[.;])\s+", message.strip())
+    kept = [s for s in sentences if not re.search(r"RAG_[A-Z_]+|--[a-z]", s)]
+    return " ".join(kept) or message.strip()
