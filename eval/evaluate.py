@@ -58,7 +58,7 @@ def run_evaluation(
     before = _previous_summary(options.compare) if options.compare else None
     backend = options.backend or settings.generation.backend
     summary: dict[str, Any] = {
-        "dataset": str(options.dataset or "../shared/eval/dev.jsonl"),
+        "dataset": str(options.dataset or display_path(DEFAULT_DATASET)),
         "questions": len(items),
         "backend": backend,
         "k": options.k or settings.retrieval.k,
