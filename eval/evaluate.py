@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.answers import load_answers
-from eval.dataset import load_dataset
+from eval.dataset import DEFAULT_DATASET, display_path, load_dataset
 from eval.judges import labelled_pairs, llm_judge, verifier_agreement, verifier_judge
 from eval.plots import write_plots
 from eval.report import render_report
