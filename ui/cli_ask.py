@@ -6,7 +6,7 @@ import codecs
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -21,9 +21,11 @@ from rag.settings import Settings
 from rag.spans import opening
 from rag.types import Answer
 from ui.common import friendly_errors, settings_of
+from ui.status import Status
 
 MAX_LINE_BYTES = 64 * 1024  # one question; a longer line is an error line, not read whole
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
+LOADING = "Loading the index and model…"
 
 
 def _pipeline(settings: Settings, k: int | None) -> Pipeline:
@@ -64,22 +66,30 @@ def ask(
         raise click.UsageError("Give either a QUESTION or --questions FILE.jsonl.")
     if question is not None and _LONE_SURROGATE.search(question):
         raise RagError("The question is not valid text in your terminal's encoding; retype it.")
-    pipeline = _pipeline(settings_of(ctx), k)
-    if questions is not None:
-        _batch(pipeline, questions, backend)
-        return
-    assert question is not None
-    if as_json:
-        click.echo(
-            json.dumps(answer_to_json(pipeline.ask(question, backend=backend)), ensure_ascii=False)
-        )
-        return
+    with Status(LOADING) as status:  # on a terminal's stderr only; erased before output
+        pipeline = _pipeline(settings_of(ctx), k)
+        if questions is not None:
+            _batch(pipeline, questions, backend, before_output=status.stop)
+            return
+        assert question is not None
+        if as_json:
+            answer = pipeline.ask(question, backend=backend)
+            status.stop()
+            click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False))
+            return
+        _stream(pipeline, question, backend, status)
+
+
+def _stream(pipeline: Pipeline, question: str, backend: str | None, status: Status) -> None:
+    """The answer as it is written (the model loads before the first piece), then sources."""
     answer: Answer | None = None
     for event in pipeline.stream(question, backend=backend):
+        status.stop()
         if isinstance(event, str):
             click.echo(event, nl=False)
         else:
             answer = event
+    status.stop()
     click.echo()
     if answer is not None:
         _print_sources(answer)
@@ -105,9 +115,15 @@ def _print_sources(answer: Any) -> None:
         click.echo(f"\n⚠ {len(unsupported)} sentence(s) not supported by their citations.")
 
 
-def _batch(pipeline: Pipeline, path: Path, backend: str | None) -> None:
+def _batch(
+    pipeline: Pipeline,
+    path: Path,
+    backend: str | None,
+    before_output: Callable[[], None] = lambda: None,
+) -> None:
     """One JSON line per non-blank input line, in order; a bad line gets an error line
-    and the rest go on. Lines are read as bytes, so no byte sequence stops the batch."""
+    and the rest go on. Lines are read as bytes, so no byte sequence stops the batch.
+    `before_output` is called before each line is printed (it ends the loading status)."""
     if not path.exists():
         raise RagError(
             f'\'{path}\' does not exist. Give a JSONL file with one {{"id", "question"}} per line.'
@@ -115,9 +131,12 @@ def _batch(pipeline: Pipeline, path: Path, backend: str | None) -> None:
     with open(path, "rb") as handle:
         for number, line in _numbered_lines(handle):
             if line is None:
+                before_output()
                 _emit({"id": None, "line": number, "error": _too_long(number)})
             elif line.strip():
-                _emit(_answer_line(pipeline, line, number, backend))
+                row = _answer_line(pipeline, line, number, backend)
+                before_output()
+                _emit(row)
 
 
 def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
@@ -211,8 +230,9 @@ def brief(ctx: click.Context, topic: str | None, backend: str | None, out: Path 
 
     Without TOPIC: a briefing on the whole letter, section by section.
     """
-    pipeline = _pipeline(settings_of(ctx), None)
-    briefing = pipeline.brief(topic, backend=backend)
+    with Status("Loading the index and model, then writing the briefing…"):
+        pipeline = _pipeline(settings_of(ctx), None)
+        briefing = pipeline.brief(topic, backend=backend)
     click.echo(briefing.markdown)
     if out is not None:
         out.write_text(briefing.markdown, encoding="utf-8")
