@@ -14,9 +14,10 @@ import click
 
 from assembly.library import open_pipeline
 from rag.backends.registry import backend_names
+from rag.closest import closest_excerpts
 from rag.errors import RagError
 from rag.pipeline import Pipeline
-from rag.render import answer_to_json, citations_markdown
+from rag.render import answer_to_json, citations_markdown, excerpt_line
 from rag.settings import Settings
 from rag.spans import opening
 from rag.types import Answer
@@ -92,10 +93,10 @@ def _stream(pipeline: Pipeline, question: str, backend: str | None, status: Stat
     status.stop()
     click.echo()
     if answer is not None:
-        _print_sources(answer)
+        _print_sources(pipeline, answer)
 
 
-def _print_sources(answer: Any) -> None:
+def _print_sources(pipeline: Pipeline, answer: Answer) -> None:
     if answer.spans:  # the asked-for figures and names, found once the answer is complete
         click.echo(opening(answer.spans, answer.language))
     if answer.citations:
@@ -105,11 +106,11 @@ def _print_sources(answer: Any) -> None:
         click.echo(
             "\nClosest passages:" if answer.language == "en" else "\nDichtstbijzijnde passages:"
         )
-        for hit in answer.passages[:3]:
-            c = hit.chunk
-            click.echo(
-                f"  {c.document}, lines {c.line_start}–{c.line_end} ({c.section}): {c.text[:160]}…"
-            )
+        excerpts = closest_excerpts(
+            pipeline.embedder, pipeline.settings.answer, answer.question, answer.passages
+        )
+        for excerpt in excerpts:
+            click.echo(f"  {excerpt_line(excerpt)}")
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported:
         click.echo(f"\n⚠ {len(unsupported)} sentence(s) not supported by their citations.")
