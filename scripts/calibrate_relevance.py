@@ -12,7 +12,7 @@ would be refused in cross-validation; `answer_threshold` is the pair-level thres
 with the best cross-validated accuracy.
 
     .venv/bin/python scripts/calibrate_relevance.py \
-        --dataset ../shared/eval/dev.jsonl --dataset eval/data/extra_dev.jsonl \
+        --dataset eval/data/dev.jsonl --dataset eval/data/extra_dev.jsonl \
         --dataset eval/data/train_relevance.jsonl [--write]
     .venv/bin/python scripts/calibrate_relevance.py --evaluate --dataset HELD_OUT.jsonl
 """

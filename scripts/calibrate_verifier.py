@@ -5,7 +5,7 @@ Positives: each evidence quote with the passage that holds it, and each referenc
 passages of another question. Prints the accuracy at the current threshold, the best
 threshold, and its two-fold cross-validated accuracy (fit on one half, test on the other).
 
-    .venv/bin/python scripts/calibrate_verifier.py [--dataset ../shared/eval/dev.jsonl]
+    .venv/bin/python scripts/calibrate_verifier.py [--dataset eval/data/dev.jsonl]
 """
 
 from __future__ import annotations

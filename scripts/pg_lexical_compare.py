@@ -4,7 +4,7 @@ store's posting tables (what it uses). recall@5/@10 of the evidence quotes, per 
 with plain query words and with the aligned concepts the retriever searches.
 
     RAG_INDEX__STORE=postgresql://… .venv/bin/python scripts/pg_lexical_compare.py \
-        [--dataset ../shared/eval/dev.jsonl]
+        [--dataset eval/data/dev.jsonl]
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ reciprocal rank fusion; hybrid with relative score fusion (the default), with an
 alignment; the full retriever (adds questions about parts and sections of the document,
 MMR and linked footnotes), also with its word pairs or its part/section handling off.
 
-    .venv/bin/python scripts/retrieval_ablation.py [--dataset ../shared/eval/dev.jsonl]
+    .venv/bin/python scripts/retrieval_ablation.py [--dataset eval/data/dev.jsonl]
 """
 
 from __future__ import annotations

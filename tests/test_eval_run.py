@@ -1,4 +1,5 @@
-"""`rag eval` end to end on the dev set, `--answers`, `--compare`, and corrupted answers.
+"""`rag eval` end to end on the bundled dev set (eval/data/dev.jsonl), `--answers`,
+`--compare`, and corrupted answers.
 
 Runs the real pipeline (bundled embedder, extractive backend) over a fresh index in a
 temporary folder. Figures are printed (`pytest -s`), not asserted: they change whenever
@@ -16,7 +17,7 @@ from click.testing import CliRunner
 
 from assembly.library import open_pipeline
 from eval.answers import from_answer
-from eval.dataset import DEFAULT_DATASET, load_dataset
+from eval.dataset import load_dataset
 from eval.faithfulness import CitedAnswer, answer_sentences, score_faithfulness
 from eval.judges import verifier_judge
 from eval.metrics import mean
@@ -25,10 +26,7 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 from ui.cli import main
 
-pytestmark = [
-    pytest.mark.slow,
-    pytest.mark.skipif(not DEFAULT_DATASET.exists(), reason="dev set ../shared/eval not present"),
-]
+pytestmark = pytest.mark.slow
 
 NAMED_METRICS = (
     "recall@1", "recall@3", "recall@5", "recall@10", "mrr", "ndcg@10",

@@ -6,7 +6,7 @@ import codecs
 import json
 import re
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -14,13 +14,15 @@ import click
 
 from assembly.library import open_pipeline
 from rag.backends.registry import backend_names
+from rag.closest import closest_excerpts
 from rag.errors import RagError
 from rag.pipeline import Pipeline
-from rag.render import answer_to_json, citations_markdown
+from rag.render import answer_to_json, citations_markdown, excerpt_line
 from rag.settings import Settings
 from rag.spans import opening
 from rag.types import Answer
 from ui.common import friendly_errors, settings_of
+from ui.status import Status
 
 MAX_LINE_BYTES = 64 * 1024  # one question; a longer line is an error line, not read whole
 _LONE_SURROGATE = re.compile("[\ud800-\udfff]")
@@ -31,6 +33,7 @@ DOCUMENT = click.option(
     metavar="ID",
     help="Answer only from this document (repeatable; ids: rag index info).",
 )
+LOADING = "Loading the index and model…"
 
 
 def _pipeline(settings: Settings, k: int | None) -> Pipeline:
@@ -74,28 +77,43 @@ def ask(
         raise click.UsageError("Give either a QUESTION or --questions FILE.jsonl.")
     if question is not None and _LONE_SURROGATE.search(question):
         raise RagError("The question is not valid text in your terminal's encoding; retype it.")
-    pipeline = _pipeline(settings_of(ctx), k)
-    scope = pipeline.scope(documents)  # an unknown id fails here, before any answer
-    if questions is not None:
-        _batch(pipeline, questions, backend, scope)
-        return
-    assert question is not None
-    if as_json:
-        answer_json = answer_to_json(pipeline.ask(question, backend=backend, documents=scope))
-        click.echo(json.dumps(answer_json, ensure_ascii=False))
-        return
+    with Status(LOADING) as status:  # on a terminal's stderr only; erased before output
+        pipeline = _pipeline(settings_of(ctx), k)
+        scope = pipeline.scope(documents)  # an unknown id fails here, before any answer
+        if questions is not None:
+            _batch(pipeline, questions, backend, scope, before_output=status.stop)
+            return
+        assert question is not None
+        if as_json:
+            answer = pipeline.ask(question, backend=backend, documents=scope)
+            status.stop()
+            click.echo(json.dumps(answer_to_json(answer), ensure_ascii=False))
+            return
+        _stream(pipeline, question, backend, status, scope)
+
+
+def _stream(
+    pipeline: Pipeline,
+    question: str,
+    backend: str | None,
+    status: Status,
+    scope: list[str] | None = None,
+) -> None:
+    """The answer as it is written (the model loads before the first piece), then sources."""
     answer: Answer | None = None
     for event in pipeline.stream(question, backend=backend, documents=scope):
+        status.stop()
         if isinstance(event, str):
             click.echo(event, nl=False)
         else:
             answer = event
+    status.stop()
     click.echo()
     if answer is not None:
-        _print_sources(answer)
+        _print_sources(pipeline, answer)
 
 
-def _print_sources(answer: Any) -> None:
+def _print_sources(pipeline: Pipeline, answer: Answer) -> None:
     if answer.spans:  # the asked-for figures and names, found once the answer is complete
         click.echo(opening(answer.spans, answer.language))
     if answer.citations:
@@ -105,21 +123,26 @@ def _print_sources(answer: Any) -> None:
         click.echo(
             "\nClosest passages:" if answer.language == "en" else "\nDichtstbijzijnde passages:"
         )
-        for hit in answer.passages[:3]:
-            c = hit.chunk
-            click.echo(
-                f"  {c.document}, lines {c.line_start}–{c.line_end} ({c.section}): {c.text[:160]}…"
-            )
+        excerpts = closest_excerpts(
+            pipeline.embedder, pipeline.settings.answer, answer.question, answer.passages
+        )
+        for excerpt in excerpts:
+            click.echo(f"  {excerpt_line(excerpt)}")
     unsupported = [s for s in answer.sentences if not s.supported]
     if unsupported:
         click.echo(f"\n⚠ {len(unsupported)} sentence(s) not supported by their citations.")
 
 
 def _batch(
-    pipeline: Pipeline, path: Path, backend: str | None, scope: list[str] | None = None
+    pipeline: Pipeline,
+    path: Path,
+    backend: str | None,
+    scope: list[str] | None = None,
+    before_output: Callable[[], None] = lambda: None,
 ) -> None:
     """One JSON line per non-blank input line, in order; a bad line gets an error line
-    and the rest go on. Lines are read as bytes, so no byte sequence stops the batch."""
+    and the rest go on. Lines are read as bytes, so no byte sequence stops the batch.
+    `before_output` is called before each line is printed (it ends the loading status)."""
     if not path.exists():
         raise RagError(
             f'\'{path}\' does not exist. Give a JSONL file with one {{"id", "question"}} per line.'
@@ -127,9 +150,12 @@ def _batch(
     with open(path, "rb") as handle:
         for number, line in _numbered_lines(handle):
             if line is None:
+                before_output()
                 _emit({"id": None, "line": number, "error": _too_long(number)})
             elif line.strip():
-                _emit(_answer_line(pipeline, line, number, backend, scope))
+                row = _answer_line(pipeline, line, number, backend, scope)
+                before_output()
+                _emit(row)
 
 
 def _numbered_lines(handle: BinaryIO) -> Iterator[tuple[int, bytes | None]]:
@@ -235,8 +261,9 @@ def brief(
 
     Without TOPIC: a briefing on the whole letter, section by section.
     """
-    pipeline = _pipeline(settings_of(ctx), None)
-    briefing = pipeline.brief(topic, backend=backend, documents=documents)
+    with Status("Loading the index and model, then writing the briefing…"):
+        pipeline = _pipeline(settings_of(ctx), None)
+        briefing = pipeline.brief(topic, backend=backend, documents=documents)
     click.echo(briefing.markdown)
     if out is not None:
         out.write_text(briefing.markdown, encoding="utf-8")

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from assembly.progress import ProgressBars
-from eval.dataset import DEFAULT_DATASET
+from eval.dataset import DEFAULT_DATASET, bundled_sets, display_path
 from rag.backends.registry import backend_names
 from ui.common import friendly_errors, settings_of
 
@@ -23,12 +23,30 @@ FLAGS = (
 )
 
 
-@click.command("eval")
+class EvalCommand(click.Command):
+    """`rag eval`, whose help ends with the question sets shipped in eval/data/."""
+
+    def format_epilog(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = []
+        for found in bundled_sets():
+            languages = ", ".join(f"{n} {lang}" for lang, n in sorted(found.languages.items()))
+            purpose = f": {found.purpose}" if found.purpose else ""
+            rows.append(
+                (display_path(found.path), f"{found.questions} questions ({languages}){purpose}")
+            )
+        if rows:
+            with formatter.section("Bundled question sets (sources: eval/data/README.md)"):
+                formatter.write_dl(rows)
+        super().format_epilog(ctx, formatter)
+
+
+@click.command("eval", cls=EvalCommand)
 @click.option(
     "--dataset",
     type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help=f"JSONL question set (default: {DEFAULT_DATASET.resolve()}).",
+    help=f"JSONL question set (default: {display_path(DEFAULT_DATASET)}; the bundled "
+    "sets are listed below).",
 )
 @click.option(
     "--backend",
