@@ -30,6 +30,7 @@ CHROMIUM_ARGS = [
 ]
 STARTUP_TIMEOUT_S = 240
 ANSWER_TIMEOUT_MS = 120_000
+LOAD_TIMEOUT_MS = 60_000
 ANSWERED = "#chat .answer-meta, #chat .refusal, #chat .answer-error"
 DESKTOP = {"width": 1440, "height": 900}
 PHONE = {"width": 390, "height": 844}
@@ -74,6 +75,17 @@ def watch_dialogs(page: Any) -> Any:
     page.dialogs = []
     page.on("dialog", lambda d: (page.dialogs.append(d.message), d.dismiss()))
     return page
+
+
+def wait_loaded(page: Any) -> None:
+    """The page is up and its load event has run (it fills in the example questions)."""
+    page.wait_for_selector("#question textarea", timeout=LOAD_TIMEOUT_MS)
+    # the load event fills in the example questions from the indexed documents
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.example-row button')]"
+        ".some(b => b.offsetParent !== null && b.innerText.trim().length > 0)",
+        timeout=LOAD_TIMEOUT_MS,
+    )
 
 
 def shot(page: Any, name: str, full_page: bool = True) -> Path:

@@ -19,13 +19,24 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from browsing import DESKTOP, PHONE, ROOT, ask, chromium, rag_server, shot, watch_dialogs
+from browsing import (
+    DESKTOP,
+    LOAD_TIMEOUT_MS,
+    PHONE,
+    ROOT,
+    ask,
+    chromium,
+    rag_server,
+    shot,
+    wait_loaded,
+    watch_dialogs,
+)
 
 pytestmark = pytest.mark.slow
 
 ADMIN_PASSWORD = "app-admin"
 NATO_QUESTION = "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
-LOAD_TIMEOUT_MS = 60_000
+
 SIZES = {"desktop": DESKTOP, "phone": PHONE}
 DOCS_SHOTS = ROOT / "docs" / "screenshots"
 
@@ -56,16 +67,6 @@ def open_app(browser: Any, server: str, size: str = "desktop", locale: str = "nl
     page.goto(server)
     wait_loaded(page)
     return page
-
-
-def wait_loaded(page: Any) -> None:
-    page.wait_for_selector("#question textarea", timeout=LOAD_TIMEOUT_MS)
-    # the load event fills in the example questions from the indexed documents
-    page.wait_for_function(
-        "() => [...document.querySelectorAll('.example-row button')]"
-        ".some(b => b.offsetParent !== null && b.innerText.trim().length > 0)",
-        timeout=LOAD_TIMEOUT_MS,
-    )
 
 
 def close(page: Any) -> None:
@@ -353,3 +354,60 @@ def test_error_texts_with_markup_are_shown_as_text(browser, server, tmp_path):
     assert page.locator("#chat img[src=x], #chat script").count() == 0
     assert page.locator("#documents-status img, #documents-status script").count() == 0
     close(page)  # asserts no alert() fired
+
+
+# ---- settings, and the main screens -------------------------------------------------------------
+
+
+def pick(page: Any, dropdown: str, option: str) -> None:
+    """Choose `option` in a Gradio dropdown."""
+    page.locator(f"{dropdown} input").click()
+    page.get_by_role("option", name=option, exact=True).click()
+
+
+def test_settings_are_kept_and_errors_name_the_field(browser, server):
+    page = open_app(browser, server)
+    page.get_by_role("tab", name="Instellingen").click()
+    pick(page, "#setting-backend", "openai")
+    page.wait_for_timeout(800)
+    page.reload()
+    wait_loaded(page)
+    page.get_by_role("tab", name="Instellingen").click()
+    page.wait_for_function(
+        "() => document.querySelector('#setting-backend input').value === 'openai'",
+        timeout=10_000,
+    )
+    page.get_by_role("tab", name="Chat").click()
+    message = ask(page, NATO_QUESTION).inner_text()
+    assert "Instellingen" in message and "Antwoord-backend" in message, message
+    assert "RAG_" not in message and "--backend" not in message, message
+    page.get_by_role("tab", name="Instellingen").click()
+    pick(page, "#setting-backend", "extractive")
+    close(page)
+
+
+@pytest.mark.parametrize("size", ["desktop", "phone"])
+def test_main_screens(browser, server, size):
+    """Each main screen renders, with no overlapping labels; kept as screenshots."""
+    page = open_app(browser, server, size)
+    ask(page, NATO_QUESTION)
+    page.locator("body").evaluate("() => document.body.classList.remove('sheet-open')")
+    keep_screenshot(shot(page, f"chat-{size}", full_page=False), f"chat-{size}")
+    page.get_by_role("tab", name="Briefing").click()
+    page.locator("#topic input").fill("defensie")
+    page.get_by_role("button", name="Schrijf briefing").click()
+    page.wait_for_selector("#briefing h2", timeout=120_000)
+    keep_screenshot(shot(page, f"briefing-{size}", full_page=False), f"briefing-{size}")
+    for tab, name in (("Documenten", "documents"), ("Instellingen", "settings")):
+        page.get_by_role("tab", name=tab).click()
+        page.wait_for_timeout(500)
+        keep_screenshot(shot(page, f"{name}-{size}", full_page=False), f"{name}-{size}")
+    page.get_by_role("tab", name="Chat").click()
+    open_sidebar_if_closed(page)
+    page.wait_for_timeout(500)
+    keep_screenshot(shot(page, f"conversations-{size}", full_page=False), f"conversations-{size}")
+    page.click("#theme-toggle")
+    page.wait_for_function("() => document.body.classList.contains('dark')")
+    keep_screenshot(shot(page, f"dark-{size}", full_page=False), f"dark-{size}")
+    page.click("#theme-toggle")
+    close(page)

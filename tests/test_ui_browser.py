@@ -1,19 +1,17 @@
 """`rag serve` in a real browser: start the server, drive headless Chromium with Playwright.
 
 Needs Debian's chromium at /usr/bin/chromium (or $RAG_CHROMIUM); without it the tests
-fail with a message saying so. Screenshots go to test-artifacts/screenshots/, and the
-chat with an open citation is copied to docs/screenshot-chat.png when UPDATE_SCREENSHOT=1.
+fail with a message saying so. Screenshots go to test-artifacts/screenshots/ (the README's
+come from tests/test_ui_app.py).
 """
 
 from __future__ import annotations
 
-import os
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browsing import ROOT, ask, chromium, rag_server, shot, watch_dialogs
+from browsing import ask, chromium, rag_server, shot, wait_loaded, watch_dialogs
 
 pytestmark = pytest.mark.slow
 
@@ -41,7 +39,7 @@ def page(browser, server):
     context = browser.new_context(viewport={"width": 1400, "height": 1000}, locale="en-US")
     page = watch_dialogs(context.new_page())
     page.goto(server)
-    page.wait_for_selector("#question textarea", timeout=60_000)
+    wait_loaded(page)
     yield page
     assert page.dialogs == [], f"a dialog fired: {page.dialogs}"
     context.close()
@@ -79,9 +77,7 @@ def test_dutch_question_with_citation(page):
     assert "lines" in panel
     highlighted = page.inner_text("#source-panel mark")
     assert len(highlighted) > 20
-    path = shot(page, "chat-dutch-citation")
-    if os.environ.get("UPDATE_SCREENSHOT"):  # refresh the README's picture on request only
-        shutil.copyfile(path, ROOT / "docs" / "screenshot-chat.png")
+    shot(page, "chat-dutch-citation")
 
 
 def test_english_question_with_citation(page):

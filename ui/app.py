@@ -115,7 +115,8 @@ def build_app(pipeline: Pipeline, access: Access | None = None) -> gr.Blocks:
 def _header(texts: Texts, lang: str) -> tuple[gr.HTML, gr.Radio, gr.Button]:
     """Title, what is indexed, the language switch and the dark-mode toggle."""
     with gr.Row(elem_id="header-row"):
-        header = gr.HTML(_header_html(lang, ""), elem_id="app-header")
+        with gr.Column(scale=3, min_width=330):
+            header = gr.HTML(_header_html(lang, ""), elem_id="app-header")
         language = gr.Radio(
             [(LANGUAGE_NAMES[code], code) for code in LANGUAGES],
             value=lang,

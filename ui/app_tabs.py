@@ -262,12 +262,20 @@ def _documents_intro(lang: str, access: Access, max_mb: float) -> str:
 
 def document_rows(pipeline: Pipeline, lang: str) -> dict[str, Any]:
     """The documents table: id, name, title, kind, date, passages (metadata when known)."""
-    headers = [
-        text(lang, "documents.table_id"),
-        text(lang, "documents.table_name"),
-        text(lang, "documents.table_passages"),
+    keys = ("id", "title", "kind", "date", "signed", "dossier", "passages")
+    headers = [text(lang, f"documents.table_{key}") for key in keys]
+    rows = [
+        [
+            d.doc_id,
+            getattr(d, "title", "") or d.name,
+            text(lang, f"documents.kind_{getattr(d, 'kind', 'other')}"),
+            getattr(d, "date", None) or "",
+            "; ".join(getattr(d, "signatories", []) or []),
+            getattr(d, "dossier", ""),
+            d.chunks,
+        ]
+        for d in pipeline.documents()
     ]
-    rows = [[d.doc_id, getattr(d, "title", "") or d.name, d.chunks] for d in pipeline.documents()]
     return {"headers": headers, "data": rows}
 
 

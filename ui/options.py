@@ -106,6 +106,6 @@ def user_error(error: RagError, options: AskOptions, lang: str) -> str:
 
 def _without_cli_advice(message: str) -> str:
     """The message without sentences that tell a terminal user to set variables or flags."""
-    sentences = re.split(r"(?<=[.;])\s+", message.strip())
+    sentences = re.split(r"(?<=[.;?!])\s+", message.strip())
     kept = [s for s in sentences if not re.search(r"RAG_[A-Z_]+|--[a-z]", s)]
     return " ".join(kept) or message.strip()

@@ -1,0 +1,115 @@
+"""The interface texts (ui.i18n) and the conversations kept in the browser (ui.conversations)."""
+
+from __future__ import annotations
+
+import re
+import string
+
+import pytest
+
+from ui.conversations import (
+    MAX_CONVERSATIONS,
+    MAX_NAME,
+    deleted,
+    load,
+    renamed,
+    with_answers,
+)
+from ui.i18n import LANGUAGES, catalogue, pick_language, text
+
+
+def fields(template: str) -> set[str]:
+    return {name for _, name, _, _ in string.Formatter().parse(template) if name}
+
+
+def test_both_catalogues_hold_the_same_keys_and_placeholders():
+    nl, en = catalogue("nl"), catalogue("en")
+    assert nl.keys() == en.keys()
+    for key in nl:
+        assert fields(nl[key]) == fields(en[key]), key
+        assert nl[key].strip() and en[key].strip(), key
+
+
+SECTIONS = {
+    "app",
+    "tabs",
+    "chat",
+    "conversations",
+    "answer",
+    "source",
+    "briefing",
+    "documents",
+    "settings",
+    "errors",
+}
+
+
+def test_every_key_the_app_uses_exists():
+    from pathlib import Path
+
+    used = set()
+    for path in Path("ui").glob("*.py"):
+        found = re.findall(r'(?:text\([^,()]+,\s*|=\s*)f?"([a-z]+\.[a-z_]+)"', path.read_text())
+        used |= {key for key in found if key.split(".")[0] in SECTIONS}
+    missing = used - catalogue("en").keys()
+    assert not missing, missing
+
+
+@pytest.mark.parametrize(
+    ("stored", "browser", "expected"),
+    [
+        (None, "nl-NL", "nl"),
+        (None, "nl-BE", "nl"),
+        (None, "en-GB", "en"),
+        (None, "de-DE", "en"),
+        (None, "", "nl"),
+        ("en", "nl-NL", "en"),
+        ("nl", "en-US", "nl"),
+        ("xx", "en-US", "en"),
+    ],
+)
+def test_language_is_the_stored_choice_else_the_browsers(stored, browser, expected):
+    assert pick_language(stored, browser) == expected
+
+
+def test_texts_are_filled_in_and_unknown_languages_get_english():
+    assert text("nl", "answer.lines", start=3, end=5) == "regels 3–5"
+    assert text("fr", "chat.send") == text("en", "chat.send")
+    assert set(LANGUAGES) == {"nl", "en"}
+
+
+def test_saved_conversations_survive_a_round_trip(pipeline):
+    answers = [pipeline.ask("Wat is de NAVO-norm voor 2035?")]
+    saved = with_answers(load(None), answers, "Nieuw gesprek")
+    assert saved.current() is not None
+    assert saved.current().name.startswith("Wat is de NAVO-norm")
+    restored = load(saved.to_json())
+    assert restored.active == saved.active
+    assert restored.current().answers == answers
+
+
+def test_anything_malformed_from_the_browser_is_dropped():
+    raw = {
+        "active": "nope",
+        "conversations": [
+            {"id": "a", "name": "x" * 1000, "answers": [{"not": "an answer"}, 5]},
+            "garbage",
+            {"name": "no id"},
+        ],
+    }
+    saved = load(raw)
+    assert [c.id for c in saved.conversations] == ["a"]
+    assert saved.conversations[0].answers == []
+    assert len(saved.conversations[0].name) == MAX_NAME
+    assert saved.active == ""
+    assert load("a string").conversations == []
+    many = {"conversations": [{"id": str(i), "answers": []} for i in range(500)]}
+    assert len(load(many).conversations) == MAX_CONVERSATIONS
+
+
+def test_rename_and_delete():
+    saved = load({"active": "b", "conversations": [{"id": "a"}, {"id": "b", "name": "B"}]})
+    assert renamed(saved, "  Nieuwe   naam ").current().name == "Nieuwe naam"
+    assert renamed(saved, "   ").current().name == "Nieuwe naam"
+    saved = deleted(saved, "b")
+    assert [c.id for c in saved.conversations] == ["a"] and saved.active == ""
