@@ -291,7 +291,7 @@ class UISettings(Section):
         default=1,
         ge=1,
         description="HTTP API answers computed at once in this process when no model server "
-        "is involved (scripts/bench_api.py on 2 cores: 1 gives 0.67-0.71x the in-process "
+        "is involved (scripts/bench_load.py on 2 cores: 1 gives 0.67-0.71x the in-process "
         "rate, 2 gives 0.62, no limit 0.52).",
     )
     admin_password: SecretStr | None = Field(

@@ -7,9 +7,9 @@ loopback; clients are threads in this process, each sending a bounded number of
 questions to POST /api/ask. An answer counts as correct when its text equals the
 in-process answer to the same question (the default extractive backend is deterministic).
 
-    nice -n 19 .venv/bin/python scripts/bench_api.py            # ~3 minutes
-    nice -n 19 .venv/bin/python scripts/bench_api.py --per-client 4 --clients 1 8 16 32
-    .venv/bin/python scripts/bench_api.py --clients 8 16 32 64 --per-client 5 --soak 1000
+    nice -n 19 .venv/bin/python scripts/bench_load.py            # ~3 minutes
+    nice -n 19 .venv/bin/python scripts/bench_load.py --per-client 4 --clients 1 8 16 32
+    .venv/bin/python scripts/bench_load.py --clients 8 16 32 64 --per-client 5 --soak 1000
 
 Each level also reports the server's resident memory before and after; `--soak N` then
 sends N more questions from 8 clients and reports the server's RSS growth.
