@@ -19,6 +19,7 @@ from rag.backends.prompt import strip_echo
 from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
+from rag.focus import DocumentInfo, ambiguity, naming, resolve
 from rag.glossary import glossary as glossary_terms
 from rag.glossary import render as glossary_text
 from rag.query import Query, analyse
@@ -58,7 +59,9 @@ class Retriever(Protocol):
     def search(
         self, query: Query, k: int, *, documents: Collection[str] | None = None
     ) -> list[Hit]: ...
-    def unknown_words(self, query: Query) -> list[str]: ...
+    def unknown_words(
+        self, query: Query, *, documents: Collection[str] | None = None
+    ) -> list[str]: ...
 
 
 @dataclass
@@ -73,6 +76,7 @@ class Turn:
     text: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     scope: tuple[str, ...] = ()  # the document ids it may use (empty: all)
+    named: DocumentInfo | None = None  # the document "the letter" resolved to
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
     live: bool = False  # the backend's text was streamed as it came
     tail: str = ""  # what the chain added after a streamed text (spans, glossary)
@@ -135,11 +139,16 @@ class AnswerChain:
         the ids of the documents it may answer from (None or empty: all)."""
         turn = self._start(question, backend, k, history)
         turn.scope = tuple(dict.fromkeys(documents or ()))
+        if turn.early is None and hits is None:
+            self._focus(turn)
         if turn.early is not None:
             yield turn.early.answer
             yield self._finish(turn)
             return
-        unknown = tuple(self.retriever.unknown_words(turn.query))
+        if turn.scope:
+            unknown = tuple(self.retriever.unknown_words(turn.query, documents=turn.scope))
+        else:
+            unknown = tuple(self.retriever.unknown_words(turn.query))
         turn.query = replace(turn.query, unknown=unknown)
         if hits is None:
             started = time.perf_counter()
@@ -166,6 +175,29 @@ class AnswerChain:
         yield answer
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _focus(self, turn: Turn) -> None:
+        """Resolve "the letter" / "dit verslag" to the document in focus (`rag.focus`):
+        narrow the scope to it, or, when several fit, answer with the candidates."""
+        store = getattr(self.retriever, "store", None)
+        documents = list(getattr(getattr(store, "manifest", None), "documents", None) or [])
+        found = resolve(
+            turn.query.text,
+            turn.query.history,
+            turn.scope,
+            documents,
+            self.settings.retrieval.default_document,
+        )
+        turn.scope, turn.named = found.scope, found.named
+        if found.candidates:
+            turn.early = Answer(
+                question=turn.query.text,
+                language=turn.query.language,
+                answer=ambiguity(found.candidates, turn.query.language),
+                refused=True,
+                backend=turn.backend,
+                candidates=[d.doc_id for d in found.candidates],
+            )
 
     def _search(self, query: Query, k: int, scope: Sequence[str] = ()) -> list[Hit]:
         """The passages to answer from: for the gist of the whole document, passages that
@@ -197,6 +229,8 @@ class AnswerChain:
             text = f"{head}\n{text}"
         if terms:
             tail.append(glossary_text(terms))
+        if turn.named is not None:  # the answer names the document "the letter" meant
+            tail.append(naming(turn.named, turn.query.language))
         turn.tail = "".join(f"\n\n{part}" for part in tail)
         return text + turn.tail
 
@@ -258,6 +292,9 @@ class AnswerChain:
         terms: dict[str, str] = {}
         if refused:
             text = text or refusal(turn.query.language)
+            if turn.named is not None:  # which document said nothing about it
+                turn.tail = f"\n\n{naming(turn.named, turn.query.language)}"
+                text += turn.tail
         else:
             verdicts, citations = self._verify(parsed, turn.hits)
             verdicts = self._judge_relevance(turn, verdicts)

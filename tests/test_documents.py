@@ -136,6 +136,25 @@ def test_a_scope_searches_the_whole_document_not_a_filtered_top_k(mixed: Setting
     assert lexical and all(store.chunks[p].doc_id == NOTE for p, _ in lexical)
 
 
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wat is de NAVO-norm voor 2035?",
+        "What does the letter say about the EU-Mercosur agreement?",
+        "Hoe kijkt het kabinet in de slotpassage aan tegen Europese eenheid?",
+    ],
+)
+def test_the_letter_scoped_in_a_mixed_index_ranks_as_the_letter_alone(
+    question: str, mixed_pipeline: Pipeline, pipeline: Pipeline
+) -> None:
+    alone = pipeline.retrieve(question, 8)
+    scoped = mixed_pipeline.retrieve(question, 8, documents=[LETTER])
+    assert [h.chunk.chunk_id for h in scoped] == [h.chunk.chunk_id for h in alone]
+    assert [round(h.score, 4) for h in scoped] == [round(h.score, 4) for h in alone]
+    unscoped = mixed_pipeline.retrieve(question, 8)
+    assert unscoped and {h.chunk.doc_id for h in scoped} == {LETTER}
+
+
 def test_a_scoped_answer_uses_only_that_document(mixed_pipeline: Pipeline) -> None:
     question = "Hoeveel procent van het bbp besteden de bondgenoten in 2035 aan defensie?"
     for doc_id in (LETTER, DEFENCE):
@@ -258,3 +277,46 @@ def test_the_postgresql_store_keeps_metadata_and_searches_a_scope(
         again.pool.close()
     finally:
         store.pool.close()
+
+
+# ---- "the letter": the document in focus -------------------------------------------------
+
+
+def test_the_letter_is_ambiguous_among_letters_and_lists_them(mixed_pipeline: Pipeline) -> None:
+    answer = mixed_pipeline.ask("Wie heeft de brief ondertekend?")
+    assert answer.refused and sorted(answer.candidates) == [LETTER, DEFENCE]
+    assert LETTER in answer.answer and DEFENCE in answer.answer and not answer.passages
+
+
+def test_the_letter_resolves_to_the_scope_and_is_named(mixed_pipeline: Pipeline) -> None:
+    answer = mixed_pipeline.ask("Wie heeft de brief ondertekend?", documents=[LETTER])
+    assert answer.scope == [LETTER] and not answer.candidates
+    assert {h.chunk.doc_id for h in answer.passages} == {LETTER}
+    assert f"[{LETTER}]" in answer.answer  # the answer names the document it used
+    # That document's closing, with its signature, comes first (not every document's).
+    assert "D.M. van Weel" in answer.passages[0].chunk.text
+
+
+def test_a_report_or_an_agenda_is_the_only_one_of_its_kind(mixed_pipeline: Pipeline) -> None:
+    report = mixed_pipeline.ask("Wat vroeg het lid Verhoef volgens het verslag?")
+    assert report.scope == [REPORT] and {h.chunk.doc_id for h in report.passages} == {REPORT}
+    agenda = mixed_pipeline.ask("What does the agenda say about Mercosur?")
+    assert agenda.scope == [AGENDA] and f"[{AGENDA}]" in agenda.answer
+
+
+def test_the_conversation_or_the_default_decides_between_letters(
+    mixed_pipeline: Pipeline, mixed: Settings
+) -> None:
+    earlier = [("Wat schrijft de minister van Defensie?", f"(Uit: brief [{DEFENCE}])")]
+    followed = mixed_pipeline.ask("Wie heeft de brief ondertekend?", history=earlier)
+    assert followed.scope == [DEFENCE] and f"[{DEFENCE}]" in followed.answer
+    assert any("Hoekstra-Lind" in h.chunk.text for h in followed.passages)
+    retrieval = mixed.retrieval.model_copy(update={"default_document": LETTER})
+    settings = mixed.model_copy(update={"retrieval": retrieval})
+    defaulted = Pipeline(settings, mixed_pipeline.store, mixed_pipeline.embedder)
+    assert defaulted.ask("Wat zegt de brief over handel?").scope == [LETTER]
+
+
+def test_a_question_without_a_reference_is_not_narrowed(mixed_pipeline: Pipeline) -> None:
+    answer = mixed_pipeline.ask("Hoeveel procent van het bbp gaat in 2035 naar defensie?")
+    assert answer.scope == [] and not answer.candidates
