@@ -19,6 +19,7 @@ from rag.backends.prompt import strip_echo
 from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
+from rag.facts import asked_fact, fact_answer, fact_relevance
 from rag.focus import DocumentInfo, ambiguity, naming, resolve
 from rag.glossary import glossary as glossary_terms
 from rag.glossary import render as glossary_text
@@ -77,6 +78,7 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     scope: tuple[str, ...] = ()  # the document ids it may use (empty: all)
     named: DocumentInfo | None = None  # the document "the letter" resolved to
+    fact: bool = False  # answered from the document's metadata (rag.facts)
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
     live: bool = False  # the backend's text was streamed as it came
     tail: str = ""  # what the chain added after a streamed text (spans, glossary)
@@ -157,14 +159,19 @@ class AnswerChain:
         else:
             turn.hits = list(hits)
         started = time.perf_counter()
-        answerer = self.backend(turn.backend)
-        turn.live = answerer.live
-        pieces = []
-        for delta in answerer.stream(turn.query, turn.hits):
-            pieces.append(delta)
-            if turn.live:
-                yield delta
-        turn.text = "".join(pieces)
+        fact = self._fact(turn)
+        if fact is not None:  # who signed it, its date: from the document's own record
+            turn.text, turn.hits = fact
+            turn.fact = True
+        else:
+            answerer = self.backend(turn.backend)
+            turn.live = answerer.live
+            pieces = []
+            for delta in answerer.stream(turn.query, turn.hits):
+                pieces.append(delta)
+                if turn.live:
+                    yield delta
+            turn.text = "".join(pieces)
         turn.timings["generate"] = _ms(started)
         answer = self._finish(turn)
         # A live backend's text went out as it came; what the chain adds follows it. A
@@ -175,6 +182,20 @@ class AnswerChain:
         yield answer
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _fact(self, turn: Turn) -> tuple[str, list[Hit]] | None:
+        """For "who signed the letter?" and "what is its date?" about one document (the
+        one in focus, or the only one): the answer from its metadata (`rag.facts`)."""
+        store = getattr(self.retriever, "store", None)
+        fact = asked_fact(turn.query.text) if self.settings.answer.document_facts else None
+        if fact is None or store is None:
+            return None
+        documents = list(getattr(store.manifest, "documents", None) or [])
+        document = turn.named or (documents[0] if len(documents) == 1 else None)
+        if document is None:
+            return None
+        chunks = [c for c in store.chunks if c.doc_id == document.doc_id]
+        return fact_answer(fact, document, chunks, turn.hits, turn.query.language)
 
     def _focus(self, turn: Turn) -> None:
         """Resolve "the letter" / "dit verslag" to the document in focus (`rag.focus`):
@@ -244,8 +265,14 @@ class AnswerChain:
     def _judge_relevance(
         self, turn: Turn, verdicts: list[SentenceVerdict]
     ) -> list[SentenceVerdict]:
-        """Each cited sentence's relevance to the question (uncited ones get none)."""
+        """Each cited sentence's relevance to the question (uncited ones get none). A
+        quote of the asked signature or date (`rag.facts`) answers by construction."""
         cited = [v for v in verdicts if v.markers]
+        if turn.fact:
+            known = fact_relevance(turn.query.language)
+            return [
+                v.model_copy(update={"relevance": known if v.markers else None}) for v in verdicts
+            ]
         judged = self.relevance.sentences(
             turn.query, [v.text for v in cited], [v.markers[0] - 1 for v in cited], turn.hits
         )

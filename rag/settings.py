@@ -210,6 +210,13 @@ class AnswerSettings(Section):
     were tuned with `scripts/answer_metrics.py` on the development sets; the verifier's
     with `scripts/calibrate_verifier.py` (accuracy 0.971 at 0.55, 0.941 two-fold)."""
 
+    document_facts: bool = Field(
+        default=True,
+        description="Answer 'who signed the letter?' and 'what is its date?' from the "
+        "document's metadata, quoting the passage that holds it (issue 16, rag/facts.py); "
+        "off: the answer backend answers them like any question.",
+    )
+
     min_support: float = share(
         0.2,
         "Below this best sentence score the extractive backend refuses "

@@ -320,3 +320,36 @@ def test_the_conversation_or_the_default_decides_between_letters(
 def test_a_question_without_a_reference_is_not_narrowed(mixed_pipeline: Pipeline) -> None:
     answer = mixed_pipeline.ask("Hoeveel procent van het bbp gaat in 2035 naar defensie?")
     assert answer.scope == [] and not answer.candidates
+
+
+# ---- who signed it, its date: from the document's own record ------------------------------
+
+
+def test_who_signed_the_letter_is_a_verified_quote_of_its_signature(pipeline: Pipeline) -> None:
+    for question in ("Wie heeft de brief ondertekend?", "Who signed the letter?"):
+        answer = pipeline.ask(question)  # the letter alone: no reference to resolve
+        assert not answer.refused, answer.answer
+        assert "D.M. van Weel" in answer.answer
+        assert [s.grounding for s in answer.sentences] == ["quote"]
+        assert answer.relevance is not None and answer.relevance.level == "answers"
+        cited = {h.chunk.chunk_id: h for h in answer.passages}[answer.citations[0].chunk_id]
+        assert "D.M. van Weel" in cited.chunk.text
+
+
+def test_facts_follow_the_document_in_focus(mixed_pipeline: Pipeline) -> None:
+    report = mixed_pipeline.ask("Wie heeft het verslag ondertekend?")
+    assert report.scope == [REPORT]
+    assert "Brouwer" in report.answer and "Van Dijk-Molenaar" in report.answer
+    assert "D.M. van Weel" not in report.answer
+    dated = mixed_pipeline.ask("What is the date of the letter?", documents=[DEFENCE])
+    # The date stands in a heading, no passage text: given as the document's details,
+    # labelled, and not counted as a verified answer.
+    assert "20 November 2025" in dated.answer and "not from a cited passage" in dated.answer
+    assert dated.refused
+
+
+def test_facts_can_be_switched_off(pipeline: Pipeline) -> None:
+    answer_settings = pipeline.settings.answer.model_copy(update={"document_facts": False})
+    settings = pipeline.settings.model_copy(update={"answer": answer_settings})
+    plain = Pipeline(settings, pipeline.store, pipeline.embedder)
+    assert "D.M. van Weel" not in plain.ask("Who signed the letter?").answer
