@@ -30,6 +30,7 @@ class DocumentInfo(Protocol):
     title: str
     kind: str
     date: str | None
+    signatories: list[str]
 
 
 @dataclass(frozen=True)
