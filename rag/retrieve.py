@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import Any
@@ -55,6 +56,7 @@ class HybridRetriever:
         self._parts = {part: part_positions(store.chunks, part) for part in ("start", "end")}
         self._headings = list(dict.fromkeys(c.section for c in store.chunks if c.section))
         self._views: dict[frozenset[str], HybridRetriever | None] = {}
+        self._views_lock = threading.Lock()
 
     def scoped(self, documents: Collection[str] | None) -> HybridRetriever | None:
         """A retriever over the scope as an index of its own (the store's `view`), built
@@ -63,15 +65,16 @@ class HybridRetriever:
         if not documents:
             return None
         key = frozenset(documents)
-        if key not in self._views:
-            make = getattr(self.store, "view", None)
-            view = make(key, self.settings.scope_index_limit) if make is not None else None
-            if len(self._views) >= SCOPE_VIEWS:
-                self._views.pop(next(iter(self._views)))
-            self._views[key] = (
-                None if view is None else HybridRetriever(view, self.embedder, self.settings)
-            )
-        return self._views[key]
+        with self._views_lock:  # concurrent requests share this retriever
+            if key not in self._views:
+                make = getattr(self.store, "view", None)
+                view = make(key, self.settings.scope_index_limit) if make is not None else None
+                if len(self._views) >= SCOPE_VIEWS:
+                    self._views.pop(next(iter(self._views)))
+                self._views[key] = (
+                    None if view is None else HybridRetriever(view, self.embedder, self.settings)
+                )
+            return self._views[key]
 
     def search(
         self, query: Query | str, k: int, *, documents: Collection[str] | None = None

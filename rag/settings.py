@@ -101,7 +101,7 @@ class RetrievalSettings(Section):
     k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer step.")
     fetch_k: int = Field(default=30, ge=1, description="Candidates per retriever before fusion.")
     scope_index_limit: int = Field(
-        default=20_000,
+        default=5_000,
         ge=0,
         description="A scope of at most this many passages is searched as an index of its "
         "own (its own BM25 statistics and vocabulary: the letter scoped in a mixed index "

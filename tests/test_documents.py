@@ -353,3 +353,14 @@ def test_facts_can_be_switched_off(pipeline: Pipeline) -> None:
     settings = pipeline.settings.model_copy(update={"answer": answer_settings})
     plain = Pipeline(settings, pipeline.store, pipeline.embedder)
     assert "D.M. van Weel" not in plain.ask("Who signed the letter?").answer
+
+
+def test_a_scope_over_the_view_limit_is_searched_through_the_store(
+    mixed_pipeline: Pipeline, mixed: Settings
+) -> None:
+    retrieval = mixed.retrieval.model_copy(update={"scope_index_limit": 0})
+    settings = mixed.model_copy(update={"retrieval": retrieval})
+    through_store = Pipeline(settings, mixed_pipeline.store, mixed_pipeline.embedder)
+    assert through_store.retriever.scoped([LETTER]) is None
+    hits = through_store.retrieve(LETTER_TOPIC, 5, documents=[NOTE])
+    assert hits and {h.chunk.doc_id for h in hits} == {NOTE}
