@@ -23,6 +23,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from index.metadata import described
 from index.pg_schema import migrate
 from index.store import (
     FORMAT_VERSION,
@@ -30,7 +31,6 @@ from index.store import (
     IndexStore,
     Manifest,
     check_compatible,
-    described,
     scope_view,
 )
 from rag.errors import ConfigError, IndexMissingError

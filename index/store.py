@@ -40,7 +40,7 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from index.lexical import LexicalIndex
-from index.metadata import describe_passages
+from index.metadata import described
 from rag.embeddings import VectorTable
 from rag.errors import IndexMismatchError, IndexMissingError, RagError
 from rag.settings import IndexSettings, Settings
@@ -87,27 +87,6 @@ class Manifest(BaseModel):
     documents: list[DocumentEntry]
     chunk_count: int
     built_at: str
-
-
-def described(entries: Sequence[DocumentEntry], chunks: Sequence[Chunk]) -> list[DocumentEntry]:
-    """The entries, those of an index built before metadata was stored described from
-    their passages (in memory; the index on disk is left as it is)."""
-    if all(entry.described for entry in entries):
-        return list(entries)
-    by_document: dict[str, list[Chunk]] = {}
-    for chunk in chunks:
-        by_document.setdefault(chunk.doc_id, []).append(chunk)
-    return [
-        entry
-        if entry.described
-        else entry.model_copy(
-            update={
-                **describe_passages(by_document.get(entry.doc_id, []), entry.name),
-                "described": True,
-            }
-        )
-        for entry in entries
-    ]
 
 
 def scope_view(store: Any, documents: Collection[str], limit: int) -> IndexStore | None:

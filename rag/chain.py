@@ -19,7 +19,7 @@ from rag.backends.prompt import strip_echo
 from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
-from rag.facts import asked_fact, fact_answer, fact_relevance
+from rag.facts import contained, fact_relevance, from_record
 from rag.focus import DocumentInfo, ambiguity, naming, resolve
 from rag.glossary import glossary as glossary_terms
 from rag.glossary import render as glossary_text
@@ -186,16 +186,10 @@ class AnswerChain:
     def _fact(self, turn: Turn) -> tuple[str, list[Hit]] | None:
         """For "who signed the letter?" and "what is its date?" about one document (the
         one in focus, or the only one): the answer from its metadata (`rag.facts`)."""
+        if not self.settings.answer.document_facts:
+            return None
         store = getattr(self.retriever, "store", None)
-        fact = asked_fact(turn.query.text) if self.settings.answer.document_facts else None
-        if fact is None or store is None:
-            return None
-        documents = list(getattr(store.manifest, "documents", None) or [])
-        document = turn.named or (documents[0] if len(documents) == 1 else None)
-        if document is None:
-            return None
-        chunks = [c for c in store.chunks if c.doc_id == document.doc_id]
-        return fact_answer(fact, document, chunks, turn.hits, turn.query.language)
+        return from_record(turn.query.text, turn.named, store, turn.hits, turn.query.language)
 
     def _focus(self, turn: Turn) -> None:
         """Resolve "the letter" / "dit verslag" to the document in focus (`rag.focus`):
@@ -323,7 +317,7 @@ class AnswerChain:
                 turn.tail = f"\n\n{naming(turn.named, turn.query.language)}"
                 text += turn.tail
         else:
-            verdicts, citations = self._verify(parsed, turn.hits)
+            verdicts, citations = self._verify(parsed, turn.hits, whole=turn.fact)
             verdicts = self._judge_relevance(turn, verdicts)
             text = parsed.text
             supported = sum(v.supported for v in verdicts)
@@ -364,7 +358,7 @@ class AnswerChain:
         return [s for s in parsed.sentences if not declines(s.text) and s.text not in lead_ins]
 
     def _verify(
-        self, parsed: ParsedAnswer, hits: list[Hit]
+        self, parsed: ParsedAnswer, hits: list[Hit], whole: bool = False
     ) -> tuple[list[SentenceVerdict], list[Citation]]:
         embedder = self.embedder
         threshold = self.settings.answer.support_threshold
@@ -392,6 +386,9 @@ class AnswerChain:
             for marker, score in zip(sentence.markers, scores, strict=True):
                 index, quote = best_quote(embedder, sentence.text, hits[marker - 1])
                 quotes.setdefault(marker, []).append((index, quote, score))
+                if whole:  # a signature block spans lines the chunker split: quote them all
+                    for other in contained(sentence.text, hits[marker - 1].chunk):
+                        quotes[marker].append((other, quote, score))
         citations = [
             _citation(marker, hits[marker - 1], found, threshold)
             for marker, found in sorted(quotes.items())

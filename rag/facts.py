@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from rag.patterns import pattern
 from rag.types import Chunk, Hit, Relevance
@@ -38,6 +38,30 @@ def asked_fact(question: str) -> Fact | None:
     if pattern("asks_document_date").search(question):
         return "date"
     return None
+
+
+def from_record(
+    question: str, named: DocumentFacts | None, store: Any, hits: Sequence[Hit], language: str
+) -> tuple[str, list[Hit]] | None:
+    """`fact_answer` for a question over a store (a `SearchIndex`): about `named`, the
+    document in focus, or the store's only document; None when it asks no fact, or
+    when no one document is meant."""
+    fact = asked_fact(question)
+    if fact is None or store is None:
+        return None
+    documents = list(getattr(getattr(store, "manifest", None), "documents", None) or [])
+    document = named or (documents[0] if len(documents) == 1 else None)
+    if document is None:
+        return None
+    chunks = [c for c in store.chunks if c.doc_id == document.doc_id]
+    return fact_answer(fact, document, chunks, hits, language)
+
+
+def contained(sentence: str, chunk: Chunk) -> list[int]:
+    """Indices of the passage's sentences that the answer sentence quotes whole (a
+    signature block the chunker split over lines is quoted whole)."""
+    plain = normalise(sentence)
+    return [i for i, s in enumerate(chunk.sentences) if normalise(chunk.sentence_text(s)) in plain]
 
 
 def fact_answer(
