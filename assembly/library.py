@@ -9,10 +9,12 @@ failed upload or parse leaves the index that users are querying exactly as it wa
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from index.build import Progress, max_file_bytes
 from index.load import bundled_corpus, load_file, load_paths
-from index.stores import open_store, store_exists, write_documents
+from index.store import DocumentEntry
+from index.stores import open_store, set_document_metadata, store_exists, write_documents
 from rag.embeddings import limit_numpy_threads, load_embedder
 from rag.pipeline import Pipeline
 from rag.settings import Settings
@@ -60,3 +62,11 @@ def remove_document(pipeline: Pipeline, doc_id: str) -> None:
         remove=[doc_id],
     )
     pipeline.replace_store(store)
+
+
+def edit_document(pipeline: Pipeline, doc_id: str, changes: dict[str, Any]) -> DocumentEntry:
+    """An admin's edit of one document's metadata (`index.stores.set_document_metadata`),
+    stored and then live in `pipeline`; returns the document's entry."""
+    entry = set_document_metadata(pipeline.settings, doc_id, changes, previous=pipeline.store)
+    pipeline.refresh()
+    return entry

@@ -17,9 +17,20 @@ import tomllib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from rag.types import Chunk
+
+
+class _Entry(Protocol):
+    doc_id: str
+    name: str
+    described: bool
+
+    def model_copy(self, *, update: dict[str, Any] | None = None, deep: bool = False) -> Any: ...
+
+
+Entry = TypeVar("Entry", bound=_Entry)  # an index.store.DocumentEntry
 
 KINDS = ("letter", "agenda", "report", "note", "other")
 FIELDS = ("title", "kind", "date", "sender", "signatories", "dossier")
@@ -200,3 +211,24 @@ def describe_passages(chunks: Sequence[Chunk], name: str) -> dict[str, Any]:
         section = chunk.section
         paragraphs.append(chunk.text)
     return describe("\n\n".join(paragraphs), name)
+
+
+def described(entries: Sequence[Entry], chunks: Sequence[Chunk]) -> list[Entry]:
+    """The entries, those of an index built before metadata was stored described from
+    their passages (in memory; the index on disk is left as it is)."""
+    if all(entry.described for entry in entries):
+        return list(entries)
+    by_document: dict[str, list[Chunk]] = {}
+    for chunk in chunks:
+        by_document.setdefault(chunk.doc_id, []).append(chunk)
+    return [
+        entry
+        if entry.described
+        else entry.model_copy(
+            update={
+                **describe_passages(by_document.get(entry.doc_id, []), entry.name),
+                "described": True,
+            }
+        )
+        for entry in entries
+    ]

@@ -23,8 +23,16 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
+from index.metadata import described
 from index.pg_schema import migrate
-from index.store import FORMAT_VERSION, DocumentEntry, Manifest, check_compatible, described
+from index.store import (
+    FORMAT_VERSION,
+    DocumentEntry,
+    IndexStore,
+    Manifest,
+    check_compatible,
+    scope_view,
+)
 from rag.errors import ConfigError, IndexMissingError
 from rag.settings import IndexSettings, Settings
 from rag.text import query_terms
@@ -313,6 +321,10 @@ class PgStore:
         with self.pool.connection() as conn:
             rows = conn.execute(sql, params).fetchall()
         return [(p, s) for p, s in self._positions(rows) if s > 0]
+
+    def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
+        """The scope `documents` as an in-memory index of its own (`scope_view`)."""
+        return scope_view(self, documents, limit)
 
     def fetch_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         with self.pool.connection() as conn:

@@ -40,10 +40,11 @@ import numpy as np
 from pydantic import BaseModel, Field
 
 from index.lexical import LexicalIndex
-from index.metadata import describe_passages
+from index.metadata import described
 from rag.embeddings import VectorTable
 from rag.errors import IndexMismatchError, IndexMissingError, RagError
 from rag.settings import IndexSettings, Settings
+from rag.text import vocabulary_terms
 from rag.types import Chunk
 
 FORMAT_VERSION = 3  # 2: footnote markers cut off BM25 words; 3: apostrophes end a word,
@@ -88,25 +89,34 @@ class Manifest(BaseModel):
     built_at: str
 
 
-def described(entries: Sequence[DocumentEntry], chunks: Sequence[Chunk]) -> list[DocumentEntry]:
-    """The entries, those of an index built before metadata was stored described from
-    their passages (in memory; the index on disk is left as it is)."""
-    if all(entry.described for entry in entries):
-        return list(entries)
-    by_document: dict[str, list[Chunk]] = {}
-    for chunk in chunks:
-        by_document.setdefault(chunk.doc_id, []).append(chunk)
-    return [
-        entry
-        if entry.described
-        else entry.model_copy(
-            update={
-                **describe_passages(by_document.get(entry.doc_id, []), entry.name),
-                "described": True,
-            }
-        )
-        for entry in entries
-    ]
+def scope_view(store: Any, documents: Collection[str], limit: int) -> IndexStore | None:
+    """The passages of `documents` as an in-memory index of their own: FAISS (flat) over
+    their vectors, BM25 with their own statistics, the vocabulary of their own words. A
+    scoped question then ranks exactly as over an index of those documents alone (the
+    letter scoped in a mixed index answers as the letter alone). None when the scope
+    holds no passages or more than `limit` (then the store searches it, with the whole
+    index's statistics). Works over any `SearchIndex` (folder or PostgreSQL)."""
+    positions = [i for i, c in enumerate(store.chunks) if c.doc_id in documents]
+    if not positions or len(positions) > limit:
+        return None
+    chunks = [store.chunks[i] for i in positions]
+    vectors = np.asarray(store.vectors[positions], dtype=np.float32).reshape(len(positions), -1)
+    known = {term: i for i, term in enumerate(store.terms)}
+    terms = [t for t in vocabulary_terms([c.text for c in chunks]) if t in known]
+    dimension = store.manifest.dimension
+    term_vectors = (
+        np.asarray(store.term_vectors[[known[t] for t in terms]], dtype=np.float32)
+        if terms
+        else np.zeros((0, dimension), dtype=np.float32)
+    )
+    manifest = store.manifest.model_copy(
+        update={
+            "documents": [d for d in store.manifest.documents if d.doc_id in documents],
+            "chunk_count": len(chunks),
+            "faiss_type": "flat",
+        }
+    )
+    return IndexStore.create(chunks, vectors, manifest, terms, term_vectors)
 
 
 def embedding_fingerprint(settings: Settings) -> str:
@@ -180,6 +190,10 @@ class IndexStore:
     def chunk(self, chunk_id: str) -> Chunk | None:
         position = self.position.get(chunk_id)
         return None if position is None else self.chunks[position]
+
+    def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
+        """The scope `documents` as an index of its own (`scope_view`)."""
+        return scope_view(self, documents, limit)
 
     def vector_tables(self) -> list[VectorTable]:
         """The texts encoded at build time (sentences, terms), for `Embedder.remember`."""

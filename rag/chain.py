@@ -19,6 +19,8 @@ from rag.backends.prompt import strip_echo
 from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.embeddings import Embedder
 from rag.errors import InputError
+from rag.facts import contained, fact_relevance, from_record
+from rag.focus import DocumentInfo, ambiguity, naming, resolve
 from rag.glossary import glossary as glossary_terms
 from rag.glossary import render as glossary_text
 from rag.query import Query, analyse
@@ -58,7 +60,9 @@ class Retriever(Protocol):
     def search(
         self, query: Query, k: int, *, documents: Collection[str] | None = None
     ) -> list[Hit]: ...
-    def unknown_words(self, query: Query) -> list[str]: ...
+    def unknown_words(
+        self, query: Query, *, documents: Collection[str] | None = None
+    ) -> list[str]: ...
 
 
 @dataclass
@@ -73,6 +77,8 @@ class Turn:
     text: str = ""
     timings: dict[str, float] = field(default_factory=dict)
     scope: tuple[str, ...] = ()  # the document ids it may use (empty: all)
+    named: DocumentInfo | None = None  # the document "the letter" resolved to
+    fact: bool = False  # answered from the document's metadata (rag.facts)
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
     live: bool = False  # the backend's text was streamed as it came
     tail: str = ""  # what the chain added after a streamed text (spans, glossary)
@@ -135,11 +141,16 @@ class AnswerChain:
         the ids of the documents it may answer from (None or empty: all)."""
         turn = self._start(question, backend, k, history)
         turn.scope = tuple(dict.fromkeys(documents or ()))
+        if turn.early is None and hits is None:
+            self._focus(turn)
         if turn.early is not None:
             yield turn.early.answer
             yield self._finish(turn)
             return
-        unknown = tuple(self.retriever.unknown_words(turn.query))
+        if turn.scope:
+            unknown = tuple(self.retriever.unknown_words(turn.query, documents=turn.scope))
+        else:
+            unknown = tuple(self.retriever.unknown_words(turn.query))
         turn.query = replace(turn.query, unknown=unknown)
         if hits is None:
             started = time.perf_counter()
@@ -148,14 +159,19 @@ class AnswerChain:
         else:
             turn.hits = list(hits)
         started = time.perf_counter()
-        answerer = self.backend(turn.backend)
-        turn.live = answerer.live
-        pieces = []
-        for delta in answerer.stream(turn.query, turn.hits):
-            pieces.append(delta)
-            if turn.live:
-                yield delta
-        turn.text = "".join(pieces)
+        fact = self._fact(turn)
+        if fact is not None:  # who signed it, its date: from the document's own record
+            turn.text, turn.hits = fact
+            turn.fact = True
+        else:
+            answerer = self.backend(turn.backend)
+            turn.live = answerer.live
+            pieces = []
+            for delta in answerer.stream(turn.query, turn.hits):
+                pieces.append(delta)
+                if turn.live:
+                    yield delta
+            turn.text = "".join(pieces)
         turn.timings["generate"] = _ms(started)
         answer = self._finish(turn)
         # A live backend's text went out as it came; what the chain adds follows it. A
@@ -166,6 +182,37 @@ class AnswerChain:
         yield answer
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _fact(self, turn: Turn) -> tuple[str, list[Hit]] | None:
+        """For "who signed the letter?" and "what is its date?" about one document (the
+        one in focus, or the only one): the answer from its metadata (`rag.facts`)."""
+        if not self.settings.answer.document_facts:
+            return None
+        store = getattr(self.retriever, "store", None)
+        return from_record(turn.query.text, turn.named, store, turn.hits, turn.query.language)
+
+    def _focus(self, turn: Turn) -> None:
+        """Resolve "the letter" / "dit verslag" to the document in focus (`rag.focus`):
+        narrow the scope to it, or, when several fit, answer with the candidates."""
+        store = getattr(self.retriever, "store", None)
+        documents = list(getattr(getattr(store, "manifest", None), "documents", None) or [])
+        found = resolve(
+            turn.query.text,
+            turn.query.history,
+            turn.scope,
+            documents,
+            self.settings.retrieval.default_document,
+        )
+        turn.scope, turn.named = found.scope, found.named
+        if found.candidates:
+            turn.early = Answer(
+                question=turn.query.text,
+                language=turn.query.language,
+                answer=ambiguity(found.candidates, turn.query.language),
+                refused=True,
+                backend=turn.backend,
+                candidates=[d.doc_id for d in found.candidates],
+            )
 
     def _search(self, query: Query, k: int, scope: Sequence[str] = ()) -> list[Hit]:
         """The passages to answer from: for the gist of the whole document, passages that
@@ -197,6 +244,8 @@ class AnswerChain:
             text = f"{head}\n{text}"
         if terms:
             tail.append(glossary_text(terms))
+        if turn.named is not None:  # the answer names the document "the letter" meant
+            tail.append(naming(turn.named, turn.query.language))
         turn.tail = "".join(f"\n\n{part}" for part in tail)
         return text + turn.tail
 
@@ -210,8 +259,14 @@ class AnswerChain:
     def _judge_relevance(
         self, turn: Turn, verdicts: list[SentenceVerdict]
     ) -> list[SentenceVerdict]:
-        """Each cited sentence's relevance to the question (uncited ones get none)."""
+        """Each cited sentence's relevance to the question (uncited ones get none). A
+        quote of the asked signature or date (`rag.facts`) answers by construction."""
         cited = [v for v in verdicts if v.markers]
+        if turn.fact:
+            known = fact_relevance(turn.query.language)
+            return [
+                v.model_copy(update={"relevance": known if v.markers else None}) for v in verdicts
+            ]
         judged = self.relevance.sentences(
             turn.query, [v.text for v in cited], [v.markers[0] - 1 for v in cited], turn.hits
         )
@@ -258,8 +313,11 @@ class AnswerChain:
         terms: dict[str, str] = {}
         if refused:
             text = text or refusal(turn.query.language)
+            if turn.named is not None:  # which document said nothing about it
+                turn.tail = f"\n\n{naming(turn.named, turn.query.language)}"
+                text += turn.tail
         else:
-            verdicts, citations = self._verify(parsed, turn.hits)
+            verdicts, citations = self._verify(parsed, turn.hits, whole=turn.fact)
             verdicts = self._judge_relevance(turn, verdicts)
             text = parsed.text
             supported = sum(v.supported for v in verdicts)
@@ -300,7 +358,7 @@ class AnswerChain:
         return [s for s in parsed.sentences if not declines(s.text) and s.text not in lead_ins]
 
     def _verify(
-        self, parsed: ParsedAnswer, hits: list[Hit]
+        self, parsed: ParsedAnswer, hits: list[Hit], whole: bool = False
     ) -> tuple[list[SentenceVerdict], list[Citation]]:
         embedder = self.embedder
         threshold = self.settings.answer.support_threshold
@@ -328,6 +386,9 @@ class AnswerChain:
             for marker, score in zip(sentence.markers, scores, strict=True):
                 index, quote = best_quote(embedder, sentence.text, hits[marker - 1])
                 quotes.setdefault(marker, []).append((index, quote, score))
+                if whole:  # a signature block spans lines the chunker split: quote them all
+                    for other in contained(sentence.text, hits[marker - 1].chunk):
+                        quotes[marker].append((other, quote, score))
         citations = [
             _citation(marker, hits[marker - 1], found, threshold)
             for marker, found in sorted(quotes.items())

@@ -164,6 +164,7 @@ class Pipeline:
             self.embedder.remember(str(self.settings.index.path), tables())
 
     def documents(self) -> list[Any]:
-        """Manifest entries of the indexed documents (doc_id, name, source, chunks)."""
+        """Manifest entries of the indexed documents: doc_id, name, source, chunks, and
+        their metadata (title, kind, date, sender, signatories, dossier, edited)."""
         self.refresh()
         return list(self.store.manifest.documents)

@@ -41,6 +41,7 @@ def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, 
         "spans": [span.model_dump() for span in answer.spans],
         "glossary": answer.glossary,
         "scope": answer.scope,
+        "candidates": answer.candidates,
     }
 
 

@@ -14,6 +14,7 @@
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import Any
@@ -28,6 +29,8 @@ from rag.settings import RetrievalSettings
 from rag.structure import best_heading, part_positions
 from rag.text import content_pairs, content_words
 from rag.types import Chunk, Hit
+
+SCOPE_VIEWS = 8  # scoped retrievers kept (each holds a small in-memory index)
 
 
 class HybridRetriever:
@@ -52,6 +55,26 @@ class HybridRetriever:
         }
         self._parts = {part: part_positions(store.chunks, part) for part in ("start", "end")}
         self._headings = list(dict.fromkeys(c.section for c in store.chunks if c.section))
+        self._views: dict[frozenset[str], HybridRetriever | None] = {}
+        self._views_lock = threading.Lock()
+
+    def scoped(self, documents: Collection[str] | None) -> HybridRetriever | None:
+        """A retriever over the scope as an index of its own (the store's `view`), built
+        once per scope (the last `SCOPE_VIEWS` kept); None for no scope, or one the store
+        searches itself (too large, or a store without views)."""
+        if not documents:
+            return None
+        key = frozenset(documents)
+        with self._views_lock:  # concurrent requests share this retriever
+            if key not in self._views:
+                make = getattr(self.store, "view", None)
+                view = make(key, self.settings.scope_index_limit) if make is not None else None
+                if len(self._views) >= SCOPE_VIEWS:
+                    self._views.pop(next(iter(self._views)))
+                self._views[key] = (
+                    None if view is None else HybridRetriever(view, self.embedder, self.settings)
+                )
+            return self._views[key]
 
     def search(
         self, query: Query | str, k: int, *, documents: Collection[str] | None = None
@@ -61,6 +84,9 @@ class HybridRetriever:
         all), only those documents' passages are searched."""
         if isinstance(query, str):
             query = analyse(query)
+        view = self.scoped(documents)
+        if view is not None:
+            return view.search(query, k)
         text = query.standalone
         if not self.store.chunks or not text.strip():
             return []
@@ -114,10 +140,13 @@ class HybridRetriever:
             )
         return self._with_footnotes(hits)
 
-    def unknown_words(self, query: Query) -> list[str]:
-        """The question's content words that neither occur in the corpus nor align with a
-        corpus word ("nuclear" in a letter that never mentions it): a sign that the
-        documents do not answer it."""
+    def unknown_words(self, query: Query, *, documents: Collection[str] | None = None) -> list[str]:
+        """The question's content words that neither occur in the corpus (or the scope)
+        nor align with a corpus word ("nuclear" in a letter that never mentions it): a
+        sign that the documents do not answer it."""
+        view = self.scoped(documents)
+        if view is not None:
+            return view.unknown_words(query)
         known = self.aligner.known
         return [
             concept[0]

@@ -100,6 +100,20 @@ class RetrievalSettings(Section):
 
     k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer step.")
     fetch_k: int = Field(default=30, ge=1, description="Candidates per retriever before fusion.")
+    scope_index_limit: int = Field(
+        default=5_000,
+        ge=0,
+        description="A scope of at most this many passages is searched as an index of its "
+        "own (its own BM25 statistics and vocabulary: the letter scoped in a mixed index "
+        "ranks as the letter alone, scripts/scope_recall.py); a larger one through the "
+        "store, with the whole index's statistics.",
+    )
+    default_document: str | None = Field(
+        default=None,
+        description="Id of the document that 'the letter' / 'de brief' means when neither "
+        "the scope nor the conversation says which (issue 16; rag/focus.py). None: the "
+        "only document of that kind, else the answer asks which one.",
+    )
     mmr_lambda: float = share(0.9, "MMR trade-off: 1 = relevance only.")
     reranker: str | None = Field(
         default=None, description="Optional cross-encoder model name or path for reranking."
@@ -195,6 +209,13 @@ class AnswerSettings(Section):
     """The extractive answer and the verifier. The extractive weights and refusal floor
     were tuned with `scripts/answer_metrics.py` on the development sets; the verifier's
     with `scripts/calibrate_verifier.py` (accuracy 0.971 at 0.55, 0.941 two-fold)."""
+
+    document_facts: bool = Field(
+        default=True,
+        description="Answer 'who signed the letter?' and 'what is its date?' from the "
+        "document's metadata, quoting the passage that holds it (issue 16, rag/facts.py); "
+        "off: the answer backend answers them like any question.",
+    )
 
     min_support: float = share(
         0.2,

@@ -15,7 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field
 CONTRACT_VERSION = "1.3"
 """Version of the JSON answer contract (`rag ask --json`, `POST /api/ask`); its schema is
 docs/answer.schema.json. 1.1: a `version` field; `passages[].score` is the ranking score.
-1.3: `scope`, the ids of the documents the answer was limited to."""
+1.3: `scope`, the ids of the documents the answer was limited to, and `candidates`, the
+documents an ambiguous "the letter" could mean."""
 
 
 class Frozen(BaseModel):
@@ -214,6 +215,11 @@ class Answer(Frozen):
     scope: list[str] = Field(
         default_factory=list,
         description="Ids of the documents the answer was limited to (empty: all).",
+    )
+    candidates: list[str] = Field(
+        default_factory=list,
+        description="Ids of the documents an ambiguous reference ('the letter') could "
+        "mean; the answer asks which (it is refused).",
     )
 
 

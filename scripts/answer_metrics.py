@@ -8,6 +8,7 @@ keyword recall of the answers to answerable questions (refusals count 0). A ques
 `follow_up_of` is asked after the question it follows, with that turn as history.
 
     .venv/bin/python scripts/answer_metrics.py [--dataset FILE.jsonl] [--backend NAME]
+        [--document ID ...]
 """
 
 from __future__ import annotations
@@ -34,6 +35,12 @@ def main() -> None:
     parser.add_argument(
         "--by-type", action="store_true", help="Also one row per language and question type."
     )
+    parser.add_argument(
+        "--document",
+        action="append",
+        default=None,
+        help="Answer only from this document id (repeatable), e.g. the letter in a mixed index.",
+    )
     args = parser.parse_args()
     pipeline = open_pipeline(Settings(), build_if_missing=True)
     sources = [load_file(Path(d.source)) for d in pipeline.documents()]
@@ -45,14 +52,17 @@ def main() -> None:
         cleaned[source.name] = " ".join(f"{document.text} {notes}".split())
     items = load_dataset(args.dataset)
     follows = follow_ups(args.dataset)
-    pipeline.ask(items[0].question, backend=args.backend)  # warm-up, not timed
+    pipeline.ask(items[0].question, backend=args.backend, documents=args.document)  # warm-up
     rows = []
     answered: dict[str, tuple[str, str]] = {}
     for item in items:
         earlier = answered.get(follows.get(item.id, ""))
         started = time.perf_counter()
         answer = pipeline.ask(
-            item.question, backend=args.backend, history=[earlier] if earlier else ()
+            item.question,
+            backend=args.backend,
+            history=[earlier] if earlier else (),
+            documents=args.document,
         )
         answered[item.id] = (item.question, answer.answer)
         elapsed = (time.perf_counter() - started) * 1000

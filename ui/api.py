@@ -1,10 +1,12 @@
 """The HTTP API (FastAPI; OpenAPI at /docs), served beside the chat UI or on its own.
 
     POST   /api/ask               the `rag ask --json` contract; stream=true: server-sent
-                                  events, `delta` ({"text"}) events then one `answer` event
+                                  events, `delta` ({"text"}) events then one `answer` event;
+                                  `documents`: ids to answer from (also /api/brief)
     POST   /api/brief             a cited briefing on a topic (or the whole corpus)
-    GET    /api/documents         the indexed documents
+    GET    /api/documents         the indexed documents with their metadata
     POST   /api/documents         add one (multipart `file`, `replace`); admin only
+    PATCH  /api/documents/{id}    correct its metadata (title, kind, date, …); admin only
     DELETE /api/documents/{id}    remove one; admin only
     GET    /api/health            index loaded, documents, passages, answer model
     /v1/…                         the OpenAI-compatible endpoint (`ui.openai_api`)
@@ -45,6 +47,7 @@ if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
 JSON_BODY_LIMIT = 1024 * 1024
+DOCUMENTS_HELP = "Ids of the documents to answer from (GET /api/documents); none: all."
 MULTIPART_OVERHEAD = 64 * 1024
 
 
@@ -63,6 +66,7 @@ class AskRequest(BaseModel):
     backend: str | None = Field(default=None, description="Answer backend (as configured).")
     stream: bool = Field(default=False, description="Server-sent events: deltas, then answer.")
     id: str | int | None = Field(default=None, description="Your id, echoed in the answer.")
+    documents: list[str] | None = Field(default=None, max_length=100, description=DOCUMENTS_HELP)
 
     @field_validator("backend")
     @classmethod
@@ -70,11 +74,25 @@ class AskRequest(BaseModel):
         return known_backend(value)
 
 
+class MetadataPatch(BaseModel):
+    """Metadata fields to set on one document (the others stay as they are)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: str | None = Field(default=None, max_length=500)
+    kind: str | None = Field(default=None, description="letter, agenda, report, note or other.")
+    date: str | None = Field(default=None, description="yyyy-mm-dd.")
+    sender: str | None = Field(default=None, max_length=500)
+    signatories: list[str] | None = Field(default=None, max_length=20)
+    dossier: str | None = Field(default=None, max_length=200)
+
+
 class BriefRequest(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     topic: str | None = Field(default=None, max_length=500, description="Empty: everything.")
     backend: str | None = None
+    documents: list[str] | None = Field(default=None, max_length=100, description=DOCUMENTS_HELP)
 
     @field_validator("backend")
     @classmethod
@@ -141,7 +159,7 @@ def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
         }
 
     @router.api_route(
-        "/{path:path}", methods=["GET", "POST", "PUT", "DELETE"], include_in_schema=False
+        "/{path:path}", methods=["GET", "POST", "PUT", "PATCH", "DELETE"], include_in_schema=False
     )
     def unknown(path: str) -> Any:
         raise ApiError(404, f"No such endpoint: /api/{path}. See /docs for the API.")
@@ -159,7 +177,13 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
         backend = pipeline.chain.backend(body.backend)
         turn = contextlib.nullcontext() if backend.live else computing
         with turn:
-            return pipeline.ask(body.question, k=body.k, backend=body.backend, history=history)
+            return pipeline.ask(
+                body.question,
+                k=body.k,
+                backend=body.backend,
+                history=history,
+                documents=body.documents,
+            )
 
     @router.post("/ask", summary="Answer a question with verified citations")
     def ask(body: AskRequest) -> Any:
@@ -167,7 +191,13 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
         if not body.stream:
             # Already plain JSON types: skip FastAPI's recursive re-encoding of the payload.
             return JSONResponse(answer_to_json(answer(body, history), _id(body.id)))
-        events = pipeline.stream(body.question, k=body.k, backend=body.backend, history=history)
+        events = pipeline.stream(
+            body.question,
+            k=body.k,
+            backend=body.backend,
+            history=history,
+            documents=body.documents,
+        )
         first = next(events, None)  # bad input, unreachable model server: fail with a status
         if first is None:
             raise ApiError(500, "The answer stream ended before it began; please try again.")
@@ -179,7 +209,8 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
 
     @router.post("/brief", summary="A short cited briefing on a topic")
     def brief(body: BriefRequest) -> Any:
-        briefing = pipeline.brief((body.topic or "").strip() or None, backend=body.backend)
+        topic = (body.topic or "").strip() or None
+        briefing = pipeline.brief(topic, backend=body.backend, documents=body.documents)
         return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
 
 
@@ -206,6 +237,20 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
             raise ApiError(400, "Send the document as a multipart field named 'file'.")
         replace = str(form.get("replace", "false")).lower() in ("1", "true", "yes", "on")
         return await run_in_threadpool(_add_upload, pipeline, upload, replace, max_mb)
+
+    @router.patch("/documents/{doc_id}", summary="Correct a document's metadata (admin)")
+    def edit(doc_id: str, body: MetadataPatch, request: Request) -> Any:
+        from assembly.library import edit_document
+
+        verdict = access.admin(request.headers.get("authorization"))
+        if verdict != "ok":
+            raise verdict_error(verdict, admin=True)
+        if doc_id not in document_ids(pipeline):
+            raise ApiError(404, f"No document '{doc_id}'. GET /api/documents lists the ids.")
+        changes = body.model_dump(exclude_none=True)
+        if not changes:
+            raise ApiError(400, f"Send at least one of: {', '.join(MetadataPatch.model_fields)}.")
+        return _document(edit_document(pipeline, doc_id, changes))
 
     @router.delete("/documents/{doc_id}", summary="Remove a document (admin)")
     def remove(doc_id: str, request: Request) -> Any:
@@ -265,7 +310,18 @@ def _add_upload(pipeline: Pipeline, upload: UploadFile, replace: bool, max_mb: f
 
 
 def _document(entry: Any) -> dict[str, Any]:
-    return {"id": entry.doc_id, "name": entry.name, "passages": entry.chunks}
+    return {
+        "id": entry.doc_id,
+        "name": entry.name,
+        "passages": entry.chunks,
+        "title": entry.title,
+        "kind": entry.kind,
+        "date": entry.date,
+        "sender": entry.sender,
+        "signatories": entry.signatories,
+        "dossier": entry.dossier,
+        "edited": entry.edited,
+    }
 
 
 def _id(value: str | int | None) -> str | None:

@@ -52,6 +52,11 @@ class ChatRequest(BaseModel):
     model: str = MODEL
     messages: list[Message] = Field(min_length=1, max_length=100)
     stream: bool = False
+    documents: list[str] | None = Field(
+        default=None,
+        max_length=100,
+        description="Extra field: ids of the documents to answer from (none: all).",
+    )
 
 
 def openai_router(pipeline: Pipeline) -> APIRouter:
@@ -73,9 +78,13 @@ def openai_router(pipeline: Pipeline) -> APIRouter:
         question, history = conversation(body.messages)
         reply_id = f"chatcmpl-{uuid.uuid4().hex[:24]}"
         if not body.stream:
-            answer = pipeline.ask(question, backend=backend, history=history)
+            answer = pipeline.ask(
+                question, backend=backend, history=history, documents=body.documents
+            )
             return completion(reply_id, body.model, answer)
-        events = pipeline.stream(question, backend=backend, history=history)
+        events = pipeline.stream(
+            question, backend=backend, history=history, documents=body.documents
+        )
         first = next(events, None)  # bad input, unreachable model server: fail with a status
         if first is None:
             raise ApiError(500, "The answer stream ended before it began; please try again.")

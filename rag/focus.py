@@ -1,0 +1,129 @@
+"""Which document "de brief", "the letter", "this document", "dit verslag" mean.
+
+A question that points at one document is answered from the document in focus: the
+scope when it holds one document; else, among the documents of the kind the word names
+(a "brief" is a letter, a "verslag" a report; "document" any), the one the conversation
+has been about (named in an earlier question or answer), else the configured default
+document, else the only one of that kind. When several fit and nothing decides, the
+answer says so and lists them instead of mixing documents. An index of one document
+needs no resolving, so its answers do not change. The words are data
+(`refers_to_document` and `[document_refs]` in `rag/lexicon/`).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from typing import Protocol
+
+from rag.patterns import fragments
+from rag.text import LANGUAGES, lexicon
+
+
+class DocumentInfo(Protocol):
+    """What focus needs of an indexed document (`index.store.DocumentEntry` has it)."""
+
+    doc_id: str
+    name: str
+    title: str
+    kind: str
+    date: str | None
+    signatories: list[str]
+
+
+@dataclass(frozen=True)
+class Focus:
+    """The scope to answer from, the document a reference resolved to (named in the
+    answer), and the candidates when the reference is ambiguous."""
+
+    scope: tuple[str, ...]
+    named: DocumentInfo | None = None
+    candidates: tuple[DocumentInfo, ...] = ()
+
+
+@lru_cache(maxsize=1)
+def _references() -> tuple[tuple[re.Pattern[str], dict[str, str]], ...]:
+    return tuple(
+        (
+            re.compile("|".join(f"(?:{f})" for f in fragments("refers_to_document", lang)), re.I),
+            {k.lower(): v for k, v in lexicon(lang).get("document_refs", {}).items()},
+        )
+        for lang in LANGUAGES
+        if fragments("refers_to_document", lang)
+    )
+
+
+def referred_kind(question: str) -> str | None:
+    """The kind of document the question points at ("letter", "report", …; "" for any
+    document), or None when it points at none."""
+    found = []
+    for compiled, kinds in _references():
+        match = compiled.search(question)
+        if match and match.group("word").lower() in kinds:
+            found.append((match.start(), kinds[match.group("word").lower()]))
+    return min(found)[1] if found else None
+
+
+def resolve(
+    question: str,
+    history: Sequence[tuple[str, str]],
+    scope: Sequence[str],
+    documents: Sequence[DocumentInfo],
+    default: str | None = None,
+) -> Focus:
+    """The focus of a question over `documents` (see the module docstring)."""
+    kind = referred_kind(question)
+    if kind is None or len(documents) <= 1:
+        return Focus(tuple(scope))
+    by_id = {d.doc_id: d for d in documents}
+    if len(scope) == 1:
+        return Focus(tuple(scope), named=by_id.get(scope[0]))
+    pool = [by_id[d] for d in scope if d in by_id] if scope else list(documents)
+    fitting = [d for d in pool if not kind or d.kind == kind]
+    if not fitting:
+        return Focus(tuple(scope))  # nothing of that kind: the words decide nothing
+    talked_about = [d for d in fitting if _mentioned(d, history)]
+    chosen = (
+        talked_about[-1:]
+        if len(talked_about) == 1
+        else [d for d in fitting if d.doc_id == default] or fitting
+    )
+    if len(chosen) == 1:
+        return Focus((chosen[0].doc_id,), named=chosen[0])
+    return Focus(tuple(scope), candidates=tuple(fitting))
+
+
+def _mentioned(document: DocumentInfo, history: Sequence[tuple[str, str]]) -> bool:
+    """Whether an earlier question or answer names the document (its id, file name or
+    a title of more than one word)."""
+    names = [document.doc_id, document.name]
+    if len(document.title.split()) > 1:
+        names.append(document.title)
+    text = " ".join(f"{q} {a}" for q, a in history).lower()
+    return any(name and name.lower() in text for name in names)
+
+
+def naming(document: DocumentInfo, language: str) -> str:
+    """The line that names the document an answer used."""
+    date = f", {document.date}" if document.date else ""
+    title = document.title or document.name
+    lead = "Uit" if language == "nl" else "From"
+    return f"({lead}: {title}{date} [{document.doc_id}])"
+
+
+def ambiguity(candidates: Sequence[DocumentInfo], language: str) -> str:
+    """What to say when a reference fits several documents: which ones, and how to pick."""
+    listed = "; ".join(
+        f"{d.title or d.name}{', ' + d.date if d.date else ''} [{d.doc_id}]" for d in candidates
+    )
+    if language == "nl":
+        return (
+            f"Meerdere documenten passen bij uw vraag: {listed}. Welk bedoelt u? Kies er een "
+            "als bron (rag ask --document ID) of noem het in uw vraag."
+        )
+    return (
+        f"Several documents fit your question: {listed}. Which one do you mean? Choose one "
+        "as the source (rag ask --document ID) or name it in your question."
+    )
