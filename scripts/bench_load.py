@@ -2,14 +2,16 @@
 next to the in-process rate (`pipeline.ask` in a loop, what `rag ask --questions` does)
 measured in the same run.
 
-The server is `rag serve` (chat UI and API on one port) started as its own process on
-loopback; clients are threads in this process, each sending a bounded number of
-questions to POST /api/ask. An answer counts as correct when its text equals the
+The server is `rag serve` (chat UI and API on one port; with `--workers N`, `rag serve
+--api-only --workers N`) started as its own process on loopback; clients are threads in
+this process, each connected before the clock starts and then sending a bounded number
+of questions to POST /api/ask. An answer counts as correct when its text equals the
 in-process answer to the same question (the default extractive backend is deterministic).
 
     nice -n 19 .venv/bin/python scripts/bench_load.py            # ~3 minutes
     nice -n 19 .venv/bin/python scripts/bench_load.py --per-client 4 --clients 1 8 16 32
     .venv/bin/python scripts/bench_load.py --clients 8 16 32 64 --per-client 5 --soak 1000
+    .venv/bin/python scripts/bench_load.py --workers 2     # two API processes
 
 Each level also reports the server's resident memory before and after; `--soak N` then
 sends N more questions from 8 clients and reports the server's RSS growth.
@@ -24,6 +26,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -59,10 +62,12 @@ def in_process(pipeline, asked: list[str], rounds: int) -> tuple[float, float]:
     return rate, statistics.median(latencies) * 1000
 
 
-def start_server(index: Path, port: int, log: Path) -> subprocess.Popen:
+def start_server(index: Path, port: int, log: Path, workers: int) -> subprocess.Popen:
     rag = Path(sys.executable).parent / "rag"
     command = [str(rag)] if rag.exists() else [sys.executable, "-m", "ui.cli"]
     command += ["--index", str(index), "serve", "--port", str(port)]
+    if workers > 1:
+        command += ["--api-only", "--workers", str(workers)]
     env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False"}
     process = subprocess.Popen(command, stdout=log.open("wb"), stderr=subprocess.STDOUT, env=env)
     deadline = time.monotonic() + 300
@@ -83,9 +88,13 @@ def load(url: str, clients: int, per_client: int, expected: dict[str, str]) -> d
     """`clients` threads, each asking `per_client` questions in turn."""
     asked = list(expected)
 
+    ready = threading.Barrier(clients + 1)
+
     def client(n: int) -> list[tuple[float, bool, bool]]:
         results = []
         with httpx.Client(base_url=url, timeout=120) as http:
+            http.get("/api/health")  # connected before the clock starts, as a client that stays
+            ready.wait()
             for i in range(per_client):
                 question = asked[(n + i) % len(asked)]
                 t = time.perf_counter()
@@ -98,9 +107,11 @@ def load(url: str, clients: int, per_client: int, expected: dict[str, str]) -> d
                 results.append((time.perf_counter() - t, ok, right))
         return results
 
-    started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
-        results = [r for batch in pool.map(client, range(clients)) for r in batch]
+        batches = pool.map(client, range(clients))
+        ready.wait()  # every client is connected: start the clock
+        started = time.perf_counter()
+        results = [r for batch in batches for r in batch]
     elapsed = time.perf_counter() - started
     latencies = sorted(r[0] for r in results)
     return {
@@ -121,6 +132,13 @@ def main() -> None:
     parser.add_argument("--questions", type=int, default=16, help="Distinct questions used.")
     parser.add_argument("--port", type=int, default=7871)
     parser.add_argument(
+        "--workers",
+        type=int,
+        default=1,
+        help="Server processes: 1 is `rag serve` (chat UI and API); more is "
+        "`rag serve --api-only --workers N`.",
+    )
+    parser.add_argument(
         "--soak",
         type=int,
         default=0,
@@ -134,7 +152,7 @@ def main() -> None:
         expected = {q: pipeline.ask(q).answer for q in asked}  # warm-up and expected texts
         before, p50 = in_process(pipeline, asked, rounds=3)
         print(f"in-process before: {before:.1f} answers/s, p50 {p50:.0f} ms", flush=True)
-        server = start_server(index, args.port, Path(tmp) / "server.log")
+        server = start_server(index, args.port, Path(tmp) / "server.log", args.workers)
         rows = []
         try:
             url = f"http://127.0.0.1:{args.port}"
@@ -178,11 +196,21 @@ def main() -> None:
 
 
 def rss_mb(pid: int) -> float:
-    """Resident memory of a process (Linux /proc), in MB."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+    """Resident memory of the server and its worker processes (Linux /proc), in MB."""
+    total = 0.0
+    for process in [pid, *_children(pid)]:
+        for line in Path(f"/proc/{process}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
+
+
+def _children(pid: int) -> list[int]:
+    found = []
+    for tasks in Path(f"/proc/{pid}/task").iterdir():
+        for child in (tasks / "children").read_text().split():
+            found += [int(child), *_children(int(child))]
+    return found
 
 
 if __name__ == "__main__":

@@ -121,6 +121,41 @@ def test_api_only_serves_no_ui(tmp_path: Path, built_index) -> None:
         assert blocked.status_code == 403  # no admin configured, no --allow-uploads
 
 
+def test_api_workers_share_the_index(tmp_path: Path, built_index) -> None:
+    """Two worker processes on one port: a document added through one connection is
+    answered on fresh connections, whichever worker takes them."""
+    with serve(tmp_path, built_index, "--api-only", "--workers", "2", admin=ADMIN) as health:
+        base = health.removesuffix("/api/health")
+        added = httpx.post(
+            f"{base}/api/documents",
+            files={"file": ("fietspaden.txt", NOTE.encode())},
+            headers={"Authorization": f"Bearer {ADMIN}"},
+            timeout=120,
+        )
+        assert added.status_code in (200, 201), added.text
+        for _ in range(8):  # a new connection each time: the kernel picks the worker
+            with httpx.Client(base_url=base, timeout=60) as fresh:
+                answer = fresh.post(
+                    "/api/ask", json={"question": "Hoeveel kilometer fietspad komt er in 2027?"}
+                ).json()
+            assert "veertig" in answer["answer"], answer["answer"]
+    log = (tmp_path / "server.log").read_text()
+    assert "2 worker processes" in log
+
+
+def test_workers_need_api_only(tmp_path: Path) -> None:
+    result = subprocess.run(
+        [*rag_command(), "--index", str(tmp_path / "i"), "serve", "--workers", "2"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=ROOT,
+    )
+    assert result.returncode != 0
+    assert "--workers needs --api-only" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
 def readme_block(language: str, needle: str) -> str:
     text = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = text.split(f"```{language}\n")[1:]

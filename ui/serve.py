@@ -117,18 +117,33 @@ def launch(
     *,
     api_only: bool = False,
     allow_uploads: bool | None = None,
+    workers: int = 1,
 ) -> None:
-    """Serve the API (and the chat UI) on host:port until interrupted."""
+    """Serve the API (and the chat UI) on host:port until interrupted; with `workers` > 1,
+    that many API processes share the port and the index (`ui.workers`)."""
     import uvicorn
 
-    app = build_server(settings, api_only=api_only, allow_uploads=allow_uploads)
     what = "API" if api_only else "chat app and API"
     login = " (login required)" if settings.ui.username else ""
+    if workers > 1:
+        from ui.workers import worker_options
+
+        options = worker_options(settings, api_only=api_only, allow_uploads=allow_uploads)
+        what = f"API in {workers} worker processes"
+    else:
+        options = {"app": build_server(settings, api_only=api_only, allow_uploads=allow_uploads)}
     click.echo(f"Serving the {what} on http://{host}:{port} (API docs: /docs){login}", err=True)
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
     sys.stderr.flush()
-    uvicorn.run(app, host=host, port=port, log_level="warning", timeout_graceful_shutdown=5)
+    uvicorn.run(
+        **options,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+    )
 
 
 @click.command("serve")
@@ -137,6 +152,13 @@ def launch(
 )
 @click.option("--port", type=int, default=None, help="Port (default: settings ui.port, 7860).")
 @click.option("--api-only", is_flag=True, help="Serve only the HTTP API (no chat UI).")
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="API processes sharing the port and the index (more than 1 needs --api-only).",
+)
 @click.option(
     "--allow-uploads",
     is_flag=True,
@@ -150,6 +172,7 @@ def serve_command(
     host: str | None,
     port: int | None,
     api_only: bool,
+    workers: int,
     allow_uploads: bool | None,
 ) -> None:
     """Start the chat app and the HTTP API (docs at /docs) on one port.
@@ -162,4 +185,17 @@ def serve_command(
     port = port or settings.ui.port
     if not 1 <= port <= 65535:
         raise RagError(f"Port {port} is not valid; choose one between 1 and 65535.")
-    launch(settings, host, port, api_only=api_only, allow_uploads=allow_uploads or None)
+    if workers > 1 and not api_only:
+        raise RagError(
+            "--workers needs --api-only: the chat UI keeps each session in one process. "
+            "For more chat capacity run several `rag serve` behind a load balancer with "
+            "sticky sessions."
+        )
+    launch(
+        settings,
+        host,
+        port,
+        api_only=api_only,
+        allow_uploads=allow_uploads or None,
+        workers=workers,
+    )
