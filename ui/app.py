@@ -148,18 +148,11 @@ def _wire(pipeline: Pipeline, access: Access, page: Page, demo: gr.Blocks) -> No
     wire_conversations(pipeline, page.chat)
     wire_briefing(pipeline, page.briefing, page.options, page.chat.lang, page.chat.scope, scope_of)
 
-    def refreshed(lang: str, status: str) -> tuple:
-        return (*_corpus_updates(pipeline, lang), status)
+    def refresh_corpus(lang: str) -> tuple:
+        return _corpus_updates(pipeline, lang)
 
     corpus_outputs = _corpus_outputs(page)
-    wire_documents(
-        pipeline,
-        page.documents,
-        access,
-        page.chat.lang,
-        refreshed,
-        [*corpus_outputs, page.documents.status],
-    )
+    wire_documents(pipeline, page.documents, access, page.chat.lang, refresh_corpus, corpus_outputs)
 
     def keep_settings(prefs: Any, lang: str, *opts: Any) -> dict:
         chosen = AskOptions.from_inputs(*opts)

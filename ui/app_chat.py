@@ -146,7 +146,8 @@ def chat_tab(texts: Texts, lang: str, sidebar: dict[str, Any], saved: Any) -> Ch
     sources beside it (a sheet on a phone)."""
     with gr.Tab(text(lang, "tabs.chat"), id="chat") as tab, gr.Row(equal_height=False):
         texts.add(tab, label="tabs.chat")
-        answers, pending, lang_state = gr.State([]), gr.State(""), gr.State(lang)
+        # The page sets the language on load; callers of the named API get English.
+        answers, pending, lang_state = gr.State([]), gr.State(""), gr.State("en")
         with gr.Column(scale=3):
             scope = texts.add(
                 gr.CheckboxGroup(

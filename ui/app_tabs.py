@@ -284,11 +284,12 @@ def wire_documents(
     page: DocumentsPage,
     access: Access,
     lang: gr.State,
-    refreshed: Callable[[str, str], tuple],
-    refresh_outputs: list[Any],
+    refresh_corpus: Callable[[str], tuple],
+    corpus_outputs: list[Any],
 ) -> None:
-    """Add (admin) and remove (admin, after confirming); then everything that lists the
-    documents is refreshed through `refreshed(lang, status)`."""
+    """Add (admin) and remove (admin, after confirming). The named API `add_document`
+    keeps its shape (file, replace, password → table, remove list, status, file); then
+    everything else that lists the documents is refreshed by `refresh_corpus(lang)`."""
     max_mb = pipeline.settings.ui.max_upload_mb
 
     def add(
@@ -300,7 +301,7 @@ def wire_documents(
     ) -> tuple:
         refusal = admin_refusal(access, password_, lang_)
         if refusal:
-            return (*refreshed(lang_, outcome(False, refusal)), gr.skip())
+            return (*_listed(pipeline, lang_, outcome(False, refusal)), gr.skip())
 
         def report(stage: str, done: int, total: int) -> None:
             progress((done, max(total, 1)), desc=text(lang_, "documents.indexing", stage=stage))
@@ -309,17 +310,24 @@ def wire_documents(
         ok, message = upload_document(
             pipeline, path, max_mb, report, replace=bool(replace_), name=name
         )
-        return (*refreshed(lang_, outcome(ok, message)), None)
+        return (*_listed(pipeline, lang_, outcome(ok, message)), None)
 
+    listing = [page.table, page.remove_choice, page.status]
     page.add.click(
         add,
         [page.upload, page.replace, page.password, lang],
-        [*refresh_outputs, page.upload],
+        [*listing, page.upload],
         concurrency_limit=1,
         concurrency_id="index",
         api_name="add_document",
-    )
-    _wire_remove(pipeline, page, access, lang, refreshed, refresh_outputs)
+    ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
+    _wire_remove(pipeline, page, access, lang, refresh_corpus, corpus_outputs)
+
+
+def _listed(pipeline: Pipeline, lang: str, status: str) -> tuple:
+    """The documents table, the remove list and the status line after a change."""
+    remove = gr.update(choices=document_ids(pipeline), value=None)
+    return document_rows(pipeline, lang), remove, status
 
 
 def _wire_remove(
@@ -327,8 +335,8 @@ def _wire_remove(
     page: DocumentsPage,
     access: Access,
     lang: gr.State,
-    refreshed: Callable[[str, str], tuple],
-    refresh_outputs: list[Any],
+    refresh_corpus: Callable[[str], tuple],
+    corpus_outputs: list[Any],
 ) -> None:
     def ask_first(doc_id: str | None, lang_: str) -> tuple:
         if not doc_id or doc_id not in document_ids(pipeline):
@@ -348,17 +356,17 @@ def _wire_remove(
         hidden = gr.update(visible=False)
         refusal = admin_refusal(access, password_, lang_)
         if refusal:
-            return (*refreshed(lang_, outcome(False, refusal)), hidden)
-        return (*refreshed(lang_, outcome(*delete_document(pipeline, doc_id))), hidden)
+            return (*_listed(pipeline, lang_, outcome(False, refusal)), hidden)
+        return (*_listed(pipeline, lang_, outcome(*delete_document(pipeline, doc_id))), hidden)
 
     page.confirm_yes.click(
         remove,
         [page.remove_choice, page.password, lang],
-        [*refresh_outputs, page.confirm_row],
+        [page.table, page.remove_choice, page.status, page.confirm_row],
         concurrency_limit=1,
         concurrency_id="index",
         **PRIVATE,
-    )
+    ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
 
 
 def admin_refusal(access: Access, password: str | None, lang: str = "en") -> str | None:

@@ -7,13 +7,18 @@ CLI stays quick to start.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
+import json
 import os
 import sys
 import tempfile
 import threading
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import click
+from pydantic import SecretStr
 
 from rag.errors import ConfigError, RagError
 from rag.language import warm_up
@@ -25,6 +30,7 @@ if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
 DEFAULT_CONCURRENCY = 2
+STATE_VARIABLE = "RAG_SERVE_WORKER_STATE"  # where `ui.workers` finds its parent's state
 QUEUE_SIZE = 64
 
 
@@ -110,6 +116,41 @@ def server_app(pipeline: Pipeline, access: Access, *, api_only: bool = False) ->
     )
 
 
+def worker_options(
+    settings: Settings, *, api_only: bool, allow_uploads: bool | None
+) -> dict[str, Any]:
+    """uvicorn.run arguments for worker processes (`ui.workers`): builds a missing index
+    first, so the workers never race to build it, and writes the settings they read
+    (secrets included, so a private 0600 file, removed at exit)."""
+    from assembly.library import open_pipeline
+
+    open_pipeline(settings, build_if_missing=True, progress=TerminalProgress())
+    state = {
+        "settings": settings.model_dump(mode="python"),
+        "api_only": api_only,
+        "allow_uploads": allow_uploads,
+    }
+    handle, path = tempfile.mkstemp(prefix="rag-serve-", suffix=".json")
+    with os.fdopen(handle, "w", encoding="utf-8") as out:  # mkstemp: mode 0600
+        json.dump(state, out, default=_plain)
+    os.environ[STATE_VARIABLE] = path
+    atexit.register(_remove, path)  # the workers read it as they start
+    return {"app": "ui.workers:worker_app", "factory": True}
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(OSError):
+        os.unlink(path)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, SecretStr):
+        return value.get_secret_value()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot pass {type(value).__name__} to a worker")
+
+
 def launch(
     settings: Settings,
     host: str,
@@ -126,8 +167,6 @@ def launch(
     what = "API" if api_only else "chat app and API"
     login = " (login required)" if settings.ui.username else ""
     if workers > 1:
-        from ui.workers import worker_options
-
         options = worker_options(settings, api_only=api_only, allow_uploads=allow_uploads)
         what = f"API in {workers} worker processes"
     else:
