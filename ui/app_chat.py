@@ -115,24 +115,12 @@ def conversation_sidebar(texts: Texts, lang: str) -> dict[str, Any]:
                 gr.Button(text(lang, "conversations.cancel"), size="sm"),
                 value="conversations.cancel",
             )
-        parts["export_md"] = texts.add(
-            gr.DownloadButton(
-                text(lang, "conversations.export_md"),
-                size="sm",
-                interactive=False,
-                elem_id="export-md",
-            ),
-            label="conversations.export_md",
-        )
-        parts["export_docx"] = texts.add(
-            gr.DownloadButton(
-                text(lang, "conversations.export_docx"),
-                size="sm",
-                interactive=False,
-                elem_id="export-docx",
-            ),
-            label="conversations.export_docx",
-        )
+        for fmt in ("md", "docx"):
+            key = f"conversations.export_{fmt}"
+            button = gr.DownloadButton(
+                text(lang, key), size="sm", interactive=False, elem_id=f"export-{fmt}"
+            )
+            parts[f"export_{fmt}"] = texts.add(button, label=key)
         texts.add(gr.Markdown(text(lang, "conversations.kept")), value="conversations.kept")
     return parts
 

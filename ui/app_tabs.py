@@ -46,37 +46,21 @@ def option_inputs(
     """The Settings tab's components, made first (unrendered) so every tab can read them.
     Model servers are only those the operator configured: a typed URL or path would let
     any user send the server's key and the passages anywhere."""
+
+    def choice(key: str, choices: list[str], value: str) -> gr.Dropdown:
+        dropdown = gr.Dropdown(
+            choices=choices,
+            value=value,
+            label=text(lang, f"settings.{key}"),
+            render=False,
+            elem_id=f"setting-{key.replace('_', '-')}",
+        )
+        return texts.add(dropdown, label=f"settings.{key}")
+
     return OptionInputs(
-        backend=texts.add(
-            gr.Dropdown(
-                choices=list(BACKENDS),
-                value=defaults.backend,
-                label=text(lang, "settings.backend"),
-                render=False,
-                elem_id="setting-backend",
-            ),
-            label="settings.backend",
-        ),
-        base_url=texts.add(
-            gr.Dropdown(
-                choices=sorted({url for url, _ in offered}),
-                value=defaults.base_url,
-                label=text(lang, "settings.base_url"),
-                render=False,
-                elem_id="setting-base-url",
-            ),
-            label="settings.base_url",
-        ),
-        model=texts.add(
-            gr.Dropdown(
-                choices=sorted({model for _, model in offered}),
-                value=defaults.model,
-                label=text(lang, "settings.model"),
-                render=False,
-                elem_id="setting-model",
-            ),
-            label="settings.model",
-        ),
+        backend=choice("backend", list(BACKENDS), defaults.backend),
+        base_url=choice("base_url", sorted({url for url, _ in offered}), defaults.base_url),
+        model=choice("model", sorted({model for _, model in offered}), defaults.model),
         k=texts.add(
             gr.Slider(
                 1, 20, value=defaults.k, step=1, label=text(lang, "settings.k"), render=False
