@@ -11,17 +11,18 @@ same passages and the answer chain cites and verifies it.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from rag.backends.extractive import rank_sentences
+from rag.backends.extractive import Candidate, rank_sentences
 from rag.embeddings import Embedder
 from rag.language import answer_language
 from rag.query import analyse
 from rag.render import citations_markdown
 from rag.settings import Settings
 from rag.summary import in_context, pick, span_text, with_context
-from rag.types import Briefing, BriefingPoint, Chunk, Citation, Sentence
+from rag.types import Briefing, BriefingPoint, Chunk, Citation, Hit, Sentence
 
 if TYPE_CHECKING:
     from rag.chain import AnswerChain, Retriever
@@ -36,6 +37,7 @@ NOTHING = {
 }
 MAX_POINTS = 8
 TOPIC_PASSAGES = 8  # passages a topic briefing draws on
+MAX_WORDINGS = 8  # the topic's wordings its sentences are scored against
 
 
 def write_briefing(
@@ -84,8 +86,7 @@ def _topic_sentences(
         hits = retriever.search(analyse(topic), TOPIC_PASSAGES, documents=documents)
     else:
         hits = retriever.search(analyse(topic), TOPIC_PASSAGES)
-    ranking = _with_aligned_terms(retriever, topic, settings.retrieval.heading_similarity)
-    ranked = rank_sentences(embedder, settings.answer, ranking, hits)
+    ranked = _ranked_for_topic(retriever, embedder, settings, topic, hits)
     floor = settings.answer.min_support
     picked: Picked = []
     used: set[tuple[str, int]] = set()
@@ -105,15 +106,45 @@ def _topic_sentences(
     return picked
 
 
-def _with_aligned_terms(retriever: Retriever, topic: str, similarity: float) -> str:
-    """The topic and the corpus words aligned to its words; a topic is short, like a
-    heading, so its words are aligned as loosely as headings are ("defence" ~ "defensie")."""
+def _ranked_for_topic(
+    retriever: Retriever,
+    embedder: Embedder,
+    settings: Settings,
+    topic: str,
+    hits: Sequence[Hit],
+) -> list[Candidate]:
+    """The passages' sentences by their best score against the topic's wordings: the
+    topic with all corpus words aligned to it, and the topic with one of its words
+    replaced by an aligned corpus word ("enlargement" → "uitbreiding"), so an English
+    topic scores the Dutch sentences as its Dutch counterpart does."""
+    best: dict[tuple[int, str], Candidate] = {}
+    for wording in _topic_wordings(retriever, topic, settings.retrieval.heading_similarity):
+        for candidate in rank_sentences(embedder, settings.answer, wording, hits):
+            key = (candidate.hit_index, candidate.text)
+            if key not in best or candidate.score > best[key].score:
+                best[key] = candidate
+    return sorted(best.values(), key=lambda c: -c.score)
+
+
+def _topic_wordings(retriever: Retriever, topic: str, similarity: float) -> list[str]:
+    """The topic with the corpus words aligned to its words (a topic is short, like a
+    heading, so its words are aligned as loosely as headings are: "defence" ~
+    "defensie"), then, for each word the documents do not use, the topic with that word
+    replaced by its closest aligned word (the others may be another sense: "enlargement"
+    ~ "uitbreiding", but also "vergroting")."""
     aligner = getattr(retriever, "aligner", None)
     if aligner is None:
-        return topic
+        return [topic]
     concepts = aligner.concepts(topic, min_similarity=similarity, pairs=False)
     terms = [term for concept in concepts for term in concept]
-    return " ".join(dict.fromkeys([topic, *terms]))
+    wordings = [" ".join(dict.fromkeys([topic, *terms]))]
+    for word, *aligned in concepts:
+        if not aligned or word in aligner.known:  # the documents use the word itself
+            continue
+        pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
+        if pattern.search(topic):  # its closest corpus word only
+            wordings.append(pattern.sub(aligned[0], topic))
+    return list(dict.fromkeys(wordings))[:MAX_WORDINGS]
 
 
 def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder, settings: Settings) -> Picked:

@@ -78,6 +78,7 @@ def test_a_bullet_that_leans_back_carries_the_sentence_before(pipeline: Pipeline
         ("security", "veiligheid"),
         ("migration", "migratie"),
         ("partnerships", "partnerschappen"),
+        ("enlargement", "uitbreiding"),  # a word the letter never uses: it is translated
     ],
 )
 def test_a_topic_briefs_alike_in_either_language(
