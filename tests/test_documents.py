@@ -364,3 +364,18 @@ def test_a_scope_over_the_view_limit_is_searched_through_the_store(
     assert through_store.retriever.scoped([LETTER]) is None
     hits = through_store.retrieve(LETTER_TOPIC, 5, documents=[NOTE])
     assert hits and {h.chunk.doc_id for h in hits} == {NOTE}
+
+
+def test_the_source_card_says_what_document_a_citation_comes_from(mixed_pipeline: Pipeline):
+    """Every citation's card shows the document's title, kind and date (metadata)."""
+    from ui.chat import document_about, source_panel
+
+    defence = next(d for d in mixed_pipeline.documents() if "defensie-navo" in d.doc_id)
+    about = document_about(mixed_pipeline, defence.doc_id, "nl")
+    assert defence.title in about and "brief" in about and (defence.date or "") in about
+    answer = mixed_pipeline.ask(
+        "Wat schrijft de minister over de defensie-uitgaven?", documents=[defence.doc_id]
+    )
+    assert answer.citations, answer.answer
+    panel = source_panel(mixed_pipeline, [answer], f"0:{answer.citations[0].marker}", "nl")
+    assert 'class="doc-about"' in panel

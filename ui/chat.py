@@ -219,15 +219,34 @@ def source_panel(
         if not 1 <= n <= len(answer.passages):
             return empty_panel(lang)
         closest = answer.passages[n - 1].chunk
-        card = passage_html(closest, quote="", heading=text(lang, "source.closest", n=n), lang=lang)
+        heading = text(lang, "source.closest", n=n)
+        about = document_about(pipeline, closest.doc_id, lang)
+        card = passage_html(closest, quote="", heading=heading, lang=lang, about=about)
         return _with_close(card + _context(pipeline, closest, "", lang), lang)
     citation = next((c for c in answer.citations if c.marker == int(key)), None)
     if citation is None:
         return empty_panel(lang)
     chunk = find_chunk(pipeline, answer, citation)
-    card = citation_html(citation, chunk, answer.sentences, lang)
+    about = document_about(pipeline, chunk.doc_id, lang) if chunk else ""
+    card = citation_html(citation, chunk, answer.sentences, lang, about)
     context = _context(pipeline, chunk, citation.quote, lang) if chunk else ""
     return _with_close(card + context, lang)
+
+
+def document_about(pipeline: Pipeline, doc_id: str, lang: str) -> str:
+    """What a document is, from its metadata: "Title · letter · 2025-12-12" (only what is
+    known; empty when the index holds nothing beyond its name)."""
+    entry = next((d for d in pipeline.documents() if d.doc_id == doc_id), None)
+    if entry is None:
+        return ""
+    title = getattr(entry, "title", "")
+    from_name = " ".join(re.split(r"[-_\s]+", entry.name.rsplit(".", 1)[0])).casefold()
+    parts = [title if title.casefold() != from_name else ""]  # not a title made of its name
+    kind = getattr(entry, "kind", "other")
+    if kind != "other":
+        parts.append(text(lang, f"documents.kind_{kind}"))
+    parts.append(getattr(entry, "date", None) or "")
+    return " · ".join(part for part in parts if part)
 
 
 def _with_close(body: str, lang: str) -> str:

@@ -297,6 +297,7 @@ def citation_html(
     chunk: Chunk | None,
     verdicts: Sequence[SentenceVerdict] = (),
     lang: str = "en",
+    about: str = "",
 ) -> str:
     """The source card of a citation: its passage with the quote marked, and what was
     checked about the sentences citing it; just the quote when the passage is gone (its
@@ -312,7 +313,7 @@ def citation_html(
             f"<mark>{escape_text(citation.quote)}</mark>",
             verdict,
         )
-    return passage_html(chunk, citation.quote, heading, verdict, citation.page, lang)
+    return passage_html(chunk, citation.quote, heading, verdict, citation.page, lang, about)
 
 
 def passage_html(
@@ -322,9 +323,13 @@ def passage_html(
     verdict: str = "",
     cited_page: int | None = None,
     lang: str = "en",
+    about: str = "",
 ) -> str:
-    """A passage with the sentences of `quote` wrapped in <mark>, all text escaped."""
+    """A passage with the sentences of `quote` wrapped in <mark>, all text escaped;
+    `about`: what the document is (title, kind, date), shown under its name."""
     meta = [f'<span class="doc">{escape_text(chunk.document)}</span>']
+    if about:
+        meta.append(f'<span class="doc-about">{escape_text(about)}</span>')
     if chunk.section:
         meta.append(f'<span class="section">{escape_text(chunk.section)}</span>')
     meta.append(text(lang, "source.passage_lines", start=chunk.line_start, end=chunk.line_end))
