@@ -177,6 +177,19 @@ def test_reload_keeps_the_conversation_and_new_chat_starts_empty(browser, server
     close(page)
 
 
+def test_a_question_asked_while_the_page_loads_is_kept(browser, server):
+    context = browser.new_context(viewport=DESKTOP, locale="nl-NL")
+    page = watch_dialogs(context.new_page())
+    page.goto(server)
+    page.wait_for_selector("#question textarea", timeout=LOAD_TIMEOUT_MS)
+    message = ask(page, NATO_QUESTION)  # at once, not waiting for the load event
+    assert "5%" in message.inner_text()
+    wait_loaded(page)
+    page.wait_for_timeout(1000)
+    assert page.locator("#chat .answer-meta").count() == 1
+    close(page)
+
+
 def test_deleting_a_conversation_asks_first(browser, server):
     page = open_app(browser, server)
     ask(page, NATO_QUESTION)

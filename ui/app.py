@@ -216,17 +216,24 @@ def _wire_language(
     def relabel(lang: str) -> tuple:
         return (lang, lang, *page.texts.updates(lang), *_corpus_updates(pipeline, lang))
 
-    def on_load(prefs_raw: Any, saved_raw: Any, browser: str) -> tuple:
+    def on_load(prefs_raw: Any, saved_raw: Any, browser: str, shown_chat: Any) -> tuple:
         prefs = _prefs(prefs_raw)
         lang = pick_language(prefs.get("lang"), browser)
         saved = load(saved_raw)
-        return (*relabel(lang), *_restore(pipeline, saved, lang), *_options(pipeline, prefs))
+        restore = list(_restore(pipeline, saved, lang))
+        if shown_chat or saved.current() is None:  # keep a question asked while loading
+            restore[0:3] = [gr.skip()] * 3  # the chat, its answers, the source list
+            restore[4] = gr.skip()  # the status line
+            if shown_chat:
+                restore[3] = gr.skip()  # the source panel
+        return (*relabel(lang), *restore, *_options(pipeline, prefs))
 
     demo.load(
         on_load,
-        [page.prefs, chat.saved, page.browser_lang],
+        [page.prefs, chat.saved, page.browser_lang, chat.chatbot],
         [*shown, *restored],
         js=LOAD_JS,
+        queue=False,  # before any question, which waits in the queue
         **PRIVATE,
     )
 

@@ -180,7 +180,7 @@ if (!window.__ragCiteListener) {
 # Run on page load, before the load event: the browser's language (for a first visit)
 # and the theme the user chose before (kept in this browser).
 LOAD_JS = """
-(prefs, saved, browser) => {
+(prefs, saved, browser, chat) => {
   const theme = localStorage.getItem('rag-theme');
   if (theme === 'dark') document.body.classList.add('dark');
   if (theme === 'light') document.body.classList.remove('dark');
@@ -189,7 +189,7 @@ LOAD_JS = """
     const toggle = document.querySelector('#conversations-sidebar.open .toggle-button');
     if (toggle) toggle.click();
   }
-  return [prefs, saved, navigator.language || ''];
+  return [prefs, saved, navigator.language || '', chat];
 }
 """
 
