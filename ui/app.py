@@ -26,13 +26,13 @@ from ui.access import Access
 from ui.app_chat import (
     EXAMPLE_SLOTS,
     ChatPage,
+    answer_scope,
     chat_tab,
     conversation_sidebar,
     export_updates,
     wire_chat,
     wire_conversations,
 )
-from ui.app_chat import _scope as scope_of
 from ui.app_style import LOAD_JS, TOGGLE_THEME_JS
 from ui.app_tabs import (
     BriefingPage,
@@ -146,7 +146,9 @@ def _wire(pipeline: Pipeline, access: Access, page: Page, demo: gr.Blocks) -> No
     options = page.options.all
     wire_chat(pipeline, page.chat, options)
     wire_conversations(pipeline, page.chat)
-    wire_briefing(pipeline, page.briefing, page.options, page.chat.lang, page.chat.scope, scope_of)
+    wire_briefing(
+        pipeline, page.briefing, page.options, page.chat.lang, page.chat.scope, answer_scope
+    )
 
     def refresh_corpus(lang: str) -> tuple:
         return _corpus_updates(pipeline, lang)

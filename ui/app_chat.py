@@ -209,7 +209,7 @@ def wire_chat(pipeline: Pipeline, page: ChatPage, options: list[Any]) -> None:
 
     def chat_turn(q: str, state: list, saved: Any, lang: str, scope: list, *opts: Any) -> Iterator:
         chosen = AskOptions.from_inputs(*opts)
-        documents = _scope(pipeline, scope)
+        documents = answer_scope(pipeline, scope)
         for view in respond(pipeline, q, state or [], chosen, lang, documents):
             yield _turn_outputs(view, saved, lang)
 
@@ -245,7 +245,7 @@ def wire_chat(pipeline: Pipeline, page: ChatPage, options: list[Any]) -> None:
     _source_events(pipeline, page)
 
 
-def _scope(pipeline: Pipeline, chosen: Sequence[str] | None) -> list[str] | None:
+def answer_scope(pipeline: Pipeline, chosen: Sequence[str] | None) -> list[str] | None:
     """The documents an answer may use: None when every indexed document is ticked."""
     indexed = {d.doc_id for d in pipeline.documents()}
     picked = [d for d in (chosen or []) if d in indexed]
