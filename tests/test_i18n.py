@@ -113,3 +113,13 @@ def test_rename_and_delete():
     assert renamed(saved, "   ").current().name == "Nieuwe naam"
     saved = deleted(saved, "b")
     assert [c.id for c in saved.conversations] == ["a"] and saved.active == ""
+
+
+def test_what_the_browser_keeps_is_bounded(pipeline):
+    from ui.conversations import MAX_SAVED_TURNS, MAX_TURNS, Conversation, Saved
+
+    answer = pipeline.ask("Wat is de NAVO-norm voor 2035?")
+    many = [Conversation(str(i), f"c{i}", "", [answer] * MAX_TURNS) for i in range(20)]
+    kept = Saved(many, "0").to_json()["conversations"]
+    assert sum(len(c["answers"]) for c in kept) <= MAX_SAVED_TURNS
+    assert kept[0]["id"] == "0"  # the newest first

@@ -20,8 +20,11 @@ from pydantic import ValidationError
 
 from rag.types import Answer
 
-MAX_CONVERSATIONS = 30  # a browser keeps about 5 MB; one answer is about 8 KB of JSON
+MAX_CONVERSATIONS = 30
 MAX_TURNS = 30
+# A browser keeps about 5 MB per site, and the saved value travels with each question:
+# one answer is about 8 KB of JSON, so about 1 MB in all (older conversations give way).
+MAX_SAVED_TURNS = 120
 MAX_NAME = 80
 
 
@@ -51,11 +54,14 @@ class Saved:
     active: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {
-            "version": 1,
-            "active": self.active,
-            "conversations": [c.to_json() for c in self.conversations[:MAX_CONVERSATIONS]],
-        }
+        """What the browser keeps: the newest conversations up to MAX_SAVED_TURNS answers."""
+        kept, turns = [], 0
+        for conversation in self.conversations[:MAX_CONVERSATIONS]:
+            turns += min(len(conversation.answers), MAX_TURNS)
+            if kept and turns > MAX_SAVED_TURNS:
+                break
+            kept.append(conversation.to_json())
+        return {"version": 1, "active": self.active, "conversations": kept}
 
     def current(self) -> Conversation | None:
         return next((c for c in self.conversations if c.id == self.active), None)
