@@ -55,7 +55,8 @@ class Saved:
 
     def to_json(self) -> dict[str, Any]:
         """What the browser keeps: the newest conversations up to MAX_SAVED_TURNS answers."""
-        kept, turns = [], 0
+        kept: list[dict[str, Any]] = []
+        turns = 0
         for conversation in self.conversations[:MAX_CONVERSATIONS]:
             turns += min(len(conversation.answers), MAX_TURNS)
             if kept and turns > MAX_SAVED_TURNS:
