@@ -82,9 +82,9 @@ def keep_screenshot(path: Path, name: str) -> None:
 
 def open_sidebar_if_closed(page: Any) -> None:
     """On a phone Gradio's sidebar starts closed: open it with its toggle."""
-    if not page.locator("#new-chat").is_visible():
-        page.locator(".sidebar .toggle-button, button.toggle-button").first.click()
-        page.wait_for_selector("#new-chat", state="visible", timeout=10_000)
+    if page.locator("#conversations-sidebar.open").count() == 0:
+        page.locator("#conversations-sidebar .toggle-button").click()
+        page.wait_for_selector("#conversations-sidebar.open", timeout=10_000)
 
 
 # ---- language -----------------------------------------------------------------------------
@@ -418,6 +418,9 @@ def test_main_screens(browser, server, size):
     open_sidebar_if_closed(page)
     page.wait_for_timeout(500)
     keep_screenshot(shot(page, f"conversations-{size}", full_page=False), f"conversations-{size}")
+    if size == "phone":  # the open sidebar covers the page there
+        page.locator("#conversations-sidebar .toggle-button").click()
+        page.wait_for_timeout(500)
     page.click("#theme-toggle")
     page.wait_for_function("() => document.body.classList.contains('dark')")
     keep_screenshot(shot(page, f"dark-{size}", full_page=False), f"dark-{size}")
