@@ -340,3 +340,18 @@ def test_each_instance_gets_its_own_upload_folder(monkeypatch):
     assert Path(first).stat().st_mode & 0o077 == 0  # private to this user
     monkeypatch.setenv("GRADIO_TEMP_DIR", "/srv/operator-choice")
     assert private_upload_folder() == "/srv/operator-choice"
+
+
+def test_a_refusal_in_the_chat_shows_its_closest_passages_best_sentences(pipeline):
+    from ui.chat import chat_messages, closest_of
+    from ui.markup import escape_text
+
+    refused = pipeline.ask("Hoeveel kost de nieuwe kerncentrale in Borssele?")
+    assert refused.refused, refused.answer
+    excerpts = closest_of(pipeline, refused)
+    assert excerpts
+    message = chat_messages([refused], "nl", pipeline)[1]["content"]
+    assert message.count('class="excerpt"') == len(excerpts)
+    for excerpt in excerpts:
+        assert escape_text(excerpt.text) in message  # whole, not cut
+        assert f"regels {excerpt.lines[0]}–{excerpt.lines[1]}" in message

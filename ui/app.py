@@ -247,7 +247,7 @@ def _wire_language(
         return (
             *relabel(lang),
             prefs,
-            chat_messages(answers or [], lang),
+            chat_messages(answers or [], lang, pipeline),
             gr.update(choices=choices, value=selected),
             html,
         )
@@ -266,7 +266,7 @@ def _restore(pipeline: Pipeline, saved: Any, lang: str) -> tuple:
     answers = current.answers if current else []
     choices, selected, html = turn_sources(pipeline, answers, len(answers) - 1, lang)
     return (
-        chat_messages(answers, lang),
+        chat_messages(answers, lang, pipeline),
         answers,
         gr.update(choices=choices, value=selected),
         html if answers else empty_panel(lang),

@@ -332,7 +332,7 @@ def wire_conversations(pipeline: Pipeline, page: ChatPage) -> None:
         turn = len(answers) - 1
         choices, selected, html = turn_sources(pipeline, answers, turn, lang)
         return (
-            chat_messages(answers, lang),
+            chat_messages(answers, lang, pipeline),
             answers,
             gr.update(choices=choices, value=selected),
             html,

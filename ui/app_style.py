@@ -25,6 +25,8 @@ CSS = """
 }
 .refusal .closest { font-style: normal; margin-top: .4rem; font-size: .9em; }
 .refusal .closest ul { margin: .2rem 0 0 1rem; }
+.refusal .closest .excerpt { font-style: normal; color: var(--body-text-color);
+  margin: .15rem 0 .35rem 0; }
 .refusal-icon { font-style: normal; color: #8a8f98; }
 .source-empty { color: var(--body-text-color-subdued); padding: 1rem; font-size: .95em; }
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 8px;

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from rag.closest import Excerpt, closest_excerpts
 from rag.errors import RagError
 from rag.types import Answer, Chunk, Citation
 from ui.export import export_answer
@@ -83,13 +84,17 @@ def respond(
     question = (question or "").strip()
     if not question:
         notice = text(lang, "chat.type_first")
-        yield ChatView(chat_messages(answers, lang), answers, notice=notice, sources_changed=False)
+        yield ChatView(
+            chat_messages(answers, lang, pipeline), answers, notice=notice, sources_changed=False
+        )
         return
     if documents is not None and not documents:
         notice = text(lang, "chat.scope_empty")
-        yield ChatView(chat_messages(answers, lang), answers, notice=notice, sources_changed=False)
+        yield ChatView(
+            chat_messages(answers, lang, pipeline), answers, notice=notice, sources_changed=False
+        )
         return
-    base = chat_messages(answers, lang)
+    base = chat_messages(answers, lang, pipeline)
     user = {"role": "user", "content": question_html(question)}
 
     def pending(content: str) -> list[dict[str, str]]:
@@ -124,7 +129,7 @@ def respond(
 
 
 def _view_for(pipeline: Pipeline, answers: list[Answer], lang: str) -> ChatView:
-    view = ChatView(chat_messages(answers, lang), answers, panel=empty_panel(lang))
+    view = ChatView(chat_messages(answers, lang, pipeline), answers, panel=empty_panel(lang))
     if answers:
         turn = len(answers) - 1
         view.choices, view.selected, view.panel = turn_sources(pipeline, answers, turn, lang)
@@ -139,13 +144,24 @@ def question_html(question: str) -> str:
     return re.sub(r"([\[\]()!`*_#])", r"\\\1", escaped)
 
 
-def chat_messages(answers: Sequence[Answer], lang: str = "en") -> list[dict[str, str]]:
-    """The conversation as Chatbot messages (user/assistant pairs, one per turn)."""
+def chat_messages(
+    answers: Sequence[Answer], lang: str = "en", pipeline: Pipeline | None = None
+) -> list[dict[str, str]]:
+    """The conversation as Chatbot messages (user/assistant pairs, one per turn); with the
+    pipeline, refusals show their closest passages' best-matching sentences."""
     messages: list[dict[str, str]] = []
     for turn, answer in enumerate(answers):
+        excerpts = closest_of(pipeline, answer) if pipeline and answer.refused else []
+        content = answer_html(answer, turn, lang, excerpts)
         messages.append({"role": "user", "content": question_html(answer.question)})
-        messages.append({"role": "assistant", "content": answer_html(answer, turn, lang)})
+        messages.append({"role": "assistant", "content": content})
     return messages
+
+
+def closest_of(pipeline: Pipeline, answer: Answer) -> list[Excerpt]:
+    """A refusal's closest passages: whole when short, else their best sentence."""
+    settings = pipeline.settings.answer
+    return closest_excerpts(pipeline.embedder, settings, answer.question, answer.passages)
 
 
 def turn_of_message(index: Any) -> int | None:

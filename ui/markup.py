@@ -14,6 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from rag.closest import Excerpt
 from rag.types import Answer, Chunk, Citation, SentenceVerdict
 from ui.export import answer_markdown, answer_plain_text
 from ui.i18n import text
@@ -62,13 +63,15 @@ def _preview(quote: str, limit: int = 280) -> str:
     return quote if len(quote) <= limit else quote[: limit - 1].rstrip() + "…"
 
 
-def answer_html(answer: Answer, turn: int, lang: str = "en") -> str:
+def answer_html(
+    answer: Answer, turn: int, lang: str = "en", excerpts: Sequence[Excerpt] = ()
+) -> str:
     """An answer with clickable markers, its lines and bullets kept; sentences that their
     citation does not support are underlined and get a small ⚠. Footnote numbers of the
     cited passages are superscripts; the footer lists exactly the markers shown, and
     offers copying the answer as Markdown or plain text."""
     if answer.refused:
-        return refusal_html(answer, turn, lang)
+        return refusal_html(answer, turn, lang, excerpts)
     unsupported = [s for s in answer.sentences if not s.supported]
     quotes = {c.marker: c.quote for c in answer.citations}
     footnotes = _footnote_numbers(answer)
@@ -231,18 +234,33 @@ def _markers_to_links(escaped: str, turn: int, quotes: dict[int, str], lang: str
     return re.sub(r"\s?&#91;(\d+(?:\s*[,;]\s*\d+)*)&#93;", link, escaped)
 
 
-def refusal_html(answer: Answer, turn: int, lang: str = "en") -> str:
-    """A refusal, styled as one, with the closest passages offered."""
-    closest = "".join(
-        f"<li>{marker_html(turn, f'p{n}', str(n), preview=h.chunk.text, lang=lang)} "
-        f"{escape_text(h.chunk.document)}, "
-        f"{text(lang, 'answer.lines', start=h.chunk.line_start, end=h.chunk.line_end)}"
-        f"{_section_suffix(h.chunk)}</li>"
-        for n, h in enumerate(answer.passages[:3], start=1)
-    )
+def refusal_html(
+    answer: Answer, turn: int, lang: str = "en", excerpts: Sequence[Excerpt] = ()
+) -> str:
+    """A refusal, styled as one, with the closest passages offered: with `excerpts`
+    (`rag.closest`), each passage whole when short, else its sentence that best matches
+    the question, whole, with its own lines; without, where each passage is."""
+    rank = {h.chunk.chunk_id: n for n, h in enumerate(answer.passages, start=1)}
+    if excerpts:
+        items = [
+            f"<li>{marker_html(turn, f'p{rank[e.hit.chunk.chunk_id]}', str(n), lang=lang)} "
+            f"{escape_text(e.hit.chunk.document)}, "
+            f"{text(lang, 'answer.lines', start=e.lines[0], end=e.lines[1])}"
+            f'{_section_suffix(e.hit.chunk)}<div class="excerpt">{escape_text(e.text)}</div></li>'
+            for n, e in enumerate(excerpts, start=1)
+            if e.hit.chunk.chunk_id in rank
+        ]
+    else:
+        items = [
+            f"<li>{marker_html(turn, f'p{n}', str(n), preview=h.chunk.text, lang=lang)} "
+            f"{escape_text(h.chunk.document)}, "
+            f"{text(lang, 'answer.lines', start=h.chunk.line_start, end=h.chunk.line_end)}"
+            f"{_section_suffix(h.chunk)}</li>"
+            for n, h in enumerate(answer.passages[:3], start=1)
+        ]
     offer = (
-        f'<div class="closest">{text(lang, "answer.closest")}<ul>{closest}</ul></div>'
-        if closest
+        f'<div class="closest">{text(lang, "answer.closest")}<ul>{"".join(items)}</ul></div>'
+        if items
         else ""
     )
     badge = f'<span class="refusal-badge">{escape_text(text(lang, "answer.refused"))}</span>'
