@@ -161,6 +161,7 @@ def test_reload_keeps_the_conversation_and_new_chat_starts_empty(browser, server
     )
     assert "NAVO" in page.inner_text("#chat")
     assert "bbp" in page.inner_text("#conversation-list")
+    assert "bbp" in page.input_value("#rename-chat textarea")  # named after its question
     path = shot(page, "conversations-desktop")
     keep_screenshot(path, "conversations-desktop")
     page.click("#new-chat")

@@ -214,7 +214,7 @@ def wire_chat(pipeline: Pipeline, page: ChatPage, options: list[Any]) -> None:
             yield _turn_outputs(view, saved, lang)
 
     ask_inputs = [page.pending, page.answers, page.saved, page.lang, page.scope, *options]
-    outputs = page.turn_outputs
+    outputs = [*page.turn_outputs, page.rename]
 
     def then_answer(event: Any) -> None:
         event.then(chat_turn, ask_inputs, outputs, **PRIVATE)
@@ -259,8 +259,9 @@ def _turn_outputs(view: ChatView, saved_raw: Any, lang: str) -> tuple:
         gr.Warning(view.notice)
     if not view.done or not view.sources_changed:
         skip = gr.skip()
-        return view.messages, view.answers, skip, skip, status, skip, skip, skip, skip
+        return view.messages, view.answers, skip, skip, status, skip, skip, skip, skip, skip
     saved = with_answers(load(saved_raw), view.answers, text(lang, "conversations.untitled"))
+    current = saved.current()
     return (
         view.messages,
         view.answers,
@@ -270,6 +271,7 @@ def _turn_outputs(view: ChatView, saved_raw: Any, lang: str) -> tuple:
         saved.to_json(),
         gr.update(choices=saved.choices(), value=saved.active or None),
         *export_updates(saved, lang),
+        current.name if current else "",  # the name, in the box that renames it
     )
 
 
