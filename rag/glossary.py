@@ -25,10 +25,13 @@ _LINKS = ("", "s", "e")  # Dutch compounds join with nothing, -s- or -e-
 LABEL = "Glossary (FreeDict Dutch–English dictionary, word by word; not checked)"
 
 
+_VALUES = {char: value for value, char in enumerate(_B64)}
+
+
 def _number(text: str) -> int:
     value = 0
     for char in text:
-        value = value * 64 + _B64.index(char)
+        value = value * 64 + _VALUES[char]
     return value
 
 
@@ -47,9 +50,9 @@ def load(base: Path) -> dict[str, str]:
             continue
         start, length = _number(parts[1]), _number(parts[2])
         body = raw[start : start + length].decode("utf-8", "replace").splitlines()[1:]
-        senses = [s.split(". ", 1)[-1].strip() for s in body if s.strip()]
+        senses = [s.split(". ", 1)[-1].strip() for s in body if s.strip()][:2]
         if senses:
-            entries[parts[0].lower()] = ", ".join(senses[:2]).replace("\u2010", "-")
+            entries[parts[0].lower()] = ", ".join(senses).replace("\u2010", "-")
     return entries
 
 

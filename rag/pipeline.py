@@ -6,14 +6,17 @@ composition root opens it with `assembly.library.open_pipeline(settings)` and pa
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
 from rag.brief import write_briefing
 from rag.chain import AnswerChain
 from rag.embeddings import Embedder
 from rag.errors import UnknownDocumentError
+from rag.glossary import load as load_glossary
+from rag.language import warm_up as warm_language
 from rag.query import analyse
 from rag.retrieve import HybridRetriever
 from rag.search_index import SearchIndex
@@ -157,6 +160,25 @@ class Pipeline:
         self.chain = AnswerChain(self.retriever, self.embedder, self.settings)
         self._remember(store)
 
+    def warm_up(self) -> None:
+        """Load now, side by side, what the first questions would otherwise load on the way:
+        the encoder's weights, the language identifier's model (about 0.3 s) and the
+        glossary's dictionary. Batch mode and `serve` call it, so no question pays for a
+        load and per-question timings are the question's own work."""
+        steps: list[Callable[[], object]] = [warm_language]
+        load = getattr(self.embedder.model, "load", None)  # the bundled encoder loads lazily
+        if callable(load):
+            steps.append(load)
+        dictionary = self.settings.answer.glossary
+        if dictionary is not None:
+            steps.append(lambda: load_glossary(dictionary))
+        threads = [threading.Thread(target=_quietly, args=(step,)) for step in steps[1:]]
+        for thread in threads:
+            thread.start()
+        _quietly(steps[0])
+        for thread in threads:
+            thread.join()
+
     def _remember(self, store: SearchIndex) -> None:
         """Texts the store encoded at build time need no encoding per question."""
         tables = getattr(store, "vector_tables", None)
@@ -168,3 +190,9 @@ class Pipeline:
         their metadata (title, kind, date, sender, signatories, dossier, edited)."""
         self.refresh()
         return list(self.store.manifest.documents)
+
+
+def _quietly(step: Callable[[], object]) -> None:
+    """Run a warm-up step; a failure is left for the question that needs it to report."""
+    with contextlib.suppress(Exception):  # the first question reports it, with its message
+        step()
