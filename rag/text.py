@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+
+from rag.bm25s_import import bm25s
 
 LANGUAGES = ("nl", "en")
 LEXICON_DIR = Path(__file__).with_name("lexicon")
@@ -50,7 +51,11 @@ def _words_of(key: str, language: str) -> frozenset[str]:
     return frozenset(lexicon(language).get(key, ()))
 
 
-FUNCTION_WORDS = {"nl": frozenset(STOPWORDS_DUTCH), "en": frozenset(STOPWORDS_EN)}
+_STOPWORDS = bm25s().stopwords
+FUNCTION_WORDS = {
+    "nl": frozenset(_STOPWORDS.STOPWORDS_DUTCH),
+    "en": frozenset(_STOPWORDS.STOPWORDS_EN),
+}
 QUESTION_WORDS = {lang: _words_of("question_words", lang) for lang in LANGUAGES}
 GENRE_WORDS = {lang: _words_of("genre_words", lang) for lang in LANGUAGES}
 REPORTING_WORDS = frozenset().union(*(_words_of("reporting_words", lang) for lang in LANGUAGES))
