@@ -13,6 +13,7 @@ dictionary installed there is no glossary.
 from __future__ import annotations
 
 import gzip
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -35,9 +36,17 @@ def _number(text: str) -> int:
     return value
 
 
-@lru_cache(maxsize=2)
+_LOADING = threading.Lock()  # a warm-up thread and a first question parse it once
+
+
 def load(base: Path) -> dict[str, str]:
     """Headword → its first translations, from `base`.index and `base`.dict.dz."""
+    with _LOADING:
+        return _load(base)
+
+
+@lru_cache(maxsize=2)
+def _load(base: Path) -> dict[str, str]:
     index, data = base.with_suffix(".index"), base.with_suffix(".dict.dz")
     if not index.is_file() or not data.is_file():
         return {}

@@ -47,13 +47,13 @@ _LOADED: list[Any] = []
 
 
 def _identifier() -> Any:
-    """py3langid's identifier, its model (about 0.3 s to decompress) loaded once."""
+    """py3langid's identifier, its model loaded once (`rag.langid_unpacked`)."""
     if not _LOADED:
         with _LOAD:
             if not _LOADED:
-                from py3langid.langid import MODEL_FILE, LanguageIdentifier
+                from rag.langid_unpacked import identifier
 
-                _LOADED.append(LanguageIdentifier.from_model_file(MODEL_FILE))
+                _LOADED.append(identifier())
     return _LOADED[0]
 
 
