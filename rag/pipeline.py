@@ -21,7 +21,12 @@ from rag.query import analyse
 from rag.retrieve import HybridRetriever
 from rag.search_index import SearchIndex
 from rag.settings import Settings
+from rag.spans import warm_up as warm_spans
 from rag.types import Answer, Briefing, Hit
+
+# Questions analysed once at warm-up (no answer): they compile the question patterns.
+WARM_UP_NL = "Wie heeft in 2035 hoeveel procent van het bbp besteed, en waarom?"
+WARM_UP_EN = "Who spent what percentage of GDP in 2035, and why?"
 
 
 class Pipeline:
@@ -161,23 +166,21 @@ class Pipeline:
         self._remember(store)
 
     def warm_up(self) -> None:
-        """Load now, side by side, what the first questions would otherwise load on the way:
-        the encoder's weights, the language identifier's model (about 0.3 s) and the
-        glossary's dictionary. Batch mode and `serve` call it, so no question pays for a
-        load and per-question timings are the question's own work."""
-        steps: list[Callable[[], object]] = [warm_language]
+        """Load now what the first questions would otherwise load on the way (the
+        encoder's weights, the language identifier's model, the glossary's dictionary,
+        the name tables) and compile the question patterns. Batch mode calls it, so no
+        question pays for a load and per-question timings are the question's own work."""
+        steps: list[Callable[[], object]] = [warm_language, warm_spans]
         load = getattr(self.embedder.model, "load", None)  # the bundled encoder loads lazily
         if callable(load):
             steps.append(load)
         dictionary = self.settings.answer.glossary
         if dictionary is not None:
             steps.append(lambda: load_glossary(dictionary))
-        threads = [threading.Thread(target=_quietly, args=(step,)) for step in steps[1:]]
-        for thread in threads:
-            thread.start()
-        _quietly(steps[0])
-        for thread in threads:
-            thread.join()
+        steps += [lambda: analyse(WARM_UP_NL), lambda: analyse(WARM_UP_EN)]
+        for step in steps:
+            with contextlib.suppress(Exception):  # the question that needs it reports it
+                step()
 
     def _remember(self, store: SearchIndex) -> None:
         """Texts the store encoded at build time need no encoding per question."""
@@ -190,9 +193,3 @@ class Pipeline:
         their metadata (title, kind, date, sender, signatories, dossier, edited)."""
         self.refresh()
         return list(self.store.manifest.documents)
-
-
-def _quietly(step: Callable[[], object]) -> None:
-    """Run a warm-up step; a failure is left for the question that needs it to report."""
-    with contextlib.suppress(Exception):  # the first question reports it, with its message
-        step()
