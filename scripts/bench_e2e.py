@@ -124,31 +124,40 @@ def tutorial(questions: Path) -> None:
 
 
 def build_probe(folder: Path, repeats: int) -> None:
-    """Print build and raw-encoder throughput on the letter as one JSON line."""
+    """Print build and raw-encoder throughput on the letter as one JSON line.
+
+    Each timed build starts from nothing: a fresh folder (no live index whose vectors it
+    could reuse) and a fresh `Embedder` (no memo), so every text it needs is encoded.
+    The raw encoder then encodes, in the same process, (a) the passages alone and (b)
+    every distinct text the build encoded (passages, vocabulary terms, sentences), each
+    text once, as the build does."""
     from index.build import build, chunk_raw_documents
     from index.load import bundled_corpus, load_paths
     from rag.embeddings import Embedder, load_embedder
     from rag.settings import IndexSettings, Settings
 
-    settings = Settings(index=IndexSettings(path=folder))
+    settings = Settings(index=IndexSettings(path=folder / "warm"))
     shared = load_embedder(settings.embedding)
     model = shared.model
     chunks = chunk_raw_documents(load_paths([bundled_corpus()]), settings)
     passages = [c.search_text for c in chunks]
     store = build(settings, shared, save=False)  # also warms the tokenizer's tables
     sentences = getattr(store, "sentences", None)  # none before index format 3
-    everything = passages + store.terms + (sentences.texts if sentences else [])
+    texts = passages + store.terms + (sentences.texts if sentences else [])
+    everything = list(dict.fromkeys(texts))  # what a build encodes: each text once
     builds, raws, raw_alls = [], [], []
-    for _ in range(repeats):
-        fresh = Embedder(model, shared.model_id)  # nothing remembered: every text encoded
+    for repeat in range(repeats):
+        fresh = Embedder(model, shared.model_id, batch_size=shared.batch_size)
+        fresh_settings = Settings(index=IndexSettings(path=folder / f"build-{repeat}"))
         started = time.perf_counter()
-        build(settings, fresh)
+        build(fresh_settings, fresh)
         builds.append(time.perf_counter() - started)
         started = time.perf_counter()
         model.encode(passages)
         raws.append(time.perf_counter() - started)
         started = time.perf_counter()
-        model.encode(everything)
+        for start in range(0, len(everything), shared.batch_size):
+            model.encode(everything[start : start + shared.batch_size])
         raw_alls.append(time.perf_counter() - started)
     result = {
         "passages": len(passages),
@@ -276,25 +285,35 @@ def report(parts: dict[str, Any], questions: int, repeats: int, loads: list[str]
     for stage in STAGES:
         values = [t.get(stage, 0.0) for t in batch["timings"]]
         print(f"| {stage} | {percentile(values, 50):.1f} | {percentile(values, 95):.1f} |")
-    build = parts["build"]
-    n = build["passages"]
-    rate = n / build["build_s"]
-    raw = n / build["raw_passages_s"]
-    print(f"\n| index build, the letter ({n} passages) | passages/s | ratio |")
-    print("|---|---|---|")
-    print(f"| build (chunk, encode, terms, sentences, save) | {rate:.1f} | {rate / raw:.2f} |")
-    print(f"| raw encoder, the same passages | {raw:.1f} | 1.00 |")
-    everything = build["raw_everything_s"]
-    print(
-        f"| raw encoder, all {build['texts_encoded']} texts the build encodes | "
-        f"{n / everything:.1f} | {raw and (n / everything) / raw:.2f} |"
-    )
+    report_build(parts["build"])
     seconds, cpu, serve_rss = (
         statistics.median(run[i] for run in parts["serve"]) for i in range(3)
     )
     print(
         f"\n`rag serve`: first HTTP answer {seconds:.2f} s after start ({cpu:.2f} s CPU by then), "
         f"{serve_rss:.0f} MiB peak"
+    )
+
+
+def report_build(build: dict[str, Any]) -> None:
+    """Build throughput against the raw encoder, per passage and per encoded text."""
+    n, texts = build["passages"], build["texts_encoded"]
+    seconds, raw, raw_all = build["build_s"], build["raw_passages_s"], build["raw_everything_s"]
+    print(f"\n| index build from scratch, the letter | {n} passages/s | {texts} texts/s |")
+    print("|---|---|---|")
+    print(
+        f"| build (chunk, encode, terms, sentences, BM25, save) | {n / seconds:.1f} | "
+        f"{texts / seconds:.1f} |"
+    )
+    print(f"| raw encoder, the {n} passages only | {n / raw:.1f} | — |")
+    print(
+        f"| raw encoder, the {texts} distinct texts the build encodes | {n / raw_all:.1f} | "
+        f"{texts / raw_all:.1f} |"
+    )
+    print(
+        f"\nbuild / raw encoder: {raw / seconds:.2f} per passage (the build encodes "
+        f"{texts / n:.1f} texts a passage: vocabulary terms and sentences too), "
+        f"{raw_all / seconds:.2f} per encoded text (the fair ceiling: the same texts)"
     )
 
 
