@@ -169,16 +169,16 @@ def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float
     if not wanted:
         return 0.0
     found = 0
+    long: tuple[str, ...] | None = None  # the stems of `have` that are long enough
     for stem in wanted:
-        if stem in have or (
-            len(stem) >= min_prefix
-            and any(
-                len(h) >= min_prefix
-                and (h.startswith(stem[: min_prefix + 2]) or stem.startswith(h))
-                for h in have
-            )
-        ):
+        if stem in have:
             found += 1
+        elif len(stem) >= min_prefix:
+            if long is None:
+                long = tuple(h for h in have if len(h) >= min_prefix)
+            head = stem[: min_prefix + 2]
+            if stem.startswith(long) or any(h.startswith(head) for h in long):
+                found += 1
     return found / len(wanted)
 
 
