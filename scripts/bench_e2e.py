@@ -17,9 +17,13 @@ of the process; peak RSS = its ru_maxrss, from wait4), medians over the repeats:
 2. Cold start: `rag ask "<one question>"`, the whole process.
 3. Per question, loaded: the `timings_ms` that `rag ask --json` reports for each question
    of the batch runs (retrieve, generate, verify, total), p50 and p95.
-4. Index build of the letter (chunk, encode passages, terms and sentences, save) in
-   passages/s, against the raw encoder on the same passage texts in the same process (the
-   ceiling), and against the raw encoder on everything the build encodes.
+4. Index build of the letter from scratch (chunk, encode passages, vocabulary terms and
+   sentences, BM25, save), with the encoder's threads at all cores as `rag index build`
+   sets them, against the raw encoder in the same process: per passage (the raw encoder
+   on the passages alone) and per encoded text (the raw encoder on the same distinct
+   texts the build encodes: the fair ceiling, as the build encodes about 19 texts a
+   passage). Also the raw encoder on those texts by thread count and batch size, the
+   measurement behind `embedding.batch_size` and the build's threads.
 5. `rag serve` on the existing index: seconds from start until GET / answers 200.
 
 The machine is shared: the load average before and after is printed with the results.
@@ -135,6 +139,7 @@ def build_probe(folder: Path, repeats: int) -> None:
     from index.load import bundled_corpus, load_paths
     from rag.embeddings import Embedder, load_embedder
     from rag.settings import IndexSettings, Settings
+    from rag.use_module import usable_cpus
 
     settings = Settings(index=IndexSettings(path=folder / "warm"))
     shared = load_embedder(settings.embedding)
@@ -144,29 +149,44 @@ def build_probe(folder: Path, repeats: int) -> None:
     store = build(settings, shared, save=False)  # also warms the tokenizer's tables
     sentences = getattr(store, "sentences", None)  # none before index format 3
     texts = passages + store.terms + (sentences.texts if sentences else [])
-    everything = list(dict.fromkeys(texts))  # what a build encodes: each text once
+    # What a build encodes: each text once, longest first (as `Embedder` orders them).
+    everything = sorted(dict.fromkeys(texts), key=len, reverse=True)
+    cores = usable_cpus()
     builds, raws, raw_alls = [], [], []
+    tuning: dict[str, list[float]] = {}
     for repeat in range(repeats):
         fresh = Embedder(model, shared.model_id, batch_size=shared.batch_size)
         fresh_settings = Settings(index=IndexSettings(path=folder / f"build-{repeat}"))
-        started = time.perf_counter()
-        build(fresh_settings, fresh)
-        builds.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        model.encode(passages)
-        raws.append(time.perf_counter() - started)
-        started = time.perf_counter()
-        for start in range(0, len(everything), shared.batch_size):
-            model.encode(everything[start : start + shared.batch_size])
-        raw_alls.append(time.perf_counter() - started)
+        with fresh.using_threads(cores):  # as `rag index build` does
+            started = time.perf_counter()
+            build(fresh_settings, fresh)
+            builds.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            model.encode(passages)
+            raws.append(time.perf_counter() - started)
+            raw_alls.append(_raw(model, everything, shared.batch_size))
+        for threads in sorted({max(1, cores // 2), cores}):  # the settings to choose from
+            with fresh.using_threads(threads):
+                for size in (16, 32, 128):
+                    seconds = _raw(model, everything, size)
+                    tuning.setdefault(f"{threads} threads, batch {size}", []).append(seconds)
     result = {
         "passages": len(passages),
         "texts_encoded": len(everything),
         "build_s": statistics.median(builds),
         "raw_passages_s": statistics.median(raws),
         "raw_everything_s": statistics.median(raw_alls),
+        "tuning_s": {name: statistics.median(runs) for name, runs in tuning.items()},
     }
     print(json.dumps(result))
+
+
+def _raw(model: Any, texts: list[str], batch_size: int) -> float:
+    """Seconds for the raw encoder to encode `texts` in batches of `batch_size`."""
+    started = time.perf_counter()
+    for start in range(0, len(texts), batch_size):
+        model.encode(texts[start : start + batch_size])
+    return time.perf_counter() - started
 
 
 # ---- the parts -----------------------------------------------------------------------------
@@ -314,6 +334,10 @@ def report_build(build: dict[str, Any]) -> None:
         f"\nbuild / raw encoder: {raw / seconds:.2f} per passage (the build encodes "
         f"{texts / n:.1f} texts a passage: vocabulary terms and sentences too), "
         f"{raw_all / seconds:.2f} per encoded text (the fair ceiling: the same texts)"
+    )
+    print(
+        "\nraw encoder on those texts, by threads and batch size (seconds): "
+        + ", ".join(f"{name} {value:.2f}" for name, value in build.get("tuning_s", {}).items())
     )
 
 
