@@ -107,12 +107,6 @@ class Embedder:
                 self._memo.move_to_end((prefix, text))
             return vector
 
-    def using_threads(self, threads: int) -> contextlib.AbstractContextManager[object]:
-        """A block in which the model encodes with `threads` threads, if it can be told
-        (the bundled encoder); for bulk encoding in a process of its own."""
-        set_threads = getattr(self.model, "using_threads", None)
-        return set_threads(threads) if set_threads is not None else contextlib.nullcontext()
-
     def encode_queries(self, texts: Sequence[str]) -> np.ndarray:
         """Float32 ``(n, dim)`` unit vectors for search queries."""
         return self._encode(texts, self.query_prefix)

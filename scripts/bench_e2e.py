@@ -18,12 +18,11 @@ of the process; peak RSS = its ru_maxrss, from wait4), medians over the repeats:
 3. Per question, loaded: the `timings_ms` that `rag ask --json` reports for each question
    of the batch runs (retrieve, generate, verify, total), p50 and p95.
 4. Index build of the letter from scratch (chunk, encode passages, vocabulary terms and
-   sentences, BM25, save), with the encoder's threads at all cores as `rag index build`
-   sets them, against the raw encoder in the same process: per passage (the raw encoder
+   sentences, BM25, save), against the raw encoder in the same process: per passage (the raw encoder
    on the passages alone) and per encoded text (the raw encoder on the same distinct
    texts the build encodes: the fair ceiling, as the build encodes about 19 texts a
    passage). Also the raw encoder on those texts by thread count and batch size, the
-   measurement behind `embedding.batch_size` and the build's threads.
+   measurement behind `embedding.batch_size` and the encoder's threads (half the cores).
 5. `rag serve` on the existing index: seconds from start until GET / answers 200.
 
 The machine is shared: the load average before and after is printed with the results.
@@ -139,7 +138,7 @@ def build_probe(folder: Path, repeats: int) -> None:
     from index.load import bundled_corpus, load_paths
     from rag.embeddings import Embedder, load_embedder
     from rag.settings import IndexSettings, Settings
-    from rag.use_module import usable_cpus
+    from rag.use_module import UseEncoder
 
     settings = Settings(index=IndexSettings(path=folder / "warm"))
     shared = load_embedder(settings.embedding)
@@ -151,25 +150,24 @@ def build_probe(folder: Path, repeats: int) -> None:
     texts = passages + store.terms + (sentences.texts if sentences else [])
     # What a build encodes: each text once, longest first (as `Embedder` orders them).
     everything = sorted(dict.fromkeys(texts), key=len, reverse=True)
-    cores = usable_cpus()
+    cores = len(os.sched_getaffinity(0))
     builds, raws, raw_alls = [], [], []
     tuning: dict[str, list[float]] = {}
+    encoders = {t: UseEncoder(threads=t) for t in sorted({max(1, cores // 2), cores})}
     for repeat in range(repeats):
         fresh = Embedder(model, shared.model_id, batch_size=shared.batch_size)
         fresh_settings = Settings(index=IndexSettings(path=folder / f"build-{repeat}"))
-        with fresh.using_threads(cores):  # as `rag index build` does
-            started = time.perf_counter()
-            build(fresh_settings, fresh)
-            builds.append(time.perf_counter() - started)
-            started = time.perf_counter()
-            model.encode(passages)
-            raws.append(time.perf_counter() - started)
-            raw_alls.append(_raw(model, everything, shared.batch_size))
-        for threads in sorted({max(1, cores // 2), cores}):  # the settings to choose from
-            with fresh.using_threads(threads):
-                for size in (16, 32, 128):
-                    seconds = _raw(model, everything, size)
-                    tuning.setdefault(f"{threads} threads, batch {size}", []).append(seconds)
+        started = time.perf_counter()
+        build(fresh_settings, fresh)
+        builds.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        model.encode(passages)
+        raws.append(time.perf_counter() - started)
+        raw_alls.append(_raw(model, everything, shared.batch_size))
+        for threads, encoder in encoders.items():  # the settings to choose from
+            for size in (16, 32, 128):
+                seconds = _raw(encoder, everything, size)
+                tuning.setdefault(f"{threads} threads, batch {size}", []).append(seconds)
     result = {
         "passages": len(passages),
         "texts_encoded": len(everything),

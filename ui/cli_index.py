@@ -19,7 +19,6 @@ from rag.embeddings import load_embedder
 from rag.errors import InputError
 from rag.settings import Settings
 from rag.types import RawDocument
-from rag.use_module import usable_cpus
 from ui.common import friendly_errors, settings_of
 
 
@@ -85,8 +84,7 @@ def _write(ctx: click.Context, paths: tuple[Path, ...], keep: bool, jobs: int) -
     settings = settings_of(ctx)
     documents = _load(settings, paths)
     embedder = load_embedder(settings.embedding)
-    # This process answers no questions meanwhile: the encoder may use every core.
-    with embedder.using_threads(usable_cpus()), ProgressBars() as bars:
+    with ProgressBars() as bars:
         store = write_documents(settings, embedder, documents, keep=keep, progress=bars, jobs=jobs)
     _report(settings, store)
 
