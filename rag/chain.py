@@ -147,6 +147,7 @@ class AnswerChain:
             yield turn.early.answer
             yield self._finish(turn)
             return
+        started = time.perf_counter()  # encoding the question is part of retrieving
         self._encode_question(turn.query)
         if turn.scope:
             unknown = tuple(self.retriever.unknown_words(turn.query, documents=turn.scope))
@@ -154,7 +155,6 @@ class AnswerChain:
             unknown = tuple(self.retriever.unknown_words(turn.query))
         turn.query = replace(turn.query, unknown=unknown)
         if hits is None:
-            started = time.perf_counter()
             turn.hits = self._search(turn.query, turn.k, turn.scope)
             turn.timings["retrieve"] = _ms(started)
         else:
