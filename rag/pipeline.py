@@ -17,6 +17,7 @@ from rag.embeddings import Embedder
 from rag.errors import UnknownDocumentError
 from rag.glossary import load as load_glossary
 from rag.language import warm_up as warm_language
+from rag.patterns import warm_up as warm_patterns
 from rag.query import analyse
 from rag.retrieve import HybridRetriever
 from rag.search_index import SearchIndex
@@ -168,9 +169,9 @@ class Pipeline:
     def warm_up(self) -> None:
         """Load now what the first questions would otherwise load on the way (the
         encoder's weights, the language identifier's model, the glossary's dictionary,
-        the name tables) and compile the question patterns. Batch mode calls it, so no
+        the name tables) and compile the question and refusal patterns. Batch mode calls it, so no
         question pays for a load and per-question timings are the question's own work."""
-        steps: list[Callable[[], object]] = [warm_language, warm_spans]
+        steps: list[Callable[[], object]] = [warm_language, warm_spans, warm_patterns]
         load = getattr(self.embedder.model, "load", None)  # the bundled encoder loads lazily
         if callable(load):
             steps.append(load)
