@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import bm25s
 import numpy as np
 
+from rag.bm25s_import import bm25s as _bm25s
 from rag.text import passage_terms, query_terms
+
+if TYPE_CHECKING:
+    import bm25s
 
 
 class LexicalIndex:
@@ -25,7 +29,7 @@ class LexicalIndex:
 
     @classmethod
     def build(cls, texts: Sequence[str]) -> LexicalIndex:
-        model = bm25s.BM25()
+        model = _bm25s().BM25()
         model.index([passage_terms(t) or [""] for t in texts], show_progress=False)
         return cls(model, len(texts))
 
@@ -75,7 +79,7 @@ class LexicalIndex:
 
     @classmethod
     def load(cls, folder: Path) -> LexicalIndex:
-        model = bm25s.BM25.load(str(folder), show_progress=False, verbosity=0)
+        model = _bm25s().BM25.load(str(folder), show_progress=False, verbosity=0)
         return cls(model, int((folder / "size.txt").read_text()))
 
 

@@ -28,7 +28,7 @@ from rag.relevance import RelevanceJudge
 from rag.settings import Settings
 from rag.spans import extract, opening
 from rag.summary import overview
-from rag.text import guess_language, words
+from rag.text import content_pairs, content_words, guess_language, words
 from rag.types import Answer, AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
 from rag.verify import normalise, support_scores
 
@@ -147,13 +147,14 @@ class AnswerChain:
             yield turn.early.answer
             yield self._finish(turn)
             return
+        started = time.perf_counter()  # encoding the question is part of retrieving
+        self._encode_question(turn.query)
         if turn.scope:
             unknown = tuple(self.retriever.unknown_words(turn.query, documents=turn.scope))
         else:
             unknown = tuple(self.retriever.unknown_words(turn.query))
         turn.query = replace(turn.query, unknown=unknown)
         if hits is None:
-            started = time.perf_counter()
             turn.hits = self._search(turn.query, turn.k, turn.scope)
             turn.timings["retrieve"] = _ms(started)
         else:
@@ -182,6 +183,19 @@ class AnswerChain:
         yield answer
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _encode_question(self, query: Query) -> None:
+        """Encode the question's own texts in one batch: its standalone text and focus,
+        their words and word pairs. Retrieval, word alignment and sentence ranking then
+        find them in the embedder's memo; one call costs about a third of the three or
+        four calls they made one by one (`scripts/bench_e2e.py`)."""
+        r = self.settings.retrieval
+        texts = [query.standalone, query.focus, *content_words(query.focus)]
+        if r.concept_alignment:
+            texts += content_words(query.standalone)
+            if r.word_pairs:
+                texts += content_pairs(query.standalone)
+        self.embedder.encode_queries(list(dict.fromkeys(t for t in texts if t.strip())))
 
     def _fact(self, turn: Turn) -> tuple[str, list[Hit]] | None:
         """For "who signed the letter?" and "what is its date?" about one document (the

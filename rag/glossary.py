@@ -13,6 +13,7 @@ dictionary installed there is no glossary.
 from __future__ import annotations
 
 import gzip
+import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
@@ -25,16 +26,27 @@ _LINKS = ("", "s", "e")  # Dutch compounds join with nothing, -s- or -e-
 LABEL = "Glossary (FreeDict Dutch–English dictionary, word by word; not checked)"
 
 
+_VALUES = {char: value for value, char in enumerate(_B64)}
+
+
 def _number(text: str) -> int:
     value = 0
     for char in text:
-        value = value * 64 + _B64.index(char)
+        value = value * 64 + _VALUES[char]
     return value
 
 
-@lru_cache(maxsize=2)
+_LOADING = threading.Lock()  # a warm-up thread and a first question parse it once
+
+
 def load(base: Path) -> dict[str, str]:
     """Headword → its first translations, from `base`.index and `base`.dict.dz."""
+    with _LOADING:
+        return _load(base)
+
+
+@lru_cache(maxsize=2)
+def _load(base: Path) -> dict[str, str]:
     index, data = base.with_suffix(".index"), base.with_suffix(".dict.dz")
     if not index.is_file() or not data.is_file():
         return {}
@@ -47,9 +59,9 @@ def load(base: Path) -> dict[str, str]:
             continue
         start, length = _number(parts[1]), _number(parts[2])
         body = raw[start : start + length].decode("utf-8", "replace").splitlines()[1:]
-        senses = [s.split(". ", 1)[-1].strip() for s in body if s.strip()]
+        senses = [s.split(". ", 1)[-1].strip() for s in body if s.strip()][:2]
         if senses:
-            entries[parts[0].lower()] = ", ".join(senses[:2]).replace("\u2010", "-")
+            entries[parts[0].lower()] = ", ".join(senses).replace("\u2010", "-")
     return entries
 
 

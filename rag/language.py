@@ -7,7 +7,8 @@ stop words is checked with py3langid to recognise a third language.
 
 from __future__ import annotations
 
-from functools import lru_cache
+import threading
+from typing import Any
 
 from rag.text import QUESTION_STOP_WORDS, letter_words
 
@@ -41,11 +42,19 @@ def warm_up() -> None:
     _langid("warm up")
 
 
-@lru_cache(maxsize=1)
-def _identifier():  # type: ignore[no-untyped-def]
-    import py3langid
+_LOAD = threading.Lock()  # a warm-up thread and a first question load the model once
+_LOADED: list[Any] = []
 
-    return py3langid
+
+def _identifier() -> Any:
+    """py3langid's identifier, its model loaded once (`rag.langid_unpacked`)."""
+    if not _LOADED:
+        with _LOAD:
+            if not _LOADED:
+                from rag.langid_unpacked import identifier
+
+                _LOADED.append(identifier())
+    return _LOADED[0]
 
 
 def _langid(text: str) -> str:

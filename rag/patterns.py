@@ -54,3 +54,14 @@ def language_patterns(kind: str) -> tuple[re.Pattern[str], ...]:
         for lang in LANGUAGES
         if fragments(kind, lang)
     )
+
+
+def warm_up() -> None:
+    """Compile every kind's patterns now rather than in the first question that meets it."""
+    kinds = {kind for lang in LANGUAGES for kind in lexicon(lang)["patterns"]}
+    for kind in sorted(kinds - {"document_words"}):
+        language_patterns(kind)
+        try:
+            pattern(kind)
+        except re.error:  # kinds with a named group are only used one language at a time
+            continue

@@ -171,16 +171,29 @@ class WordCounterparts:
             self._vectors.clear()
 
     def vectors(self, words: Sequence[str]) -> np.ndarray:
+        self._learn(words)
+        return np.stack([self._vectors[w] for w in words]) if words else np.zeros((0, 1))
+
+    def _learn(self, words: Sequence[str]) -> None:
         missing = [w for w in dict.fromkeys(words) if w not in self._vectors]
         if missing:
             for word, vector in zip(missing, self.embedder.encode_queries(missing), strict=True):
                 self._vectors[word] = vector
-        return np.stack([self._vectors[w] for w in words]) if words else np.zeros((0, 1))
+
+    def prepare(self, wanted: Sequence[str], texts: Sequence[str]) -> None:
+        """Encode in one batch the words `matched(wanted, text)` will compare for each of
+        `texts` (one encoder call instead of one or two a text)."""
+        words: list[str] = []
+        for text in texts:
+            missing = _without_stem(wanted, text)
+            have = claim_words(text)
+            if missing and have:
+                words += missing + have
+        self._learn(words)
 
     def matched(self, wanted: Sequence[str], text: str) -> int:
         """How many of `wanted` words have a counterpart in `text`."""
-        have_stems = content_stems(text)
-        missing = [w for w in wanted if not stem_overlap(content_stems(w), have_stems)]
+        missing = _without_stem(wanted, text)
         have = claim_words(text)
         if not missing or not have:
             return len(wanted) - len(missing)
@@ -190,6 +203,12 @@ class WordCounterparts:
     def share(self, wanted: Sequence[str], text: str) -> float | None:
         """Share of `wanted` words with a counterpart in `text` (None: nothing wanted)."""
         return self.matched(wanted, text) / len(wanted) if wanted else None
+
+
+def _without_stem(wanted: Sequence[str], text: str) -> list[str]:
+    """The `wanted` words that share no stem with `text`."""
+    have_stems = content_stems(text)
+    return [w for w in wanted if not stem_overlap(content_stems(w), have_stems)]
 
 
 def features(
@@ -205,6 +224,8 @@ def features(
     best = max((c.semantic for c in candidates), default=0.0)
     topic_words = [w for w in wanted if not w.isdigit()]
     unknown = len(query.unknown or ()) / len(topic_words) if topic_words else 0.0
+    texts = [c.text for c in candidates]
+    counterparts.prepare(wanted + [n for n in names if n not in wanted], texts)
     rows = []
     for candidate, footnote in zip(candidates, footnotes, strict=True):
         present = kind_present(query, candidate.text, footnote)

@@ -31,6 +31,7 @@ from rag.text import content_pairs, content_words
 from rag.types import Chunk, Hit
 
 SCOPE_VIEWS = 8  # scoped retrievers kept (each holds a small in-memory index)
+ALIGN_MEMO = 4096  # words and pairs whose alignment a TermAligner keeps
 
 
 class HybridRetriever:
@@ -225,6 +226,9 @@ class TermAligner:
         self.settings = settings
         self.names = names or set()
         self.acronyms = acronyms or set()
+        # (unit, capitalised in the query, floor) -> its alignment: `unknown_words` and
+        # `search` align the same words of a question; bounded, cleared when full.
+        self._aligned: dict[tuple[str, bool, float], list[tuple[str, float]]] = {}
 
     def concepts(
         self, query: str, min_similarity: float | None = None, pairs: bool = True
@@ -273,17 +277,35 @@ class TermAligner:
         """The corpus terms (with similarity) close enough to each word or pair, best first."""
         if not self.terms:
             return {unit: [] for unit in units}
-        similarity = self.embedder.encode_queries(units) @ self.vectors.T
+        keys = {unit: (unit, unit in capitalised, floor) for unit in units}
         aligned: dict[str, list[tuple[str, float]]] = {}
-        for unit, row in zip(units, similarity, strict=True):
-            aligned[unit] = []
-            for i in np.argsort(-row)[: self.settings.align_per_word]:
-                term = self.terms[int(i)]
-                # Names ("Norway" → "noorwegen") align less closely than common words do.
-                is_name = unit in capitalised and term in self.names
-                if row[i] >= floor - (self.settings.name_discount if is_name else 0.0):
-                    aligned[unit].append((term, float(row[i])))
-        return aligned
+        todo = []
+        for unit in units:
+            known = self._aligned.get(keys[unit])
+            if known is None:
+                todo.append(unit)
+            else:
+                aligned[unit] = known
+        if todo:
+            similarity = self.embedder.encode_queries(todo) @ self.vectors.T
+            for unit, row in zip(todo, similarity, strict=True):
+                aligned[unit] = self._nearest(unit, row, unit in capitalised, floor)
+            if len(self._aligned) > ALIGN_MEMO:
+                self._aligned.clear()
+            self._aligned.update((keys[unit], aligned[unit]) for unit in todo)
+        return {unit: list(aligned[unit]) for unit in units}
+
+    def _nearest(
+        self, unit: str, row: np.ndarray, capitalised: bool, floor: float
+    ) -> list[tuple[str, float]]:
+        found = []
+        for i in np.argsort(-row)[: self.settings.align_per_word]:
+            term = self.terms[int(i)]
+            # Names ("Norway" → "noorwegen") align less closely than common words do.
+            is_name = capitalised and term in self.names
+            if row[i] >= floor - (self.settings.name_discount if is_name else 0.0):
+                found.append((term, float(row[i])))
+        return found
 
 
 def _capitalised(text: str) -> set[str]:

@@ -66,12 +66,24 @@ def bodies_nl_en() -> dict[str, str]:
         return dict(tomllib.load(file)["names"])
 
 
+def warm_up() -> None:
+    """Load the name tables and compile their patterns now, not in the first answer."""
+    for table in (countries_nl_en(), bodies_nl_en()):
+        for name in table:
+            _name_pattern(name)
+
+
+@lru_cache(maxsize=1024)  # the two tables hold about 300 names
+def _name_pattern(name: str) -> re.Pattern[str]:
+    return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
+
+
 def _named(text: str, table: dict[str, str]) -> list[str]:
     """Dutch names from `table` that stand in `text` (longest first, no overlaps)."""
     found: list[tuple[int, str]] = []
     taken: list[range] = []
     for name in sorted(table, key=len, reverse=True):
-        for match in re.finditer(rf"(?<!\w){re.escape(name)}(?!\w)", text):
+        for match in _name_pattern(name).finditer(text):
             span = range(match.start(), match.end())
             if not any(set(span) & set(t) for t in taken):
                 taken.append(span)

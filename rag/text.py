@@ -29,7 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import Stemmer
-from bm25s.stopwords import STOPWORDS_DUTCH, STOPWORDS_EN
+
+from rag.bm25s_import import bm25s
 
 LANGUAGES = ("nl", "en")
 LEXICON_DIR = Path(__file__).with_name("lexicon")
@@ -50,7 +51,11 @@ def _words_of(key: str, language: str) -> frozenset[str]:
     return frozenset(lexicon(language).get(key, ()))
 
 
-FUNCTION_WORDS = {"nl": frozenset(STOPWORDS_DUTCH), "en": frozenset(STOPWORDS_EN)}
+_STOPWORDS = bm25s().stopwords
+FUNCTION_WORDS = {
+    "nl": frozenset(_STOPWORDS.STOPWORDS_DUTCH),
+    "en": frozenset(_STOPWORDS.STOPWORDS_EN),
+}
 QUESTION_WORDS = {lang: _words_of("question_words", lang) for lang in LANGUAGES}
 GENRE_WORDS = {lang: _words_of("genre_words", lang) for lang in LANGUAGES}
 REPORTING_WORDS = frozenset().union(*(_words_of("reporting_words", lang) for lang in LANGUAGES))
@@ -70,7 +75,14 @@ CLAIM_STOP_WORDS = STOP_WORDS | REPORTING_WORDS
 
 def without_footnote_marker(word: str) -> str:
     """The word without a footnote number glued to its end ("rechten3" → "rechten")."""
+    if not word[-1:].isdigit():  # what \d matches is a digit to isdigit() too
+        return word
     return _GLUED_FOOTNOTE.sub(r"\1", word)
+
+
+# Texts whose words and stems are kept: a question reads the sentences of about ten
+# passages several times (ranking, relevance, verification); a few thousand short texts.
+TEXT_MEMO = 8192
 
 
 def words(text: str, *, parts: bool = False, split: bool = False) -> list[str]:
@@ -78,6 +90,11 @@ def words(text: str, *, parts: bool = False, split: bool = False) -> list[str]:
 
     `parts`: a compound ("defensie-industrie") is followed by its parts;
     `split`: only the parts are given."""
+    return list(_words(text, parts, split))
+
+
+@lru_cache(maxsize=TEXT_MEMO)
+def _words(text: str, parts: bool, split: bool) -> tuple[str, ...]:
     tokens: list[str] = []
     for match in _WORD.finditer(text.lower()):
         token = match.group(0)
@@ -89,7 +106,7 @@ def words(text: str, *, parts: bool = False, split: bool = False) -> list[str]:
         tokens.append(token)
         if parts and "-" in token:
             tokens.extend(p for p in token.split("-") if p)
-    return tokens
+    return tuple(tokens)
 
 
 def letter_words(text: str) -> list[str]:
@@ -137,8 +154,13 @@ def stems(tokens: Iterable[str], language: str) -> list[str]:
 
 def content_stems(text: str) -> set[str]:
     """Stems, Dutch and English, of the words that carry content."""
-    kept = [w for w in words(text, split=True) if w not in CLAIM_STOP_WORDS]
-    return {stem for lang in LANGUAGES for stem in stems(kept, lang)}
+    return set(_content_stems(text))
+
+
+@lru_cache(maxsize=TEXT_MEMO)
+def _content_stems(text: str) -> frozenset[str]:
+    kept = [w for w in _words(text, False, True) if w not in CLAIM_STOP_WORDS]
+    return frozenset(stem for lang in LANGUAGES for stem in stems(kept, lang))
 
 
 def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float:
@@ -147,16 +169,16 @@ def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float
     if not wanted:
         return 0.0
     found = 0
+    long: tuple[str, ...] | None = None  # the stems of `have` that are long enough
     for stem in wanted:
-        if stem in have or (
-            len(stem) >= min_prefix
-            and any(
-                len(h) >= min_prefix
-                and (h.startswith(stem[: min_prefix + 2]) or stem.startswith(h))
-                for h in have
-            )
-        ):
+        if stem in have:
             found += 1
+        elif len(stem) >= min_prefix:
+            if long is None:
+                long = tuple(h for h in have if len(h) >= min_prefix)
+            head = stem[: min_prefix + 2]
+            if stem.startswith(long) or any(h.startswith(head) for h in long):
+                found += 1
     return found / len(wanted)
 
 

