@@ -78,11 +78,19 @@ def _name_pattern(name: str) -> re.Pattern[str]:
     return re.compile(rf"(?<!\w){re.escape(name)}(?!\w)")
 
 
+_LONGEST_FIRST: dict[int, list[str]] = {}  # per name table (each is loaded once)
+
+
 def _named(text: str, table: dict[str, str]) -> list[str]:
     """Dutch names from `table` that stand in `text` (longest first, no overlaps)."""
     found: list[tuple[int, str]] = []
     taken: list[range] = []
-    for name in sorted(table, key=len, reverse=True):
+    names = _LONGEST_FIRST.get(id(table))
+    if names is None:
+        names = _LONGEST_FIRST[id(table)] = sorted(table, key=len, reverse=True)
+    for name in names:
+        if name not in text:  # a plain substring test first: most names are absent
+            continue
         for match in _name_pattern(name).finditer(text):
             span = range(match.start(), match.end())
             if not any(set(span) & set(t) for t in taken):
