@@ -169,17 +169,30 @@ def stem_overlap(wanted: set[str], have: set[str], min_prefix: int = 6) -> float
     if not wanted:
         return 0.0
     found = 0
-    long: tuple[str, ...] | None = None  # the stems of `have` that are long enough
+    index: tuple[frozenset[str], frozenset[str]] | None = None
     for stem in wanted:
         if stem in have:
             found += 1
         elif len(stem) >= min_prefix:
-            if long is None:
-                long = tuple(h for h in have if len(h) >= min_prefix)
-            head = stem[: min_prefix + 2]
-            if stem.startswith(long) or any(h.startswith(head) for h in long):
+            if index is None:
+                index = _prefix_index(frozenset(have), min_prefix)
+            long, heads = index
+            # a long stem of `have` is a prefix of this stem, or this stem's head (its
+            # first min_prefix + 2 letters) begins a long stem of `have`
+            if stem[: min_prefix + 2] in heads or any(
+                stem[:n] in long for n in range(min_prefix, len(stem) + 1)
+            ):
                 found += 1
     return found / len(wanted)
+
+
+@lru_cache(maxsize=TEXT_MEMO)
+def _prefix_index(have: frozenset[str], min_prefix: int) -> tuple[frozenset[str], frozenset[str]]:
+    """`have`'s stems of at least `min_prefix` letters, and their first `min_prefix` to
+    `min_prefix + 2` letters (what `stem_overlap` looks up instead of scanning)."""
+    long = frozenset(h for h in have if len(h) >= min_prefix)
+    heads = frozenset(h[:n] for h in long for n in range(min_prefix, min_prefix + 3) if len(h) >= n)
+    return long, heads
 
 
 def guess_language(tokens: Iterable[str]) -> str:
