@@ -156,7 +156,10 @@ def main() -> None:
         rows = []
         try:
             url = f"http://127.0.0.1:{args.port}"
-            load(url, 2, 2, expected)  # warm-up
+            # Warm-up, as the in-process pipeline was: every question once per worker (new
+            # connections, which the kernel spreads over the workers), untimed.
+            for _ in range(2 * args.workers):
+                load(url, len(expected), 1, expected)
             for clients in args.clients:
                 rss = rss_mb(server.pid)
                 result = load(url, clients, args.per_client, expected)
