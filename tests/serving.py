@@ -1,9 +1,11 @@
-"""Serve an ASGI app with uvicorn on a free loopback port in a thread (real HTTP, no
-subprocess), for tests that share the session's pipeline."""
+"""Real HTTP servers on free loopback ports, in threads (no subprocess): an ASGI app with
+uvicorn, for tests that share the session's pipeline; and a canned server that answers
+every POST with the same response (a scripted model server, or one that is not one)."""
 
 from __future__ import annotations
 
 import contextlib
+import http.server
 import threading
 import time
 from collections.abc import Iterator
@@ -31,3 +33,37 @@ def serve_in_thread(app: Any, timeout_s: float = 30) -> Iterator[str]:
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+class _CannedHandler(http.server.BaseHTTPRequestHandler):
+    status = 200
+    content_type = "text/plain"
+    body = b""
+
+    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.send_response(self.status)
+        self.send_header("Content-Type", self.content_type)
+        self.send_header("Content-Length", str(len(self.body)))
+        self.end_headers()
+        self.wfile.write(self.body)
+
+    def log_message(self, *args: object) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def canned_server(
+    body: bytes, status: int = 200, content_type: str = "text/plain"
+) -> Iterator[str]:
+    """A server on 127.0.0.1 that answers every POST with `status` and `body`; its URL."""
+    attributes = {"status": status, "body": body, "content_type": content_type}
+    handler = type("Handler", (_CannedHandler,), attributes)
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()

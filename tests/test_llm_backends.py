@@ -10,19 +10,16 @@ installed.
 
 from __future__ import annotations
 
-import contextlib
-import http.server
 import importlib
 import re
 import socket
 import sys
-import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from conftest import free_port
+from serving import canned_server
 
 from rag.backends.base import AnswerBackend, create_backend, refusal
 from rag.backends.http import OLLAMA_DEFAULT_URL
@@ -132,40 +129,12 @@ def test_silent_server_times_out_naming_the_url() -> None:
             list(create("openai", settings).stream(QUESTION, make_hits()))
 
 
-class _CannedHandler(http.server.BaseHTTPRequestHandler):
-    """A real HTTP server that is not a model server: answers every POST the same way."""
-
-    status = 200
-    body = b"this is not an event stream\n"
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(self.status)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
-@contextlib.contextmanager
-def canned_server(status: int = 200, body: bytes = _CannedHandler.body) -> Iterator[str]:
-    handler = type("Handler", (_CannedHandler,), {"status": status, "body": body})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+NOT_A_STREAM = b"this is not an event stream\n"
 
 
 @pytest.mark.parametrize("name", ["openai", "ollama"])
 def test_malformed_stream_is_a_backend_error(name: str) -> None:
-    with canned_server() as url:
+    with canned_server(NOT_A_STREAM) as url:
         settings = GenerationSettings(base_url=url, model="m", timeout_s=5)
         with pytest.raises(BackendError, match="malformed stream"):
             list(create(name, settings).stream(QUESTION, make_hits()))
@@ -180,7 +149,7 @@ def test_malformed_stream_is_a_backend_error(name: str) -> None:
     ids=["openai", "ollama"],
 )
 def test_unknown_model_is_named(name: str, body: bytes) -> None:
-    with canned_server(404, body) as url:
+    with canned_server(body, 404) as url:
         settings = GenerationSettings(base_url=url, model="gpt-9", timeout_s=5)
         with pytest.raises(BackendError, match="does not know the model 'gpt-9'"):
             list(create(name, settings).stream(QUESTION, make_hits()))
@@ -188,7 +157,7 @@ def test_unknown_model_is_named(name: str, body: bytes) -> None:
 
 def test_error_event_in_the_stream_is_reported() -> None:
     body = b'data: {"error": {"message": "context length exceeded"}}\n\n'
-    with canned_server(200, body) as url:
+    with canned_server(body) as url:
         settings = GenerationSettings(base_url=url, timeout_s=5)
         with pytest.raises(BackendError, match="reported an error: context length exceeded"):
             list(create("openai", settings).stream(QUESTION, make_hits()))

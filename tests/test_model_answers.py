@@ -10,12 +10,11 @@ its words are scripted.
 from __future__ import annotations
 
 import contextlib
-import http.server
 import json
-import threading
 from collections.abc import Iterator
 
 import pytest
+from serving import canned_server
 
 from rag.chain import AnswerChain
 from rag.pipeline import Pipeline
@@ -35,33 +34,11 @@ def event_stream(text: str) -> bytes:
     return ("\n\n".join([*events, "data: [DONE]"]) + "\n\n").encode()
 
 
-class _Scripted(http.server.BaseHTTPRequestHandler):
-    body = b""
-
-    def do_POST(self) -> None:  # noqa: N802 (http.server's naming)
-        self.rfile.read(int(self.headers.get("Content-Length", 0)))
-        self.send_response(200)
-        self.send_header("Content-Type", "text/event-stream")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args: object) -> None:
-        pass
-
-
 @contextlib.contextmanager
 def scripted_server(text: str) -> Iterator[str]:
     """A real HTTP server on loopback that answers every chat request with `text`."""
-    handler = type("Handler", (_Scripted,), {"body": event_stream(text)})
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}/v1"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with canned_server(event_stream(text), content_type="text/event-stream") as url:
+        yield f"{url}/v1"
 
 
 def sentence_with(pipeline: Pipeline, words: str) -> tuple[Hit, str]:
