@@ -56,6 +56,22 @@ def recall_cells(items: Iterable[EvalItem], passages: Callable[[str], Sequence[s
     return cells
 
 
+def recall_table(
+    items: Iterable[EvalItem],
+    rankers: dict[str, Callable[[str], Sequence[str]]],
+    first_column: str,
+) -> list[str]:
+    """A Markdown table: one row of `recall_cells` per ranker (question → passage texts)."""
+    listed = list(items)
+    lines = [
+        f"| {first_column} | nl R@5 | nl R@10 | en R@5 | en R@10 |",
+        "|---|---|---|---|---|",
+    ]
+    for name, passages in rankers.items():
+        lines.append(f"| {name} | " + " | ".join(recall_cells(listed, passages)) + " |")
+    return lines
+
+
 def reciprocal_rank(ranks: Sequence[int | None]) -> float | None:
     """1 / rank of the first passage holding any evidence quote; 0 if none was retrieved."""
     if not ranks:

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
-from eval.metrics import recall_cells
+from eval.metrics import recall_table
 from rag.settings import Settings
 from rag.text import guess_language, words
 
@@ -64,11 +64,11 @@ def main() -> None:
         "ts_rank_cd + alignment": lambda q: ts_rank(concepts(q)),
     }
     items = [item for item in load_dataset(args.dataset) if item.evidence]
-    print("| lexical ranking | nl R@5 | nl R@10 | en R@5 | en R@10 |")
-    print("|---|---|---|---|---|")
-    for name, ranker in variants.items():
-        cells = recall_cells(items, lambda q, rank=ranker: [store.chunks[p].text for p in rank(q)])
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    texts = {
+        name: lambda q, rank=ranker: [store.chunks[p].text for p in rank(q)]
+        for name, ranker in variants.items()
+    }
+    print("\n".join(recall_table(items, texts, "lexical ranking")))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,7 @@ from typing import Any
 
 from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
-from eval.metrics import recall_cells
+from eval.metrics import recall_table
 from rag.query import analyse
 from rag.retrieve import HybridRetriever, score_fusion
 from rag.settings import Settings
@@ -78,11 +78,11 @@ def main() -> None:
         "full, without document parts and sections": full(document_parts=False),
     }
     items = [item for item in load_dataset(args.dataset) if item.evidence]
-    print("| variant | nl R@5 | nl R@10 | en R@5 | en R@10 |")
-    print("|---|---|---|---|---|")
-    for name, ranker in variants.items():
-        cells = recall_cells(items, lambda q, rank=ranker: [store.chunks[p].text for p in rank(q)])
-        print(f"| {name} | " + " | ".join(cells) + " |")
+    texts = {
+        name: lambda q, rank=ranker: [store.chunks[p].text for p in rank(q)]
+        for name, ranker in variants.items()
+    }
+    print("\n".join(recall_table(items, texts, "variant")))
 
 
 if __name__ == "__main__":
