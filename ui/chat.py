@@ -15,6 +15,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from index.metadata import fallback_title
 from rag.closest import Excerpt, closest_excerpts
 from rag.errors import RagError
 from rag.types import Answer, Chunk, Citation
@@ -256,8 +257,8 @@ def document_about(pipeline: Pipeline, doc_id: str, lang: str) -> str:
     if entry is None:
         return ""
     title = getattr(entry, "title", "")
-    from_name = " ".join(re.split(r"[-_\s]+", entry.name.rsplit(".", 1)[0])).casefold()
-    parts = [title if title.casefold() != from_name else ""]  # not a title made of its name
+    made_of_name = title.casefold() == fallback_title(entry.name).casefold()
+    parts = ["" if made_of_name else title]  # not a title made of its file name
     kind = getattr(entry, "kind", "other")
     if kind != "other":
         parts.append(text(lang, f"documents.kind_{kind}"))

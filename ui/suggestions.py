@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from pathlib import PurePosixPath
 from typing import Protocol
 
+from index.metadata import fallback_title
 from rag.types import Chunk
 
 HEADING_MAX = 90
@@ -146,8 +147,7 @@ def _take_turns(per_document: Sequence[Sequence[str]], limit: int) -> list[str]:
 def document_title(name: str) -> str:
     """A readable title from a file name: "eu-geopolitiek-kamerbrief.txt" →
     "eu geopolitiek kamerbrief" (at most `NAME_MAX` characters)."""
-    stem = PurePosixPath(name.replace("\\", "/")).stem or name
-    return _cut(" ".join(re.sub(r"[_-]+", " ", stem).split()), NAME_MAX)
+    return _cut(fallback_title(PurePosixPath(name.replace("\\", "/")).name), NAME_MAX)
 
 
 def suggested_questions(
