@@ -83,19 +83,11 @@ def respond(
     `documents`: the ids the answer may cite (None: all)."""
     answers = list(answers)
     question = (question or "").strip()
-    if not question:
-        notice = text(lang, "chat.type_first")
-        yield ChatView(
-            chat_messages(answers, lang, pipeline), answers, notice=notice, sources_changed=False
-        )
+    base = chat_messages(answers, lang, pipeline)  # the earlier turns, rendered once
+    if not question or (documents is not None and not documents):
+        notice = text(lang, "chat.type_first" if not question else "chat.scope_empty")
+        yield ChatView(base, answers, notice=notice, sources_changed=False)
         return
-    if documents is not None and not documents:
-        notice = text(lang, "chat.scope_empty")
-        yield ChatView(
-            chat_messages(answers, lang, pipeline), answers, notice=notice, sources_changed=False
-        )
-        return
-    base = chat_messages(answers, lang, pipeline)
     user = {"role": "user", "content": question_html(question)}
 
     def pending(content: str) -> list[dict[str, str]]:
@@ -115,7 +107,7 @@ def respond(
         for event in stream:
             if isinstance(event, Answer):
                 answers.append(event)
-                yield _view_for(pipeline, answers, lang)
+                yield _view_for(pipeline, answers, lang, base)
                 return
             streamed += event
             partial = f'<div class="answer streaming">{escape_text(streamed)} ▍</div>'
@@ -129,12 +121,15 @@ def respond(
     )
 
 
-def _view_for(pipeline: Pipeline, answers: list[Answer], lang: str) -> ChatView:
-    view = ChatView(chat_messages(answers, lang, pipeline), answers, panel=empty_panel(lang))
-    if answers:
-        turn = len(answers) - 1
-        view.choices, view.selected, view.panel = turn_sources(pipeline, answers, turn, lang)
-        view.export_path = export_answer(answers[-1])
+def _view_for(
+    pipeline: Pipeline, answers: list[Answer], lang: str, earlier: list[dict[str, str]]
+) -> ChatView:
+    """The final view: the earlier turns as rendered, then the new answer and its sources."""
+    turn = len(answers) - 1
+    messages = earlier + turn_messages(answers[turn], turn, lang, pipeline)
+    view = ChatView(messages, answers, panel=empty_panel(lang))
+    view.choices, view.selected, view.panel = turn_sources(pipeline, answers, turn, lang)
+    view.export_path = export_answer(answers[-1])
     return view
 
 
@@ -152,11 +147,19 @@ def chat_messages(
     pipeline, refusals show their closest passages' best-matching sentences."""
     messages: list[dict[str, str]] = []
     for turn, answer in enumerate(answers):
-        excerpts = closest_of(pipeline, answer) if pipeline and answer.refused else []
-        content = answer_html(answer, turn, lang, excerpts)
-        messages.append({"role": "user", "content": question_html(answer.question)})
-        messages.append({"role": "assistant", "content": content})
+        messages += turn_messages(answer, turn, lang, pipeline)
     return messages
+
+
+def turn_messages(
+    answer: Answer, turn: int, lang: str, pipeline: Pipeline | None = None
+) -> list[dict[str, str]]:
+    """One turn as its question and answer messages."""
+    excerpts = closest_of(pipeline, answer) if pipeline and answer.refused else []
+    return [
+        {"role": "user", "content": question_html(answer.question)},
+        {"role": "assistant", "content": answer_html(answer, turn, lang, excerpts)},
+    ]
 
 
 def closest_of(pipeline: Pipeline, answer: Answer) -> list[Excerpt]:
