@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from rag.closest import Excerpt
 from rag.types import Answer, Chunk, Citation, SentenceVerdict
 from ui.export import answer_markdown, answer_plain_text
+from ui.export_text import grounding
 from ui.i18n import text
 
 _ESCAPES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|~$="} | {"\n": "<br>"})
@@ -282,19 +283,11 @@ GROUNDING_CSS = {"quote": "quote", "supported": "ok", "unsupported": "warn"}
 def verdict_html(citation: Citation, verdicts: Sequence[SentenceVerdict], lang: str = "en") -> str:
     """Two separate facts: grounding (what was checked against the source) and relevance
     (whether it answers the question: a calibrated level, its meaning in the tooltip)."""
-    if not verdicts:  # a citation no sentence refers to any more: its own verdict
-        grounding = "supported" if citation.supported else "unsupported"
-        support = citation.support
-    else:
-        order = ("unsupported", "uncited", "supported", "quote")
-        worst = min(verdicts, key=lambda v: order.index(v.grounding))
-        grounding, support = worst.grounding, worst.support
-    if grounding not in GROUNDING_CSS:
-        grounding = "unsupported"
-    label = text(lang, f"source.{grounding}_label")
-    title = text(lang, f"source.{grounding}_help", support=f"{support:.2f}")
+    kind, support = grounding(citation, verdicts)  # the weakest check, as exports say it
+    label = text(lang, f"source.{kind}_label")
+    title = text(lang, f"source.{kind}_help", support=f"{support:.2f}")
     parts = [
-        f'<span class="verdict {GROUNDING_CSS[grounding]}" title="{escape_text(title)}">'
+        f'<span class="verdict {GROUNDING_CSS[kind]}" title="{escape_text(title)}">'
         f"{escape_text(label)}</span>"
     ]
     judged = [v.relevance for v in verdicts if v.relevance is not None]
