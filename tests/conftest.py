@@ -184,3 +184,12 @@ def pg_url(pg_server: Any, pg_letter: str, request: pytest.FixtureRequest) -> It
     yield new_database(pg_server, name, template="rag_letter")
     with psycopg.connect(pg_server.get_uri(), autocommit=True) as conn:
         conn.execute(f"drop database {name} with (force)")  # ends connections left open
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Headless Chromium (Playwright) for the browser suites, one per test module."""
+    from browsing import chromium  # browsing imports this module
+
+    with chromium() as launched:
+        yield launched

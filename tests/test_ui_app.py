@@ -25,7 +25,6 @@ from browsing import (
     PHONE,
     ROOT,
     ask,
-    chromium,
     rag_server,
     shot,
     wait_loaded,
@@ -45,12 +44,6 @@ DOCS_SHOTS = ROOT / "docs" / "screenshots"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with rag_server(tmp_path_factory.mktemp("ui-app"), ADMIN_PASSWORD) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Any]:
-    with chromium() as browser:
-        yield browser
 
 
 def open_app(browser: Any, server: str, size: str = "desktop", locale: str = "nl-NL") -> Any:

@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from browsing import ask, chromium, rag_server, shot, wait_loaded, watch_dialogs
+from browsing import ask, rag_server, shot, wait_loaded, watch_dialogs
 
 pytestmark = pytest.mark.slow
 
@@ -26,12 +26,6 @@ ADMIN_PASSWORD = "browser-admin"
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     with rag_server(tmp_path_factory.mktemp("ui-browser"), ADMIN_PASSWORD) as url:
         yield url
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    with chromium() as browser:
-        yield browser
 
 
 @pytest.fixture
