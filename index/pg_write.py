@@ -337,9 +337,23 @@ def ensure_hnsw(pool: Any, settings: Settings) -> None:
         size = conn.execute("select passages from rag_meta").fetchone()[0]
         if kind == "flat" or (kind == "auto" and size < settings.index.approximate_above):
             return
-        conn.execute("set maintenance_work_mem = '512MB'")
+        megabytes = min(hnsw_build_mb(size, _dimension(conn)), settings.index.pg_build_memory_mb)
+        conn.execute(f"set maintenance_work_mem = '{megabytes}MB'")
         conn.execute(
             "create index if not exists rag_passages_hnsw on rag_passages using hnsw "
             f"(embedding vector_ip_ops) with (m = {HNSW_M}, ef_construction = "
             f"{HNSW_EF_CONSTRUCTION})"
         )
+
+
+def hnsw_build_mb(passages: int, dimension: int) -> int:
+    """maintenance_work_mem that holds an HNSW graph of `passages` vectors in memory:
+    each element keeps its vector, two layer-0 neighbour lists of (pointer, distance)
+    and pgvector's bookkeeping; a fifth more as margin."""
+    element = 4 * dimension + 2 * HNSW_M * 16 + 200
+    return max(64, int(passages * element * 1.2 / 2**20) + 64)
+
+
+def _dimension(conn: Any) -> int:
+    row = conn.execute("select (manifest->>'dimension')::int from rag_meta").fetchone()
+    return int(row[0])

@@ -43,21 +43,17 @@ HNSW_EF_SEARCH = 128  # as the folder store's FAISS HNSW (efSearch)
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 80
 VOCABULARY_LIMIT = 50_000  # index.lexical.vocabulary_terms' limit
 
-_BM25_SQL = """
-with m as (select passages::float8 as n, tokens::float8 / greatest(passages, 1) as avgdl
-           from rag_meta),
-q as (select * from unnest(%(concepts)s::int[], %(terms)s::text[]) as q(concept, term)),
-s as (select q.concept, q.term, ln(1 + (m.n - st.df + 0.5) / (st.df + 0.5)::float8) as idf
-      from q join rag_term_stats st on st.term = q.term, m where st.df > 0),
-per as (select p.passage_id, s.concept,
-               max(s.idf * p.tf / (p.tf + %(k1)s * (1 - %(b)s + %(b)s * p.dl / m.avgdl)))
-               as score
-        from s cross join lateral (
-            select passage_id, tf, dl from rag_postings where term = s.term {scope}
-            order by impact desc limit %(depth)s) p, m
-        group by p.passage_id, s.concept)
-select passage_id, sum(score) as score from per
-group by passage_id order by score desc, passage_id limit %(k)s
+_POSTINGS_SQL = """
+select q.concept, st.df::float8, m.passages::float8, m.tokens::float8 / greatest(m.passages, 1),
+       p.ids, p.tfs, p.dls
+from unnest(%(concepts)s::int[], %(terms)s::text[]) as q(concept, term)
+join rag_term_stats st on st.term = q.term and st.df > 0
+cross join rag_meta m
+cross join lateral (
+    select string_agg(int8send(passage_id), '') as ids, string_agg(int4send(tf), '') as tfs,
+           string_agg(int4send(dl), '') as dls
+    from (select passage_id, tf, dl from rag_postings where term = q.term {scope}
+          order by impact desc limit %(depth)s) best) p
 """
 # A scope: only postings of the scoped documents' passages compete (BM25's statistics
 # stay the whole index's, as in the folder store).
@@ -311,16 +307,13 @@ class PgStore:
         params = {
             "concepts": numbers,
             "terms": terms,
-            "k1": BM25_K1,
-            "b": BM25_B,
-            "k": k,
             "depth": self.index_settings.pg_lexical_depth,
             "documents": list(documents or ()),
         }
-        sql = _BM25_SQL.replace("{scope}", "" if documents is None else _SCOPE_SQL)
+        sql = _POSTINGS_SQL.replace("{scope}", "" if documents is None else _SCOPE_SQL)
         with self.pool.connection() as conn:
             rows = conn.execute(sql, params).fetchall()
-        return [(p, s) for p, s in self._positions(rows) if s > 0]
+        return [(p, s) for p, s in self._positions(bm25_top(rows, k)) if s > 0]
 
     def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
         """The scope `documents` as an in-memory index of its own (`scope_view`)."""
@@ -339,6 +332,31 @@ class PgStore:
         """Database ids → positions in this snapshot (passages newer than it are skipped)."""
         found = ((self._position_of_id.get(int(i)), float(s)) for i, s in rows)
         return [(p, s) for p, s in found if p is not None]
+
+
+def bm25_top(rows: Sequence[Sequence[Any]], k: int) -> list[tuple[int, float]]:
+    """(passage id, score) of the best `k` from each query term's postings rows
+    (concept, df, passages, avgdl, then ids, tfs and dls as big-endian int8/int4 bytes:
+    read as arrays at once, not as Python ints): BM25 with bm25s's "lucene" idf, a
+    passage's best term per concept, summed over concepts; ties by passage id."""
+    rows = [r for r in rows if r[4]]
+    if not rows:
+        return []
+    ids = np.concatenate([np.frombuffer(r[4], dtype=">i8") for r in rows])
+    passages, where = np.unique(ids, return_inverse=True)
+    best = {c: np.zeros(len(passages)) for c in {int(r[0]) for r in rows}}
+    start = 0
+    for concept, df, n, avgdl, _, tfs, dls in rows:
+        tf = np.frombuffer(tfs, dtype=">i4").astype(np.float64)
+        dl = np.frombuffer(dls, dtype=">i4").astype(np.float64)
+        idf = np.log(1 + (n - df + 0.5) / (df + 0.5))
+        score = idf * tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / avgdl))
+        at = where[start : start + len(tf)]  # one posting per passage and term
+        best[concept][at] = np.maximum(best[concept][at], score)
+        start += len(tf)
+    total = np.sum(list(best.values()), axis=0)
+    order = np.lexsort((passages, -total))[:k]
+    return [(int(passages[i]), float(total[i])) for i in order]
 
 
 _DOC_FIELDS = ("doc_id", "name", "source", "content_hash", "chunks")
