@@ -8,11 +8,17 @@ dictd files); unknown words are looked up without inflection (-en, -e, -s) and a
 compounds split into two known words ("defensie" + "uitgaven"). The glossary is
 labelled as dictionary translations: it is not checked against the source. Without the
 dictionary installed there is no glossary.
+
+The dictionary's data writes many multi-word translations without their spaces
+("havefaith", "eachother", "theNetherlands"). A translation that splits into English
+function words and words the dictionary knows ("have" + "faith") is such a phrase and
+is dropped; a word whose translations are all such phrases gets no glossary line.
 """
 
 from __future__ import annotations
 
 import gzip
+import re
 import threading
 from collections.abc import Iterable
 from functools import lru_cache
@@ -27,6 +33,13 @@ LABEL = "Glossary (FreeDict Dutch–English dictionary, word by word; not checke
 
 
 _VALUES = {char: value for value, char in enumerate(_B64)}
+_CAMEL = re.compile(r"[a-z][A-Z]")
+# English function words: the glue of the phrases whose spaces the data lost.
+FUNCTION_WORDS = frozenset(
+    "a an the to of in on at by for from with up out off as and or be have has do one "
+    "each other another what's it its one's oneself someone something into over down "
+    "onto upon within without".split()
+)
 
 
 def _number(text: str) -> int:
@@ -39,17 +52,34 @@ def _number(text: str) -> int:
 _LOADING = threading.Lock()  # a warm-up thread and a first question parse it once
 
 
-def load(base: Path) -> dict[str, str]:
-    """Headword → its first translations, from `base`.index and `base`.dict.dz."""
+class Dictionary(dict[str, str]):
+    """Headword → its first translations as the data has them; `meaning` drops the
+    squashed phrases (checked per looked-up word, not for all 22,000 at load)."""
+
+    def __init__(self, entries: dict[str, str]) -> None:
+        super().__init__(entries)
+        items = {i.lower() for meaning in entries.values() for i in meaning.split(", ")}
+        self.known = frozenset(i for i in items if " " not in i)
+
+    def meaning(self, word: str) -> str | None:
+        raw = self.get(word)
+        if raw is None:
+            return None
+        kept = [i for i in raw.split(", ") if not _squashed(i, self.known)]
+        return ", ".join(dict.fromkeys(kept)) or None
+
+
+def load(base: Path) -> Dictionary:
+    """The dictionary at `base`.index and `base`.dict.dz (empty when missing)."""
     with _LOADING:
         return _load(base)
 
 
 @lru_cache(maxsize=2)
-def _load(base: Path) -> dict[str, str]:
+def _load(base: Path) -> Dictionary:
     index, data = base.with_suffix(".index"), base.with_suffix(".dict.dz")
     if not index.is_file() or not data.is_file():
-        return {}
+        return Dictionary({})
     with gzip.open(data) as file:
         raw = file.read()
     entries: dict[str, str] = {}
@@ -62,16 +92,52 @@ def _load(base: Path) -> dict[str, str]:
         senses = [s.split(". ", 1)[-1].strip() for s in body if s.strip()][:2]
         if senses:
             entries[parts[0].lower()] = ", ".join(senses).replace("\u2010", "-")
-    return entries
+    return Dictionary(entries)
 
 
-def translate(word: str, dictionary: dict[str, str]) -> str | None:
+def _squashed(item: str, known: frozenset[str]) -> bool:
+    """Whether `item` is a phrase that lost its spaces: it splits into two or more
+    function words and known words of 4+ letters, at least one a function word
+    ("as" + "for" + "the" + "rest"), or a lower-case word glued to a capitalised one
+    ("theNetherlands")."""
+    if _CAMEL.search(item):
+        return True
+    item = item.lower()
+    if item in FUNCTION_WORDS:
+        return False
+    for cut in range(1, len(item)):  # two pieces at least
+        head = item[:cut]
+        if _piece(head, known):
+            rest = _split(item[cut:], known)
+            if rest is not None and any(p in FUNCTION_WORDS for p in [head, *rest]):
+                return True
+    return False
+
+
+def _piece(text: str, known: frozenset[str]) -> bool:
+    return text in FUNCTION_WORDS or (len(text) >= 4 and text in known)
+
+
+def _split(text: str, known: frozenset[str]) -> list[str] | None:
+    """`text` as function words and known 4+-letter words, shortest first; None if it
+    cannot be split so."""
+    if not text:
+        return []
+    for cut in range(1, len(text) + 1):
+        if _piece(text[:cut], known):
+            rest = _split(text[cut:], known)
+            if rest is not None:
+                return [text[:cut], *rest]
+    return None
+
+
+def translate(word: str, dictionary: Dictionary) -> str | None:
     """The dictionary's translation of a Dutch word, its stem, or its two compound parts."""
     if word in dictionary:
-        return dictionary[word]
+        return dictionary.meaning(word)
     for suffix in _SUFFIXES:
         if word.endswith(suffix) and word[: -len(suffix)] in dictionary:
-            return dictionary[word[: -len(suffix)]]
+            return dictionary.meaning(word[: -len(suffix)])
     for cut in range(len(word) - 3, 3, -1):
         head, tail = word[:cut], word[cut:]
         if tail not in dictionary:
@@ -79,13 +145,14 @@ def translate(word: str, dictionary: dict[str, str]) -> str | None:
         for link in _LINKS:
             stem = head[: len(head) - len(link)] if link and head.endswith(link) else head
             if stem in dictionary and len(stem) >= 3:
-                return f"{dictionary[stem]} + {dictionary[tail]}"
+                parts = dictionary.meaning(stem), dictionary.meaning(tail)
+                return f"{parts[0]} + {parts[1]}" if all(parts) else None
     return None
 
 
 def glossary(texts: Iterable[str], base: Path | None, limit: int = 12) -> dict[str, str]:
     """Up to `limit` content words of the texts with their translations, in order."""
-    dictionary = load(base) if base is not None else {}
+    dictionary = load(base) if base is not None else Dictionary({})
     if not dictionary:
         return {}
     terms: dict[str, str] = {}

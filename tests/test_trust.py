@@ -123,3 +123,26 @@ def test_glossary_translates_words_stems_and_compounds() -> None:
 
 def test_no_dictionary_means_no_glossary(tmp_path: Path) -> None:
     assert glossary([NATO_2035], tmp_path / "missing") == {}
+
+
+@pytest.mark.skipif(
+    DICTIONARY is None or not Path(f"{DICTIONARY}.index").is_file(),
+    reason="FreeDict nld-eng is not installed (scripts/install.sh installs it as root)",
+)
+def test_glossary_drops_phrases_the_dictionary_wrote_without_spaces() -> None:
+    """FreeDict's data has 'havefaith', 'asfortherest', 'theNetherlands': not English a
+    reader can use. They are dropped; real words made of short ones stay."""
+    assert DICTIONARY is not None
+    dictionary = load(DICTIONARY)
+    assert "havefaith" in dictionary["vertrouwen"]  # the raw data, as shipped
+    for word, squashed in (
+        ("vertrouwen", "havefaith"),
+        ("verder", "asfortherest"),
+        ("nederland", "theNetherlands"),
+    ):
+        meaning = translate(word, dictionary) or ""
+        assert squashed not in meaning and meaning, word
+    assert "trust" in (translate("vertrouwen", dictionary) or "")
+    assert translate("zonder", dictionary) == "without"  # a function word itself stays
+    assert "together" in (translate("samen", dictionary) or "")  # not "to" + "get" + "her"
+    assert translate("elkaar", dictionary) is None  # only squashed phrases: no line
