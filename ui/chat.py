@@ -19,7 +19,6 @@ from index.metadata import fallback_title
 from rag.closest import Excerpt, closest_excerpts
 from rag.errors import RagError
 from rag.types import Answer, Chunk, Citation
-from ui.export import export_answer
 from ui.i18n import text
 from ui.markup import (
     answer_html,
@@ -57,7 +56,6 @@ class ChatView:
     choices: list[tuple[str, str]] = field(default_factory=list)
     selected: str | None = None
     panel: str = EMPTY_PANEL
-    export_path: str | None = None
     notice: str = ""
     done: bool = True
     sources_changed: bool = True
@@ -129,7 +127,6 @@ def _view_for(
     messages = earlier + turn_messages(answers[turn], turn, lang, pipeline)
     view = ChatView(messages, answers, panel=empty_panel(lang))
     view.choices, view.selected, view.panel = turn_sources(pipeline, answers, turn, lang)
-    view.export_path = export_answer(answers[-1])
     return view
 
 

@@ -1,6 +1,6 @@
-"""The files the UI offers for download: an answer or a briefing (Markdown), a whole
-conversation (Markdown or Word); and, re-exported here, the text of those exports
-(`ui.export_text`, `ui.export_docx`).
+"""The files the UI offers for download: a briefing (Markdown), a whole conversation
+(Markdown or Word); and, re-exported here, the text of those exports
+(`ui.export_text`, `ui.export_docx`). A single answer is copied, not downloaded.
 
 Files go to one private temporary folder (mode 0700) made when the module is first
 imported. Names come from the title, transliterated to ASCII letters, digits and dashes
@@ -23,7 +23,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal
 
-from rag.render import answer_to_markdown
 from rag.types import Answer
 from ui.export_docx import conversation_docx
 from ui.export_text import (
@@ -38,7 +37,6 @@ __all__ = [
     "answer_plain_text",
     "conversation_docx",
     "conversation_markdown",
-    "export_answer",
     "export_conversation",
     "save_markdown",
 ]
@@ -61,11 +59,6 @@ def save_markdown(kind: str, title: str, markdown: str) -> str:
     path = _export_dir / f"{kind}-{_slug(title)}.md"
     path.write_text(markdown, encoding="utf-8")
     return str(path)
-
-
-def export_answer(answer: Answer) -> str:
-    """Write the answer with its citations and quotes as Markdown; return the file path."""
-    return save_markdown("answer", answer.question, answer_to_markdown(answer))
 
 
 def export_conversation(
