@@ -8,7 +8,11 @@ keyword recall of the answers to answerable questions (refusals count 0). A ques
 `follow_up_of` is asked after the question it follows, with that turn as history.
 
     .venv/bin/python scripts/answer_metrics.py [--dataset FILE.jsonl] [--backend NAME]
-        [--document ID ...]
+        [--document ID ...] [--by-type] [--misses MISSES.jsonl]
+
+`--misses` writes one line per question that misses a target (an unanswerable one
+answered, an answerable one refused, evidence not in the top 5, keywords missing), with
+the answer's first line, so a report can say which questions miss and why.
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ def main() -> None:
         default=None,
         help="Answer only from this document id (repeatable), e.g. the letter in a mixed index.",
     )
+    parser.add_argument("--misses", type=Path, default=None, help="Write the misses here.")
     args = parser.parse_args()
     pipeline = open_pipeline(Settings(), build_if_missing=True)
     sources = [load_file(Path(d.source)) for d in pipeline.documents()]
@@ -84,6 +89,39 @@ def main() -> None:
     for lang, kind in groups:
         group = [r for r in rows if r[0].lang == lang and kind in (None, r[0].type)]
         print(f"| {lang} | {kind or 'all'} | " + " | ".join(cells(group)) + " |")
+    if args.misses is not None:
+        with args.misses.open("w", encoding="utf-8") as out:
+            for row in rows:
+                missed = misses(row)
+                if missed:
+                    out.write(json.dumps(missed, ensure_ascii=False) + "\n")
+
+
+def misses(row: tuple) -> dict | None:
+    """What one question misses, or None."""
+    item, answer, _, recall, _ = row
+    found = []
+    if item.type == "unanswerable" and not answer.refused:
+        found.append("unanswerable answered")
+    if item.type != "unanswerable":
+        if answer.refused:
+            found.append("answerable refused")
+        if recall is not None and recall < 1:
+            found.append(f"recall@5 {recall:.2f}")
+        kept = keyword_recall(item.keywords, answer.answer) if item.keywords else None
+        if kept is not None and kept < 1:
+            found.append(f"keywords {kept:.2f}")
+    if not found:
+        return None
+    first = answer.answer.strip().splitlines()[0] if answer.answer.strip() else ""
+    return {
+        "id": item.id,
+        "lang": item.lang,
+        "type": item.type,
+        "misses": found,
+        "question": item.question,
+        "answer_opens": first[:160],
+    }
 
 
 def cells(group: list) -> list[str]:
