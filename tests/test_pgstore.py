@@ -131,6 +131,22 @@ def test_searches_like_the_folder_store(built_index, store, default_embedder: Em
     assert store.chunk("nope") is None
 
 
+def test_lexical_depth_scores_each_terms_best_postings_exactly(store) -> None:
+    """`pg_lexical_depth` bounds the postings read per term, best impact first; the
+    passages it returns keep their exact BM25 scores."""
+    concepts = [["europese"], ["veiligheid"]]  # two words in many of the letter's passages
+    full = dict(store.concept_search(concepts, 1000))
+    shallow_settings = store.index_settings.model_copy(update={"pg_lexical_depth": 2})
+    shallow = PgStore(store.url, store.pool, shallow_settings).concept_search(concepts, 1000)
+    assert len(full) > 4 >= len(shallow) > 0  # at most two postings of each term
+    for position, score in shallow:
+        assert position in full
+        if score == pytest.approx(full[position]):
+            continue
+        # a passage holding both words, reached through one of them only
+        assert score < full[position]
+
+
 def test_pipeline_retrieves_the_same_hits(built_index, pg_url: str, default_embedder) -> None:
     settings, folder = built_index
     store = PgStore.open(pg_url, settings_for(pg_url))
