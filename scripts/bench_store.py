@@ -1,6 +1,6 @@
 """Benchmark the folder store against the PostgreSQL store; prints a markdown table.
 
-    nice -n 19 .venv/bin/python scripts/bench_store.py --sizes 10000,100000
+    nice -n 19 .venv/bin/python scripts/bench_store.py --sizes 10000,100000,1000000 [--keep DIR]
 
 Corpus: synthetic passages, so embedding time is not what is measured. Each passage is
 80 words drawn from the bundled letter's running text (so word frequencies follow real
@@ -64,12 +64,12 @@ def letter_material() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
     if (cache / "CURRENT").exists():  # the query children import no model code
         store = IndexStore.load(cache)
     else:
-        from index.build import build_index
+        from index.build import build
         from rag.embeddings import load_embedder
         from rag.settings import Settings
 
         settings = Settings(index={"path": cache})
-        store = build_index(settings, load_embedder(settings.embedding))
+        store = build(settings, load_embedder(settings.embedding))
     words = " ".join(p.read_text() for p in bundled_corpus().glob("*.txt")).split()
     base = np.vstack([store.vectors, store.term_vectors]).astype(np.float32)
     return words, store.terms, store.term_vectors, base
@@ -314,21 +314,31 @@ def child(*args: str) -> dict:
     return dict(json.loads(output.stdout.strip().splitlines()[-1]))
 
 
-def run(sizes: list[int]) -> None:
+def run(sizes: list[int], keep: Path | None = None) -> None:
+    """Build and measure each size; with `keep`, the stores stay in that folder and a
+    size built there before is measured again without rebuilding (its build figures
+    are the recorded ones)."""
     import psycopg
 
     letter_material()  # build the cached letter index once, outside the timings
-    work = Path(tempfile.mkdtemp(prefix="rag-bench-store-"))
-    server = tuned_server(work / "pgdata")
+    work = keep or Path(tempfile.mkdtemp(prefix="rag-bench-store-"))
+    work.mkdir(parents=True, exist_ok=True)
+    server = tuned_server(work / "pgdata", delete=keep is None)
     rows = []
     try:
         for n in sizes:
-            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-                conn.execute(f"create database bench_{n}")
             url = server.get_uri(f"bench_{n}")
             folder = work / f"folder-{n}"
-            built = {"folder": child("build", "folder", str(n), str(folder))}
-            built["postgres"] = child("build", "postgres", str(n), url)
+            record = work / f"built-{n}.json"
+            if record.exists():
+                built = json.loads(record.read_text())
+            else:
+                with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+                    conn.execute(f"drop database if exists bench_{n}")
+                    conn.execute(f"create database bench_{n}")
+                built = {"folder": child("build", "folder", str(n), str(folder))}
+                built["postgres"] = child("build", "postgres", str(n), url)
+                record.write_text(json.dumps(built))
             for kind, where in (("folder", str(folder)), ("postgres", url)):
                 measured = child("query", kind, str(n), where)
                 rows.append({"n": n, "store": kind, **built[kind], **measured})
@@ -339,7 +349,7 @@ def run(sizes: list[int]) -> None:
     print_parts(rows)
 
 
-def tuned_server(pgdata: Path) -> Any:
+def tuned_server(pgdata: Path, delete: bool = True) -> Any:
     """A private PostgreSQL with `SERVER_SETTINGS` (written, then the server restarted)."""
     import pgserver
     import psycopg
@@ -349,7 +359,7 @@ def tuned_server(pgdata: Path) -> Any:
         for name, value in SERVER_SETTINGS.items():
             conn.execute(f"alter system set {name} = '{value}'")
     server.cleanup()
-    server = pgserver.get_server(pgdata, cleanup_mode="delete")
+    server = pgserver.get_server(pgdata, cleanup_mode="delete" if delete else "stop")
     with psycopg.connect(server.get_uri(), autocommit=True) as conn:
         shown = {name: conn.execute(f"show {name}").fetchone()[0] for name in SERVER_SETTINGS}
     print(f"server settings: {shown}", file=sys.stderr, flush=True)
@@ -411,6 +421,12 @@ def print_parts(rows: list[dict]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", default="10000,100000", help="Comma-separated passages.")
+    parser.add_argument(
+        "--keep",
+        type=Path,
+        default=None,
+        help="Keep the stores in this folder; sizes built there before are only re-measured.",
+    )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
@@ -425,7 +441,7 @@ def main() -> None:
             out = query_store(kind, int(n), where)
         print(json.dumps(out))
         return
-    run([int(s) for s in args.sizes.split(",")])
+    run([int(s) for s in args.sizes.split(",")], args.keep)
 
 
 if __name__ == "__main__":
