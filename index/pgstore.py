@@ -17,7 +17,10 @@ with one cheap query, which is how a worker sees documents another worker added.
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from collections.abc import Collection, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -42,6 +45,9 @@ BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults ("lucene" variant), as the folder 
 HNSW_EF_SEARCH = 128  # as the folder store's FAISS HNSW (efSearch)
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 80
 VOCABULARY_LIMIT = 50_000  # index.lexical.vocabulary_terms' limit
+RECENT_VECTORS = 4_096  # passage vectors kept from the last searches (8 MB at 512-d)
+# Threads that run a lexical search's other term groups (see pg_lexical_connections).
+_READERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pg-lexical")
 
 _POSTINGS_SQL = """
 select q.concept, st.df::float8, m.passages::float8, m.tokens::float8 / greatest(m.passages, 1),
@@ -110,6 +116,27 @@ def connect_pool(url: str, max_size: int = 8) -> Any:
     )
     pool.wait()
     return pool
+
+
+class RecentVectors:
+    """The last `limit` passage vectors fetched (by database id), shared by threads."""
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+        self._vectors: OrderedDict[int, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def put(self, vectors: dict[int, np.ndarray]) -> None:
+        with self._lock:
+            for key, vector in vectors.items():
+                self._vectors[key] = vector
+                self._vectors.move_to_end(key)
+            while len(self._vectors) > self.limit:
+                self._vectors.popitem(last=False)
+
+    def get(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
+        with self._lock:
+            return {i: self._vectors[i] for i in ids if i in self._vectors}
 
 
 class PassageVectors:
@@ -206,6 +233,7 @@ class PgStore:
             else np.zeros((0, dim), dtype=np.float32)
         )
         self.vectors = PassageVectors(self)
+        self._recent = RecentVectors(RECENT_VECTORS)
 
     def _wants_hnsw(self, size: int) -> bool:
         kind = self.index_settings.faiss_type
@@ -248,7 +276,7 @@ class PgStore:
                 rows = self._dense(conn, query, k, "").fetchall()
             else:
                 rows = conn.execute(
-                    "select id, -(embedding <#> %(q)s) from rag_passages "
+                    "select id, -(embedding <#> %(q)s), embedding from rag_passages "
                     "where doc_id = any(%(documents)s) order by embedding <#> %(q)s limit %(k)s",
                     {
                         "q": np.asarray(query, dtype=np.float32).reshape(-1),
@@ -257,7 +285,10 @@ class PgStore:
                     },
                     binary=True,
                 ).fetchall()
-        return self._positions(rows)
+        # The vectors came with the rows (their heap pages were read anyway): MMR needs
+        # them next, so it does not fetch them again.
+        self._recent.put({int(r[0]): r[2].to_numpy() for r in rows})
+        return self._positions([(r[0], r[1]) for r in rows])
 
     def dense_plan(self, query: np.ndarray, k: int = 10) -> str:
         """PostgreSQL's plan for `dense_search` (an HNSW index scan, or a sequential one)."""
@@ -270,7 +301,7 @@ class PgStore:
             f"set local {'enable_seqscan' if self.approximate else 'enable_indexscan'} = off"
         )
         return conn.execute(
-            prefix + "select id, -(embedding <#> %(q)s) from rag_passages "
+            prefix + "select id, -(embedding <#> %(q)s), embedding from rag_passages "
             "order by embedding <#> %(q)s limit %(k)s",
             {"q": np.asarray(query, dtype=np.float32).reshape(-1), "k": k},
             binary=not prefix,
@@ -304,15 +335,17 @@ class PgStore:
                 terms.append(token)
         if not terms or not self.ids:
             return []
-        params = {
-            "concepts": numbers,
-            "terms": terms,
-            "depth": self.index_settings.pg_lexical_depth,
-            "documents": list(documents or ()),
-        }
         sql = _POSTINGS_SQL.replace("{scope}", "" if documents is None else _SCOPE_SQL)
-        with self.pool.connection() as conn:
-            rows = conn.execute(sql, params).fetchall()
+        shared = {"depth": self.index_settings.pg_lexical_depth, "documents": list(documents or ())}
+        parts = min(self.index_settings.pg_lexical_connections, len(terms))
+
+        def read(part: int) -> list[Any]:
+            group = {"concepts": numbers[part::parts], "terms": terms[part::parts], **shared}
+            with self.pool.connection() as conn:
+                return conn.execute(sql, group).fetchall()
+
+        others = [_READERS.submit(read, part) for part in range(1, parts)]
+        rows = read(0) + [row for other in others for row in other.result()]
         return [(p, s) for p, s in self._positions(bm25_top(rows, k)) if s > 0]
 
     def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
@@ -320,13 +353,21 @@ class PgStore:
         return scope_view(self, documents, limit)
 
     def fetch_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
-        with self.pool.connection() as conn:
-            rows = conn.execute(
-                "select id, embedding from rag_passages where id = any(%s)",
-                (list(ids),),
-                binary=True,
-            ).fetchall()
-        return {int(i): v.to_numpy() for i, v in rows}
+        """Passage vectors by database id: the recent searches' from memory, the rest
+        from the server."""
+        found = self._recent.get(ids)
+        missing = [i for i in ids if i not in found]
+        if missing:
+            with self.pool.connection() as conn:
+                rows = conn.execute(
+                    "select id, embedding from rag_passages where id = any(%s)",
+                    (missing,),
+                    binary=True,
+                ).fetchall()
+            fetched = {int(i): v.to_numpy() for i, v in rows}
+            self._recent.put(fetched)
+            found.update(fetched)
+        return found
 
     def _positions(self, rows: Sequence[tuple[Any, Any]]) -> list[tuple[int, float]]:
         """Database ids → positions in this snapshot (passages newer than it are skipped)."""

@@ -102,6 +102,15 @@ class IndexSettings(Section):
     pool_size: int = Field(
         default=8, ge=1, description="Most connections one process opens to the PostgreSQL store."
     )
+    pg_lexical_connections: int = Field(
+        default=2,
+        ge=1,
+        description="PostgreSQL store: connections one lexical search spreads its query "
+        "terms over, each served by its own server process, so one question uses that many "
+        "server cores (1: one after the other). 2 = this machine's cores; at 1,000,000 "
+        "synthetic passages it halves concept BM25 for one question at a time "
+        "(scripts/bench_store.py).",
+    )
     pg_build_memory_mb: int = Field(
         default=4_096,
         ge=64,
