@@ -14,7 +14,8 @@ Per size and store, in fresh processes: build (folder: FAISS + BM25 + save; Post
 one transaction per 1,000-passage document with COPY, then the HNSW index from
 `index.approximate_above` on), disk size, then hybrid retrieval as the retriever runs it
 (dense top-30 + concept BM25 top-30 + score fusion + MMR over the candidates' vectors)
-at 1, 8 and 32 concurrent queries (threads in one app process; Postgres pool of 32),
+after 200 other queries drawn the same way (a server's steady state, not its first
+minute), at 1, 8 and 32 concurrent queries (threads in one app process; Postgres pool of 32),
 recall@10 of the dense search against exact inner product, and the app process's peak
 memory (ru_maxrss of a process that only opens the store and queries it; the Postgres
 server's own memory is not in it). Ratios are Postgres / folder in the same run.
@@ -117,9 +118,10 @@ def corpus(n: int) -> tuple[list, np.ndarray, list[str], np.ndarray]:
     return chunks, vectors, terms, term_vectors
 
 
-def queries(n: int) -> tuple[np.ndarray, list[list[list[str]]]]:
+def queries(n: int, salt: int = 0) -> tuple[np.ndarray, list[list[list[str]]]]:
+    """The measured queries; another `salt` gives other queries drawn the same way."""
     _, terms, _, base = letter_material()
-    rng = np.random.default_rng(10**9 + n)
+    rng = np.random.default_rng(10**9 + n + salt)
     vectors = mixtures(base, QUERIES, rng)
     concepts = [
         [list(rng.choice(terms, size=int(rng.integers(1, 4)))) for _ in range(6)]
@@ -213,6 +215,10 @@ def query_store(kind: str, n: int, where: str) -> dict:
     else:
         store = _open_pg(where)
     vectors, concepts = queries(n)
+    # Steady state: the caches filled by other queries, not by the measured ones.
+    warm_vectors, warm_concepts = queries(n, salt=1)
+    for vector, concept in zip(warm_vectors, warm_concepts, strict=True):
+        hybrid(store, vector, concept)
     result: dict = {"rss_mib": 0.0}
     for threads in CONCURRENCY:
         hybrid(store, vectors[0], concepts[0])  # warm-up
