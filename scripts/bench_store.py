@@ -278,19 +278,19 @@ def _variant(store: object, **settings: int) -> object:
 
 def lexical_agreement(store: object, concepts: list[list[list[str]]]) -> tuple[float, float]:
     """(share of the exhaustive concept-BM25 top 30 that the store returns, share of the
-    store's top 30 scoring at least the exhaustive 30th score). Synthetic passages repeat
-    the letter's windows, so many tie: the second share does not count a tied passage
-    returned in place of another as a miss (depth-limited scores are lower bounds, so a
-    passage counted there is truly in a top 30)."""
+    store's top 30 whose exhaustive score reaches the exhaustive 30th score). Synthetic
+    passages repeat windows of the letter, so many tie: the second share does not count
+    a tied passage returned in place of another as a miss."""
     full = _variant(store, pg_lexical_depth=10**9)
     shares, reached = [], []
     for concept in concepts:
         got = store.concept_search(concept, 30)  # type: ignore[attr-defined]
-        truth = full.concept_search(concept, 30)  # type: ignore[attr-defined]
+        exact = full.concept_search(concept, 10**7)  # type: ignore[attr-defined]
+        truth = exact[:30]
         shares.append(len({p for p, _ in got} & {p for p, _ in truth}) / max(len(truth), 1))
         if truth:
-            floor = truth[-1][1] * (1 - 1e-6)
-            reached.append(sum(score >= floor for _, score in got) / len(truth))
+            scores, floor = dict(exact), truth[-1][1] * (1 - 1e-6)
+            reached.append(sum(scores.get(p, 0.0) >= floor for p, _ in got) / len(truth))
     return float(np.mean(shares)), float(np.mean(reached)) if reached else 1.0
 
 
