@@ -14,11 +14,14 @@ import base64
 import binascii
 import hmac
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from rag.settings import Settings
 
 Verdict = Literal["ok", "unauthenticated", "forbidden", "disabled"]
+# Keyword arguments for the app's plumbing events (tab switches, refreshes, confirmations):
+# they stay out of the named API that HTTP clients can call.
+PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from rag.errors import RagError
 from rag.langchain_adapter import history_pairs
 from rag.render import answer_to_json
 from rag.types import CONTRACT_VERSION
-from ui.access import Access
+from ui.access import PRIVATE, Access
 from ui.app_chat import (
     EXAMPLE_SLOTS,
     ChatPage,
@@ -59,7 +59,6 @@ from ui.suggestions import briefing_topics, header_text, suggested_questions
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI plumbing, not an API
 # BrowserState encrypts with this key in the browser; it is part of the page, so it
 # protects nothing. A fixed key keeps saved chats readable across server restarts.
 BROWSER_KEY = "rag-policy-qa-browser-state-v1"

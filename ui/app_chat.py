@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import gradio as gr
 
 from rag.types import Answer
+from ui.access import PRIVATE
 from ui.app_style import CITE_BRIDGE_JS
 from ui.app_texts import Texts
 from ui.chat import (
@@ -37,7 +38,6 @@ from ui.options import AskOptions
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-PRIVATE: dict[str, Any] = {"api_visibility": "private"}  # UI plumbing, not an API
 EXAMPLE_SLOTS = 4
 
 

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from ui.access import Access
+from ui.access import PRIVATE, Access
 from ui.app_texts import Texts
 from ui.briefing import make_briefing
 from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
@@ -22,8 +22,6 @@ from ui.options import BACKENDS, AskOptions
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
-
-PRIVATE: dict[str, Any] = {"api_visibility": "private"}
 
 
 @dataclass(frozen=True)
