@@ -271,12 +271,12 @@ def prewarm(url: str) -> int:
             path = row.fetchone()[0]  # type: ignore[index]
             if path is None:
                 continue
-            segments = [data / path] + sorted((data / path).parent.glob(Path(path).name + ".*"))
-            for segment in segments:
-                if segment.suffix[1:].isdigit() or segment == data / path:
-                    with segment.open("rb") as file:
-                        while chunk := file.read(1 << 24):
-                            total += len(chunk)
+            first = data / path  # then its 1 GB segments: first.1, first.2, ...
+            more = first.parent.glob(f"{first.name}.[0-9]*")
+            for segment in [first, *sorted(more, key=lambda p: int(p.suffix[1:]))]:
+                with segment.open("rb") as file:
+                    while chunk := file.read(1 << 24):
+                        total += len(chunk)
     return total
 
 
