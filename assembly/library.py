@@ -15,8 +15,8 @@ from index.build import Progress, max_file_bytes
 from index.load import bundled_corpus, load_file, load_paths
 from index.store import DocumentEntry
 from index.stores import open_store, set_document_metadata, store_exists, write_documents
-from rag.embeddings import limit_numpy_threads, load_embedder
 from rag.pipeline import Pipeline
+from rag.retrieval.embeddings import limit_numpy_threads, load_embedder
 from rag.settings import Settings
 
 

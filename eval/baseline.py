@@ -18,7 +18,7 @@ import numpy as np
 from langchain_text_splitters import RecursiveCharacterTextSplitter
 
 from index.load import bundled_corpus, load_file, load_paths
-from rag.sentences import split_sentences
+from rag.language.sentences import split_sentences
 from rag.types import Answer, Chunk, Hit, RawDocument, Sentence
 
 CHUNK_SIZE = 1000

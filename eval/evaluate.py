@@ -22,8 +22,8 @@ from eval.plots import write_plots
 from eval.report import render_report
 from eval.runner import Similarity, run_system, score_answers
 from eval.summary import compare, compare_latency, grouped, ratios
+from rag.answer.render import answer_to_json
 from rag.errors import InputError
-from rag.render import answer_to_json
 from rag.settings import Settings
 
 Progress = Callable[[str, int, int], None]
@@ -69,7 +69,7 @@ def run_evaluation(
     out = options.out
     out.mkdir(parents=True, exist_ok=True)
     if options.answers is not None:
-        from rag.embeddings import load_embedder
+        from rag.retrieval.embeddings import load_embedder
 
         embedder = load_embedder(settings.embedding)
         cited = load_answers(options.answers, items)

@@ -18,7 +18,7 @@ import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from rag.sentences import split_sentences
+from rag.language.sentences import split_sentences
 
 Judge = Callable[[str, Sequence[str]], bool]
 """judge(sentence, passages) → whether the passages (together) support the sentence."""

@@ -1,6 +1,6 @@
 """Support judges for faithfulness, and the offline verifier's agreement with labelled pairs.
 
-The default judge is the offline verifier (`rag.verify.support_score` at its
+The default judge is the offline verifier (`rag.verify.support.support_score` at its
 `SUPPORT_THRESHOLD`). When a language-model backend is configured, a second judge asks
 the model "does the passage support the sentence? yes/no" through the same
 OpenAI-compatible / Ollama / llama.cpp settings as answering.
@@ -21,9 +21,9 @@ import httpx
 from eval.dataset import EvalItem
 from eval.faithfulness import Judge, cached
 from eval.textmatch import quote_in_passage
-from rag import verify
 from rag.errors import BackendError
 from rag.settings import GenerationSettings
+from rag.verify import support as verify
 
 JUDGE_PROMPT = (
     "Passage:\n{passage}\n\nSentence:\n{sentence}\n\n"

@@ -26,7 +26,7 @@ from eval.metrics import (
     reciprocal_rank,
     refusal_correct,
 )
-from rag.language import detect_language
+from rag.language.identify import detect_language
 from rag.types import Answer, Hit
 
 RETRIEVE_K = max(RECALL_KS)

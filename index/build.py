@@ -31,11 +31,11 @@ from index.store import (
     now_iso,
     writer_lock,
 )
-from rag.embeddings import VectorTable
 from rag.errors import InputError, UnknownDocumentError
-from rag.sentences import sentences as split_sentences
+from rag.language.sentences import sentences as split_sentences
+from rag.language.text import vocabulary_terms
+from rag.retrieval.embeddings import VectorTable
 from rag.settings import Settings
-from rag.text import vocabulary_terms
 from rag.types import Chunk, RawDocument
 
 Progress = Callable[[str, int, int], None]
@@ -302,7 +302,7 @@ def _embed_sentences(
     chunks: list[Chunk], embedder: PassageEncoder, previous: IndexStore | None, report: Progress
 ) -> VectorTable:
     """Encode every passage sentence once, here, for the answer and verify steps: as the
-    chunker split it, and as `rag.sentences` splits the passage text (for verification)."""
+    chunker split it, and as `rag.language.sentences` splits the passage text (for verification)."""
     texts = list(
         dict.fromkeys(
             text

@@ -4,7 +4,7 @@ Chunks never cut a sentence that fits and never cross a section heading. Sentenc
 packed greedily up to `max_tokens`; the next chunk repeats whole trailing sentences worth
 at most `overlap_tokens`. A sentence longer than `max_tokens` (or text without any
 sentence ends at all) is cut at clause ends or whitespace, then inside words
-(`rag.sentences.bounded_sentences`), and its pieces are packed into passages of their
+(`rag.language.sentences.bounded_sentences`), and its pieces are packed into passages of their
 own, so every passage holds at most `max_tokens` tokens, counted on its exact text,
 whatever the input. Each footnote becomes a passage of its
 own (a very long one several), linked to the passage holding its marker. Chunk ids hash
@@ -21,7 +21,7 @@ from functools import lru_cache
 
 import tiktoken
 
-from rag.sentences import bounded_sentences, bounded_spans
+from rag.language.sentences import bounded_sentences, bounded_spans
 from rag.settings import ChunkingSettings
 from rag.types import Chunk, Document, Sentence
 

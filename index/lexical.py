@@ -1,4 +1,4 @@
-"""BM25 over Dutch and English text, with the terms `rag.text` defines.
+"""BM25 over Dutch and English text, with the terms `rag.language.text` defines.
 
 Passages are stemmed with the stemmer of their own language (Dutch or English, told
 apart by function-word counts). Queries are stemmed with both, so a Dutch or an English
@@ -13,8 +13,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from rag.bm25s_import import bm25s as _bm25s
-from rag.text import passage_terms, query_terms
+from rag.language.bm25s_import import bm25s as _bm25s
+from rag.language.text import passage_terms, query_terms
 
 if TYPE_CHECKING:
     import bm25s

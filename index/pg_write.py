@@ -38,8 +38,8 @@ from index.pgstore import (
 )
 from index.store import DocumentEntry, Manifest, check_compatible, now_iso
 from rag.errors import IndexMismatchError, InputError
+from rag.language.text import content_word_counts, passage_terms
 from rag.settings import Settings
-from rag.text import content_word_counts, passage_terms
 from rag.types import Chunk, RawDocument
 
 
@@ -159,7 +159,7 @@ _WORKER: dict[str, Any] = {}
 
 
 def _worker_start(settings: Settings, vocabulary: Any) -> None:
-    from rag.embeddings import load_embedder
+    from rag.retrieval.embeddings import load_embedder
 
     _WORKER.update(
         settings=settings,

@@ -37,8 +37,8 @@ from index.store import (
     scope_view,
 )
 from rag.errors import ConfigError, IndexMissingError
+from rag.language.text import query_terms
 from rag.settings import IndexSettings, Settings
-from rag.text import query_terms
 from rag.types import Chunk
 
 BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults ("lucene" variant), as the folder store uses

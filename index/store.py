@@ -41,10 +41,10 @@ from pydantic import BaseModel, Field
 
 from index.lexical import LexicalIndex
 from index.metadata import described
-from rag.embeddings import VectorTable
 from rag.errors import IndexMismatchError, IndexMissingError, RagError
+from rag.language.text import vocabulary_terms
+from rag.retrieval.embeddings import VectorTable
 from rag.settings import IndexSettings, Settings
-from rag.text import vocabulary_terms
 from rag.types import Chunk
 
 FORMAT_VERSION = 3  # 2: footnote markers cut off BM25 words; 3: apostrophes end a word,

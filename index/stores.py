@@ -15,7 +15,7 @@ from index.metadata import FIELDS
 from index.pgstore import PgStore, is_server_url
 from index.store import DocumentEntry, IndexStore, has_index
 from rag.errors import ConfigError, InputError, UnknownDocumentError
-from rag.search_index import SearchIndex
+from rag.retrieval.search_index import SearchIndex
 from rag.settings import Settings
 from rag.types import RawDocument
 

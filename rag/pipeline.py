@@ -11,18 +11,18 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from rag.brief import write_briefing
-from rag.chain import AnswerChain
-from rag.embeddings import Embedder
+from rag.answer.brief import write_briefing
+from rag.answer.chain import AnswerChain
+from rag.answer.spans import warm_up as warm_spans
 from rag.errors import UnknownDocumentError
-from rag.glossary import load as load_glossary
-from rag.language import warm_up as warm_language
-from rag.patterns import warm_up as warm_patterns
-from rag.query import analyse
-from rag.retrieve import HybridRetriever
-from rag.search_index import SearchIndex
+from rag.language.glossary import load as load_glossary
+from rag.language.identify import warm_up as warm_language
+from rag.language.patterns import warm_up as warm_patterns
+from rag.query.analysis import analyse
+from rag.retrieval.embeddings import Embedder
+from rag.retrieval.hybrid import HybridRetriever
+from rag.retrieval.search_index import SearchIndex
 from rag.settings import Settings
-from rag.spans import warm_up as warm_spans
 from rag.types import Answer, Briefing, Hit
 
 # Questions analysed once at warm-up (no answer): they compile the question patterns.

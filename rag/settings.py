@@ -137,7 +137,7 @@ class RetrievalSettings(Section):
     default_document: str | None = Field(
         default=None,
         description="Id of the document that 'the letter' / 'de brief' means when neither "
-        "the scope nor the conversation says which (issue 16; rag/focus.py). None: the "
+        "the scope nor the conversation says which (issue 16; rag/query/focus.py). None: the "
         "only document of that kind, else the answer asks which one.",
     )
     mmr_lambda: float = share(0.9, "MMR trade-off: 1 = relevance only.")
@@ -239,7 +239,7 @@ class AnswerSettings(Section):
     document_facts: bool = Field(
         default=True,
         description="Answer 'who signed the letter?' and 'what is its date?' from the "
-        "document's metadata, quoting the passage that holds it (issue 16, rag/facts.py); "
+        "document's metadata, quoting the passage that holds it (issue 16, rag/answer/facts.py); "
         "off: the answer backend answers them like any question.",
     )
 
@@ -264,7 +264,7 @@ class AnswerSettings(Section):
         default=280,
         ge=0,
         description="A refusal's closest passage up to this many characters is shown whole; "
-        "a longer one by its sentence that best matches the question (rag.closest). About "
+        "a longer one by its sentence that best matches the question (rag.answer.closest). About "
         "two sentences: the letter's passages run 25-578 characters, median 457.",
     )
     glossary: Path | None = Field(

@@ -150,7 +150,7 @@ class Citation(Frozen):
 
 
 class Relevance(Frozen):
-    """How well cited evidence answers the question (calibrated model, rag.relevance)."""
+    """How well cited evidence answers the question (calibrated model, rag.verify.relevance)."""
 
     score: float = Field(description="Probability that it answers the question.")
     level: Literal["answers", "partial", "unrelated"]

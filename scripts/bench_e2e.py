@@ -136,9 +136,9 @@ def build_probe(folder: Path, repeats: int) -> None:
     text once, as the build does."""
     from index.build import build, chunk_raw_documents
     from index.load import bundled_corpus, load_paths
-    from rag.embeddings import Embedder, load_embedder
+    from rag.retrieval.embeddings import Embedder, load_embedder
+    from rag.retrieval.use_module import UseEncoder
     from rag.settings import IndexSettings, Settings
-    from rag.use_module import UseEncoder
 
     settings = Settings(index=IndexSettings(path=folder / "warm"))
     shared = load_embedder(settings.embedding)

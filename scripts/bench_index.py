@@ -65,7 +65,7 @@ def letter_sentences() -> tuple[list[str], list[str], list[str]]:
     from index.chunk import sections
     from index.clean import clean_document
     from index.load import bundled_corpus, load_paths
-    from rag.sentences import sentences
+    from rag.language.sentences import sentences
 
     doc = clean_document(load_paths([bundled_corpus()])[0])
     body: list[str] = []
@@ -146,7 +146,7 @@ def peak_mib() -> float:
 def child_build(corpus: str, work: Path) -> dict:
     from index.build import build
     from index.load import bundled_corpus
-    from rag.embeddings import load_embedder
+    from rag.retrieval.embeddings import load_embedder
     from rag.settings import Settings
 
     folder = work / "corpus"

@@ -68,7 +68,7 @@ def letter_material() -> tuple[list[str], list[str], np.ndarray, np.ndarray]:
         store = IndexStore.load(cache)
     else:
         from index.build import build
-        from rag.embeddings import load_embedder
+        from rag.retrieval.embeddings import load_embedder
         from rag.settings import Settings
 
         settings = Settings(index={"path": cache})
@@ -200,7 +200,7 @@ def build_postgres(n: int, url: str) -> dict:
 
 
 def hybrid(store: object, vector: np.ndarray, concepts: list[list[str]]) -> list[int]:
-    from rag.retrieve import mmr, score_fusion
+    from rag.retrieval.hybrid import mmr, score_fusion
 
     dense = store.dense_search(vector, 30)  # type: ignore[attr-defined]
     lexical = store.concept_search(concepts, 30)  # type: ignore[attr-defined]

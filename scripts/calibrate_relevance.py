@@ -4,7 +4,7 @@ Pairs: for each question of the given sets, the candidate sentences the extracti
 backend considers (its top `--pool` by ranking score, from the top-k retrieved
 passages), labelled 1 when the sentence holds (part of) a gold evidence quote, else 0;
 every candidate of an unanswerable question is 0. Features come from the same code the
-assistant runs (`rag.relevance.features`). A logistic regression (L2, Newton steps) is
+assistant runs (`rag.verify.relevance.features`). A logistic regression (L2, Newton steps) is
 cross-validated with folds grouped by question, so no question is in both its training
 and test fold. Thresholds: `partial_threshold` is the highest at which at most
 `--max-answerable-refused` of the answerable questions (whose evidence was retrieved)
@@ -30,9 +30,9 @@ from assembly.library import open_pipeline
 from eval.dataset import load_dataset
 from eval.textmatch import compact
 from rag.backends.extractive import ExtractiveBackend, rank_sentences
-from rag.query import analyse
-from rag.relevance import FEATURES, MODEL_FILE, WordCounterparts, features, load_model
+from rag.query.analysis import analyse
 from rag.settings import Settings
+from rag.verify.relevance import FEATURES, MODEL_FILE, WordCounterparts, features, load_model
 
 
 def answers(sentence: str, evidence: list[str]) -> bool:

@@ -16,8 +16,8 @@ from pathlib import Path
 from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.judges import labelled_pairs
-from rag import verify
 from rag.settings import Settings
+from rag.verify import support as verify
 
 
 def main() -> None:

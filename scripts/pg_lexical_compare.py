@@ -16,8 +16,8 @@ from pathlib import Path
 from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.metrics import recall_table
+from rag.language.text import guess_language, words
 from rag.settings import Settings
-from rag.text import guess_language, words
 
 _TS_SQL = """
 select id from (

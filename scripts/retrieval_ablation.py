@@ -19,8 +19,8 @@ from typing import Any
 from assembly.library import open_pipeline
 from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.metrics import recall_table
-from rag.query import analyse
-from rag.retrieve import HybridRetriever, score_fusion
+from rag.query.analysis import analyse
+from rag.retrieval.hybrid import HybridRetriever, score_fusion
 from rag.settings import Settings
 
 Ranker = Callable[[str], list[int]]

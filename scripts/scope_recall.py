@@ -20,7 +20,7 @@ from eval.dataset import DEFAULT_DATASET, load_dataset
 from eval.metrics import evidence_ranks, recall_at_k
 from index.build import build
 from index.load import bundled_corpus, load_paths
-from rag.embeddings import load_embedder
+from rag.retrieval.embeddings import load_embedder
 from rag.settings import Settings
 
 FIXTURES = Path(__file__).resolve().parents[1] / "tests" / "fixtures" / "parliament"

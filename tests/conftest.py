@@ -24,8 +24,8 @@ from assembly.library import open_pipeline
 from index.build import build
 from index.load import bundled_corpus
 from index.store import IndexStore
-from rag.embeddings import Embedder, load_embedder
 from rag.pipeline import Pipeline
+from rag.retrieval.embeddings import Embedder, load_embedder
 from rag.settings import Settings
 
 LETTER_NAME = "eu-geopolitiek-kamerbrief.txt"

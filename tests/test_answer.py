@@ -9,10 +9,10 @@ import pytest
 
 import rag
 from assembly.library import open_pipeline
+from rag.answer.citations import parse_citations
+from rag.answer.render import answer_to_json
 from rag.backends.base import REFUSALS
-from rag.citations import parse_citations
 from rag.errors import InputError
-from rag.render import answer_to_json
 from rag.settings import Settings
 
 

@@ -15,7 +15,7 @@ from index.build import chunk_raw_documents
 from index.chunk import CHARS_PER_TOKEN_BOUND, chunk_document, count_tokens
 from index.clean import clean_document, corpus_vocabulary
 from index.load import load_file, load_paths
-from rag.sentences import bounded_spans, split_sentences
+from rag.language.sentences import bounded_spans, split_sentences
 from rag.settings import ChunkingSettings, Settings
 from rag.types import Chunk, Document, RawDocument
 

@@ -1,5 +1,5 @@
 """A refusal's closest passages show the line that answers, not the passage's opening
-(`rag.closest.closest_excerpts`), with line numbers that point at that line of the source.
+(`rag.answer.closest.closest_excerpts`), with line numbers that point at that line of the source.
 Real index of the bundled letter, real embedder."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import pytest
 
 from eval.dataset import load_dataset
 from eval.textmatch import compact
-from rag.closest import Excerpt, closest_excerpts, whole_excerpts
+from rag.answer.closest import Excerpt, closest_excerpts, whole_excerpts
+from rag.answer.render import answer_to_markdown
 from rag.pipeline import Pipeline
-from rag.render import answer_to_markdown
 from rag.types import Answer
 from ui.cli_ask import _print_sources
 

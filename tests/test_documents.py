@@ -22,9 +22,9 @@ from index.build import build
 from index.load import bundled_corpus, load_paths
 from index.metadata import describe
 from index.store import IndexStore, live_version
-from rag.embeddings import Embedder
 from rag.errors import InputError, UnknownDocumentError
 from rag.pipeline import Pipeline
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from ui.access import Access
 from ui.api import build_api

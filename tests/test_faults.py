@@ -23,7 +23,7 @@ import pytest
 from index.build import update
 from index.load import load_paths
 from index.store import IndexStore, writer_lock
-from rag.embeddings import Embedder
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -41,7 +41,7 @@ LETTER_ID = "eu-geopolitiek-kamerbrief"
 CHILD = """
 import os, signal, sys
 phase, args = sys.argv[1], sys.argv[2:]
-import index.build, index.store, rag.embeddings
+import index.build, index.store, rag.retrieval.embeddings
 
 def die(*a, **k):
     os.kill(os.getpid(), signal.SIGKILL)
@@ -57,7 +57,7 @@ def patch(owner, name, when=lambda *a, **k: True):
 if phase == "chunk":
     patch(index.build, "chunk_raw_documents")
 elif phase == "embed":
-    patch(rag.embeddings.Embedder, "encode_passages")
+    patch(rag.retrieval.embeddings.Embedder, "encode_passages")
 elif phase == "terms":
     patch(index.build, "_embed_terms")
 elif phase == "write":  # chunks.jsonl written, the FAISS file not

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 
 from rag.pipeline import Pipeline
-from rag.query import analyse
+from rag.query.analysis import analyse
 from rag.types import Answer
 
 

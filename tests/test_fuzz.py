@@ -18,7 +18,7 @@ from index.chunk import chunk_document, count_tokens
 from index.clean import clean_document
 from index.load import load_file
 from rag.errors import InputError
-from rag.sentences import bounded_spans, split_sentences
+from rag.language.sentences import bounded_spans, split_sentences
 from rag.settings import ChunkingSettings
 from rag.types import Document, RawDocument
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from py3langid.langid import MODEL_FILE, LanguageIdentifier
 
-from rag.langid_unpacked import identifier
+from rag.language.langid_unpacked import identifier
 
 TEXTS = [
     "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?",

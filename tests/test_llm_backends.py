@@ -27,7 +27,7 @@ from rag.backends.llamacpp import load_llama
 from rag.backends.prompt import build_messages
 from rag.backends.registry import REGISTRY
 from rag.errors import BackendError, ConfigError
-from rag.query import analyse
+from rag.query.analysis import analyse
 from rag.settings import GenerationSettings, Settings
 from rag.types import Answer, Chunk, Hit
 
@@ -277,7 +277,7 @@ def test_chain_citations_point_to_retrieved_passages(
     for citation in answer.citations:
         assert citation.marker in range(1, len(ids) + 1)
         assert citation.chunk_id == ids[citation.marker - 1]
-    # Markers as rag.citations documents them: [2], [2][3] or [2, 3]; n must be 1..len.
+    # Markers as rag.answer.citations documents them: [2], [2][3] or [2, 3]; n must be 1..len.
     groups = re.findall(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]", raw)
     numbers = [int(n) for group in groups for n in re.split(r"\s*[,;]\s*", group)]
     assert answer.dropped_citations == sum(not 1 <= n <= len(ids) for n in numbers)

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 import pytest
 from serving import canned_server
 
-from rag.chain import AnswerChain
+from rag.answer.chain import AnswerChain
+from rag.answer.render import answer_to_json
 from rag.pipeline import Pipeline
-from rag.render import answer_to_json
 from rag.types import Answer, Hit
 
 NORM = "5% van het bbp aan veiligheid"  # the NATO 2035 sentence

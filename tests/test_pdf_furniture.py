@@ -20,7 +20,7 @@ from matplotlib.backends.backend_pdf import PdfPages  # noqa: E402
 from index.build import build  # noqa: E402
 from index.clean import clean_document  # noqa: E402
 from index.load import load_file  # noqa: E402
-from rag.embeddings import Embedder  # noqa: E402
+from rag.retrieval.embeddings import Embedder  # noqa: E402
 from rag.settings import Settings  # noqa: E402
 from rag.types import RawDocument  # noqa: E402
 

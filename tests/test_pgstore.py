@@ -24,11 +24,11 @@ import pytest
 from index.load import load_paths
 from index.pg_write import ensure_hnsw, ingest, write_document
 from index.pgstore import PgStore, connect_pool
-from rag.embeddings import Embedder
 from rag.errors import IndexMismatchError, IndexMissingError, InputError
+from rag.language.text import passage_terms
 from rag.pipeline import Pipeline
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
-from rag.text import passage_terms
 from rag.types import RawDocument
 from tests.conftest import new_database
 from tests.test_store import ARCTIC, QUERIES, RAG, CountingEmbedder
@@ -364,7 +364,7 @@ from pathlib import Path
 from index import pg_write
 from index.load import load_paths
 from index.pgstore import PgStore, connect_pool
-from rag.embeddings import load_embedder
+from rag.retrieval.embeddings import load_embedder
 from rag.settings import Settings
 
 url, path = sys.argv[1], sys.argv[2]

@@ -2,15 +2,22 @@
 
 Each row is a question (Dutch or English), the kinds of answer it asks for, the part
 of the document or the section topic it points at, and its answer language. The
-patterns behind it are data (`rag/lexicon/`); these rows pin their meaning.
+patterns behind it are data (`rag/language/lexicon/`); these rows pin their meaning.
 """
 
 from __future__ import annotations
 
 import pytest
 
-from rag.query import analyse, focus, standalone_text
-from rag.text import GENRE_WORDS, STOP_WORDS, content_words, passage_terms, query_terms, words
+from rag.language.text import (
+    GENRE_WORDS,
+    STOP_WORDS,
+    content_words,
+    passage_terms,
+    query_terms,
+    words,
+)
+from rag.query.analysis import analyse, focus, standalone_text
 
 ROWS: list[tuple[str, set[str], tuple[str, ...], str | None, str]] = [
     # question, asks, parts, section topic, language

@@ -8,10 +8,10 @@ from conftest import LETTER_HEADINGS
 
 from index.lexical import LexicalIndex
 from index.store import IndexStore
-from rag.embeddings import Embedder
 from rag.pipeline import Pipeline
+from rag.query.structure import asked_parts, asked_section, part_positions
+from rag.retrieval.embeddings import Embedder
 from rag.settings import BUNDLED_EMBEDDER, Settings
-from rag.structure import asked_parts, asked_section, part_positions
 from rag.types import Hit
 
 DEFENCE = "Versterking Europese defensiecapaciteiten en vergroting weerbaarheid"

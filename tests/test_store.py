@@ -19,8 +19,8 @@ import pytest
 from index.build import build, update
 from index.load import load_paths
 from index.store import IndexStore, Manifest, choose_faiss_type, live_version
-from rag.embeddings import Embedder
 from rag.errors import IndexMismatchError, IndexMissingError, InputError
+from rag.retrieval.embeddings import Embedder
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
 
@@ -404,7 +404,7 @@ def test_removing_the_last_document_is_refused(built_index, tmp_path: Path, defa
 
 
 def test_footnote_markers_glued_to_words_are_cut_off_for_bm25() -> None:
-    from rag.text import words
+    from rag.language.text import words
 
     assert words("concurrentievermogen4 en rechten3. eu-lidstaten5", parts=True) == [
         "concurrentievermogen",

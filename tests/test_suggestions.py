@@ -12,8 +12,8 @@ from conftest import LETTER_HEADINGS
 from assembly.library import open_pipeline
 from index.build import build
 from index.store import DocumentEntry
-from rag.embeddings import Embedder
 from rag.pipeline import Pipeline
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from ui.suggestions import (
     HEADING_MAX,

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from conftest import LETTER_HEADINGS
 
+from rag.answer.summary import leans_back, pick
 from rag.pipeline import Pipeline
-from rag.query import analyse
-from rag.summary import leans_back, pick
+from rag.query.analysis import analyse
 
 
 def test_pick_goes_round_the_groups_and_avoids_near_duplicates() -> None:

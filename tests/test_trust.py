@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from rag.glossary import glossary, load, translate
+from rag.answer.render import answer_to_json
+from rag.answer.spans import extract, opening
+from rag.language.glossary import glossary, load, translate
 from rag.pipeline import Pipeline
-from rag.query import analyse
-from rag.relevance import Candidate, RelevanceJudge, load_model
-from rag.render import answer_to_json
+from rag.query.analysis import analyse
 from rag.settings import AnswerSettings
-from rag.spans import extract, opening
+from rag.verify.relevance import Candidate, RelevanceJudge, load_model
 
 NATO_2035 = (
     "In deze context spraken de NAVO-bondgenoten tijdens de NAVO-top in Den Haag af in 2035 "

@@ -35,9 +35,9 @@ from fastapi.responses import JSONResponse, StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.datastructures import UploadFile
 
+from rag.answer.render import answer_to_json
 from rag.backends.registry import backend_names
 from rag.langchain_adapter import history_pairs
-from rag.render import answer_to_json
 from rag.types import CONTRACT_VERSION, Answer
 from ui.access import Access
 from ui.api_errors import ApiError, BodyLimit, JsonBodies, install_error_handlers, verdict_error

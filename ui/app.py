@@ -18,9 +18,9 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from rag.answer.render import answer_to_json
 from rag.errors import RagError
 from rag.langchain_adapter import history_pairs
-from rag.render import answer_to_json
 from rag.types import CONTRACT_VERSION
 from ui.access import PRIVATE, Access
 from ui.app_chat import (

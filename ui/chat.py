@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from index.metadata import fallback_title
-from rag.closest import Excerpt, closest_excerpts
+from rag.answer.closest import Excerpt, closest_excerpts
 from rag.errors import RagError
 from rag.types import Answer, Chunk, Citation
 from ui.i18n import text

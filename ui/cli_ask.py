@@ -13,13 +13,13 @@ from typing import Any, BinaryIO
 import click
 
 from assembly.library import open_pipeline
+from rag.answer.closest import closest_excerpts
+from rag.answer.render import answer_to_json, citations_markdown, excerpt_line
+from rag.answer.spans import opening
 from rag.backends.registry import backend_names
-from rag.closest import closest_excerpts
 from rag.errors import RagError
 from rag.pipeline import Pipeline
-from rag.render import answer_to_json, citations_markdown, excerpt_line
 from rag.settings import Settings
-from rag.spans import opening
 from rag.types import Answer
 from ui.common import friendly_errors, settings_of
 from ui.status import Status

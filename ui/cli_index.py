@@ -15,8 +15,8 @@ from index.metadata import KINDS
 from index.pgstore import PgStore, redacted
 from index.store import IndexStore, live_version, read_manifest
 from index.stores import open_store, set_document_metadata, uses_server, write_documents
-from rag.embeddings import load_embedder
 from rag.errors import InputError
+from rag.retrieval.embeddings import load_embedder
 from rag.settings import Settings
 from rag.types import RawDocument
 from ui.common import friendly_errors, settings_of

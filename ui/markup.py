@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from rag.closest import Excerpt
+from rag.answer.closest import Excerpt
 from rag.types import Answer, Chunk, Citation, SentenceVerdict
 from ui.export import answer_markdown, answer_plain_text
 from ui.export_text import grounding
@@ -239,7 +239,7 @@ def refusal_html(
     answer: Answer, turn: int, lang: str = "en", excerpts: Sequence[Excerpt] = ()
 ) -> str:
     """A refusal, styled as one, with the closest passages offered: with `excerpts`
-    (`rag.closest`), each passage whole when short, else its sentence that best matches
+    (`rag.answer.closest`), each passage whole when short, else its sentence that best matches
     the question, whole, with its own lines; without, where each passage is."""
     rank = {h.chunk.chunk_id: n for n, h in enumerate(answer.passages, start=1)}
     if excerpts:

@@ -25,8 +25,8 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from rag.answer.render import citations_markdown
 from rag.backends.registry import backend_names
-from rag.render import citations_markdown
 from rag.types import Answer, Citation
 from ui.api_errors import ApiError
 

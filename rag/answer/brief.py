@@ -2,7 +2,7 @@
 
 Extractive by default: with a topic, the sentences that best match it (and the corpus
 words aligned to it, so "defence" and "defensie" brief alike) are taken from the
-retrieved passages; without one, `rag.summary.pick` takes central yet different
+retrieved passages; without one, `rag.answer.summary.pick` takes central yet different
 sentences round the sections. A bullet that opens with an anaphor ("Dat", "This")
 carries the sentence before it. Bullets are grouped by section in reading
 order. With a language-model backend configured, the model writes the briefing from the
@@ -15,17 +15,17 @@ import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rag.answer.render import citations_markdown
+from rag.answer.summary import in_context, pick, span_text, with_context
 from rag.backends.extractive import Candidate, rank_sentences
-from rag.embeddings import Embedder
-from rag.language import answer_language
-from rag.query import analyse
-from rag.render import citations_markdown
+from rag.language.identify import answer_language
+from rag.query.analysis import analyse
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
-from rag.summary import in_context, pick, span_text, with_context
 from rag.types import Briefing, BriefingPoint, Chunk, Citation, Hit, Sentence
 
 if TYPE_CHECKING:
-    from rag.chain import AnswerChain, Retriever
+    from rag.answer.chain import AnswerChain, Retriever
 
 TITLES = {"nl": "Briefing", "en": "Briefing"}
 WHOLE = {"nl": "de hele tekst", "en": "the whole text"}
@@ -148,7 +148,8 @@ def _topic_wordings(retriever: Retriever, topic: str, similarity: float) -> list
 
 
 def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder, settings: Settings) -> Picked:
-    """A summary of the whole corpus: `rag.summary.pick` over all body sentences, by section."""
+    """A summary of the whole corpus: `rag.answer.summary.pick` over all body sentences,
+    by section."""
     found: dict[str, tuple[Chunk, int]] = {}
     for chunk in chunks:
         if chunk.kind != "body":

@@ -14,23 +14,23 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rag.answer.citations import ParsedAnswer, ParsedSentence, parse_citations
+from rag.answer.facts import contained, fact_relevance, from_record
+from rag.answer.spans import extract, opening
+from rag.answer.summary import overview
 from rag.backends.base import AnswerBackend, create_backend, declines, refusal
 from rag.backends.prompt import strip_echo
-from rag.citations import ParsedAnswer, ParsedSentence, parse_citations
-from rag.embeddings import Embedder
 from rag.errors import InputError
-from rag.facts import contained, fact_relevance, from_record
-from rag.focus import DocumentInfo, ambiguity, naming, resolve
-from rag.glossary import glossary as glossary_terms
-from rag.glossary import render as glossary_text
-from rag.query import Query, analyse
-from rag.relevance import RelevanceJudge
+from rag.language.glossary import glossary as glossary_terms
+from rag.language.glossary import render as glossary_text
+from rag.language.text import content_pairs, content_words, guess_language, words
+from rag.query.analysis import Query, analyse
+from rag.query.focus import DocumentInfo, ambiguity, naming, resolve
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
-from rag.spans import extract, opening
-from rag.summary import overview
-from rag.text import content_pairs, content_words, guess_language, words
 from rag.types import Answer, AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
-from rag.verify import normalise, support_scores
+from rag.verify.relevance import RelevanceJudge
+from rag.verify.support import normalise, support_scores
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
@@ -78,7 +78,7 @@ class Turn:
     timings: dict[str, float] = field(default_factory=dict)
     scope: tuple[str, ...] = ()  # the document ids it may use (empty: all)
     named: DocumentInfo | None = None  # the document "the letter" resolved to
-    fact: bool = False  # answered from the document's metadata (rag.facts)
+    fact: bool = False  # answered from the document's metadata (rag.answer.facts)
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
     live: bool = False  # the backend's text was streamed as it came
     tail: str = ""  # what the chain added after a streamed text (spans, glossary)
@@ -199,14 +199,14 @@ class AnswerChain:
 
     def _fact(self, turn: Turn) -> tuple[str, list[Hit]] | None:
         """For "who signed the letter?" and "what is its date?" about one document (the
-        one in focus, or the only one): the answer from its metadata (`rag.facts`)."""
+        one in focus, or the only one): the answer from its metadata (`rag.answer.facts`)."""
         if not self.settings.answer.document_facts:
             return None
         store = getattr(self.retriever, "store", None)
         return from_record(turn.query.text, turn.named, store, turn.hits, turn.query.language)
 
     def _focus(self, turn: Turn) -> None:
-        """Resolve "the letter" / "dit verslag" to the document in focus (`rag.focus`):
+        """Resolve "the letter" / "dit verslag" to the document in focus (`rag.query.focus`):
         narrow the scope to it, or, when several fit, answer with the candidates."""
         store = getattr(self.retriever, "store", None)
         documents = list(getattr(getattr(store, "manifest", None), "documents", None) or [])
@@ -230,7 +230,7 @@ class AnswerChain:
 
     def _search(self, query: Query, k: int, scope: Sequence[str] = ()) -> list[Hit]:
         """The passages to answer from: for the gist of the whole document, passages that
-        cover its sections (`rag.summary.overview`); otherwise the retriever's. Both only
+        cover its sections (`rag.answer.summary.overview`); otherwise the retriever's. Both only
         from the documents in `scope` when there is one."""
         store = getattr(self.retriever, "store", None)
         if query.wants("gist") and store is not None and len(store.chunks):
@@ -274,7 +274,7 @@ class AnswerChain:
         self, turn: Turn, verdicts: list[SentenceVerdict]
     ) -> list[SentenceVerdict]:
         """Each cited sentence's relevance to the question (uncited ones get none). A
-        quote of the asked signature or date (`rag.facts`) answers by construction."""
+        quote of the asked signature or date (`rag.answer.facts`) answers by construction."""
         cited = [v for v in verdicts if v.markers]
         if turn.fact:
             known = fact_relevance(turn.query.language)

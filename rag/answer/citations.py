@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from rag.sentences import split_sentences
+from rag.language.sentences import split_sentences
 
 _BULLET = re.compile(r"^(?:[-*•]|\d{1,2}[.)])\s+")
 MARKER = re.compile(r"\s?\[(\d+(?:\s*[,;]\s*\d+)*)\]")

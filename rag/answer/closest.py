@@ -2,7 +2,7 @@
 sentence of it that best matches the question, whole and with its own source lines.
 
 The first characters of a passage often miss the line that matters; the sentence is
-chosen with the extractive backend's own sentence score (`rag.relevance.score_sentences`:
+chosen with the extractive backend's own sentence score (`rag.verify.relevance.score_sentences`:
 embedding similarity and shared content stems with the question and the heading), so the
 line shown is the one the answer step came closest to using.
 """
@@ -12,10 +12,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from rag.embeddings import Embedder
-from rag.relevance import score_sentences
+from rag.retrieval.embeddings import Embedder
 from rag.settings import AnswerSettings
 from rag.types import Hit
+from rag.verify.relevance import score_sentences
 
 
 @dataclass(frozen=True)

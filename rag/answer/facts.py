@@ -9,7 +9,7 @@ focus says who signed it and when; the passage of that document that holds the w
 cited (added to the passages if retrieval missed it), so the answer is a verbatim,
 verified quote. Metadata no passage holds (an admin's correction) is given labelled as
 such, uncited, and the answer counts as refused. The question patterns are data
-(`asks_signature`, `asks_document_date` in `rag/lexicon/`).
+(`asks_signature`, `asks_document_date` in `rag/language/lexicon/`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import re
 from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
-from rag.patterns import pattern
+from rag.language.patterns import pattern
 from rag.types import Chunk, Hit, Relevance
-from rag.verify import normalise
+from rag.verify.support import normalise
 
 Fact = Literal["signature", "date"]
 

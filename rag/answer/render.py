@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from rag.closest import Excerpt, whole_excerpts
+from rag.answer.closest import Excerpt, whole_excerpts
 from rag.types import CONTRACT_VERSION, Answer, Citation
 
 
@@ -77,7 +77,8 @@ def citations_markdown(citations: list[Citation]) -> str:
 
 
 def excerpt_line(excerpt: Excerpt) -> str:
-    """One line: `document, lines a–b, p. n — section: text` (an excerpt of `rag.closest`)."""
+    """One line: `document, lines a–b, p. n — section: text` (an excerpt of
+    `rag.answer.closest`)."""
     chunk = excerpt.hit.chunk
     where = f"{chunk.document}, lines {excerpt.lines[0]}–{excerpt.lines[1]}"
     if excerpt.pages:
@@ -89,7 +90,7 @@ def excerpt_line(excerpt: Excerpt) -> str:
 
 def answer_to_markdown(answer: Answer, closest: Sequence[Excerpt] | None = None) -> str:
     """An answer with its citations and verbatim quotes, for export. A refusal lists its
-    closest passages: `closest` (`rag.closest.closest_excerpts`), else the first three
+    closest passages: `closest` (`rag.answer.closest.closest_excerpts`), else the first three
     passages whole."""
     parts = [f"**Q:** {answer.question}", "", answer.answer, ""]
     if answer.unsupported_answer:

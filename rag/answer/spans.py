@@ -7,7 +7,7 @@ sentence it cites (that is the check: a span is shown only where it stands in th
 source); for English readers only the notation changes: a decimal comma becomes a point,
 "miljard" becomes "billion", a Dutch month becomes an English one, and a country or an
 EU institution gets its standard English name (countries from pycountry's ISO 3166 names
-and their Dutch translations; institutions from `rag/lexicon/names_nl_en.toml`).
+and their Dutch translations; institutions from `rag/language/lexicon/names_nl_en.toml`).
 """
 
 from __future__ import annotations
@@ -17,10 +17,10 @@ import tomllib
 from collections.abc import Sequence
 from functools import lru_cache
 
-from rag.query import Query
-from rag.relevance import PERSON
-from rag.text import LEXICON_DIR
+from rag.language.text import LEXICON_DIR
+from rag.query.analysis import Query
 from rag.types import AnswerSpan
+from rag.verify.relevance import PERSON
 
 _MONTHS_NL = (
     "januari februari maart april mei juni juli augustus september oktober november december"

@@ -16,7 +16,7 @@ from collections.abc import Hashable, Sequence
 
 import numpy as np
 
-from rag.text import ANAPHORS, words
+from rag.language.text import ANAPHORS, words
 from rag.types import Chunk, Hit, Sentence
 
 

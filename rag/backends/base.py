@@ -14,9 +14,9 @@ from collections.abc import Iterator, Sequence
 from typing import Protocol
 
 from rag.backends.registry import REGISTRY, check_backend_name
-from rag.embeddings import Embedder
-from rag.patterns import pattern
-from rag.query import Query
+from rag.language.patterns import pattern
+from rag.query.analysis import Query
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from rag.types import Hit
 

@@ -13,10 +13,14 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 
+from rag.answer.summary import in_context, pick, span_text
 from rag.backends.base import AnswerBackend, refusal
-from rag.embeddings import Embedder
-from rag.query import Query, own_subject
-from rag.relevance import (
+from rag.language.text import content_stems, stem_overlap
+from rag.query.analysis import Query, own_subject
+from rag.retrieval.embeddings import Embedder
+from rag.settings import AnswerSettings, Settings
+from rag.types import Hit
+from rag.verify.relevance import (
     MONEY,
     PERSON,
     Candidate,
@@ -24,10 +28,6 @@ from rag.relevance import (
     score_sentences,
     states_number,
 )
-from rag.settings import AnswerSettings, Settings
-from rag.summary import in_context, pick, span_text
-from rag.text import content_stems, stem_overlap
-from rag.types import Hit
 
 LEAD_INS = {
     "nl": "Volgens de tekst:",
@@ -143,7 +143,7 @@ def rank_sentences(
 
 def gist(embedder: Embedder, settings: AnswerSettings, hits: Sequence[Hit]) -> list[Candidate]:
     """For the gist of the whole document: central yet different sentences round the
-    sections of the passages (`rag.summary.pick`), each with the sentence before it when
+    sections of the passages (`rag.answer.summary.pick`), each with the sentence before it when
     it leans back, in reading order."""
     found = [
         (i, j)

@@ -9,8 +9,8 @@ from typing import Any
 
 from rag.backends.base import AnswerBackend
 from rag.backends.prompt import ChatBackend, delta_text
-from rag.embeddings import Embedder
 from rag.errors import BackendError
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 
 _LLAMAS: dict[str, Any] = {}

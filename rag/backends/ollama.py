@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 from rag.backends.base import AnswerBackend
 from rag.backends.http import OLLAMA_DEFAULT_URL, OPENAI_DEFAULT_URL, HTTPBackend
-from rag.embeddings import Embedder
 from rag.errors import BackendError
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 
 

@@ -8,7 +8,7 @@ from typing import Any
 from rag.backends.base import AnswerBackend
 from rag.backends.http import HTTPBackend
 from rag.backends.prompt import delta_text
-from rag.embeddings import Embedder
+from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from rag.backends.base import refusal
-from rag.query import Query
+from rag.query.analysis import Query
 from rag.settings import GenerationSettings
 from rag.types import Hit
 

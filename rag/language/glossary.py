@@ -24,7 +24,7 @@ from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
 
-from rag.text import claim_words
+from rag.language.text import claim_words
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _SUFFIXES = ("en", "e", "s", "n")

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from rag.text import QUESTION_STOP_WORDS, letter_words
+from rag.language.text import QUESTION_STOP_WORDS, letter_words
 
 NL_WORDS = QUESTION_STOP_WORDS["nl"]
 EN_WORDS = QUESTION_STOP_WORDS["en"]
@@ -47,11 +47,11 @@ _LOADED: list[Any] = []
 
 
 def _identifier() -> Any:
-    """py3langid's identifier, its model loaded once (`rag.langid_unpacked`)."""
+    """py3langid's identifier, its model loaded once (`rag.language.langid_unpacked`)."""
     if not _LOADED:
         with _LOAD:
             if not _LOADED:
-                from rag.langid_unpacked import identifier
+                from rag.language.langid_unpacked import identifier
 
                 _LOADED.append(identifier())
     return _LOADED[0]

@@ -2,7 +2,7 @@
 
 py3langid keeps its model as an LZMA-compressed .npz (4.5 MB; 68 MB unpacked) and
 decompresses it on first use: about 0.3 s, the largest single load a question can meet
-(`rag.language` asks it about longer questions with few Dutch or English stop words).
+(`rag.language.identify` asks it about longer questions with few Dutch or English stop words).
 The first process writes the six arrays as plain .npy files beside the installed
 environment; later processes memory-map them (the class-probability table is read only
 at the rows a text's features select) and build the same `LanguageIdentifier` that

@@ -1,4 +1,4 @@
-"""The question patterns of `rag/lexicon/<language>.toml`, compiled once.
+"""The question patterns of `rag/language/lexicon/<language>.toml`, compiled once.
 
 A kind ("asks_number", "part_end", …) joins the fragments of every language, so a
 question is understood whichever language it is in. `{doc}` in a fragment stands for
@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from rag.text import LANGUAGES, lexicon
+from rag.language.text import LANGUAGES, lexicon
 
 # Kinds whose fragments are whole words or phrases; the others carry their own anchors.
 WHOLE_WORDS = frozenset(

@@ -7,7 +7,7 @@ so a possessive or a Dutch plural matches its stem. `parts=True` also yields a c
 index does this, so "industrie" finds "defensie-industrie"); `split=True` yields only the
 parts (claims and evidence are compared part by part).
 
-The word lists are data (`rag/lexicon/<language>.toml`), named by what they are for:
+The word lists are data (`rag/language/lexicon/<language>.toml`), named by what they are for:
 - function words (bm25s's Dutch and English stop-word lists),
 - question words ("what", "hoeveel") and genre words ("letter", "kabinet", "government"),
   which are in nearly every question about a government letter but name no topic,
@@ -30,7 +30,7 @@ from typing import Any
 
 import Stemmer
 
-from rag.bm25s_import import bm25s
+from rag.language.bm25s_import import bm25s
 
 LANGUAGES = ("nl", "en")
 LEXICON_DIR = Path(__file__).with_name("lexicon")

@@ -13,7 +13,7 @@ rules, the model backends' prompt — reads the `Query` instead of parsing the t
   about_text, gist: the main message of the whole document),
 - `parts` / `section`: a part of the document ("the opening") or a section ("the
   section on trade") the question points at.
-The patterns are data, one file per language (`rag/lexicon/`); see `rag.text`.
+The patterns are data, one file per language (`rag/language/lexicon/`); see `rag.language.text`.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, cast
 
-from rag.language import EN_WORDS, NL_WORDS, detect_language
-from rag.patterns import pattern
-from rag.structure import Part, asked_parts, asked_section
-from rag.text import STOP_WORDS, VAGUE_WORDS, letter_words
+from rag.language.identify import EN_WORDS, NL_WORDS, detect_language
+from rag.language.patterns import pattern
+from rag.language.text import STOP_WORDS, VAGUE_WORDS, letter_words
+from rag.query.structure import Part, asked_parts, asked_section
 
 # What an answer should hold, and the lexicon pattern that spots a question asking for it.
 ASKED_PATTERNS = {

@@ -7,7 +7,7 @@ has been about (named in an earlier question or answer), else the configured def
 document, else the only one of that kind. When several fit and nothing decides, the
 answer says so and lists them instead of mixing documents. An index of one document
 needs no resolving, so its answers do not change. The words are data
-(`refers_to_document` and `[document_refs]` in `rag/lexicon/`).
+(`refers_to_document` and `[document_refs]` in `rag/language/lexicon/`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from rag.patterns import fragments
-from rag.text import LANGUAGES, lexicon
+from rag.language.patterns import fragments
+from rag.language.text import LANGUAGES, lexicon
 
 
 class DocumentInfo(Protocol):

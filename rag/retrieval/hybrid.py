@@ -3,7 +3,7 @@
 1. Dense and lexical candidates (`fetch_k` each) are fused by relative score fusion. The
    lexical side searches cross-lingual concepts (`TermAligner`), so English questions
    match Dutch text. A question about a part of the document ("the opening", "the section
-   on trade") puts that part's passages first (`rag.structure`).
+   on trade") puts that part's passages first (`rag.query.structure`).
 2. MMR over the fused list avoids near-duplicate (overlapping) passages.
 3. An optional cross-encoder reorders the final candidates.
 4. Footnotes whose markers sit in a retrieved passage follow it, with the same rank.
@@ -21,13 +21,13 @@ from typing import Any
 
 import numpy as np
 
-from rag.embeddings import Embedder
 from rag.errors import ConfigError
-from rag.query import Query, analyse
-from rag.search_index import SearchIndex
+from rag.language.text import content_pairs, content_words
+from rag.query.analysis import Query, analyse
+from rag.query.structure import best_heading, part_positions
+from rag.retrieval.embeddings import Embedder
+from rag.retrieval.search_index import SearchIndex
 from rag.settings import RetrievalSettings
-from rag.structure import best_heading, part_positions
-from rag.text import content_pairs, content_words
 from rag.types import Chunk, Hit
 
 SCOPE_VIEWS = 8  # scoped retrievers kept (each holds a small in-memory index)

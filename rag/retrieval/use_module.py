@@ -1,7 +1,7 @@
 """The bundled USE multilingual v3 encoder, called directly: plain numpy, no torch.
 
 `UseEncoder.encode` takes the subset of `SentenceTransformer.encode`'s arguments that
-`rag.embeddings.Embedder` passes, and returns what
+`rag.retrieval.embeddings.Embedder` passes, and returns what
 ``SentenceTransformer(modules=[<USE as an input module>]).encode`` used to return for
 them: the texts (with the prompt put in front) are encoded in the order
 sentence-transformers sorts them (longest first), each vector L2-normalised again. So
@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-import rag.use_unpacked as use_unpacked
+import rag.retrieval.use_unpacked as use_unpacked
 
 USE_DIM = 512
 

@@ -39,10 +39,10 @@ from typing import Literal
 
 import numpy as np
 
-from rag.embeddings import Embedder
-from rag.query import Query
+from rag.language.text import claim_words, content_stems, stem_overlap
+from rag.query.analysis import Query
+from rag.retrieval.embeddings import Embedder
 from rag.settings import AnswerSettings
-from rag.text import claim_words, content_stems, stem_overlap
 from rag.types import Hit, Relevance
 
 MODEL_FILE = Path(__file__).with_name("relevance_model.json")

@@ -22,10 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from rag.patterns import pattern
-from rag.sentences import sentences as split_into_sentences
+from rag.language.patterns import pattern
+from rag.language.sentences import sentences as split_into_sentences
+from rag.language.text import claim_words, content_stems, stem_overlap
 from rag.settings import AnswerSettings
-from rag.text import claim_words, content_stems, stem_overlap
 
 DEFAULTS = AnswerSettings()
 SUPPORT_THRESHOLD = DEFAULTS.support_threshold
