@@ -20,7 +20,7 @@ from rag.answer.spans import extract, opening
 from rag.answer.summary import overview
 from rag.backends.base import AnswerBackend, create_backend, declines, refusal
 from rag.backends.prompt import strip_echo
-from rag.errors import InputError
+from rag.errors import InputError, RagError
 from rag.language.glossary import glossary as glossary_terms
 from rag.language.glossary import render as glossary_text
 from rag.language.text import content_pairs, content_words, guess_language, words
@@ -37,6 +37,19 @@ if TYPE_CHECKING:
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CRASH_NOTES = {
+    "nl": "Let op: het lokale model ({backend}) is eerder gecrasht; dit antwoord komt van de "
+    "extractieve methode, die de passages citeert.",
+    "en": "Note: the local model ({backend}) crashed earlier; this answer comes from the "
+    "extractive backend, which quotes the passages.",
+}
+
+
+def crash_note(backend: str, language: str) -> str:
+    """What an answer says when it was made without the model that crashed."""
+    return CRASH_NOTES.get(language, CRASH_NOTES["en"]).format(backend=backend)
+
+
 UNSUPPORTED_LANGUAGE = (
     "I can only answer questions in Dutch or English. / "
     "Ik kan alleen vragen in het Nederlands of het Engels beantwoorden."
@@ -82,6 +95,7 @@ class Turn:
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
     live: bool = False  # the backend's text was streamed as it came
     tail: str = ""  # what the chain added after a streamed text (spans, glossary)
+    notes: list[str] = field(default_factory=list)  # how the answer was made, for the reader
 
 
 class AnswerChain:
@@ -110,6 +124,14 @@ class AnswerChain:
         if name not in self._backends:
             self._backends[name] = create_backend(name, self.settings, self.embedder)
         return self._backends[name]
+
+    def _crashed(self, name: str) -> bool:
+        """Whether the backend's local model process has died (`ModelCrashed`)."""
+        try:
+            backend = self.backend(name)
+        except RagError:
+            return False  # an unknown backend is reported where it is used
+        return bool(getattr(backend, "crashed", None))
 
     def invoke(self, question: str, **options: Any) -> Answer:
         """The final answer (drains `run`)."""
@@ -302,6 +324,9 @@ class AnswerChain:
             k=k or self.settings.retrieval.k,
             started=started,
         )
+        if self._crashed(turn.backend):  # its model's process died: quote instead
+            turn.notes.append(crash_note(turn.backend, query.language))
+            turn.backend = "extractive"
         if query.detected not in ("nl", "en"):
             turn.early = Answer(
                 question=query.text,
@@ -339,6 +364,8 @@ class AnswerChain:
             spans = answer_spans(turn.query, verdicts, citations)
             terms = self._glossary(turn.query, citations)
             text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)
+        for note in turn.notes:
+            text += f"\n\n{note}"
         unsupported = bool(verdicts) and 2 * sum(v.supported for v in verdicts) < len(verdicts)
         timings = {**turn.timings, "verify": _ms(started)}
         timings["total"] = _ms(turn.started)
@@ -357,6 +384,7 @@ class AnswerChain:
             spans=spans,
             glossary=terms,
             scope=list(turn.scope),
+            notes=turn.notes,
             relevance=max(
                 (v.relevance for v in verdicts if v.relevance is not None),
                 key=lambda r: r.score,
