@@ -17,7 +17,8 @@ CONTRACT_VERSION = "1.4"
 docs/answer.schema.json. 1.1: a `version` field; `passages[].score` is the ranking score.
 1.3: `scope`, the ids of the documents the answer was limited to, and `candidates`, the
 documents an ambiguous "the letter" could mean. 1.4: `notes`, how the answer was made when
-the reader should know (the configured model crashed and the extractive backend answered)."""
+the reader should know (the configured model crashed and the extractive backend answered);
+`answered` (full, partial, none) and `strategy`."""
 
 
 class Frozen(BaseModel):
@@ -216,6 +217,16 @@ class Answer(Frozen):
     scope: list[str] = Field(
         default_factory=list,
         description="Ids of the documents the answer was limited to (empty: all).",
+    )
+    answered: Literal["full", "partial", "none"] = Field(
+        default="full",
+        description="How completely it answers: 'none' (refused), 'partial' (a part of the "
+        "question left open, or the topic without the asked fact), 'full'.",
+    )
+    strategy: str = Field(
+        default="fact",
+        description="The answer strategy that searched and drafted it (rag.answer.strategies): "
+        "fact, overview, multi_part; 'given' when the passages were given.",
     )
     notes: list[str] = Field(
         default_factory=list,

@@ -12,11 +12,13 @@ import re
 import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rag.answer.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.answer.facts import contained, fact_relevance, from_record
+from rag.answer.partial import asked_fact_missing, partial_note
 from rag.answer.spans import extract, opening
+from rag.answer.strategies import Draft, Tools, choose
 from rag.answer.summary import overview
 from rag.backends.base import AnswerBackend, create_backend, declines, refusal
 from rag.backends.prompt import strip_echo
@@ -96,6 +98,10 @@ class Turn:
     live: bool = False  # the backend's text was streamed as it came
     tail: str = ""  # what the chain added after a streamed text (spans, glossary)
     notes: list[str] = field(default_factory=list)  # how the answer was made, for the reader
+    strategy: str = ""  # the answer strategy that searched and drafted it
+    framing: set[str] = field(default_factory=set)  # lines of the draft that are not claims
+    open_parts: list[str] = field(default_factory=list)  # parts the documents leave open
+    missing_fact: bool = False  # on the asked topic, without the asked fact
 
 
 class AnswerChain:
@@ -176,8 +182,10 @@ class AnswerChain:
         else:
             unknown = tuple(self.retriever.unknown_words(turn.query))
         turn.query = replace(turn.query, unknown=unknown)
+        draft: Draft | None = None
         if hits is None:
-            turn.hits = self._search(turn.query, turn.k, turn.scope)
+            draft = self._draft(turn)
+            turn.hits = draft.hits
             turn.timings["retrieve"] = _ms(started)
         else:
             turn.hits = list(hits)
@@ -186,6 +194,8 @@ class AnswerChain:
         if fact is not None:  # who signed it, its date: from the document's own record
             turn.text, turn.hits = fact
             turn.fact = True
+        elif draft is not None and draft.text is not None:  # the strategy wrote it
+            turn.text = draft.text
         else:
             answerer = self.backend(turn.backend)
             turn.live = answerer.live
@@ -205,6 +215,25 @@ class AnswerChain:
         yield answer
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _draft(self, turn: Turn) -> Draft:
+        """Search and, for the extractive backend, draft the answer with the strategy for
+        this kind of question (`rag.answer.strategies`)."""
+        strategy = choose(turn.query)
+        turn.strategy = strategy.name
+        store = getattr(self.retriever, "store", None)
+        tools = Tools(
+            search=self._search,
+            extractive=self.backend("extractive"),
+            embedder=self.embedder,
+            settings=self.settings,
+            retriever=self.retriever,
+            chunks=getattr(store, "chunks", ()),
+        )
+        extractive = self.backend(turn.backend).name == "extractive"
+        draft = strategy.draft(tools, turn.query, turn.k, turn.scope, extractive)
+        turn.framing, turn.open_parts = draft.framing, draft.open_parts
+        return draft
 
     def _encode_question(self, query: Query) -> None:
         """Encode the question's own texts in one batch: its standalone text and focus,
@@ -344,7 +373,7 @@ class AnswerChain:
         started = time.perf_counter()
         text = strip_echo(turn.text).strip()
         parsed = parse_citations(text, len(turn.hits))
-        parsed.sentences = self._claims(parsed, turn.backend)
+        parsed.sentences = self._claims(parsed, turn)
         refused = not parsed.sentences  # nothing but refusal sentences (or nothing at all)
         verdicts: list[SentenceVerdict] = []
         citations: list[Citation] = []
@@ -362,6 +391,9 @@ class AnswerChain:
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
             spans = answer_spans(turn.query, verdicts, citations)
+            if not refused and asked_fact_missing(turn.query, [c.quote for c in citations]):
+                turn.missing_fact, spans = True, []  # on the topic, not the asked fact
+                text = f"{partial_note(turn.query.language)}\n{text}"
             terms = self._glossary(turn.query, citations)
             text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)
         for note in turn.notes:
@@ -385,6 +417,8 @@ class AnswerChain:
             glossary=terms,
             scope=list(turn.scope),
             notes=turn.notes,
+            answered=answered(refused, turn),
+            strategy=turn.strategy or ("fact" if turn.fact else "given"),
             relevance=max(
                 (v.relevance for v in verdicts if v.relevance is not None),
                 key=lambda r: r.score,
@@ -392,12 +426,14 @@ class AnswerChain:
             ),
         )
 
-    def _claims(self, parsed: ParsedAnswer, backend: str) -> list[ParsedSentence]:
-        """The sentences to verify: all but those that only decline to answer and the
-        extractive backend's own fixed lead-in ("Volgens de tekst:"), which is the only
-        text exempt from verification; punctuation exempts nothing."""
-        lead_ins: frozenset[str] = getattr(self.backend(backend), "lead_ins", frozenset())
-        return [s for s in parsed.sentences if not declines(s.text) and s.text not in lead_ins]
+    def _claims(self, parsed: ParsedAnswer, turn: Turn) -> list[ParsedSentence]:
+        """The sentences to verify: all but those that only decline to answer, the
+        extractive backend's own fixed lead-in ("Volgens de tekst:") and the headings of
+        a strategy's own draft (the parts of a question), which are the only text exempt
+        from verification; punctuation exempts nothing."""
+        lead_ins: frozenset[str] = getattr(self.backend(turn.backend), "lead_ins", frozenset())
+        exempt = lead_ins | turn.framing
+        return [s for s in parsed.sentences if not declines(s.text) and s.text not in exempt]
 
     def _verify(
         self, parsed: ParsedAnswer, hits: list[Hit], whole: bool = False
@@ -436,6 +472,14 @@ class AnswerChain:
             for marker, found in sorted(quotes.items())
         ]
         return verdicts, citations
+
+
+def answered(refused: bool, turn: Turn) -> Literal["full", "partial", "none"]:
+    """How completely the answer answers: not at all (refused), in part (a part of the
+    question left open, or the topic without the asked fact), or in full."""
+    if refused:
+        return "none"
+    return "partial" if turn.open_parts or turn.missing_fact else "full"
 
 
 def answer_spans(

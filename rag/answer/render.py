@@ -43,6 +43,8 @@ def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, 
         "scope": answer.scope,
         "candidates": answer.candidates,
         "notes": answer.notes,
+        "answered": answer.answered,
+        "strategy": answer.strategy,
     }
 
 
