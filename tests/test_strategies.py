@@ -119,3 +119,18 @@ def test_a_topic_summary_cites_bullets_from_several_sections(pipeline: Pipeline)
     sections = {c.section for c in answer.citations}
     assert len(sections) >= 2, sections
     assert sum(s.supported for s in answer.sentences) >= 3
+
+
+@pytest.mark.slow
+def test_a_follow_up_that_only_points_back_draws_on_the_previous_answers_passages(
+    pipeline: Pipeline,
+) -> None:
+    first_question = "Wat wil het kabinet met de handel?"
+    first = pipeline.ask(first_question)
+    later = pipeline.ask("Waarom?", history=[(first_question, first.answer)])
+    assert later.strategy == "follow_up"
+    earlier_ids = {c.chunk_id for c in first.citations}
+    assert earlier_ids <= {h.chunk.chunk_id for h in later.passages}
+    assert not {s.text for s in later.sentences} & {s.text for s in first.sentences}
+    own = pipeline.ask("En voor Nederland?", history=[(first_question, first.answer)])
+    assert own.strategy != "follow_up"  # it names a subject of its own
