@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.strategies.base import Draft, Tools
+from rag.answer.strategies.base import Draft, Tools, merged
 from rag.answer.summary import span_text
 from rag.answer.topic import topic_sentences
 from rag.backends.extractive import LEAD_INS
 from rag.query.analysis import Query
 from rag.types import Hit
 
-SPECIFIC = frozenset({"number", "date", "money", "person", "list"})
+SPECIFIC = frozenset({"number", "date", "money", "person"})
 
 
 class OverviewStrategy:
@@ -41,10 +41,10 @@ class OverviewStrategy:
         if not picked:
             return Draft(hits=tools.search(query, k, scope))
         picked = sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1][0].start))
-        hits: list[Hit] = []
-        for chunk, _ in picked:
-            if all(h.chunk.chunk_id != chunk.chunk_id for h in hits):
-                hits.append(Hit(chunk=chunk, score=1.0, rank=len(hits) + 1))
+        # The search's ranking first (what a reader checks first), then the bullets' own.
+        searched = tools.search(query, k, scope)
+        cited = [Hit(chunk=chunk, score=1.0, rank=1) for chunk, _ in picked]
+        hits = merged([searched + cited], len(searched) + len(cited))
         if not extractive:
             return Draft(hits=hits)
         lead = LEAD_INS.get(query.language, LEAD_INS["en"])
