@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import http.server
 import json
+import re
 import threading
 from collections.abc import Iterator
 from typing import Any
@@ -22,12 +23,13 @@ import jsonschema
 import openai
 import pytest
 from serving import serve_in_thread
-from test_api import DUTCH, SCHEMA, closed_port
+from test_api import DUTCH, ROOT, SCHEMA, closed_port
 
 from index.chunk import count_tokens
 from rag.pipeline import Pipeline
 from ui.access import Access
 from ui.api import build_api
+from ui.api_schemas import ERROR_CODES
 from ui.openai_api import MODEL
 
 OLLAMA_MODEL = "llama3.1:8b"
@@ -91,6 +93,12 @@ def test_openapi_types_responses_and_lists_error_codes(url: str) -> None:
     assert answer["required"] == SCHEMA["required"] and "answer.schema.json" in str(answer)
 
 
+def test_the_api_page_lists_the_error_codes_the_api_has() -> None:
+    page = (ROOT / "docs" / "api.md").read_text(encoding="utf-8")
+    rows = dict(re.findall(r"^\| (\d{3}) \| (.+) \|$", page, re.M))
+    assert {int(code): text for code, text in rows.items()} == ERROR_CODES
+
+
 def test_a_real_answer_validates_against_the_answer_in_openapi(url: str) -> None:
     spec = httpx.get(f"{url}/openapi.json", timeout=30).json()
     data = httpx.post(f"{url}/api/ask", json={"question": DUTCH}, timeout=60).json()
@@ -104,17 +112,23 @@ def test_a_real_answer_validates_against_the_answer_in_openapi(url: str) -> None
 # ---- malformed JSON ---------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("path", ["/api/ask", "/v1/chat/completions"])
-def test_malformed_json_gets_a_readable_400(url: str, path: str) -> None:
+@pytest.mark.parametrize(
+    ("path", "body", "reason"),
+    [
+        # the example docs/api.md gives
+        ("/api/ask", b'{"question": "Wat', "Unterminated string starting at character 14"),
+        ("/v1/chat/completions", b'{"model": "x",}', "Expecting property name enclosed in"),
+        ("/api/ask", b'{"question": "Wat" "is"}', "Expecting ',' delimiter at character 20"),
+    ],
+)
+def test_malformed_json_gets_a_readable_400(url: str, path: str, body: bytes, reason: str) -> None:
     response = httpx.post(
-        f"{url}{path}", content=b'{"question": "Wat', headers={"content-type": "application/json"}
+        f"{url}{path}", content=body, headers={"content-type": "application/json"}
     )
     assert response.status_code == 400
     message = response.json()["error"]["message"]
-    assert message.startswith(  # the example docs/api.md gives
-        "The request body is not valid JSON (Unterminated string starting at character 14)."
-    )
-    assert "character" in message and "/docs" in message and "0:" not in message
+    assert message.startswith(f"The request body is not valid JSON ({reason}")
+    assert "/docs" in message and "0:" not in message and "at at" not in message
 
 
 # ---- usage ------------------------------------------------------------------------------

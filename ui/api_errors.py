@@ -108,7 +108,8 @@ def _json_message(error: dict[str, Any]) -> str:
     """What is wrong with a body that is not JSON, and where."""
     reason = str((error.get("ctx") or {}).get("error") or "not JSON")
     position = next((p for p in error.get("loc", ()) if isinstance(p, int)), None)
-    where = f" at character {position + 1}" if position is not None else ""
+    at = "" if reason.endswith(" at") else " at"  # "Unterminated string starting at"
+    where = f"{at} character {position + 1}" if position is not None else ""
     return (
         f"The request body is not valid JSON ({reason}{where}). Send one JSON object "
         'with the fields /docs lists, e.g. {"question": "…"} for /api/ask.'
