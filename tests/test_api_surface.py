@@ -29,7 +29,7 @@ from index.chunk import count_tokens
 from rag.pipeline import Pipeline
 from ui.access import Access
 from ui.api import build_api
-from ui.api_schemas import ERROR_CODES
+from ui.api_schemas import ERROR_CODES, ChatCompletion
 from ui.openai_api import MODEL
 
 OLLAMA_MODEL = "llama3.1:8b"
@@ -143,6 +143,7 @@ def test_usage_counts_tokens(url: str) -> None:
     assert reply.usage.prompt_tokens == count_tokens(DUTCH) > 0
     assert reply.usage.completion_tokens == count_tokens(content) > 10
     assert reply.usage.total_tokens == reply.usage.prompt_tokens + reply.usage.completion_tokens
+    ChatCompletion.model_validate(reply.model_dump())  # the type /docs shows for it
     chunks = list(
         client.chat.completions.create(
             model=MODEL, messages=messages, stream=True, stream_options={"include_usage": True}
