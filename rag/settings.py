@@ -122,7 +122,8 @@ class IndexSettings(Section):
 
 class RetrievalSettings(Section):
     """Hybrid retrieval. Weights and features were measured with
-    `scripts/retrieval_ablation.py` on the three question sets (README, "Retrieval")."""
+    `scripts/retrieval_ablation.py` on the three question sets (docs/evaluation.md, "What
+    helps retrieval")."""
 
     k: int = Field(default=5, ge=1, le=50, description="Passages given to the answer step.")
     fetch_k: int = Field(default=30, ge=1, description="Candidates per retriever before fusion.")
@@ -324,7 +325,8 @@ class AnswerSettings(Section):
         0.5,
         "Verifier: support is multiplied by this when the sentence and its closest passage "
         "sentence differ in negation words; at most 0.5 then, below the threshold (a flipped "
-        "'niet ten koste' scored 0.98 without it; calibrate_verifier.py accuracy in README).",
+        "'niet ten koste' scored 0.98 without it; calibrate_verifier.py accuracy in "
+        "docs/how-it-works.md).",
     )
     negation_similarity: float = share(
         0.8,

@@ -12,7 +12,9 @@
     /v1/…                         the OpenAI-compatible endpoint (`ui.openai_api`)
 
 Every error is JSON, `{"error": {"message", "type", "code"}}` (the shape OpenAI clients
-read), with a message that says what to do. Handlers are plain `def`s, so FastAPI runs
+read), with a message that says what to do; `ui.api_schemas.ERROR_CODES` lists the codes,
+and each route's entry in /docs the ones it can return. /docs and /redoc need no network
+(`ui.api_docs`). Handlers are plain `def`s, so FastAPI runs
 them in its thread pool while the event loop keeps accepting requests. Request bodies
 are bounded (`BodyLimit`), and nothing from a request names a URL or a path on the server.
 """
@@ -40,7 +42,18 @@ from rag.backends.registry import backend_names
 from rag.langchain_adapter import history_pairs
 from rag.types import CONTRACT_VERSION, Answer
 from ui.access import Access
+from ui.api_docs import answer_responses, install_docs
 from ui.api_errors import ApiError, BodyLimit, JsonBodies, install_error_handlers, verdict_error
+from ui.api_schemas import (
+    ERROR_CODES,
+    Added,
+    BriefResponse,
+    DocumentInfo,
+    DocumentList,
+    Health,
+    Removed,
+    error_responses,
+)
 from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
 
 if TYPE_CHECKING:
@@ -115,9 +128,14 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
         title="Kamerbrief Q&A API",
         version=CONTRACT_VERSION,
         description="Cited, verified answers about policy documents. Answers follow "
-        "docs/answer.schema.json. Send 'Authorization: Bearer <password>' when the server "
-        "has a login; document changes need the admin password.",
+        "docs/answer.schema.json (the `Answer` schema below). Send 'Authorization: Bearer "
+        "<password>' when the server has a login; document changes need the admin password. "
+        'Every error is `{"error": {"message", "type", "code"}}`; the codes:\n\n'
+        + "\n".join(f"- **{code}**: {text}" for code, text in ERROR_CODES.items()),
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     max_mb = pipeline.settings.ui.max_upload_mb
     upload_limit = int(max_mb * 1024 * 1024) + MULTIPART_OVERHEAD
     app.add_middleware(
@@ -143,7 +161,12 @@ def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
     _question_routes(router, pipeline)
     _document_routes(router, pipeline, access, max_mb)
 
-    @router.get("/health", summary="Is the index loaded; what answers")
+    @router.get(
+        "/health",
+        summary="Is the index loaded; what answers",
+        response_model=Health,
+        responses=error_responses(401),
+    )
     def health() -> Any:
         docs = pipeline.documents()
         generation = pipeline.settings.generation
@@ -185,7 +208,12 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
                 documents=body.documents,
             )
 
-    @router.post("/ask", summary="Answer a question with verified citations")
+    @router.post(
+        "/ask",
+        summary="Answer a question with verified citations",
+        response_model=None,
+        responses={**answer_responses(), **error_responses(400, 401, 413, 422, 503)},
+    )
     def ask(body: AskRequest) -> Any:
         history = history_pairs(body.history)
         if not body.stream:
@@ -207,7 +235,12 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @router.post("/brief", summary="A short cited briefing on a topic")
+    @router.post(
+        "/brief",
+        summary="A short cited briefing on a topic",
+        response_model=BriefResponse,
+        responses=error_responses(400, 401, 413, 422, 503),
+    )
     def brief(body: BriefRequest) -> Any:
         topic = (body.topic or "").strip() or None
         briefing = pipeline.brief(topic, backend=body.backend, documents=body.documents)
@@ -217,7 +250,12 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
 def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_mb: float) -> None:
     """List documents (readers); add and remove them (admin only)."""
 
-    @router.get("/documents", summary="The indexed documents")
+    @router.get(
+        "/documents",
+        summary="The indexed documents",
+        response_model=DocumentList,
+        responses=error_responses(401),
+    )
     def documents() -> Any:
         return {"documents": [_document(d) for d in pipeline.documents()]}
 
@@ -226,6 +264,8 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         status_code=201,
         summary="Add a document (admin)",
         openapi_extra=_UPLOAD_OPENAPI,
+        response_model=Added,
+        responses=error_responses(400, 401, 403, 409, 413),
     )
     async def add(request: Request) -> Any:
         verdict = access.admin(request.headers.get("authorization"))
@@ -238,7 +278,12 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         replace = str(form.get("replace", "false")).lower() in ("1", "true", "yes", "on")
         return await run_in_threadpool(_add_upload, pipeline, upload, replace, max_mb)
 
-    @router.patch("/documents/{doc_id}", summary="Correct a document's metadata (admin)")
+    @router.patch(
+        "/documents/{doc_id}",
+        summary="Correct a document's metadata (admin)",
+        response_model=DocumentInfo,
+        responses=error_responses(400, 401, 403, 404, 422),
+    )
     def edit(doc_id: str, body: MetadataPatch, request: Request) -> Any:
         from assembly.library import edit_document
 
@@ -252,7 +297,12 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
             raise ApiError(400, f"Send at least one of: {', '.join(MetadataPatch.model_fields)}.")
         return _document(edit_document(pipeline, doc_id, changes))
 
-    @router.delete("/documents/{doc_id}", summary="Remove a document (admin)")
+    @router.delete(
+        "/documents/{doc_id}",
+        summary="Remove a document (admin)",
+        response_model=Removed,
+        responses=error_responses(401, 403, 404, 409),
+    )
     def remove(doc_id: str, request: Request) -> Any:
         verdict = access.admin(request.headers.get("authorization"))
         if verdict != "ok":
