@@ -391,7 +391,9 @@ class AnswerChain:
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
             spans = answer_spans(turn.query, verdicts, citations)
-            if not refused and asked_fact_missing(turn.query, [c.quote for c in citations]):
+            if not refused and asked_fact_missing(
+                turn.query, [c.quote for c in citations], self.embedder
+            ):
                 turn.missing_fact, spans = True, []  # on the topic, not the asked fact
                 text = f"{partial_note(turn.query.language)}\n{text}"
             terms = self._glossary(turn.query, citations)
