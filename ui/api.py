@@ -42,11 +42,11 @@ from rag.types import CONTRACT_VERSION, Answer
 from ui.access import Access
 from ui.api_errors import ApiError, BodyLimit, JsonBodies, install_error_handlers, verdict_error
 from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
+from ui.limits import MAX_HISTORY_TURNS, body_limits, bounded_history, file_name_refusal, plain_text
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-JSON_BODY_LIMIT = 1024 * 1024
 DOCUMENTS_HELP = "Ids of the documents to answer from (GET /api/documents); none: all."
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -59,7 +59,7 @@ class AskRequest(BaseModel):
     question: str = Field(description="The question, in Dutch or English.")
     history: list[Any] = Field(
         default_factory=list,
-        max_length=50,
+        max_length=2 * MAX_HISTORY_TURNS,  # as messages, two a turn
         description='Earlier turns: [question, answer] pairs or {"role", "content"} messages.',
     )
     k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve.")
@@ -122,7 +122,7 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
     upload_limit = int(max_mb * 1024 * 1024) + MULTIPART_OVERHEAD
     app.add_middleware(
         BodyLimit,
-        limits={"/api/documents": upload_limit, "/api/": JSON_BODY_LIMIT, "/v1/": JSON_BODY_LIMIT},
+        limits=body_limits(upload_limit),  # every route, the mounted chat app's included
     )
     app.add_middleware(JsonBodies, paths=("/api/ask", "/api/brief", "/v1/chat/completions"))
     install_error_handlers(app)
@@ -187,7 +187,8 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
 
     @router.post("/ask", summary="Answer a question with verified citations")
     def ask(body: AskRequest) -> Any:
-        history = history_pairs(body.history)
+        plain_text(body.question)
+        history = bounded_history(history_pairs(body.history))
         if not body.stream:
             # Already plain JSON types: skip FastAPI's recursive re-encoding of the payload.
             return JSONResponse(answer_to_json(answer(body, history), _id(body.id)))
@@ -209,7 +210,7 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
 
     @router.post("/brief", summary="A short cited briefing on a topic")
     def brief(body: BriefRequest) -> Any:
-        topic = (body.topic or "").strip() or None
+        topic = plain_text(body.topic or "", "topic").strip() or None
         briefing = pipeline.brief(topic, backend=body.backend, documents=body.documents)
         return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
 
@@ -289,6 +290,9 @@ def _add_upload(pipeline: Pipeline, upload: UploadFile, replace: bool, max_mb: f
     from ui.documents import existing_upload, upload_id
 
     name = Path(upload.filename or "").name.strip()
+    refusal = file_name_refusal(name)
+    if refusal:
+        raise ApiError(400, refusal)
     if not name or Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
         raise ApiError(400, f"'{name}': only .txt, .md and .pdf documents can be added.")
     taken = existing_upload(pipeline, name)

@@ -11,11 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+from gradio import utils as gr_utils
 
 from ui.access import PRIVATE, Access
 from ui.app_texts import Texts
 from ui.briefing import make_briefing
-from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
+from ui.documents import (
+    UPLOAD_SUFFIXES,
+    delete_document,
+    document_ids,
+    upload_document,
+    uploaded_file,
+)
 from ui.i18n import text
 from ui.markup import escape_text
 from ui.options import BACKENDS, AskOptions
@@ -289,6 +296,9 @@ def wire_documents(
             progress((done, max(total, 1)), desc=text(lang_, "documents.indexing", stage=stage))
 
         name = Path(path).name if path else None
+        refused = path and uploaded_file(path, gr_utils.get_upload_folder())
+        if refused:
+            return (*_listed(pipeline, lang_, outcome(False, refused)), None)
         ok, message = upload_document(
             pipeline, path, max_mb, report, replace=bool(replace_), name=name
         )

@@ -102,7 +102,7 @@ def server_app(pipeline: Pipeline, access: Access, *, api_only: bool = False) ->
 
     demo = build_app(pipeline, access)
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_SIZE)
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         app,
         demo,
         path="/",
@@ -114,6 +114,11 @@ def server_app(pipeline: Pipeline, access: Access, *, api_only: bool = False) ->
         footer_links=["api"],
         **launch_options(),
     )
+    # Gradio checks that a file named in an API call was uploaded to it only once the app
+    # "has launched", which an app mounted into FastAPI never does: without this, a
+    # caller could name any file the server can read ({"path": "/etc/…"}) as the upload.
+    demo.has_launched = True
+    return mounted
 
 
 def worker_options(

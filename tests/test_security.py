@@ -1,0 +1,291 @@
+"""Safe to share, round two: a hostile caller against a real `rag serve` on loopback.
+
+No server-side file through the Gradio API (raw HTTP and gradio_client), a body limit on
+every route and bounds on the conversation, admin password guessing slowed, and the
+small ones (long file names, lone surrogates, malformed /v1 parts). Each test says what
+it asserts; docs/security.md lists them."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shutil
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from conftest import free_port, running_server
+from gradio_client import Client, handle_file
+
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+ADMIN = "correct-horse-battery"
+SECRET_WORD = "zeppelinvogel"
+SECRET = f"Geheim memo.\n\nHet geheime codewoord is {SECRET_WORD} en dat blijft zo.\n"
+NOTE = "Memo over fietspaden.\n\nDe gemeente legt in 2027 veertig kilometer fietspad aan.\n"
+DUTCH = "Wat is de NAVO-norm voor 2035?"
+
+
+def rag_command() -> list[str]:
+    script = Path(sys.executable).parent / "rag"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
+
+
+@contextlib.contextmanager
+def serve(tmp: Path, built_index: Any, *extra: str, admin: str | None = None) -> Iterator[str]:
+    """`rag serve` on a copy of the letter's index, its uploads in tmp/g; its base URL."""
+    settings, _ = built_index
+    shutil.copytree(settings.index.path, tmp / "index")
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(tmp / "g")}
+    for name in ("RAG_UI__USERNAME", "RAG_UI__PASSWORD", "RAG_UI__ADMIN_PASSWORD"):
+        env.pop(name, None)
+    if admin:
+        env["RAG_UI__ADMIN_PASSWORD"] = admin
+    command = [*rag_command(), "--index", str(tmp / "index"), "serve", "--port", str(port), *extra]
+    url = f"http://127.0.0.1:{port}"
+    with running_server(command, f"{url}/api/health", tmp / "server.log", 240, cwd=ROOT, env=env):
+        yield url
+
+
+@pytest.fixture(scope="module")
+def open_server(tmp_path_factory: pytest.TempPathFactory, built_index: Any) -> Iterator[str]:
+    """The worst case of the issue: --allow-uploads and no admin password."""
+    with serve(tmp_path_factory.mktemp("open"), built_index, "--allow-uploads") as url:
+        yield url
+
+
+def gradio_call(base: str, name: str, data: list[Any]) -> tuple[str, Any]:
+    """Call a named Gradio endpoint over raw HTTP: ("complete", outputs) or ("error", …)."""
+    started = httpx.post(f"{base}/gradio_api/call/{name}", json={"data": data}, timeout=30)
+    if started.status_code != 200:
+        return f"http {started.status_code}", started.text
+    event_id = started.json()["event_id"]
+    stream = httpx.get(f"{base}/gradio_api/call/{name}/{event_id}", timeout=120).text
+    event, data_line = "", ""
+    for line in stream.splitlines():
+        if line.startswith("event: "):
+            event = line.removeprefix("event: ")
+        elif line.startswith("data: "):
+            data_line = line.removeprefix("data: ")
+    return event, json.loads(data_line) if data_line else None
+
+
+def document_ids(base: str) -> set[str]:
+    return {d["id"] for d in httpx.get(f"{base}/api/documents", timeout=30).json()["documents"]}
+
+
+def server_file(folder: Path, name: str = "geheim.txt") -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    path.write_text(SECRET, encoding="utf-8")
+    return path
+
+
+# ---- 1. no server-side file through the Gradio API ------------------------------------------
+
+
+def test_gradio_api_never_reads_a_file_of_the_server(open_server: str, tmp_path: Path) -> None:
+    """Naming a server path as the upload ({"path", "meta": FileData}, or without meta) in
+    a raw /gradio_api/call/add_document is refused for a file in /tmp, in the project
+    (README.md) and in the server's cwd; nothing is indexed and /api/ask never shows it."""
+    before = document_ids(open_server)
+    targets = [server_file(tmp_path), ROOT / "README.md"]
+    for target in targets:
+        for file_data in (
+            {"path": str(target), "meta": {"_type": "gradio.FileData"}},
+            {"path": str(target)},
+            {"path": str(target), "meta": {"_type": "gradio.FileData"}, "orig_name": "x.txt"},
+        ):
+            event, outputs = gradio_call(open_server, "add_document", [file_data, True, "", None])
+            assert event != "complete" or "✓" not in str(outputs), (target, outputs)
+    assert document_ids(open_server) == before
+    answer = httpx.post(
+        f"{open_server}/api/ask", json={"question": "Wat is het geheime codewoord?"}, timeout=60
+    ).json()
+    assert SECRET_WORD not in json.dumps(answer)
+
+
+def test_gradio_client_uploads_work_but_a_named_server_path_does_not(
+    open_server: str, tmp_path: Path
+) -> None:
+    """Through gradio_client: a file the client uploads is indexed (so the check is not
+    simply refusing everything); a FileData dict naming a server path is not."""
+    client = Client(f"{open_server}/", verbose=False)
+    secret = server_file(tmp_path / "elsewhere")
+    try:
+        outputs = client.predict({"path": str(secret)}, True, "", api_name="/add_document")
+    except Exception as exc:  # noqa: BLE001 - Gradio reports the refusal as an AppError
+        outputs = str(exc)
+    assert "✓" not in str(outputs)
+    assert "geheim" not in document_ids(open_server)
+    memo = tmp_path / "fietspaden.txt"
+    memo.write_text(NOTE, encoding="utf-8")
+    _, _, status, _ = client.predict(handle_file(memo), True, "", api_name="/add_document")
+    assert status.startswith("✓"), status
+    assert "fietspaden" in document_ids(open_server)
+
+
+def test_a_link_in_the_upload_folder_to_a_server_file_is_refused(tmp_path: Path) -> None:
+    """The handler's own check: only a regular file inside the upload folder, never a
+    symbolic link out of it, a path out of it by '..', or the folder itself."""
+    from ui.documents import uploaded_file
+
+    uploads = tmp_path / "uploads"
+    (uploads / "abc").mkdir(parents=True)
+    real = uploads / "abc" / "memo.txt"
+    real.write_text(NOTE, encoding="utf-8")
+    secret = server_file(tmp_path / "outside")
+    link = uploads / "abc" / "link.txt"
+    link.symlink_to(secret)
+    assert uploaded_file(real, uploads) is None
+    assert uploaded_file(link, uploads) is not None
+    assert uploaded_file(uploads / "abc" / ".." / ".." / "outside" / "geheim.txt", uploads)
+    assert uploaded_file(uploads, uploads) is not None
+    assert uploaded_file(secret, uploads) is not None
+    assert uploaded_file(str(uploads) + "-other/x.txt", uploads) is not None
+
+
+# ---- 2. a body limit on every route, bounded history -----------------------------------------
+
+
+def server_rss_mb(base: str) -> float:
+    """The resident memory of the process listening on base's port (from /proc)."""
+    port = base.rsplit(":", 1)[1]
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if fields[1].endswith(f":{int(port):04X}") and fields[3] == "0A":
+                inode = fields[9]
+    assert inode, f"nothing listens on {port}"
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            fds = Path(f"/proc/{pid}/fd")
+            if any(os.readlink(fd) == f"socket:[{inode}]" for fd in fds.iterdir()):
+                status = Path(f"/proc/{pid}/status").read_text()
+                kb = next(line.split()[1] for line in status.splitlines() if "VmRSS" in line)
+                return int(kb) / 1024
+    raise AssertionError("no process holds the listening socket")
+
+
+def test_every_route_has_a_body_limit(open_server: str) -> None:
+    """A 4 MB history to /gradio_api/call/ask, /api/ask and /v1 is 413 by its
+    Content-Length; a 40 MB chunked body (no Content-Length) to the Gradio route is
+    refused too, and four of them at once leave the server's memory within 60 MB."""
+    history = [["vraag " * 100, "antwoord " * 100]] * 4000  # about 4.4 MB of JSON
+    bodies = {
+        "/gradio_api/call/ask": {"data": [DUTCH, "", 0, history]},
+        "/api/ask": {"question": DUTCH, "history": history},
+        "/v1/chat/completions": {"messages": [{"role": "user", "content": "x" * 4_400_000}]},
+        "/gradio_api/queue/join": {"data": [history], "fn_index": 0, "session_hash": "x"},
+    }
+    for path, body in bodies.items():
+        response = httpx.post(f"{open_server}{path}", json=body, timeout=60)
+        assert response.status_code == 413, (path, response.status_code, response.text[:200])
+    before = server_rss_mb(open_server)
+
+    def chunked() -> Iterator[bytes]:
+        yield b'{"data": ["' + b"a" * 1024
+        for _ in range(40 * 1024):
+            yield b"a" * 1024
+
+    def send() -> int:
+        try:
+            response = httpx.post(
+                f"{open_server}/gradio_api/call/ask",
+                content=chunked(),
+                headers={"content-type": "application/json"},
+                timeout=60,
+            )
+            return response.status_code
+        except httpx.HTTPError:
+            return 0  # the server closed the connection on an oversized body
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = list(pool.map(lambda _: send(), range(4)))
+    assert all(status in (0, 413) for status in statuses), statuses
+    assert server_rss_mb(open_server) - before < 60
+    assert httpx.get(f"{open_server}/api/health", timeout=30).status_code == 200
+
+
+def test_history_is_bounded_in_turns_and_characters(open_server: str) -> None:
+    """Under the body limit, a history of 51 turns or of over 200,000 characters is a 400
+    (HTTP API, /v1) or an error (Gradio API, through gradio_client) that says the bound;
+    a short history still answers."""
+    long_turns = [["v", "a"]] * 51
+    many_chars = [["vraag " * 9000, "antwoord " * 9000]] * 3  # about 0.2 M characters
+    for history in (long_turns, many_chars):
+        response = httpx.post(
+            f"{open_server}/api/ask", json={"question": DUTCH, "history": history}, timeout=60
+        )
+        assert response.status_code == 400, response.text[:300]
+        assert "history" in response.json()["error"]["message"]
+    messages = [{"role": "user", "content": "vraag " * 40_000}]
+    messages += [{"role": "assistant", "content": "antwoord"}, {"role": "user", "content": DUTCH}]
+    response = httpx.post(
+        f"{open_server}/v1/chat/completions", json={"messages": messages}, timeout=60
+    )
+    assert response.status_code == 400 and "history" in response.text
+    client = Client(f"{open_server}/", verbose=False)
+    with pytest.raises(Exception, match="history"):
+        client.predict(DUTCH, "", 0, many_chars, api_name="/ask")
+    answer = client.predict(DUTCH, "", 0, [["Wat is SAFE?", "Een instrument."]], api_name="/ask")
+    assert "5%" in answer["answer"]
+
+
+# ---- 7. small ones ----------------------------------------------------------------------------
+
+
+def test_lone_surrogates_and_object_text_parts_are_400(open_server: str) -> None:
+    """A lone surrogate in a question (sent as the JSON escape \\ud800) is a 400 with a
+    message on /api/ask and /v1, and so is a /v1 text part whose text is an object."""
+    raw = '{"question": "Wat is de NAVO-norm \\ud800 voor 2035?"}'
+    for path, body in (
+        ("/api/ask", raw),
+        ("/v1/chat/completions", '{"messages": [{"role": "user", "content": "x \\ud800"}]}'),
+    ):
+        response = httpx.post(
+            f"{open_server}{path}",
+            content=body,
+            headers={"content-type": "application/json"},
+            timeout=60,
+        )
+        assert response.status_code == 400, (path, response.text[:300])
+        assert "surrogate" in response.json()["error"]["message"]
+    part = {"type": "text", "text": {"nested": "object"}}
+    response = httpx.post(
+        f"{open_server}/v1/chat/completions",
+        json={"messages": [{"role": "user", "content": [part]}]},
+        timeout=60,
+    )
+    assert response.status_code == 400 and "string" in response.json()["error"]["message"]
+
+
+def test_a_300_character_file_name_is_a_400_not_a_500(open_server: str) -> None:
+    """POST /api/documents with a 300-character file name is a 400 naming the limit, not
+    a 500 (ENAMETOOLONG), and the index is unchanged; through the Gradio upload (which
+    shortens names) it completes without a server error."""
+    before = document_ids(open_server)
+    name = "a" * 296 + ".txt"
+    response = httpx.post(
+        f"{open_server}/api/documents", files={"file": (name, NOTE.encode())}, timeout=60
+    )
+    assert response.status_code == 400, response.text[:300]
+    assert "file name" in response.json()["error"]["message"]
+    assert document_ids(open_server) == before
+    upload = httpx.post(
+        f"{open_server}/gradio_api/upload", files={"files": (name, NOTE.encode())}, timeout=60
+    )
+    assert upload.status_code == 200, upload.text[:300]
+    file_data = {"path": upload.json()[0], "meta": {"_type": "gradio.FileData"}}
+    event, outputs = gradio_call(open_server, "add_document", [file_data, True, "", None])
+    assert event == "complete", outputs
+    assert all(len(doc_id) <= 255 for doc_id in document_ids(open_server))
