@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -289,3 +290,91 @@ def test_a_300_character_file_name_is_a_400_not_a_500(open_server: str) -> None:
     event, outputs = gradio_call(open_server, "add_document", [file_data, True, "", None])
     assert event == "complete", outputs
     assert all(len(doc_id) <= 255 for doc_id in document_ids(open_server))
+
+
+# ---- 6. admin password guessing is slowed ---------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def admin_server(tmp_path_factory: pytest.TempPathFactory, built_index: Any) -> Iterator[str]:
+    with serve(tmp_path_factory.mktemp("admin"), built_index, admin=ADMIN) as url:
+        yield url
+
+
+def wait_out(response: httpx.Response) -> None:
+    time.sleep(float(response.headers.get("retry-after", "1")) + 0.2)
+
+
+def test_patch_checks_the_password_before_the_body(admin_server: str) -> None:
+    """PATCH /api/documents/{id} with a malformed body and no or a wrong password is 401,
+    never 422 (a stranger learns nothing about the body); with the password it is 422,
+    and a good body is applied."""
+    url = f"{admin_server}/api/documents/eu-geopolitiek-kamerbrief"
+    for headers in ({}, {"Authorization": "Bearer wrong"}):
+        response = httpx.patch(url, content=b"{not json", headers=headers, timeout=30)
+        assert response.status_code == 401, response.text
+    good = {"Authorization": f"Bearer {ADMIN}"}
+    response = httpx.patch(url, json={"title": 5, "colour": "red"}, headers=good, timeout=30)
+    assert response.status_code == 422, response.text
+    response = httpx.patch(url, json={"title": "De EU als speler"}, headers=good, timeout=30)
+    assert response.status_code == 200 and response.json()["title"] == "De EU als speler"
+
+
+def test_wrong_admin_passwords_are_slowed_per_client_and_logged(
+    admin_server: str, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """After 5 wrong admin passwords a client gets 429 with Retry-After, even for the
+    right password, until the wait is over; 200 tries in a row get at most 7 checked;
+    the server log names the client; the right password works once the wait is over.
+    The Gradio API's remove_document shares the count."""
+    url = f"{admin_server}/api/documents/no-such-document"
+    wrong = {"Authorization": "Bearer guess"}
+    client_api = Client(f"{admin_server}/", verbose=False)  # connected before the clock
+    statuses = [httpx.delete(url, headers=wrong, timeout=30).status_code for _ in range(5)]
+    assert statuses == [401] * 5
+    blocked = httpx.delete(url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)
+    assert blocked.status_code == 429 and int(blocked.headers["retry-after"]) >= 1
+    assert "wrong passwords" in blocked.json()["error"]["message"]
+    with httpx.Client(timeout=30) as client:
+        flood = [client.delete(url, headers=wrong).status_code for _ in range(200)]
+    assert flood.count(401) <= 2 and flood.count(429) >= 198, flood.count(401)
+    refusals = []
+    for _ in range(3):  # each failure that is checked doubles the wait: one will be blocked
+        with pytest.raises(Exception) as refused:  # noqa: PT011 - Gradio's AppError
+            client_api.predict("eu-geopolitiek-kamerbrief", "guess", api_name="/remove_document")
+        refusals.append(str(refused.value))
+    assert any("Too many wrong passwords" in refusal for refusal in refusals), refusals
+    deadline = time.monotonic() + 90
+    while True:  # the wait doubles with each failure checked: at most about a minute
+        response = httpx.delete(url, headers={"Authorization": f"Bearer {ADMIN}"}, timeout=30)
+        if response.status_code != 429:
+            break
+        assert time.monotonic() < deadline
+        wait_out(response)
+    assert response.status_code == 404  # the password was checked and accepted
+    logs = list(tmp_path_factory.getbasetemp().glob("admin*/server.log"))
+    assert logs and "Wrong password from 127.0.0.1" in logs[0].read_text()
+
+
+def test_the_throttle_doubles_the_wait_forgets_and_stays_bounded() -> None:
+    """Five free failures, then 1, 2, 4 … s capped at 60; a success or 15 quiet minutes
+    forget a client; other clients are not slowed; at most 10,000 clients are kept."""
+    from ui import throttle as module
+
+    now = [0.0]
+    gate = module.Throttle(clock=lambda: now[0])
+    for _ in range(5):
+        gate.failed("a")
+    assert gate.wait_s("a") == 1.0 and gate.wait_s("b") == 0.0
+    for expected in (2.0, 4.0, 8.0, 16.0, 32.0, 60.0, 60.0):
+        gate.failed("a")
+        assert gate.wait_s("a") == expected
+    gate.succeeded("a")
+    assert gate.wait_s("a") == 0.0
+    for _ in range(6):
+        gate.failed("c")
+    now[0] += module.FORGET_AFTER_S + 1
+    assert gate.wait_s("c") == 0.0
+    for n in range(module.MAX_CLIENTS + 50):
+        gate.failed(f"10.0.{n // 256}.{n % 256}")
+    assert len(gate._records) == module.MAX_CLIENTS

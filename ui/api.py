@@ -31,8 +31,9 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.datastructures import UploadFile
 
 from rag.answer.render import answer_to_json
@@ -128,9 +129,10 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
     install_error_handlers(app)
 
     def reader(request: Request) -> None:
-        verdict = access.reader(request.headers.get("authorization"))
+        client = client_of(request)
+        verdict = access.reader_from(client, request.headers.get("authorization"))
         if verdict != "ok":
-            raise verdict_error(verdict)
+            raise verdict_error(verdict, retry_after_s=access.retry_after_s(client))
 
     app.include_router(api_router(pipeline, access, max_mb), dependencies=[Depends(reader)])
     app.include_router(openai_router(pipeline), dependencies=[Depends(reader)])
@@ -218,6 +220,14 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
 def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_mb: float) -> None:
     """List documents (readers); add and remove them (admin only)."""
 
+    def admin(request: Request) -> None:
+        """Refuse the request unless it carries the admin password (429 while this client
+        is slowed down after wrong ones)."""
+        client = client_of(request)
+        verdict = access.admin_from(client, request.headers.get("authorization"))
+        if verdict != "ok":
+            raise verdict_error(verdict, admin=True, retry_after_s=access.retry_after_s(client))
+
     @router.get("/documents", summary="The indexed documents")
     def documents() -> Any:
         return {"documents": [_document(d) for d in pipeline.documents()]}
@@ -229,9 +239,7 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         openapi_extra=_UPLOAD_OPENAPI,
     )
     async def add(request: Request) -> Any:
-        verdict = access.admin(request.headers.get("authorization"))
-        if verdict != "ok":  # before the body is read: strangers cannot fill the disk
-            raise verdict_error(verdict, admin=True)
+        admin(request)  # before the body is read: strangers cannot fill the disk
         form = await request.form(max_files=1, max_fields=4)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -239,13 +247,22 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         replace = str(form.get("replace", "false")).lower() in ("1", "true", "yes", "on")
         return await run_in_threadpool(_add_upload, pipeline, upload, replace, max_mb)
 
-    @router.patch("/documents/{doc_id}", summary="Correct a document's metadata (admin)")
-    def edit(doc_id: str, body: MetadataPatch, request: Request) -> Any:
+    @router.patch(
+        "/documents/{doc_id}",
+        summary="Correct a document's metadata (admin)",
+        openapi_extra=_PATCH_OPENAPI,
+    )
+    async def edit(doc_id: str, request: Request) -> Any:
+        admin(request)  # the password first: a stranger learns nothing about the body
+        try:
+            body = MetadataPatch.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        return await run_in_threadpool(_edit, doc_id, body)
+
+    def _edit(doc_id: str, body: MetadataPatch) -> Any:
         from assembly.library import edit_document
 
-        verdict = access.admin(request.headers.get("authorization"))
-        if verdict != "ok":
-            raise verdict_error(verdict, admin=True)
         if doc_id not in document_ids(pipeline):
             raise ApiError(404, f"No document '{doc_id}'. GET /api/documents lists the ids.")
         changes = body.model_dump(exclude_none=True)
@@ -255,9 +272,7 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
 
     @router.delete("/documents/{doc_id}", summary="Remove a document (admin)")
     def remove(doc_id: str, request: Request) -> Any:
-        verdict = access.admin(request.headers.get("authorization"))
-        if verdict != "ok":
-            raise verdict_error(verdict, admin=True)
+        admin(request)
         ids = document_ids(pipeline)
         if doc_id not in ids:
             raise ApiError(404, f"No document '{doc_id}'. GET /api/documents lists the ids.")
@@ -328,10 +343,21 @@ def _document(entry: Any) -> dict[str, Any]:
     }
 
 
+def client_of(request: Request) -> str:
+    """The address a request came from (the proxy's, behind a reverse proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _id(value: str | int | None) -> str | None:
     return None if value is None else str(value)
 
 
+_PATCH_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": MetadataPatch.model_json_schema()}},
+    }
+}
 _UPLOAD_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,

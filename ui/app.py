@@ -326,9 +326,11 @@ def _api_endpoints(pipeline: Pipeline, access: Access) -> None:
             raise gr.Error(str(exc)) from None
         return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
 
-    def remove_document(doc_id: str, admin_password: str = "") -> dict:
+    def remove_document(
+        doc_id: str, admin_password: str = "", request: gr.Request | None = None
+    ) -> dict:
         """Remove an indexed document (needs the admin password)."""
-        refusal = admin_refusal(access, admin_password)
+        refusal = admin_refusal(access, admin_password, request=request)
         if refusal:
             raise gr.Error(refusal)
         ok, message = delete_document(pipeline, doc_id)
