@@ -11,6 +11,8 @@ import contextlib
 import json
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import time
 from collections.abc import Iterator
@@ -378,3 +380,110 @@ def test_the_throttle_doubles_the_wait_forgets_and_stays_bounded() -> None:
     for n in range(module.MAX_CLIENTS + 50):
         gate.failed(f"10.0.{n // 256}.{n % 256}")
     assert len(gate._records) == module.MAX_CLIENTS
+
+
+# ---- 5. workers die with their parent; nothing left in /tmp -----------------------------------
+
+
+def children_of(pid: int) -> list[int]:
+    found = []
+    for entry in filter(str.isdigit, os.listdir("/proc")):
+        with contextlib.suppress(OSError):
+            stat = Path(f"/proc/{entry}/stat").read_text()
+            if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+                found.append(int(entry))
+    return found
+
+
+def alive(pid: int) -> bool:
+    with contextlib.suppress(OSError):
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+        return state != "Z"
+    return False
+
+
+def start_serve(tmp: Path, built_index: Any, port: int, *extra: str) -> subprocess.Popen:
+    """`rag serve` with its own TMPDIR (and no GRADIO_TEMP_DIR), so what it leaves in the
+    temporary folder can be seen; returns once /api/health answers."""
+    settings, _ = built_index
+    if not (tmp / "index").exists():
+        shutil.copytree(settings.index.path, tmp / "index")
+    (tmp / "t").mkdir(exist_ok=True)
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "TMPDIR": str(tmp / "t")}
+    env.pop("GRADIO_TEMP_DIR", None)
+    env["RAG_UI__ADMIN_PASSWORD"] = ADMIN
+    command = [*rag_command(), "--index", str(tmp / "index"), "serve", "--port", str(port)]
+    log = (tmp / "serve.log").open("ab")
+    process = subprocess.Popen([*command, *extra], stdout=log, stderr=log, cwd=ROOT, env=env)
+    deadline = time.monotonic() + 240
+    while True:
+        assert process.poll() is None, (tmp / "serve.log").read_text()[-2000:]
+        with contextlib.suppress(httpx.HTTPError):
+            if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
+                return process
+        assert time.monotonic() < deadline, (tmp / "serve.log").read_text()[-2000:]
+        time.sleep(0.5)
+
+
+def stop(process: subprocess.Popen) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def test_workers_die_with_a_killed_parent_and_leave_no_settings_file(
+    tmp_path: Path, built_index: Any
+) -> None:
+    """kill -9 of `rag serve --api-only --workers 2`'s parent: both workers exit within
+    15 s, the port is free again (a new server starts on it), and no settings file (nor
+    the admin password in any file) was ever left in the temporary folder."""
+    port = free_port()
+    parent = start_serve(tmp_path, built_index, port, "--api-only", "--workers", "2")
+    try:
+        workers = [pid for pid in children_of(parent.pid) if "ui.workers" not in str(pid)]
+        assert len(workers) >= 2, workers
+        leftovers = [p for p in (tmp_path / "t").rglob("*") if p.is_file()]
+        assert not [p for p in leftovers if ADMIN in p.read_text(errors="ignore")]
+        assert not list((tmp_path / "t").glob("rag-serve-*.json"))
+        os.kill(parent.pid, signal.SIGKILL)
+        parent.wait()
+        deadline = time.monotonic() + 15
+        while any(alive(pid) for pid in workers):
+            assert time.monotonic() < deadline, [p for p in workers if alive(p)]
+            time.sleep(0.2)
+    finally:
+        for pid in children_of(parent.pid):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+    again = start_serve(tmp_path, built_index, port, "--api-only")  # the port is free
+    stop(again)
+    assert "Address already in use" not in (tmp_path / "serve.log").read_text()
+
+
+def ours(folder: Path) -> list[Path]:
+    """What `rag serve` made in a temporary folder (tiktoken's shared cache is not)."""
+    return [p for p in folder.iterdir() if p.name.startswith(("rag-serve-", "rag-ui-"))]
+
+
+def test_a_stopped_server_leaves_nothing_in_the_temporary_folder(
+    tmp_path: Path, built_index: Any
+) -> None:
+    """`rag serve` (chat app and API) stopped with SIGTERM after an upload
+    leaves no rag-serve-* or rag-ui-* folder behind; so does --workers 2."""
+    port = free_port()
+    process = start_serve(tmp_path, built_index, port)
+    client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+    memo = tmp_path / "fietspaden.txt"
+    memo.write_text(NOTE, encoding="utf-8")
+    _, _, status, _ = client.predict(handle_file(memo), True, ADMIN, api_name="/add_document")
+    assert status.startswith("✓")
+    assert list((tmp_path / "t").glob("rag-serve-*")), "the upload folder was in use"
+    stop(process)
+    assert process.returncode is not None
+    assert not ours(tmp_path / "t"), ours(tmp_path / "t")
+    workers = start_serve(tmp_path, built_index, free_port(), "--api-only", "--workers", "2")
+    stop(workers)
+    assert not ours(tmp_path / "t"), ours(tmp_path / "t")
