@@ -28,6 +28,7 @@ import contextlib
 import fcntl
 import json
 import os
+import re
 import shutil
 import time
 from collections.abc import Collection, Iterator, Sequence
@@ -388,6 +389,7 @@ def writer_lock(folder: Path) -> Iterator[None]:
     with open(folder / "LOCK", "a+b") as handle:
         fcntl.flock(handle.fileno(), fcntl.LOCK_EX)
         try:
+            _drop_abandoned(folder / "versions")  # a killed writer's half-written version
             yield
         finally:
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
@@ -449,18 +451,43 @@ def now_iso() -> str:
 
 def _prune(versions: Path, keep: set[str]) -> None:
     """Drop old versions except `keep` (the live one and the one live before it, for
-    readers still using it), and partial folders left by killed builds over an hour ago.
+    readers still using it), and partial folders left by killed builds (`_abandoned`).
 
     `keep` is by name, not by age: a build killed between finishing its version folder and
     swapping CURRENT leaves a newer folder that was never live."""
     stale = [p for p in versions.iterdir() if not p.name.startswith(".") and p.name not in keep]
-    stale += [
-        p
-        for p in versions.iterdir()
-        if p.name.endswith(".partial") and time.time() - p.stat().st_mtime > 3600
-    ]
+    stale += [p for p in versions.iterdir() if p.name.endswith(".partial") and _abandoned(p)]
     for path in stale:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def _drop_abandoned(versions: Path) -> None:
+    if versions.is_dir():
+        for partial in versions.glob(".*.partial"):
+            if _abandoned(partial):
+                shutil.rmtree(partial, ignore_errors=True)
+
+
+def _abandoned(partial: Path) -> bool:
+    """Was this partial folder left by a writer that is gone? Its name holds the writer's
+    process id (`save`); a folder whose process no longer runs was left by a killed build,
+    and any partial folder over an hour old is taken as left (a reused process id)."""
+    with contextlib.suppress(OSError):
+        if time.time() - partial.stat().st_mtime > 3600:
+            return True
+    match = re.match(r"\.v[0-9T]+-(\d+)-\d+\.partial$", partial.name)
+    if match is None:
+        return False
+    pid = int(match.group(1))
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it runs, as another user
+        return False
+    return False
 
 
 def _fsync_file(path: Path) -> None:

@@ -214,7 +214,7 @@ def test_conversation_docx_has_headings_quotes_and_line_references(answers):
 
 
 def test_export_files_are_named_safely_inside_the_private_folder(answers):
-    folder = export._export_dir.resolve()
+    folder = export.export_dir().resolve()
     assert folder.stat().st_mode & 0o077 == 0, "the export folder is private"
     for fmt in ("md", "docx"):
         path = Path(export_conversation(answers, title="Défense & handel", lang="nl", fmt=fmt))

@@ -227,8 +227,18 @@ def test_leftovers_of_killed_saves_are_ignored_and_cleaned_up(
     (stale_partial / "chunks.jsonl").write_text("garbage")
     old = time.time() - 7200
     os.utime(stale_partial, (old, old))
-    fresh_partial = versions / ".v20990101T000000-2-2.partial"  # maybe a build still running
+    # a build still running (its process lives): kept
+    fresh_partial = versions / f".v20990101T000000-{os.getppid()}-2.partial"
     fresh_partial.mkdir()
+    # a build killed a moment ago (its process is gone): removed
+    gone = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        text=True,
+        capture_output=True,
+        check=True,
+    )
+    killed_partial = versions / f".v20990101T000000-{int(gone.stdout)}-4.partial"
+    killed_partial.mkdir()
     # killed after the version folder was complete, before CURRENT was replaced
     orphan = versions / "v20990101T000000-3-3"
     shutil.copytree(versions / live, orphan)
@@ -242,7 +252,7 @@ def test_leftovers_of_killed_saves_are_ignored_and_cleaned_up(
     new_live = (folder / "CURRENT").read_text()
     assert new_live != live
     # kept: the new live version, the one live before it (readers may still use it) and
-    # the partial folder of a build that may still be running; gone: the rest
+    # the partial folder of a build that is still running; gone: the rest
     assert {p.name for p in versions.iterdir()} == {new_live, live, fresh_partial.name}
     assert not (folder / "CURRENT.tmp").exists()
     assert IndexStore.load(folder, settings).chunks == store.chunks

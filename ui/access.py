@@ -13,12 +13,13 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from rag.settings import Settings
+from ui.throttle import Throttle
 
-Verdict = Literal["ok", "unauthenticated", "forbidden", "disabled"]
+Verdict = Literal["ok", "unauthenticated", "forbidden", "disabled", "throttled"]
 # Keyword arguments for the app's plumbing events (tab switches, refreshes, confirmations):
 # they stay out of the named API that HTTP clients can call.
 PRIVATE: dict[str, Any] = {"api_visibility": "private"}
@@ -31,6 +32,7 @@ class Access:
     user: tuple[str, str] | None = None
     admin_password: str | None = None
     allow_uploads: bool = False
+    throttle: Throttle = field(default_factory=Throttle, compare=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, allow_uploads: bool | None = None) -> Access:
@@ -72,6 +74,33 @@ class Access:
             return "forbidden"  # a valid user, but not an admin
         return "unauthenticated"
 
+    def reader_from(self, client: str, authorization: str | None) -> Verdict:
+        """`reader`, with wrong passwords from `client` counted and slowed (`Throttle`)."""
+        if self.user is None:
+            return "ok"
+        return self._counted(client, bool(authorization), lambda: self.reader(authorization))
+
+    def admin_from(
+        self, client: str, authorization: str | None = None, password: str | None = None
+    ) -> Verdict:
+        """`admin`, with wrong passwords from `client` counted and slowed (`Throttle`):
+        after a few, that client's tries are refused unchecked for a while."""
+        presented = bool(password) or bool(authorization)
+        return self._counted(client, presented, lambda: self.admin(authorization, password))
+
+    def retry_after_s(self, client: str) -> float:
+        return self.throttle.wait_s(client)
+
+    def _counted(self, client: str, presented: bool, check: Any) -> Verdict:
+        if presented and self.throttle.wait_s(client) > 0:
+            return "throttled"
+        verdict: Verdict = check()
+        if presented and verdict in ("unauthenticated", "forbidden"):
+            self.throttle.failed(client)
+        elif presented and verdict == "ok":
+            self.throttle.succeeded(client)
+        return verdict
+
     def _is_admin(self, secret: str) -> bool:
         return self.admin_password is not None and _same(secret, self.admin_password)
 
@@ -82,6 +111,8 @@ MESSAGES: dict[Verdict, str] = {
     "forbidden": "Changing documents needs the admin password (RAG_UI__ADMIN_PASSWORD).",
     "disabled": "Changing documents is disabled on this server: the operator can set "
     "RAG_UI__ADMIN_PASSWORD, or start it with `rag serve --allow-uploads`.",
+    "throttled": "Too many wrong passwords from this address; wait before trying again "
+    "(see Retry-After).",
 }
 
 

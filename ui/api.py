@@ -33,8 +33,9 @@ from typing import TYPE_CHECKING, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 from starlette.datastructures import UploadFile
 
 from rag.answer.render import answer_to_json
@@ -55,11 +56,11 @@ from ui.api_schemas import (
     error_responses,
 )
 from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
+from ui.limits import MAX_HISTORY_TURNS, body_limits, bounded_history, file_name_refusal, plain_text
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
 
-JSON_BODY_LIMIT = 1024 * 1024
 DOCUMENTS_HELP = "Ids of the documents to answer from (GET /api/documents); none: all."
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -72,7 +73,7 @@ class AskRequest(BaseModel):
     question: str = Field(description="The question, in Dutch or English.")
     history: list[Any] = Field(
         default_factory=list,
-        max_length=50,
+        max_length=2 * MAX_HISTORY_TURNS,  # as messages, two a turn
         description='Earlier turns: [question, answer] pairs or {"role", "content"} messages.',
     )
     k: int | None = Field(default=None, ge=1, le=50, description="Passages to retrieve.")
@@ -140,15 +141,16 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
     upload_limit = int(max_mb * 1024 * 1024) + MULTIPART_OVERHEAD
     app.add_middleware(
         BodyLimit,
-        limits={"/api/documents": upload_limit, "/api/": JSON_BODY_LIMIT, "/v1/": JSON_BODY_LIMIT},
+        limits=body_limits(upload_limit),  # every route, the mounted chat app's included
     )
     app.add_middleware(JsonBodies, paths=("/api/ask", "/api/brief", "/v1/chat/completions"))
     install_error_handlers(app)
 
     def reader(request: Request) -> None:
-        verdict = access.reader(request.headers.get("authorization"))
+        client = client_of(request)
+        verdict = access.reader_from(client, request.headers.get("authorization"))
         if verdict != "ok":
-            raise verdict_error(verdict)
+            raise verdict_error(verdict, retry_after_s=access.retry_after_s(client))
 
     app.include_router(api_router(pipeline, access, max_mb), dependencies=[Depends(reader)])
     app.include_router(openai_router(pipeline), dependencies=[Depends(reader)])
@@ -215,7 +217,8 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
         responses={**answer_responses(), **error_responses(400, 401, 413, 422, 503)},
     )
     def ask(body: AskRequest) -> Any:
-        history = history_pairs(body.history)
+        plain_text(body.question)
+        history = bounded_history(history_pairs(body.history))
         if not body.stream:
             # Already plain JSON types: skip FastAPI's recursive re-encoding of the payload.
             return JSONResponse(answer_to_json(answer(body, history), _id(body.id)))
@@ -242,13 +245,21 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
         responses=error_responses(400, 401, 413, 422, 503),
     )
     def brief(body: BriefRequest) -> Any:
-        topic = (body.topic or "").strip() or None
+        topic = plain_text(body.topic or "", "topic").strip() or None
         briefing = pipeline.brief(topic, backend=body.backend, documents=body.documents)
         return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
 
 
 def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_mb: float) -> None:
     """List documents (readers); add and remove them (admin only)."""
+
+    def admin(request: Request) -> None:
+        """Refuse the request unless it carries the admin password (429 while this client
+        is slowed down after wrong ones)."""
+        client = client_of(request)
+        verdict = access.admin_from(client, request.headers.get("authorization"))
+        if verdict != "ok":
+            raise verdict_error(verdict, admin=True, retry_after_s=access.retry_after_s(client))
 
     @router.get(
         "/documents",
@@ -265,12 +276,10 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         summary="Add a document (admin)",
         openapi_extra=_UPLOAD_OPENAPI,
         response_model=Added,
-        responses=error_responses(400, 401, 403, 409, 413),
+        responses=error_responses(400, 401, 403, 409, 413, 429),
     )
     async def add(request: Request) -> Any:
-        verdict = access.admin(request.headers.get("authorization"))
-        if verdict != "ok":  # before the body is read: strangers cannot fill the disk
-            raise verdict_error(verdict, admin=True)
+        admin(request)  # before the body is read: strangers cannot fill the disk
         form = await request.form(max_files=1, max_fields=4)
         upload = form.get("file")
         if not isinstance(upload, UploadFile) or not upload.filename:
@@ -282,14 +291,20 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         "/documents/{doc_id}",
         summary="Correct a document's metadata (admin)",
         response_model=DocumentInfo,
-        responses=error_responses(400, 401, 403, 404, 422),
+        responses=error_responses(400, 401, 403, 404, 422, 429),
+        openapi_extra=_PATCH_OPENAPI,
     )
-    def edit(doc_id: str, body: MetadataPatch, request: Request) -> Any:
+    async def edit(doc_id: str, request: Request) -> Any:
+        admin(request)  # the password first: a stranger learns nothing about the body
+        try:
+            body = MetadataPatch.model_validate_json(await request.body())
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors()) from None
+        return await run_in_threadpool(_edit, doc_id, body)
+
+    def _edit(doc_id: str, body: MetadataPatch) -> Any:
         from assembly.library import edit_document
 
-        verdict = access.admin(request.headers.get("authorization"))
-        if verdict != "ok":
-            raise verdict_error(verdict, admin=True)
         if doc_id not in document_ids(pipeline):
             raise ApiError(404, f"No document '{doc_id}'. GET /api/documents lists the ids.")
         changes = body.model_dump(exclude_none=True)
@@ -301,12 +316,10 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         "/documents/{doc_id}",
         summary="Remove a document (admin)",
         response_model=Removed,
-        responses=error_responses(401, 403, 404, 409),
+        responses=error_responses(401, 403, 404, 409, 429),
     )
     def remove(doc_id: str, request: Request) -> Any:
-        verdict = access.admin(request.headers.get("authorization"))
-        if verdict != "ok":
-            raise verdict_error(verdict, admin=True)
+        admin(request)
         ids = document_ids(pipeline)
         if doc_id not in ids:
             raise ApiError(404, f"No document '{doc_id}'. GET /api/documents lists the ids.")
@@ -339,6 +352,9 @@ def _add_upload(pipeline: Pipeline, upload: UploadFile, replace: bool, max_mb: f
     from ui.documents import existing_upload, upload_id
 
     name = Path(upload.filename or "").name.strip()
+    refusal = file_name_refusal(name)
+    if refusal:
+        raise ApiError(400, refusal)
     if not name or Path(name).suffix.lower() not in UPLOAD_SUFFIXES:
         raise ApiError(400, f"'{name}': only .txt, .md and .pdf documents can be added.")
     taken = existing_upload(pipeline, name)
@@ -374,10 +390,21 @@ def _document(entry: Any) -> dict[str, Any]:
     }
 
 
+def client_of(request: Request) -> str:
+    """The address a request came from (the proxy's, behind a reverse proxy)."""
+    return request.client.host if request.client else "unknown"
+
+
 def _id(value: str | int | None) -> str | None:
     return None if value is None else str(value)
 
 
+_PATCH_OPENAPI: dict[str, Any] = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": MetadataPatch.model_json_schema()}},
+    }
+}
 _UPLOAD_OPENAPI: dict[str, Any] = {
     "requestBody": {
         "required": True,

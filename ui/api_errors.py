@@ -8,6 +8,7 @@ they are parsed, so memory stays bounded whatever a caller sends.
 from __future__ import annotations
 
 import logging
+import math
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -30,6 +31,7 @@ TYPES = {
     411: "invalid_request_error",
     413: "request_too_large",
     422: "invalid_request_error",
+    429: "rate_limit_error",
     503: "service_unavailable",
     500: "server_error",
 }
@@ -45,8 +47,12 @@ class ApiError(Exception):
         self.headers = headers
 
 
-def verdict_error(verdict: Verdict, admin: bool = False) -> ApiError:
-    """The error for an access verdict other than "ok" (401, or 403)."""
+def verdict_error(verdict: Verdict, admin: bool = False, retry_after_s: float = 0) -> ApiError:
+    """The error for an access verdict other than "ok" (401, 403, or 429 with the seconds
+    to wait when this client has sent too many wrong passwords)."""
+    if verdict == "throttled":
+        wait = max(1, math.ceil(retry_after_s))
+        return ApiError(429, MESSAGES[verdict], {"Retry-After": str(wait)})
     if verdict == "unauthenticated":
         message = MESSAGES["forbidden"] if admin else MESSAGES[verdict]
         if admin:

@@ -23,6 +23,7 @@ ERROR_CODES: dict[int, str] = {
     409: "The document exists already (send replace=true), or cannot be removed.",
     413: "The request body is over the limit.",
     422: "A field has the wrong type or value, or an unknown field was sent.",
+    429: "Too many wrong admin passwords from this client: wait the Retry-After seconds.",
     500: "Unexpected error on the server; the server log has the details.",
     503: "The answer model (or the index) is not available now; the message says which.",
 }

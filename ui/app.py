@@ -52,6 +52,7 @@ from ui.chat import chat_messages, empty_panel, turn_sources
 from ui.conversations import load
 from ui.documents import delete_document, document_ids
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, pick_language, text
+from ui.limits import bounded_history, plain_text
 from ui.markup import escape_text
 from ui.options import BACKENDS, AskOptions, offered_endpoints
 from ui.suggestions import briefing_topics, header_text, suggested_questions
@@ -304,10 +305,10 @@ def _api_endpoints(pipeline: Pipeline, access: Access) -> None:
             raise gr.Error(f"Unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}.")
         try:
             answer = pipeline.ask(
-                question,
+                plain_text(question or ""),
                 k=int(k) if k else default_k,
                 backend=backend or None,
-                history=history_pairs(history or []),
+                history=bounded_history(history_pairs(history or [])),
             )
         except RagError as exc:
             raise gr.Error(str(exc)) from None
@@ -318,14 +319,18 @@ def _api_endpoints(pipeline: Pipeline, access: Access) -> None:
         if backend and backend not in BACKENDS:
             raise gr.Error(f"Unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}.")
         try:
-            briefing = pipeline.brief(topic.strip() or None, backend=backend or None)
+            briefing = pipeline.brief(
+                plain_text(topic or "", "topic").strip() or None, backend=backend or None
+            )
         except RagError as exc:
             raise gr.Error(str(exc)) from None
         return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
 
-    def remove_document(doc_id: str, admin_password: str = "") -> dict:
+    def remove_document(
+        doc_id: str, admin_password: str = "", request: gr.Request | None = None
+    ) -> dict:
         """Remove an indexed document (needs the admin password)."""
-        refusal = admin_refusal(access, admin_password)
+        refusal = admin_refusal(access, admin_password, request=request)
         if refusal:
             raise gr.Error(refusal)
         ok, message = delete_document(pipeline, doc_id)

@@ -11,11 +11,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+from gradio import utils as gr_utils
 
 from ui.access import PRIVATE, Access
 from ui.app_texts import Texts
 from ui.briefing import make_briefing
-from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
+from ui.documents import (
+    UPLOAD_SUFFIXES,
+    delete_document,
+    document_ids,
+    upload_document,
+    uploaded_file,
+)
 from ui.i18n import text
 from ui.markup import escape_text
 from ui.options import BACKENDS, AskOptions
@@ -279,9 +286,10 @@ def wire_documents(
         replace_: bool,
         password_: str,
         lang_: str,
+        request: gr.Request,
         progress: gr.Progress = gr.Progress(),  # noqa: B008
     ) -> tuple:
-        refusal = admin_refusal(access, password_, lang_)
+        refusal = admin_refusal(access, password_, lang_, request)
         if refusal:
             return (*_listed(pipeline, lang_, outcome(False, refusal)), gr.skip())
 
@@ -289,6 +297,9 @@ def wire_documents(
             progress((done, max(total, 1)), desc=text(lang_, "documents.indexing", stage=stage))
 
         name = Path(path).name if path else None
+        refused = path and uploaded_file(path, gr_utils.get_upload_folder())
+        if refused:
+            return (*_listed(pipeline, lang_, outcome(False, refused)), None)
         ok, message = upload_document(
             pipeline, path, max_mb, report, replace=bool(replace_), name=name
         )
@@ -334,9 +345,9 @@ def _wire_remove(
     )
     page.confirm_no.click(lambda: gr.update(visible=False), None, page.confirm_row, **PRIVATE)
 
-    def remove(doc_id: str | None, password_: str, lang_: str) -> tuple:
+    def remove(doc_id: str | None, password_: str, lang_: str, request: gr.Request) -> tuple:
         hidden = gr.update(visible=False)
-        refusal = admin_refusal(access, password_, lang_)
+        refusal = admin_refusal(access, password_, lang_, request)
         if refusal:
             return (*_listed(pipeline, lang_, outcome(False, refusal)), hidden)
         return (*_listed(pipeline, lang_, outcome(*delete_document(pipeline, doc_id))), hidden)
@@ -351,14 +362,25 @@ def _wire_remove(
     ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
 
 
-def admin_refusal(access: Access, password: str | None, lang: str = "en") -> str | None:
-    """Why a document change is refused, or None when it is allowed."""
-    verdict = access.admin(password=password or "")
+def admin_refusal(
+    access: Access, password: str | None, lang: str = "en", request: gr.Request | None = None
+) -> str | None:
+    """Why a document change is refused, or None when it is allowed; wrong passwords are
+    counted per client and slowed down (`ui.throttle`)."""
+    verdict = access.admin_from(client_of(request), password=password or "")
     if verdict == "ok":
         return None
     if verdict == "disabled":
         return text(lang, "documents.disabled_note")
+    if verdict == "throttled":
+        return text(lang, "documents.throttled")
     return text(lang, "documents.need_password")
+
+
+def client_of(request: gr.Request | None) -> str:
+    """The address an event came from."""
+    client = getattr(request, "client", None) if request is not None else None
+    return str(getattr(client, "host", None) or "unknown")
 
 
 def outcome(ok: bool, message: str) -> str:

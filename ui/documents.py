@@ -10,6 +10,8 @@ No Gradio in here; `ui.app` wires these to components.
 from __future__ import annotations
 
 import logging
+import os
+import stat
 import threading
 from collections.abc import Callable
 from pathlib import Path
@@ -50,6 +52,24 @@ def check_upload(path: Path, max_mb: float) -> str | None:
             f"'{path.name}' is {size_mb:.1f} MB; the limit is {max_mb:g} MB. "
             "Split the document or ask the administrator to raise ui.max_upload_mb."
         )
+    return None
+
+
+def uploaded_file(path: str | Path, upload_root: str | Path) -> str | None:
+    """Why `path` is refused as an upload, or None when it is a regular file inside
+    `upload_root` (the server's own upload folder). A caller of the app's API names the
+    file it sends; only what was uploaded to this server may ever be read, never another
+    file the process can reach (a symbolic link out of the folder included)."""
+    root = os.path.realpath(upload_root)
+    real = os.path.realpath(path)
+    try:
+        info = os.lstat(path)
+    except (OSError, ValueError):
+        info = None
+    inside = os.path.commonpath([root, real]) == root and real != root
+    if info is None or not inside or not stat.S_ISREG(info.st_mode):
+        log.warning("Refused a document path outside the upload folder: %r", str(path)[:200])
+        return "Upload the file itself; only files uploaded to this server can be added."
     return None
 
 

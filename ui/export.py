@@ -2,8 +2,9 @@
 (Markdown or Word); and, re-exported here, the text of those exports
 (`ui.export_text`, `ui.export_docx`). A single answer is copied, not downloaded.
 
-Files go to one private temporary folder (mode 0700) made when the module is first
-imported. Names come from the title, transliterated to ASCII letters, digits and dashes
+Files go to one private temporary folder (mode 0700) made at the first export, inside
+the server's own temporary folder when it has one (GRADIO_TEMP_DIR), and removed when the
+process exits. Names come from the title, transliterated to ASCII letters, digits and dashes
 and cut to `SLUG_MAX` characters, so a title can never point outside the folder. A
 conversation's file sits in a subfolder named after a hash of its content: exporting the
 same conversation again reuses it, and two readers exporting different conversations
@@ -13,8 +14,10 @@ subfolders are kept. No Gradio in here.
 
 from __future__ import annotations
 
+import atexit
 import datetime
 import hashlib
+import os
 import re
 import shutil
 import tempfile
@@ -45,7 +48,16 @@ SLUG_MAX = 40
 KEEP_EXPORTS = 100
 """Conversation exports kept on disk (oldest removed first): bounds the folder's size."""
 
-_export_dir = Path(tempfile.mkdtemp(prefix="rag-ui-"))
+_folder: list[Path] = []
+
+
+def export_dir() -> Path:
+    """The private export folder, made at the first call and removed at exit."""
+    if not _folder:
+        folder = Path(tempfile.mkdtemp(prefix="rag-ui-", dir=os.environ.get("GRADIO_TEMP_DIR")))
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        _folder.append(folder)
+    return _folder[0]
 
 
 def _slug(text: str, fallback: str = "answer") -> str:
@@ -56,7 +68,7 @@ def _slug(text: str, fallback: str = "answer") -> str:
 
 def save_markdown(kind: str, title: str, markdown: str) -> str:
     """Write `markdown` to "<kind>-<slug of title>.md" in the export folder; its path."""
-    path = _export_dir / f"{kind}-{_slug(title)}.md"
+    path = export_dir() / f"{kind}-{_slug(title)}.md"
     path.write_text(markdown, encoding="utf-8")
     return str(path)
 
@@ -81,7 +93,7 @@ def export_conversation(
 
 def _save_file(name: str, data: bytes) -> str:
     """Write `data` as `name` in a subfolder named after its content hash; its path."""
-    folder = _export_dir / hashlib.sha256(data).hexdigest()[:16]
+    folder = export_dir() / hashlib.sha256(data).hexdigest()[:16]
     folder.mkdir(exist_ok=True)
     folder.touch()  # newest again, for pruning
     path = folder / name
@@ -93,7 +105,7 @@ def _save_file(name: str, data: bytes) -> str:
 def _prune(keep: Path) -> None:
     """Remove the oldest conversation subfolders beyond `KEEP_EXPORTS`."""
     folders = sorted(
-        (p for p in _export_dir.iterdir() if p.is_dir() and p != keep),
+        (p for p in export_dir().iterdir() if p.is_dir() and p != keep),
         key=lambda p: p.stat().st_mtime,
     )
     for old in folders[: max(0, len(folders) - (KEEP_EXPORTS - 1))]:

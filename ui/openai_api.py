@@ -36,6 +36,7 @@ from rag.backends.registry import backend_names
 from rag.types import Answer, Citation
 from ui.api_errors import ApiError
 from ui.api_schemas import ChatCompletion, ModelList, error_responses
+from ui.limits import bounded_history, plain_text
 
 if TYPE_CHECKING:
     from rag.pipeline import Pipeline
@@ -143,6 +144,7 @@ def conversation(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
     turns = [(m.role, text_of(m)) for m in messages if m.role in ("user", "assistant")]
     if not turns or turns[-1][0] != "user" or not turns[-1][1].strip():
         raise ApiError(400, "The last message must be a user message holding the question.")
+    plain_text(turns[-1][1])
     history: list[tuple[str, str]] = []
     question: str | None = None
     for role, text in turns[:-1]:
@@ -151,15 +153,17 @@ def conversation(messages: list[Message]) -> tuple[str, list[tuple[str, str]]]:
         elif question is not None:
             history.append((question, strip_sources(text)))
             question = None
-    return turns[-1][1], history
+    return turns[-1][1], bounded_history(history)
 
 
 def text_of(message: Message) -> str:
     """A message's text (content parts of type "text" joined; images are not read)."""
     if isinstance(message.content, str):
         return message.content
-    parts = message.content or []
-    return "\n".join(str(p.get("text", "")) for p in parts if p.get("type") == "text")
+    parts = [p for p in message.content or [] if p.get("type") == "text"]
+    if any(not isinstance(p.get("text"), str) for p in parts):
+        raise ApiError(400, 'A content part of type "text" needs its "text" as a string.')
+    return "\n".join(p["text"] for p in parts)
 
 
 SOURCES_HEADING = {"nl": "Bronnen", "en": "Sources"}

@@ -8,9 +8,10 @@ CLI stays quick to start.
 from __future__ import annotations
 
 import atexit
-import contextlib
 import json
 import os
+import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -58,10 +59,14 @@ def auth_of(settings: Settings) -> tuple[str, str] | None:
 
 
 def private_upload_folder() -> str:
-    """This instance's own folder for Gradio's uploads and cached files (mode 0700), so two
-    instances never serve each other's files; an operator's GRADIO_TEMP_DIR is kept."""
+    """This instance's own folder for Gradio's uploads, cached files and exports (mode
+    0700), so two instances never serve each other's files; removed when the process that
+    made it exits (SIGTERM and Ctrl-C included). An operator's GRADIO_TEMP_DIR is kept as
+    it is, and worker processes use their parent's."""
     if not os.environ.get("GRADIO_TEMP_DIR"):
-        os.environ["GRADIO_TEMP_DIR"] = tempfile.mkdtemp(prefix="rag-serve-")
+        folder = tempfile.mkdtemp(prefix="rag-serve-")
+        atexit.register(shutil.rmtree, folder, ignore_errors=True)
+        os.environ["GRADIO_TEMP_DIR"] = folder
     return os.environ["GRADIO_TEMP_DIR"]
 
 
@@ -102,7 +107,7 @@ def server_app(pipeline: Pipeline, access: Access, *, api_only: bool = False) ->
 
     demo = build_app(pipeline, access)
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_SIZE)
-    return gr.mount_gradio_app(
+    mounted = gr.mount_gradio_app(
         app,
         demo,
         path="/",
@@ -114,33 +119,34 @@ def server_app(pipeline: Pipeline, access: Access, *, api_only: bool = False) ->
         footer_links=["api"],
         **launch_options(),
     )
+    # Gradio checks that a file named in an API call was uploaded to it only once the app
+    # "has launched", which an app mounted into FastAPI never does: without this, a
+    # caller could name any file the server can read ({"path": "/etc/…"}) as the upload.
+    demo.has_launched = True
+    return mounted
 
 
 def worker_options(
     settings: Settings, *, api_only: bool, allow_uploads: bool | None
 ) -> dict[str, Any]:
     """uvicorn.run arguments for worker processes (`ui.workers`): builds a missing index
-    first, so the workers never race to build it, and writes the settings they read
-    (secrets included, so a private 0600 file, removed at exit)."""
+    first, so the workers never race to build it, and hands them the settings they read.
+
+    The settings (secrets included) travel in an environment variable the workers
+    inherit, not in a file: nothing is left on disk when the parent is killed, only its
+    processes (the same user) can read it, and a worker uvicorn restarts reads it again.
+    The upload folder is made here, once, and shared by the workers."""
     from assembly.library import open_pipeline
 
     open_pipeline(settings, build_if_missing=True, progress=TerminalProgress())
+    private_upload_folder()
     state = {
         "settings": settings.model_dump(mode="python"),
         "api_only": api_only,
         "allow_uploads": allow_uploads,
     }
-    handle, path = tempfile.mkstemp(prefix="rag-serve-", suffix=".json")
-    with os.fdopen(handle, "w", encoding="utf-8") as out:  # mkstemp: mode 0600
-        json.dump(state, out, default=_plain)
-    os.environ[STATE_VARIABLE] = path
-    atexit.register(_remove, path)  # the workers read it as they start
+    os.environ[STATE_VARIABLE] = json.dumps(state, default=_plain)
     return {"app": "ui.workers:worker_app", "factory": True}
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(OSError):
-        os.unlink(path)
 
 
 def _plain(value: Any) -> Any:
@@ -149,6 +155,10 @@ def _plain(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot pass {type(value).__name__} to a worker")
+
+
+def _exit_on_signal(signum: int, frame: Any) -> None:
+    sys.exit(128 + signum)
 
 
 def launch(
@@ -175,6 +185,10 @@ def launch(
     if host not in ("127.0.0.1", "localhost", "::1"):
         click.echo(f"Warning: listening on {host}, reachable from other machines.", err=True)
     sys.stderr.flush()
+    # uvicorn stops gracefully on SIGTERM, then raises the signal again under the handler
+    # that was there before it: make that an ordinary exit, so that the `atexit` clean-up
+    # (the private upload folder, the exports) runs instead of dying by the signal.
+    signal.signal(signal.SIGTERM, _exit_on_signal)
     uvicorn.run(
         **options,
         host=host,
