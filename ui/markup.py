@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from rag.answer.closest import Excerpt
 from rag.types import Answer, Chunk, Citation, SentenceVerdict
 from ui.export import answer_markdown, answer_plain_text
-from ui.export_text import grounding
+from ui.export_text import footnote_numbers, grounding
 from ui.i18n import text
 
 _ESCAPES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|~$="} | {"\n": "<br>"})
@@ -75,7 +75,7 @@ def answer_html(
         return refusal_html(answer, turn, lang, excerpts)
     unsupported = [s for s in answer.sentences if not s.supported]
     quotes = {c.marker: c.quote for c in answer.citations}
-    footnotes = _footnote_numbers(answer)
+    footnotes = footnote_numbers(answer)
     blocks: list[str] = []
     items: list[str] = []
     for line in answer.answer.split("\n"):
@@ -145,12 +145,6 @@ def _expand_markers(answer_text: str) -> str:
         lambda m: "".join(f"[{n}]" for n in re.split(r"\s*[,;]\s*", m.group(1))),
         answer_text,
     )
-
-
-def _footnote_numbers(answer: Answer) -> set[int]:
-    """Footnote numbers the cited passages hold markers of (to show as superscripts)."""
-    cited = {c.chunk_id for c in answer.citations}
-    return {n for h in answer.passages if h.chunk.chunk_id in cited for n in h.chunk.footnotes}
 
 
 def superscript_footnotes(escaped: str, numbers: set[int]) -> str:
