@@ -15,7 +15,6 @@ import pytest
 from rag.pipeline import Pipeline
 from rag.types import Answer, Citation, SentenceVerdict
 from ui import export
-from ui.export_text import footnote_marks, footnote_numbers
 from ui.export import (
     answer_markdown,
     answer_plain_text,
@@ -23,6 +22,7 @@ from ui.export import (
     conversation_markdown,
     export_conversation,
 )
+from ui.export_text import footnote_marks, footnote_numbers
 
 QUESTION = "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
 FOLLOW_UP = "En wat zegt de brief over handel?"

@@ -78,9 +78,7 @@ def briefing_html(briefing: Briefing, footnotes: set[int] | None = None) -> str:
     sections: dict[str, list[str]] = {}
     for point in briefing.points:
         markers = "".join(briefing_marker_html(m) for m in point.markers)
-        sections.setdefault(point.section, []).append(
-            f"<li>{shown(point.text)}{markers}</li>"
-        )
+        sections.setdefault(point.section, []).append(f"<li>{shown(point.text)}{markers}</li>")
     for section, items in sections.items():
         heading = section or ("Algemeen" if dutch else "General")
         parts.append(f"<h3>{escape_text(heading)}</h3><ul>{''.join(items)}</ul>")
