@@ -18,11 +18,8 @@ from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from rag.answer.render import answer_to_json
-from rag.errors import RagError
-from rag.langchain_adapter import history_pairs
-from rag.types import CONTRACT_VERSION
 from ui.access import PRIVATE, Access
+from ui.app_api import api_endpoints
 from ui.app_chat import (
     EXAMPLE_SLOTS,
     ChatPage,
@@ -38,7 +35,6 @@ from ui.app_tabs import (
     BriefingPage,
     DocumentsPage,
     OptionInputs,
-    admin_refusal,
     briefing_tab,
     document_rows,
     documents_tab,
@@ -50,7 +46,7 @@ from ui.app_tabs import (
 from ui.app_texts import Texts
 from ui.chat import chat_messages, empty_panel, turn_sources
 from ui.conversations import load
-from ui.documents import delete_document, document_ids
+from ui.documents import document_ids
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, pick_language, text
 from ui.markup import escape_text
 from ui.options import BACKENDS, AskOptions, offered_endpoints
@@ -96,7 +92,7 @@ def build_app(pipeline: Pipeline, access: Access | None = None) -> gr.Blocks:
         options = option_inputs(
             texts, lang, AskOptions.defaults(pipeline), offered_endpoints(pipeline)
         )
-        _api_endpoints(pipeline, access)
+        api_endpoints(pipeline, access)
         sidebar = conversation_sidebar(texts, lang)
         with gr.Tabs():
             chat = chat_tab(texts, lang, sidebar, saved)
@@ -289,50 +285,3 @@ def _options(pipeline: Pipeline, prefs: dict[str, Any]) -> tuple:
     k = prefs.get("k")
     k = k if isinstance(k, int) and 1 <= k <= 20 else defaults.k
     return backend, endpoint[0], endpoint[1], k
-
-
-def _api_endpoints(pipeline: Pipeline, access: Access) -> None:
-    """The structured Gradio API (gradio_client): JSON in, JSON out."""
-    default_k = pipeline.settings.retrieval.k
-
-    def ask(
-        question: str, backend: str = "", k: int = 0, history: list[list[str]] | None = None
-    ) -> dict:
-        """Answer a question (Dutch or English) with verified citations: the JSON contract
-        of `rag ask --json`. history: earlier [question, answer] pairs."""
-        if backend and backend not in BACKENDS:
-            raise gr.Error(f"Unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}.")
-        try:
-            answer = pipeline.ask(
-                question,
-                k=int(k) if k else default_k,
-                backend=backend or None,
-                history=history_pairs(history or []),
-            )
-        except RagError as exc:
-            raise gr.Error(str(exc)) from None
-        return answer_to_json(answer)
-
-    def brief(topic: str = "", backend: str = "") -> dict:
-        """A short briefing on a topic (empty: the whole corpus), every bullet cited."""
-        if backend and backend not in BACKENDS:
-            raise gr.Error(f"Unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}.")
-        try:
-            briefing = pipeline.brief(topic.strip() or None, backend=backend or None)
-        except RagError as exc:
-            raise gr.Error(str(exc)) from None
-        return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
-
-    def remove_document(doc_id: str, admin_password: str = "") -> dict:
-        """Remove an indexed document (needs the admin password)."""
-        refusal = admin_refusal(access, admin_password)
-        if refusal:
-            raise gr.Error(refusal)
-        ok, message = delete_document(pipeline, doc_id)
-        if not ok:
-            raise gr.Error(message)
-        return {"removed": doc_id, "message": message}
-
-    gr.api(ask, api_name="ask")
-    gr.api(brief, api_name="brief")
-    gr.api(remove_document, api_name="remove_document", concurrency_id="index")

@@ -269,9 +269,9 @@ def wire_documents(
     refresh_corpus: Callable[[str], tuple],
     corpus_outputs: list[Any],
 ) -> None:
-    """Add (admin) and remove (admin, after confirming). The named API `add_document`
-    keeps its shape (file, replace, password → table, remove list, status, file); then
-    everything else that lists the documents is refreshed by `refresh_corpus(lang)`."""
+    """Add (admin) and remove (admin, after confirming); then everything else that lists
+    the documents is refreshed by `refresh_corpus(lang)`. (The named API's document
+    endpoints are `ui.app_api`'s.)"""
     max_mb = pipeline.settings.ui.max_upload_mb
 
     def add(
@@ -301,7 +301,7 @@ def wire_documents(
         [*listing, page.upload],
         concurrency_limit=1,
         concurrency_id="index",
-        api_name="add_document",
+        **PRIVATE,  # the named API's /add_document is ui.app_api's
     ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
     _wire_remove(pipeline, page, access, lang, refresh_corpus, corpus_outputs)
 
@@ -358,7 +358,9 @@ def admin_refusal(access: Access, password: str | None, lang: str = "en") -> str
         return None
     if verdict == "disabled":
         return text(lang, "documents.disabled_note")
-    return text(lang, "documents.need_password")
+    if not password:
+        return text(lang, "documents.need_password")
+    return text(lang, "documents.wrong_password")
 
 
 def outcome(ok: bool, message: str) -> str:
