@@ -13,6 +13,7 @@ in modules with no Gradio in them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -159,6 +160,11 @@ def _wire(pipeline: Pipeline, access: Access, page: Page, demo: gr.Blocks) -> No
         component.input(
             keep_settings, [page.prefs, page.chat.lang, *options], page.prefs, **PRIVATE
         )
+
+    def keep_ticks(prefs: Any, ticked: Any) -> dict:
+        return {**_prefs(prefs), "unticked": _unticked(pipeline, ticked)}
+
+    page.chat.scope.input(keep_ticks, [page.prefs, page.chat.scope], page.prefs, **PRIVATE)
     _wire_language(pipeline, page, demo, corpus_outputs)
 
 
@@ -174,9 +180,10 @@ def _corpus_outputs(page: Page) -> list[Any]:
     ]
 
 
-def _corpus_updates(pipeline: Pipeline, lang: str) -> tuple:
+def _corpus_updates(pipeline: Pipeline, lang: str, unticked: Collection[str] = ()) -> tuple:
     """The header, example questions, document choices, briefing topics and the documents
-    table for the documents indexed now, in `lang`."""
+    table for the documents indexed now, in `lang`; every document ticked but those in
+    `unticked` (all of them when that would leave none)."""
     documents = pipeline.documents()
     chunks = pipeline.store.chunks
     questions = suggested_questions(chunks, documents, lang, limit=EXAMPLE_SLOTS)
@@ -190,11 +197,22 @@ def _corpus_updates(pipeline: Pipeline, lang: str) -> tuple:
     return (
         _header_html(lang, header_text(documents, lang)),
         *examples,
-        gr.update(choices=choices, value=[doc_id for _, doc_id in choices]),
+        gr.update(choices=choices, value=_ticked([doc_id for _, doc_id in choices], unticked)),
         gr.update(choices=briefing_topics(chunks, documents)),
         document_rows(pipeline, lang),
         gr.update(choices=document_ids(pipeline), value=None),
     )
+
+
+def _ticked(ids: list[str], unticked: Collection[str]) -> list[str]:
+    kept = [doc_id for doc_id in ids if doc_id not in set(unticked)]
+    return kept or ids
+
+
+def _unticked(pipeline: Pipeline, ticked: Any) -> list[str]:
+    """The indexed documents a reader unticked (kept, so new documents start ticked)."""
+    chosen = set(ticked or [])
+    return sorted(d.doc_id for d in pipeline.documents() if d.doc_id not in chosen)
 
 
 def _prefs(raw: Any) -> dict[str, Any]:
@@ -210,8 +228,9 @@ def _wire_language(
     shown = [page.language, chat.lang, *page.texts.components, *corpus_outputs]
     restored = [*chat.turn_outputs, chat.rename, *page.options.all]
 
-    def relabel(lang: str) -> tuple:
-        return (lang, lang, *page.texts.updates(lang), *_corpus_updates(pipeline, lang))
+    def relabel(lang: str, unticked: Collection[str] = ()) -> tuple:
+        corpus = _corpus_updates(pipeline, lang, unticked)
+        return (lang, lang, *page.texts.updates(lang), *corpus)
 
     def on_load(prefs_raw: Any, saved_raw: Any, browser: str, shown_chat: Any) -> tuple:
         prefs = _prefs(prefs_raw)
@@ -223,7 +242,8 @@ def _wire_language(
             restore[4] = gr.skip()  # the status line
             if shown_chat:
                 restore[3] = gr.skip()  # the source panel
-        return (*relabel(lang), *restore, *_options(pipeline, prefs))
+        unticked = [str(d) for d in prefs.get("unticked") or [] if isinstance(d, str)]
+        return (*relabel(lang, unticked), *restore, *_options(pipeline, prefs))
 
     demo.load(
         on_load,
@@ -234,13 +254,13 @@ def _wire_language(
         **PRIVATE,
     )
 
-    def switch(lang: str, prefs_raw: Any, answers: list) -> tuple:
+    def switch(lang: str, prefs_raw: Any, answers: list, ticked: Any) -> tuple:
         lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
         prefs = {**_prefs(prefs_raw), "lang": lang}
         turn = len(answers or []) - 1
         choices, selected, html = turn_sources(pipeline, answers or [], turn, lang)
         return (
-            *relabel(lang),
+            *relabel(lang, _unticked(pipeline, ticked)),
             prefs,
             chat_messages(answers or [], lang, pipeline),
             gr.update(choices=choices, value=selected),
@@ -249,7 +269,7 @@ def _wire_language(
 
     page.language.input(
         switch,
-        [page.language, page.prefs, chat.answers],
+        [page.language, page.prefs, chat.answers, chat.scope],
         [*shown, page.prefs, chat.chatbot, chat.source_list, chat.panel],
         **PRIVATE,
     )

@@ -127,11 +127,16 @@ def copy_buttons_html(answer: Answer, lang: str) -> str:
         )
         parts.append(
             f'<span class="copy-source copy-{kind}">{_escape_keeping_lines(payload)}</span>'
-            f'<button class="copy-answer copy-{kind}" type="button" '
-            f'title="{escape_text(text(lang, "answer.copied"))}">'
+            f'<button class="copy-answer copy-{kind}" type="button">'
             f"{escape_text(text(lang, label))}</button>"
         )
-    return f'<div class="copy-row">{"".join(parts)}</div>'
+    # What the script shows once the clipboard took the text (or refused it); hidden
+    # until then, so nothing says "Copied" before anything is copied.
+    outcome = "".join(
+        f'<span class="copy-outcome copy-{kind}">{escape_text(text(lang, key))}</span>'
+        for kind, key in (("done", "answer.copied"), ("failed", "answer.copy_failed"))
+    )
+    return f'<div class="copy-row">{"".join(parts)}{outcome}</div>'
 
 
 def _escape_keeping_lines(value: str) -> str:
