@@ -244,6 +244,7 @@ def _body_chunk(
                 end=span.end - start,
                 line_start=lines.line_of(s_raw),
                 line_end=lines.line_of(max(s_raw, e_raw - 1)),
+                page=doc.raw.page_of(s_raw),
             )
         )
     first = bisect.bisect_left(markers, (start, -1))
@@ -307,7 +308,15 @@ def _footnote_chunks(
                     page_start=doc.raw.page_of(start),
                     page_end=doc.raw.page_of(max(start, end - 1)),
                     tokens=budget.tokens(text),
-                    sentences=[Sentence(start=0, end=len(text), line_start=first, line_end=last)],
+                    sentences=[
+                        Sentence(
+                            start=0,
+                            end=len(text),
+                            line_start=first,
+                            line_end=last,
+                            page=doc.raw.page_of(start),
+                        )
+                    ],
                     footnote_number=fn.number,
                 )
             )

@@ -89,6 +89,7 @@ class Sentence(Frozen):
     end: int
     line_start: int
     line_end: int
+    page: int | None = Field(default=None, description="PDF page the sentence starts on.")
 
 
 class Chunk(Frozen):
@@ -124,6 +125,12 @@ class Chunk(Frozen):
 
     def sentence_text(self, sentence: Sentence) -> str:
         return self.text[sentence.start : sentence.end]
+
+    def page_of(self, sentences: list[Sentence]) -> int | None:
+        """The page a quote of `sentences` starts on: its first sentence's page (the
+        passage's first page for indexes built before sentences knew theirs)."""
+        pages = [s.page for s in sentences if s.page is not None]
+        return min(pages) if pages else self.page_start
 
 
 class Hit(Frozen):

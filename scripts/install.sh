@@ -51,3 +51,12 @@ if [ "$(cat "$llama_stamp" 2>/dev/null)" != "$llama_version $llama_flags" ]; the
 fi
 # test (with the models extra) + serve-test: a real llama.cpp server (the build above)
 .venv/bin/pip install -q -e ".[test,serve-test]"
+# axe-core (npm, pinned by tests/axe/package-lock.json): the accessibility checks that the
+# browser tests inject into every screen.
+if ! command -v npm >/dev/null 2>&1 && [ "$(id -u)" = 0 ]; then
+  (apt-get update -qq && apt-get install -y -qq npm) >/dev/null 2>&1 \
+    || echo "note: could not install npm; the accessibility tests will fail" >&2
+fi
+if command -v npm >/dev/null 2>&1; then
+  npm ci --prefix tests/axe --no-audit --no-fund --loglevel=error >/dev/null
+fi

@@ -193,3 +193,27 @@ def browser() -> Iterator[Any]:
 
     with chromium() as launched:
         yield launched
+
+
+NOTE_NAME = "fietspaden-notitie.txt"
+NOTE_TEXT = (
+    "Notitie over fietspaden\n\n"
+    "De gemeente Veere legt in 2027 veertig kilometer nieuw fietspad aan.\n"
+    "Het fietspad langs de Westkapelse Zeedijk krijgt verlichting op zonne-energie.\n"
+)
+
+
+@pytest.fixture(scope="session")
+def two_document_app(
+    tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder, letter_path: Path
+) -> Iterator[str]:
+    """One real `rag serve` over the letter and a short note (index built here), shared
+    by the browser suites that only read: the chat checks and the accessibility checks."""
+    from browsing import rag_server  # browsing imports this module
+
+    folder = tmp_path_factory.mktemp("two-documents")
+    note = folder / NOTE_NAME
+    note.write_text(NOTE_TEXT, encoding="utf-8")
+    build(Settings(index={"path": folder / "index"}), default_embedder, [letter_path, note])
+    with rag_server(folder, "two-document-admin") as url:
+        yield url

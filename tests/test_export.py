@@ -22,6 +22,7 @@ from ui.export import (
     conversation_markdown,
     export_conversation,
 )
+from ui.export_text import footnote_marks, footnote_numbers
 
 QUESTION = "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veiligheid besteden?"
 FOLLOW_UP = "En wat zegt de brief over handel?"
@@ -49,6 +50,11 @@ def no_html(text: str) -> None:
     assert not ENTITY.search(text), ENTITY.search(text)
 
 
+def verbatim(citation: Citation, answer: Answer) -> str:
+    """A quote as exports show it: verbatim, its footnote references raised ("bij.⁶")."""
+    return footnote_marks(citation.quote.strip(), footnote_numbers(answer))
+
+
 def unquoted(markdown: str) -> str:
     """The text of all Markdown blockquotes, their "> " prefixes removed."""
     lines = [line for line in markdown.split("\n") if line.startswith(">")]
@@ -72,7 +78,7 @@ def test_conversation_markdown_has_every_turn_with_verbatim_quotes(answers):
     quoted = unquoted(md)
     for answer in answers:
         for c in answer.citations:
-            assert c.quote.strip() in quoted
+            assert verbatim(c, answer) in quoted
             assert f"[{c.marker}] {c.document}, {where(c)}" in md
             assert c.section in md
     assert "[1]" in md.split("**Bronnen**")[0], "the answer keeps its citation markers"
@@ -138,8 +144,8 @@ def test_per_message_copy_is_markdown_or_plain_text_never_html(answers):
         no_html(text)
         assert "**" not in text and "\n> " not in text
         for c in answer.citations:
-            assert c.quote.strip() in unquoted(md)
-            assert f"“{c.quote.strip()}”" in text or f"“{c.quote}”" in text
+            assert verbatim(c, answer) in unquoted(md)
+            assert f"“{verbatim(c, answer)}”" in text
             assert f"[{c.marker}] {c.document}, {where(c)}" in text
         if not answer.refused:
             assert "[1]" in text.split("Bronnen:")[0]

@@ -22,6 +22,7 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "open-sesame"
 DUTCH = "Wat is de NAVO-norm voor 2035?"
+SERVER_LOG = Path("server.log")  # the module's server writes its log here
 NOTE = "Memo over fietspaden.\n\nDe gemeente legt in 2027 veertig kilometer fietspad aan.\n"
 
 
@@ -49,7 +50,10 @@ def serve(tmp: Path, built_index, *extra: str, admin: str | None = None, login: 
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory, built_index) -> Iterator[str]:
-    with serve(tmp_path_factory.mktemp("serve"), built_index, admin=ADMIN) as health:
+    global SERVER_LOG
+    folder = tmp_path_factory.mktemp("serve")
+    SERVER_LOG = folder / "server.log"
+    with serve(folder, built_index, admin=ADMIN) as health:
         yield health.removesuffix("/api/health")
 
 
@@ -83,19 +87,39 @@ def test_gradio_ask_takes_the_question_and_returns_json(server: str) -> None:
 
 
 def test_gradio_document_changes_need_the_admin_password(server: str, tmp_path: Path) -> None:
+    """/add_document and /remove_document: the same parameter names, the same plain JSON
+    answer, a wrong password told apart from a missing one, and never a traceback."""
     client = Client(f"{server}/", verbose=False)
+    api = client.view_api(print_info=False, return_format="dict")["named_endpoints"]
+    names = {
+        path: [p["parameter_name"] for p in api[path]["parameters"]]
+        for path in ("/add_document", "/remove_document")
+    }
+    assert names == {
+        "/add_document": ["file", "replace", "admin_password"],
+        "/remove_document": ["doc_id", "admin_password"],
+    }
+    assert [r["component"] for r in api["/add_document"]["returns"]] == ["Json"]
     memo = tmp_path / "memo.txt"
     memo.write_text(NOTE, encoding="utf-8")
-    _, _, status, _ = client.predict(handle_file(memo), False, "wrong", api_name="/add_document")
-    assert "admin password" in status
-    _, _, status, _ = client.predict(handle_file(memo), False, ADMIN, api_name="/add_document")
-    assert status.startswith("✓")
-    _, _, status, _ = client.predict(handle_file(memo), False, ADMIN, api_name="/add_document")
-    assert "already indexed" in status
-    with pytest.raises(Exception, match="admin password"):
-        client.predict("memo", "", api_name="/remove_document")
+
+    def add(password: str) -> dict:
+        return client.predict(handle_file(memo), False, password, api_name="/add_document")
+
+    missing, wrong = add(""), add("wrong")
+    assert missing == {"ok": False, "document": None, "message": missing["message"]}
+    assert "Enter the admin password" in missing["message"]
+    assert wrong["ok"] is False and "not right" in wrong["message"]
+    assert "&#" not in wrong["message"]
+    added = add(ADMIN)
+    assert added["ok"] and added["document"] == "memo", added
+    again = add(ADMIN)
+    assert not again["ok"] and "already indexed" in again["message"]
+    refused = client.predict("memo", "wrong", api_name="/remove_document")
+    assert refused["ok"] is False and "not right" in refused["message"]
     removed = client.predict("memo", ADMIN, api_name="/remove_document")
-    assert removed["removed"] == "memo"
+    assert removed == {"ok": True, "document": "memo", "message": "Removed 'memo'."}
+    assert "Traceback" not in SERVER_LOG.read_text(encoding="utf-8", errors="replace")
 
 
 def test_behind_a_login_nothing_about_documents_or_endpoints_is_shown(

@@ -13,16 +13,14 @@ in modules with no Gradio in them.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
-from rag.answer.render import answer_to_json
-from rag.errors import RagError
-from rag.langchain_adapter import history_pairs
-from rag.types import CONTRACT_VERSION
 from ui.access import PRIVATE, Access
+from ui.app_api import api_endpoints
 from ui.app_chat import (
     EXAMPLE_SLOTS,
     ChatPage,
@@ -38,7 +36,6 @@ from ui.app_tabs import (
     BriefingPage,
     DocumentsPage,
     OptionInputs,
-    admin_refusal,
     briefing_tab,
     document_rows,
     documents_tab,
@@ -50,9 +47,8 @@ from ui.app_tabs import (
 from ui.app_texts import Texts
 from ui.chat import chat_messages, empty_panel, turn_sources
 from ui.conversations import load
-from ui.documents import delete_document, document_ids
+from ui.documents import document_ids
 from ui.i18n import DEFAULT_LANGUAGE, LANGUAGE_NAMES, LANGUAGES, pick_language, text
-from ui.limits import bounded_history, plain_text
 from ui.markup import escape_text
 from ui.options import BACKENDS, AskOptions, offered_endpoints
 from ui.suggestions import briefing_topics, header_text, suggested_questions
@@ -97,7 +93,7 @@ def build_app(pipeline: Pipeline, access: Access | None = None) -> gr.Blocks:
         options = option_inputs(
             texts, lang, AskOptions.defaults(pipeline), offered_endpoints(pipeline)
         )
-        _api_endpoints(pipeline, access)
+        api_endpoints(pipeline, access)
         sidebar = conversation_sidebar(texts, lang)
         with gr.Tabs():
             chat = chat_tab(texts, lang, sidebar, saved)
@@ -164,6 +160,11 @@ def _wire(pipeline: Pipeline, access: Access, page: Page, demo: gr.Blocks) -> No
         component.input(
             keep_settings, [page.prefs, page.chat.lang, *options], page.prefs, **PRIVATE
         )
+
+    def keep_ticks(prefs: Any, ticked: Any) -> dict:
+        return {**_prefs(prefs), "unticked": _unticked(pipeline, ticked)}
+
+    page.chat.scope.input(keep_ticks, [page.prefs, page.chat.scope], page.prefs, **PRIVATE)
     _wire_language(pipeline, page, demo, corpus_outputs)
 
 
@@ -179,9 +180,10 @@ def _corpus_outputs(page: Page) -> list[Any]:
     ]
 
 
-def _corpus_updates(pipeline: Pipeline, lang: str) -> tuple:
+def _corpus_updates(pipeline: Pipeline, lang: str, unticked: Collection[str] = ()) -> tuple:
     """The header, example questions, document choices, briefing topics and the documents
-    table for the documents indexed now, in `lang`."""
+    table for the documents indexed now, in `lang`; every document ticked but those in
+    `unticked` (all of them when that would leave none)."""
     documents = pipeline.documents()
     chunks = pipeline.store.chunks
     questions = suggested_questions(chunks, documents, lang, limit=EXAMPLE_SLOTS)
@@ -195,11 +197,22 @@ def _corpus_updates(pipeline: Pipeline, lang: str) -> tuple:
     return (
         _header_html(lang, header_text(documents, lang)),
         *examples,
-        gr.update(choices=choices, value=[doc_id for _, doc_id in choices]),
+        gr.update(choices=choices, value=_ticked([doc_id for _, doc_id in choices], unticked)),
         gr.update(choices=briefing_topics(chunks, documents)),
         document_rows(pipeline, lang),
         gr.update(choices=document_ids(pipeline), value=None),
     )
+
+
+def _ticked(ids: list[str], unticked: Collection[str]) -> list[str]:
+    kept = [doc_id for doc_id in ids if doc_id not in set(unticked)]
+    return kept or ids
+
+
+def _unticked(pipeline: Pipeline, ticked: Any) -> list[str]:
+    """The indexed documents a reader unticked (kept, so new documents start ticked)."""
+    chosen = set(ticked or [])
+    return sorted(d.doc_id for d in pipeline.documents() if d.doc_id not in chosen)
 
 
 def _prefs(raw: Any) -> dict[str, Any]:
@@ -215,8 +228,9 @@ def _wire_language(
     shown = [page.language, chat.lang, *page.texts.components, *corpus_outputs]
     restored = [*chat.turn_outputs, chat.rename, *page.options.all]
 
-    def relabel(lang: str) -> tuple:
-        return (lang, lang, *page.texts.updates(lang), *_corpus_updates(pipeline, lang))
+    def relabel(lang: str, unticked: Collection[str] = ()) -> tuple:
+        corpus = _corpus_updates(pipeline, lang, unticked)
+        return (lang, lang, *page.texts.updates(lang), *corpus)
 
     def on_load(prefs_raw: Any, saved_raw: Any, browser: str, shown_chat: Any) -> tuple:
         prefs = _prefs(prefs_raw)
@@ -228,7 +242,8 @@ def _wire_language(
             restore[4] = gr.skip()  # the status line
             if shown_chat:
                 restore[3] = gr.skip()  # the source panel
-        return (*relabel(lang), *restore, *_options(pipeline, prefs))
+        unticked = [str(d) for d in prefs.get("unticked") or [] if isinstance(d, str)]
+        return (*relabel(lang, unticked), *restore, *_options(pipeline, prefs))
 
     demo.load(
         on_load,
@@ -239,13 +254,13 @@ def _wire_language(
         **PRIVATE,
     )
 
-    def switch(lang: str, prefs_raw: Any, answers: list) -> tuple:
+    def switch(lang: str, prefs_raw: Any, answers: list, ticked: Any) -> tuple:
         lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
         prefs = {**_prefs(prefs_raw), "lang": lang}
         turn = len(answers or []) - 1
         choices, selected, html = turn_sources(pipeline, answers or [], turn, lang)
         return (
-            *relabel(lang),
+            *relabel(lang, _unticked(pipeline, ticked)),
             prefs,
             chat_messages(answers or [], lang, pipeline),
             gr.update(choices=choices, value=selected),
@@ -254,7 +269,7 @@ def _wire_language(
 
     page.language.input(
         switch,
-        [page.language, page.prefs, chat.answers],
+        [page.language, page.prefs, chat.answers, chat.scope],
         [*shown, page.prefs, chat.chatbot, chat.source_list, chat.panel],
         **PRIVATE,
     )
@@ -290,54 +305,3 @@ def _options(pipeline: Pipeline, prefs: dict[str, Any]) -> tuple:
     k = prefs.get("k")
     k = k if isinstance(k, int) and 1 <= k <= 20 else defaults.k
     return backend, endpoint[0], endpoint[1], k
-
-
-def _api_endpoints(pipeline: Pipeline, access: Access) -> None:
-    """The structured Gradio API (gradio_client): JSON in, JSON out."""
-    default_k = pipeline.settings.retrieval.k
-
-    def ask(
-        question: str, backend: str = "", k: int = 0, history: list[list[str]] | None = None
-    ) -> dict:
-        """Answer a question (Dutch or English) with verified citations: the JSON contract
-        of `rag ask --json`. history: earlier [question, answer] pairs."""
-        if backend and backend not in BACKENDS:
-            raise gr.Error(f"Unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}.")
-        try:
-            answer = pipeline.ask(
-                plain_text(question or ""),
-                k=int(k) if k else default_k,
-                backend=backend or None,
-                history=bounded_history(history_pairs(history or [])),
-            )
-        except RagError as exc:
-            raise gr.Error(str(exc)) from None
-        return answer_to_json(answer)
-
-    def brief(topic: str = "", backend: str = "") -> dict:
-        """A short briefing on a topic (empty: the whole corpus), every bullet cited."""
-        if backend and backend not in BACKENDS:
-            raise gr.Error(f"Unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}.")
-        try:
-            briefing = pipeline.brief(
-                plain_text(topic or "", "topic").strip() or None, backend=backend or None
-            )
-        except RagError as exc:
-            raise gr.Error(str(exc)) from None
-        return {"version": CONTRACT_VERSION, **briefing.model_dump(mode="json")}
-
-    def remove_document(
-        doc_id: str, admin_password: str = "", request: gr.Request | None = None
-    ) -> dict:
-        """Remove an indexed document (needs the admin password)."""
-        refusal = admin_refusal(access, admin_password, request=request)
-        if refusal:
-            raise gr.Error(refusal)
-        ok, message = delete_document(pipeline, doc_id)
-        if not ok:
-            raise gr.Error(message)
-        return {"removed": doc_id, "message": message}
-
-    gr.api(ask, api_name="ask")
-    gr.api(brief, api_name="brief")
-    gr.api(remove_document, api_name="remove_document", concurrency_id="index")

@@ -362,12 +362,15 @@ def wire_conversations(pipeline: Pipeline, page: ChatPage) -> None:
         open_chat, [page.saved, page.conversations, page.lang], outputs, **PRIVATE
     )
 
-    def rename(saved_raw: Any, name: str) -> tuple:
+    def rename(saved_raw: Any, name: str, lang: str) -> tuple:
+        """The new name reaches the list and both exports (their file name and title)."""
         saved = renamed(load(saved_raw), name)
-        return saved.to_json(), gr.update(choices=saved.choices(), value=saved.active or None)
+        listed = gr.update(choices=saved.choices(), value=saved.active or None)
+        return saved.to_json(), listed, *export_updates(saved, lang)
 
+    renaming = [page.saved, page.conversations, page.export_md, page.export_docx]
     for trigger in (page.rename.submit, page.rename.blur):
-        trigger(rename, [page.saved, page.rename], [page.saved, page.conversations], **PRIVATE)
+        trigger(rename, [page.saved, page.rename, page.lang], renaming, **PRIVATE)
     _wire_delete(pipeline, page, opened)
 
 

@@ -63,12 +63,12 @@ CSS = """
 .answer sup.fn, .source-text sup.fn, .doc-view sup.fn { font-size: .7em; color: #5b616b; }
 .answer-meta .cite { font-size: .95em; vertical-align: baseline; }
 .copy-row { margin-top: .3rem; display: flex; gap: .4rem; }
-.copy-row .copy-source { display: none; }
+.copy-row .copy-source, .copy-row .copy-outcome { display: none; }
 .copy-row button.copy-answer { font-size: .75em; padding: .1rem .5rem; cursor: pointer;
   border: 1px solid var(--border-color-primary); border-radius: 6px;
   background: var(--background-fill-secondary); color: var(--body-text-color); }
 .source-view { position: relative; }
-.sheet-close { display: none; position: absolute; right: .2rem; top: .1rem; font-size: 1.4rem;
+.sheet-close { display: block; position: absolute; right: .2rem; top: .1rem; font-size: 1.4rem;
   line-height: 1; border: 0; background: transparent; cursor: pointer;
   color: var(--body-text-color); }
 .doc-view { margin-top: .8rem; max-height: 22rem; overflow-y: auto; font-size: .88em;
@@ -89,11 +89,50 @@ CSS = """
 .admin-badge { display: inline-block; font-size: .78em; font-weight: 600; padding: 0 .5em;
   border-radius: 999px; background: #fde7c7; color: #7a4300; margin-left: .4rem; }
 #source-col { position: sticky; top: .5rem; align-self: flex-start; }
+.sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
+  overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
+.documents-scroll { overflow-x: auto; }
+table.documents { border-collapse: collapse; width: 100%; font-size: .9em; }
+table.documents th, table.documents td { text-align: left; vertical-align: top;
+  padding: .35rem .6rem; border-bottom: 1px solid var(--border-color-primary); }
+table.documents th { white-space: nowrap; font-weight: 600;
+  background: var(--background-fill-secondary); }
+@media (max-width: 768px) {
+  /* the first screen: a compact header, the document ticks, the chat and the question */
+  .app-header h1 { font-size: 1.15rem; }
+  .app-header p:not(.docs) { display: none; }
+  #header-row { gap: .3rem !important; flex-direction: row !important; flex-wrap: wrap !important;
+    align-items: center; }
+  #header-row > :first-child { flex: 1 1 100% !important; }
+  .app-header .docs { display: none; }
+  #lang-switch { flex: 1 1 12rem !important; max-width: none; padding: .2rem .4rem !important; }
+  #lang-switch [data-testid=block-info], #scope .info-text { position: absolute; width: 1px;
+    height: 1px; overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; }
+  #theme-toggle { min-width: 0 !important; flex: 0 0 auto !important; }
+  #scope { padding: .3rem .5rem !important; }
+  #chat { height: min(520px, 40vh) !important; min-height: 12rem; }
+  /* the documents table: one card per document, each field labelled */
+  table.documents thead { position: absolute; width: 1px; height: 1px; overflow: hidden;
+    clip: rect(0, 0, 0, 0); }
+  table.documents, table.documents tbody, table.documents tr,
+  table.documents td { display: block; width: 100%; }
+  table.documents { border: 0 !important; }
+  table.documents tr { border: 1px solid var(--border-color-primary); border-radius: 8px;
+    margin-bottom: .6rem; padding: .3rem .5rem; }
+  table.documents td { border: 0; padding: .15rem 0; overflow-wrap: anywhere; }
+  table.documents td::before { content: attr(data-label) ": "; font-weight: 600; }
+  table.documents td:empty { display: none; }
+}
 """
 
 # Gradio scopes the app's CSS under its container; the phone sheet depends on a class on
 # <body>, so these rules are added to the page unscoped by the script below.
 SHEET_CSS = """
+.cite-preview { position: fixed; z-index: 2000; padding: .5rem .7rem; border-radius: 8px;
+  font-size: .85rem; line-height: 1.4; background: #1f2937; color: #f9fafb;
+  box-shadow: 0 4px 16px rgba(0,0,0,.3); cursor: pointer; }
+.cite-preview[hidden] { display: none; }
+body.source-closed #source-panel .source-view { display: none; }
 @media (max-width: 768px) {
   #source-col { display: none !important; }
   body.sheet-open #source-col { display: block !important; position: fixed; left: 0; right: 0;
@@ -118,12 +157,80 @@ if (!document.getElementById('rag-sheet-style')) {
 }
 if (!window.__ragCiteListener) {
   window.__ragCiteListener = true;
+  // Copy: the button says "Copied" only once the clipboard took the text.
   const copyText = async function (value) {
-    try { await navigator.clipboard.writeText(value); return; } catch (e) { /* fallback */ }
+    try { await navigator.clipboard.writeText(value); return true; } catch (e) { /* fallback */ }
     const area = document.createElement('textarea');
     area.value = value; document.body.appendChild(area); area.select();
-    document.execCommand('copy'); area.remove();
+    let done = false;
+    try { done = document.execCommand('copy'); } catch (e) { done = false; }
+    area.remove();
+    return done;
   };
+  // The marker preview: the cited quote in a bubble, on hover, on keyboard focus and
+  // on a tap (a second tap, or a tap on the bubble, opens the source).
+  const bubble = document.createElement('div');
+  bubble.id = 'cite-preview'; bubble.className = 'cite-preview'; bubble.hidden = true;
+  bubble.setAttribute('role', 'tooltip');
+  document.body.appendChild(bubble);
+  let previewed = null, tapped = null, pointer = 'mouse', opener = null;
+  const quoteOf = function (link) {
+    if (link.hasAttribute('title')) {  // no native tooltip beside the bubble
+      link.__ragPreview = link.getAttribute('title');
+      link.setAttribute('aria-description', link.__ragPreview);
+      link.removeAttribute('title');
+    }
+    return link.__ragPreview || '';
+  };
+  const showPreview = function (link) {
+    const quote = quoteOf(link);
+    if (!quote) return;
+    bubble.textContent = quote; bubble.hidden = false; previewed = link;
+    link.setAttribute('aria-describedby', 'cite-preview');
+    const r = link.getBoundingClientRect();
+    const width = Math.min(360, window.innerWidth - 16);
+    bubble.style.maxWidth = width + 'px';
+    bubble.style.left = Math.max(8, Math.min(r.left, window.innerWidth - width - 8)) + 'px';
+    const below = r.bottom + 6, height = bubble.offsetHeight;
+    const fits = below + height < window.innerHeight;
+    bubble.style.top = (fits ? below : Math.max(8, r.top - height - 6)) + 'px';
+  };
+  const hidePreview = function () {
+    bubble.hidden = true;
+    if (previewed) previewed.removeAttribute('aria-describedby');
+    previewed = null;
+  };
+  document.addEventListener('pointerdown', function (e) {
+    pointer = e.pointerType || 'mouse';
+  }, true);
+  document.addEventListener('mouseover', function (e) {
+    const link = e.target.closest && e.target.closest('a.cite');
+    if (link && pointer === 'mouse') showPreview(link);
+    else if (!link && previewed && pointer === 'mouse' && e.target !== bubble) hidePreview();
+  });
+  document.addEventListener('focusin', function (e) {
+    const link = e.target.closest && e.target.closest('a.cite');
+    if (link) showPreview(link); else hidePreview();
+  });
+  window.addEventListener('scroll', hidePreview, true);
+  // Closing the source panel (the × or Escape): the phone sheet goes, the desktop
+  // panel folds away, and the focus goes back to the marker that opened it.
+  const closeSource = function () {
+    document.body.classList.remove('sheet-open');
+    document.body.classList.add('source-closed');
+    if (opener && document.contains(opener)) opener.focus({preventScroll: true});
+  };
+  document.addEventListener('keydown', function (event) {
+    if (event.key !== 'Escape') return;
+    if (!bubble.hidden) { hidePreview(); return; }
+    const panel = document.querySelector('#source-panel .source-view');
+    if (panel && !document.body.classList.contains('source-closed')) closeSource();
+  });
+  document.addEventListener('change', function (event) {
+    if (event.target.closest && event.target.closest('#source-list')) {
+      document.body.classList.remove('source-closed');
+    }
+  }, true);
   document.addEventListener('click', function (event) {
     const target = event.target;
     if (!target.closest) return;
@@ -133,26 +240,39 @@ if (!window.__ragCiteListener) {
       const kind = copy.classList.contains('copy-plain') ? 'copy-plain' : 'copy-markdown';
       const row = copy.closest('.copy-row');
       const source = row && row.querySelector('.copy-source.' + kind);
-      copyText(source ? source.textContent : '').then(function () {
-        const label = copy.textContent;
-        copy.textContent = '✓ ' + (copy.getAttribute('title') || '');
-        setTimeout(function () { copy.textContent = label; }, 1500);
+      if (!copy.__ragLabel) copy.__ragLabel = copy.textContent;
+      copyText(source ? source.textContent : '').then(function (done) {
+        const shown = '.copy-outcome.copy-' + (done ? 'done' : 'failed');
+        const outcome = row && row.querySelector(shown);
+        copy.textContent = (done ? '✓ ' : '⚠ ') + (outcome ? outcome.textContent : '');
+        setTimeout(function () { copy.textContent = copy.__ragLabel; }, done ? 1500 : 4000);
       });
       return;
     }
     if (target.closest('button.sheet-close')) {
       event.preventDefault();
-      document.body.classList.remove('sheet-open');
+      closeSource();
       return;
     }
-    const link = target.closest('a.cite, [data-cite]');
-    if (!link) return;
+    let link = target.closest('a.cite, [data-cite]');
+    if (!link && target.closest('#cite-preview') && previewed) link = previewed;
+    if (!link) { if (!target.closest('#cite-preview')) hidePreview(); return; }
     let ref = link.getAttribute('data-cite');
     const href = link.getAttribute('href') || '';
     if (!ref && href.startsWith('#cite-')) ref = href.slice(6).replace('-', ':');
     if (!ref) return;
     event.preventDefault();
     event.stopPropagation();
+    const fromBubble = !!target.closest('#cite-preview');
+    if (pointer === 'touch' && link.matches('a.cite') && tapped !== link && !fromBubble) {
+      showPreview(link);  // a first tap previews; the next one opens the source
+      tapped = link;
+      return;
+    }
+    tapped = null;
+    hidePreview();
+    opener = link;
+    document.body.classList.remove('source-closed');
     document.body.classList.add('sheet-open');
     window.__ragRevealPanel = true;
     window.__ragCiteTrigger('cite', {ref: ref});

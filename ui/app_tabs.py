@@ -144,7 +144,7 @@ def wire_briefing(
 
 @dataclass
 class DocumentsPage:
-    table: gr.Dataframe
+    table: gr.HTML
     upload: gr.File
     password: gr.Textbox
     replace: gr.Checkbox
@@ -166,7 +166,7 @@ def documents_tab(texts: Texts, lang: str, access: Access, max_mb: float) -> Doc
             gr.Markdown(_documents_intro(lang, access, max_mb)),
             value=lambda lg: _documents_intro(lg, access, max_mb),
         )
-        table = gr.Dataframe(value=[], interactive=False, elem_id="documents-table", wrap=True)
+        table = gr.HTML("", elem_id="documents-table")
         with gr.Row():
             upload = texts.add(
                 gr.File(
@@ -249,8 +249,9 @@ def _documents_intro(lang: str, access: Access, max_mb: float) -> str:
     return text(lang, "documents.intro", max_mb=f"{max_mb:g}") + " " + note
 
 
-def document_rows(pipeline: Pipeline, lang: str) -> dict[str, Any]:
-    """The documents table: id, name, title, kind, date, passages (metadata when known)."""
+def document_rows(pipeline: Pipeline, lang: str) -> str:
+    """The documents table: id, name, title, kind, date, passages (metadata when known),
+    as an HTML table (on a phone each document is a small card of labelled fields)."""
     keys = ("id", "title", "kind", "date", "signed", "dossier", "passages")
     headers = [text(lang, f"documents.table_{key}") for key in keys]
     rows = [
@@ -265,7 +266,26 @@ def document_rows(pipeline: Pipeline, lang: str) -> dict[str, Any]:
         ]
         for d in pipeline.documents()
     ]
-    return {"headers": headers, "data": rows}
+    return documents_table_html(headers, rows, text(lang, "tabs.documents"))
+
+
+def documents_table_html(headers: list[str], rows: list[list[Any]], caption: str) -> str:
+    """A plain, escaped table; each cell carries its column's name for the phone layout."""
+    head = "".join(f'<th scope="col">{escape_text(h)}</th>' for h in headers)
+    body = "".join(
+        "<tr>"
+        + "".join(
+            f'<td data-label="{escape_text(h)}">{escape_text(str(cell))}</td>'
+            for h, cell in zip(headers, row, strict=True)
+        )
+        + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="documents-scroll"><table class="documents">'
+        f'<caption class="sr-only">{escape_text(caption)}</caption>'
+        f"<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>"
+    )
 
 
 def wire_documents(
@@ -276,9 +296,9 @@ def wire_documents(
     refresh_corpus: Callable[[str], tuple],
     corpus_outputs: list[Any],
 ) -> None:
-    """Add (admin) and remove (admin, after confirming). The named API `add_document`
-    keeps its shape (file, replace, password → table, remove list, status, file); then
-    everything else that lists the documents is refreshed by `refresh_corpus(lang)`."""
+    """Add (admin) and remove (admin, after confirming); then everything else that lists
+    the documents is refreshed by `refresh_corpus(lang)`. (The named API's document
+    endpoints are `ui.app_api`'s.)"""
     max_mb = pipeline.settings.ui.max_upload_mb
 
     def add(
@@ -312,7 +332,7 @@ def wire_documents(
         [*listing, page.upload],
         concurrency_limit=1,
         concurrency_id="index",
-        api_name="add_document",
+        **PRIVATE,  # the named API's /add_document is ui.app_api's
     ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
     _wire_remove(pipeline, page, access, lang, refresh_corpus, corpus_outputs)
 
@@ -374,7 +394,9 @@ def admin_refusal(
         return text(lang, "documents.disabled_note")
     if verdict == "throttled":
         return text(lang, "documents.throttled")
-    return text(lang, "documents.need_password")
+    if not password:
+        return text(lang, "documents.need_password")
+    return text(lang, "documents.wrong_password")
 
 
 def client_of(request: gr.Request | None) -> str:

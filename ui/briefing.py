@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING
 from rag.errors import RagError
 from rag.types import Briefing, Citation
 from ui.export import save_markdown
-from ui.markup import cited_lines, error_html, escape_text
+from ui.export_text import footnote_marks
+from ui.markup import cited_lines, error_html, escape_text, superscript_footnotes
 from ui.options import AskOptions, pipeline_for, user_error
 
 if TYPE_CHECKING:
@@ -42,12 +43,32 @@ def make_briefing(
     except RagError as exc:
         message = user_error(exc, options, lang)
         return error_html(message), None, message
-    path = save_markdown("briefing", topic or "all", briefing.markdown)
-    return briefing_html(briefing), path, ""
+    notes = briefing_footnotes(pipeline, briefing)
+    markdown = footnote_marks(briefing.markdown, notes)
+    path = save_markdown("briefing", topic or "all", markdown)
+    return briefing_html(briefing, notes), path, ""
 
 
-def briefing_html(briefing: Briefing) -> str:
-    """Bullets grouped by section, each with its markers, then the cited quotes."""
+def briefing_footnotes(pipeline: Pipeline, briefing: Briefing) -> set[int]:
+    """Footnote numbers of the passages a briefing cites (shown raised, not glued on)."""
+    numbers: set[int] = set()
+    for citation in briefing.citations:
+        try:
+            chunk = pipeline.store.chunk(citation.chunk_id)
+        except Exception:  # noqa: BLE001 - a passage removed meanwhile has none
+            chunk = None
+        numbers.update(chunk.footnotes if chunk else [])
+    return numbers
+
+
+def briefing_html(briefing: Briefing, footnotes: set[int] | None = None) -> str:
+    """Bullets grouped by section, each with its markers, then the cited quotes; the
+    passages' `footnotes` numbers raised where they are glued to a word."""
+    notes = footnotes or set()
+
+    def shown(value: str) -> str:
+        return superscript_footnotes(escape_text(value), notes)
+
     dutch = briefing.language == "nl"
     title = "Briefing" + (f": {briefing.topic}" if briefing.topic else "")
     parts = [f"<h2>{escape_text(title)}</h2>"]
@@ -57,16 +78,14 @@ def briefing_html(briefing: Briefing) -> str:
     sections: dict[str, list[str]] = {}
     for point in briefing.points:
         markers = "".join(briefing_marker_html(m) for m in point.markers)
-        sections.setdefault(point.section, []).append(
-            f"<li>{escape_text(point.text)}{markers}</li>"
-        )
+        sections.setdefault(point.section, []).append(f"<li>{shown(point.text)}{markers}</li>")
     for section, items in sections.items():
         heading = section or ("Algemeen" if dutch else "General")
         parts.append(f"<h3>{escape_text(heading)}</h3><ul>{''.join(items)}</ul>")
     if briefing.citations:
         sources = "".join(
             f'<li id="brief-src-{c.marker}"><b>[{c.marker}]</b> {escape_text(_where(c))}'
-            f"<blockquote>{escape_text(c.quote)}</blockquote></li>"
+            f"<blockquote>{shown(c.quote)}</blockquote></li>"
             for c in briefing.citations
         )
         parts.append(f"<h3>{'Bronnen' if dutch else 'Sources'}</h3>")

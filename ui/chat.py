@@ -29,6 +29,7 @@ from ui.markup import (
     escape_text,
     passage_html,
 )
+from ui.numbering import renumbered
 from ui.options import AskOptions, pipeline_for, user_error
 
 if TYPE_CHECKING:
@@ -104,7 +105,7 @@ def respond(
         )
         for event in stream:
             if isinstance(event, Answer):
-                answers.append(event)
+                answers.append(renumbered(event))
                 yield _view_for(pipeline, answers, lang, base)
                 return
             streamed += event

@@ -22,6 +22,7 @@ from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer
 from ui.common import friendly_errors, settings_of
+from ui.export_text import footnote_marks, footnote_numbers
 from ui.status import Status
 
 MAX_LINE_BYTES = 64 * 1024  # one question; a longer line is an error line, not read whole
@@ -102,24 +103,30 @@ def _stream(
 ) -> None:
     """The answer as it is written (the model loads before the first piece), then sources."""
     answer: Answer | None = None
+    streamed = ""
     for event in pipeline.stream(question, backend=backend, documents=scope):
         status.stop()
         if isinstance(event, str):
             click.echo(event, nl=False)
+            streamed += event
         else:
             answer = event
     status.stop()
     click.echo()
     if answer is not None:
-        _print_sources(pipeline, answer)
+        _print_sources(pipeline, answer, streamed)
 
 
-def _print_sources(pipeline: Pipeline, answer: Answer) -> None:
-    if answer.spans:  # the asked-for figures and names, found once the answer is complete
-        click.echo(opening(answer.spans, answer.language))
+def _print_sources(pipeline: Pipeline, answer: Answer, shown: str = "") -> None:
+    """What follows the streamed text `shown`: the asked-for figures and names (unless
+    the text already opened with them), the citations, or the closest passages."""
+    spans = opening(answer.spans, answer.language) if answer.spans else ""
+    if spans and spans not in shown:  # found once the answer is complete
+        click.echo(spans)
     if answer.citations:
         click.echo()
-        click.echo(citations_markdown(answer.citations))
+        sources = citations_markdown(answer.citations)
+        click.echo(footnote_marks(sources, footnote_numbers(answer)))
     elif answer.refused and answer.passages:
         click.echo(
             "\nClosest passages:" if answer.language == "en" else "\nDichtstbijzijnde passages:"

@@ -79,8 +79,15 @@ def new_conversation(name: str) -> Conversation:
 
 
 def clean_name(name: str) -> str:
-    """A conversation name: one line, bounded."""
-    return " ".join(str(name or "").split())[:MAX_NAME]
+    """A conversation name: one line, at most `MAX_NAME` characters, cut between words
+    (with "…") rather than inside one."""
+    name = " ".join(str(name or "").split())
+    if len(name) <= MAX_NAME:
+        return name
+    cut = name[: MAX_NAME - 1]
+    if name[MAX_NAME - 1] != " " and " " in cut:
+        cut = cut.rsplit(" ", 1)[0]
+    return cut.rstrip(" ,;:-") + "…"
 
 
 def load(raw: Any) -> Saved:

@@ -63,7 +63,10 @@ def export_dir() -> Path:
 def _slug(text: str, fallback: str = "answer") -> str:
     ascii_text = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode()
     slug = re.sub(r"[^a-z0-9]+", "-", ascii_text.lower()).strip("-")
-    return slug[:SLUG_MAX].rstrip("-") or fallback
+    if len(slug) > SLUG_MAX:  # cut between words
+        cut = slug[: SLUG_MAX + 1]
+        slug = cut.rsplit("-", 1)[0] if "-" in cut else slug[:SLUG_MAX]
+    return slug.rstrip("-") or fallback
 
 
 def save_markdown(kind: str, title: str, markdown: str) -> str:

@@ -87,6 +87,30 @@ _BULLET = re.compile(r"^\s*(?:[-*•]|(\d+)[.)])\s+")
 _EMPHASIS = re.compile(r"\*\*|__|`")
 
 
+_SUPERSCRIPT = str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹")
+_GLUED = re.compile(r"([A-Za-zÀ-ÿ).’”])(\d{1,3})(?=\s|$|\[|[,;:])")
+
+
+def footnote_numbers(answer: Answer) -> set[int]:
+    """Footnote numbers the cited passages hold markers of."""
+    cited = {c.chunk_id for c in answer.citations}
+    return {n for h in answer.passages if h.chunk.chunk_id in cited for n in h.chunk.footnotes}
+
+
+def footnote_marks(text: str, numbers: set[int]) -> str:
+    """Footnote references glued to a word ("bij.6") as superscript digits ("bij.⁶"):
+    only the passage's own footnote numbers, so figures stay as they are."""
+    if not numbers:
+        return text
+
+    def mark(match: re.Match[str]) -> str:
+        if int(match.group(2)) not in numbers:
+            return match.group(0)
+        return match.group(1) + match.group(2).translate(_SUPERSCRIPT)
+
+    return _GLUED.sub(mark, text)
+
+
 def words(lang: str) -> dict[str, str]:
     """The fixed labels in `lang` (English for anything but "nl")."""
     return WORDS["nl" if lang == "nl" else "en"]
@@ -192,6 +216,7 @@ def _blockquote(text: str) -> str:
 def _answer_markdown_lines(answer: Answer, lang: str) -> list[str]:
     """The body of one turn in Markdown: answer (or refusal), warning, sources."""
     w = words(lang)
+    notes = footnote_numbers(answer)
     out: list[str] = []
     if answer.refused:
         out += [f"**{w['refused']}:** {one_line(answer.answer)}", ""]
@@ -200,6 +225,7 @@ def _answer_markdown_lines(answer: Answer, lang: str) -> list[str]:
         for marker, body in answer_blocks(answer.answer):
             if out and not (marker and previous):
                 out.append("")  # paragraphs apart, list items together
+            body = footnote_marks(body, notes)
             out.append(f"{marker} {body}" if marker else body)
             previous = marker
         out.append("")
@@ -209,7 +235,8 @@ def _answer_markdown_lines(answer: Answer, lang: str) -> list[str]:
         out += [f"**{w['sources']}**", ""]
         for c in answer.citations:
             label = grounding_label(c, answer.sentences, lang)
-            out += [f"[{c.marker}] {citation_where(c, lang)} · *{label}*", "", _blockquote(c.quote)]
+            quote = footnote_marks(c.quote, notes)
+            out += [f"[{c.marker}] {citation_where(c, lang)} · *{label}*", "", _blockquote(quote)]
             out.append("")
     elif answer.refused and answer.passages:
         out += [f"**{w['closest']}**", ""]
@@ -251,19 +278,21 @@ def answer_plain_text(answer: Answer, lang: str) -> str:
     """One answer as plain text (the per-message copy): no HTML, no Markdown syntax
     added; the answer's own emphasis marks removed; quotes verbatim in “…”."""
     w = words(lang)
+    notes = footnote_numbers(answer)
     out: list[str] = []
     if answer.refused:
         out.append(f"{w['refused']}: {one_line(answer.answer)}")
     else:
         out += [f"{m} {b}" if m else b for m, b in answer_blocks(answer.answer)]
-        out = [_EMPHASIS.sub("", line) for line in out]
+        out = [footnote_marks(_EMPHASIS.sub("", line), notes) for line in out]
     if answer.unsupported_answer:
         out += ["", w["unsupported_answer"]]
     if answer.citations:
         out += ["", f"{w['sources']}:"]
         for c in answer.citations:
             label = grounding_label(c, answer.sentences, lang)
-            out += [f"[{c.marker}] {citation_where(c, lang)} ({label})", f"“{plain(c.quote)}”"]
+            quote = footnote_marks(plain(c.quote), notes)
+            out += [f"[{c.marker}] {citation_where(c, lang)} ({label})", f"“{quote}”"]
     elif answer.refused and answer.passages:
         out += ["", f"{w['closest']}:"]
         for n, hit in enumerate(answer.passages[:CLOSEST_SHOWN], start=1):

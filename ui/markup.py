@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from rag.answer.closest import Excerpt
 from rag.types import Answer, Chunk, Citation, SentenceVerdict
 from ui.export import answer_markdown, answer_plain_text
-from ui.export_text import grounding
+from ui.export_text import footnote_numbers, grounding
 from ui.i18n import text
 
 _ESCAPES = str.maketrans({c: f"&#{ord(c)};" for c in "&<>\"'\\`*_{}[]()#+-!|~$="} | {"\n": "<br>"})
@@ -75,7 +75,7 @@ def answer_html(
         return refusal_html(answer, turn, lang, excerpts)
     unsupported = [s for s in answer.sentences if not s.supported]
     quotes = {c.marker: c.quote for c in answer.citations}
-    footnotes = _footnote_numbers(answer)
+    footnotes = footnote_numbers(answer)
     blocks: list[str] = []
     items: list[str] = []
     for line in answer.answer.split("\n"):
@@ -127,11 +127,16 @@ def copy_buttons_html(answer: Answer, lang: str) -> str:
         )
         parts.append(
             f'<span class="copy-source copy-{kind}">{_escape_keeping_lines(payload)}</span>'
-            f'<button class="copy-answer copy-{kind}" type="button" '
-            f'title="{escape_text(text(lang, "answer.copied"))}">'
+            f'<button class="copy-answer copy-{kind}" type="button">'
             f"{escape_text(text(lang, label))}</button>"
         )
-    return f'<div class="copy-row">{"".join(parts)}</div>'
+    # What the script shows once the clipboard took the text (or refused it); hidden
+    # until then, so nothing says "Copied" before anything is copied.
+    outcome = "".join(
+        f'<span class="copy-outcome copy-{kind}">{escape_text(text(lang, key))}</span>'
+        for kind, key in (("done", "answer.copied"), ("failed", "answer.copy_failed"))
+    )
+    return f'<div class="copy-row">{"".join(parts)}{outcome}</div>'
 
 
 def _escape_keeping_lines(value: str) -> str:
@@ -145,12 +150,6 @@ def _expand_markers(answer_text: str) -> str:
         lambda m: "".join(f"[{n}]" for n in re.split(r"\s*[,;]\s*", m.group(1))),
         answer_text,
     )
-
-
-def _footnote_numbers(answer: Answer) -> set[int]:
-    """Footnote numbers the cited passages hold markers of (to show as superscripts)."""
-    cited = {c.chunk_id for c in answer.citations}
-    return {n for h in answer.passages if h.chunk.chunk_id in cited for n in h.chunk.footnotes}
 
 
 def superscript_footnotes(escaped: str, numbers: set[int]) -> str:

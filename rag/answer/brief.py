@@ -108,7 +108,7 @@ def _assemble(topic: str | None, language: str, backend: str, picked: Picked) ->
                 document=chunk.document,
                 section=chunk.section,
                 lines=(sentences[0].line_start, sentences[-1].line_end),
-                page=chunk.page_start,
+                page=chunk.page_of(sentences),
                 quote=text,
                 supported=True,
                 support=1.0,

@@ -537,7 +537,7 @@ def _citation(
         document=chunk.document,
         section=chunk.section,
         lines=lines,
-        page=chunk.page_start,
+        page=chunk.page_of(sentences),
         quote=quote,
         supported=support >= threshold,
         support=support,
