@@ -637,7 +637,8 @@ def test_planted_instructions_are_flagged_at_indexing_and_never_quoted(
     """A document line that tells the reader to ignore the other sources (English and
     Dutch, with a link its references do not hold) is flagged when indexed (logged, kept
     on its passage), and no answer to NATO-norm questions quotes it ("Wat is de
-    NAVO-norm voor 2035?" answers with the letter's 5%). The same sentences are left out of what a model is shown."""
+    NAVO-norm voor 2035?" answers with the letter's 5%). The same sentences are left out
+    of what a model is shown."""
     from assembly.library import open_pipeline
     from index.build import build
     from rag.backends.prompt import format_passages
