@@ -49,9 +49,8 @@ def llm_judge(backend: str, settings: GenerationSettings) -> Judge:
     def ask(prompt: str) -> str:
         messages = [{"role": "user", "content": prompt}]
         if backend == "llamacpp":
-            llama = load_llama(settings.model)
-            out = llama.create_chat_completion(messages=messages, max_tokens=3, temperature=0)
-            return str(out["choices"][0]["message"]["content"])
+            model = load_llama(settings.model)
+            return "".join(model.chat(messages, max_tokens=3, temperature=0))
         url = settings.base_url.rstrip("/")
         headers = {}
         if settings.api_key is not None and settings.api_key.get_secret_value():

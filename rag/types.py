@@ -12,11 +12,13 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-CONTRACT_VERSION = "1.3"
+CONTRACT_VERSION = "1.4"
 """Version of the JSON answer contract (`rag ask --json`, `POST /api/ask`); its schema is
 docs/answer.schema.json. 1.1: a `version` field; `passages[].score` is the ranking score.
 1.3: `scope`, the ids of the documents the answer was limited to, and `candidates`, the
-documents an ambiguous "the letter" could mean."""
+documents an ambiguous "the letter" could mean. 1.4: `notes`, how the answer was made when
+the reader should know (the configured model crashed and the extractive backend answered);
+`answered` (full, partial, none) and `strategy`."""
 
 
 class Frozen(BaseModel):
@@ -220,6 +222,21 @@ class Answer(Frozen):
     scope: list[str] = Field(
         default_factory=list,
         description="Ids of the documents the answer was limited to (empty: all).",
+    )
+    answered: Literal["full", "partial", "none"] = Field(
+        default="full",
+        description="How completely it answers: 'none' (refused), 'partial' (a part of the "
+        "question left open, or the topic without the asked fact), 'full'.",
+    )
+    strategy: str = Field(
+        default="fact",
+        description="The answer strategy that searched and drafted it (rag.answer.strategies): "
+        "fact, overview, multi_part; 'given' when the passages were given.",
+    )
+    notes: list[str] = Field(
+        default_factory=list,
+        description="How the answer was made, when the reader should know (e.g. the "
+        "configured model crashed and the extractive backend answered instead).",
     )
     candidates: list[str] = Field(
         default_factory=list,

@@ -57,7 +57,7 @@ ROWS: list[tuple[str, set[str], tuple[str, ...], str | None, str]] = [
     ("Wie heeft de brief ondertekend?", set(), ("end",), None, "nl"),
     ("What does the opening of markets mean for trade?", set(), (), None, "en"),
     ("Does the introduction of tariffs hurt the EU?", set(), (), None, "en"),
-    ("What are the main points of the section on trade?", {"list"}, (), "trade", "en"),
+    ("What are the main points of the section on trade?", {"list", "summary"}, (), "trade", "en"),
     ("Vat het deel over handel samen.", {"summary"}, (), "handel", "nl"),
     ("In the section on defence, and what about NATO?", set(), (), "defence", "en"),
     ("Wat is de NAVO-norm voor 2035?", set(), (), None, "nl"),

@@ -57,7 +57,11 @@ def test_one_port_serves_the_ui_the_api_and_its_docs(server: str) -> None:
     answer = httpx.post(f"{server}/api/ask", json={"question": DUTCH}, timeout=60).json()
     assert "5%" in answer["answer"] and answer["citations"] and answer["version"]
     assert "gradio" in httpx.get(f"{server}/", timeout=30).text.lower()
-    assert httpx.get(f"{server}/docs", timeout=30).status_code == 200
+    docs = httpx.get(f"{server}/docs", timeout=30)
+    assert docs.status_code == 200 and "cdn." not in docs.text
+    for asset in ("swagger-ui-bundle.js", "swagger-ui.css", "redoc.standalone.js"):
+        response = httpx.get(f"{server}/docs-assets/{asset}", timeout=30)
+        assert response.status_code == 200 and len(response.content) > 100_000, asset
     paths = httpx.get(f"{server}/openapi.json", timeout=30).json()["paths"]
     assert {"/api/ask", "/api/documents", "/v1/chat/completions"} <= set(paths)
 
@@ -156,22 +160,24 @@ def test_workers_need_api_only(tmp_path: Path) -> None:
     assert "Traceback" not in result.stderr
 
 
-def readme_block(language: str, needle: str) -> str:
-    text = (ROOT / "README.md").read_text(encoding="utf-8")
+def readme_block(language: str, needle: str, page: str = "README.md") -> str:
+    text = (ROOT / page).read_text(encoding="utf-8")
     blocks = text.split(f"```{language}\n")[1:]
     return next(b.split("```")[0] for b in blocks if needle in b)
 
 
-def test_readme_examples_work_against_rag_serve(server: str) -> None:
-    """The README's curl and openai examples, pointed at this server's port."""
+@pytest.mark.parametrize("page", ["README.md", "docs/api.md"])
+def test_readme_examples_work_against_rag_serve(server: str, page: str) -> None:
+    """The curl and openai examples of the README and the API page, pointed at this
+    server's port."""
     port = server.rsplit(":", 1)[1]
-    code = readme_block("python", "from openai import OpenAI").replace("7860", port)
+    code = readme_block("python", "from openai import OpenAI", page).replace("7860", port)
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.returncode == 0, run.stderr
     assert "[1]" in run.stdout and "**Sources**" in run.stdout
     curl = shutil.which("curl")
     if curl is None:
         pytest.fail("curl is needed for the README's curl example (apt-get install curl)")
-    line = readme_block("bash", "curl -s").strip().replace("7860", port)
+    line = readme_block("bash", "curl -s", page).strip().replace("7860", port)
     answer = json.loads(subprocess.run(shlex.split(line), capture_output=True, timeout=60).stdout)
     assert "5%" in answer["answer"] and answer["citations"]

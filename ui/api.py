@@ -12,7 +12,9 @@
     /v1/…                         the OpenAI-compatible endpoint (`ui.openai_api`)
 
 Every error is JSON, `{"error": {"message", "type", "code"}}` (the shape OpenAI clients
-read), with a message that says what to do. Handlers are plain `def`s, so FastAPI runs
+read), with a message that says what to do; `ui.api_schemas.ERROR_CODES` lists the codes,
+and each route's entry in /docs the ones it can return. /docs and /redoc need no network
+(`ui.api_docs`). Handlers are plain `def`s, so FastAPI runs
 them in its thread pool while the event loop keeps accepting requests. Request bodies
 are bounded (`BodyLimit`), and nothing from a request names a URL or a path on the server.
 """
@@ -41,7 +43,18 @@ from rag.backends.registry import backend_names
 from rag.langchain_adapter import history_pairs
 from rag.types import CONTRACT_VERSION, Answer
 from ui.access import Access
+from ui.api_docs import answer_responses, install_docs
 from ui.api_errors import ApiError, BodyLimit, JsonBodies, install_error_handlers, verdict_error
+from ui.api_schemas import (
+    ERROR_CODES,
+    Added,
+    BriefResponse,
+    DocumentInfo,
+    DocumentList,
+    Health,
+    Removed,
+    error_responses,
+)
 from ui.documents import UPLOAD_SUFFIXES, delete_document, document_ids, upload_document
 from ui.limits import MAX_HISTORY_TURNS, body_limits, bounded_history, file_name_refusal, plain_text
 
@@ -116,9 +129,14 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
         title="Kamerbrief Q&A API",
         version=CONTRACT_VERSION,
         description="Cited, verified answers about policy documents. Answers follow "
-        "docs/answer.schema.json. Send 'Authorization: Bearer <password>' when the server "
-        "has a login; document changes need the admin password.",
+        "docs/answer.schema.json (the `Answer` schema below). Send 'Authorization: Bearer "
+        "<password>' when the server has a login; document changes need the admin password. "
+        'Every error is `{"error": {"message", "type", "code"}}`; the codes:\n\n'
+        + "\n".join(f"- **{code}**: {text}" for code, text in ERROR_CODES.items()),
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     max_mb = pipeline.settings.ui.max_upload_mb
     upload_limit = int(max_mb * 1024 * 1024) + MULTIPART_OVERHEAD
     app.add_middleware(
@@ -145,7 +163,12 @@ def api_router(pipeline: Pipeline, access: Access, max_mb: float) -> APIRouter:
     _question_routes(router, pipeline)
     _document_routes(router, pipeline, access, max_mb)
 
-    @router.get("/health", summary="Is the index loaded; what answers")
+    @router.get(
+        "/health",
+        summary="Is the index loaded; what answers",
+        response_model=Health,
+        responses=error_responses(401),
+    )
     def health() -> Any:
         docs = pipeline.documents()
         generation = pipeline.settings.generation
@@ -187,7 +210,12 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
                 documents=body.documents,
             )
 
-    @router.post("/ask", summary="Answer a question with verified citations")
+    @router.post(
+        "/ask",
+        summary="Answer a question with verified citations",
+        response_model=None,
+        responses={**answer_responses(), **error_responses(400, 401, 413, 422, 503)},
+    )
     def ask(body: AskRequest) -> Any:
         plain_text(body.question)
         history = bounded_history(history_pairs(body.history))
@@ -210,7 +238,12 @@ def _question_routes(router: APIRouter, pipeline: Pipeline) -> None:
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
 
-    @router.post("/brief", summary="A short cited briefing on a topic")
+    @router.post(
+        "/brief",
+        summary="A short cited briefing on a topic",
+        response_model=BriefResponse,
+        responses=error_responses(400, 401, 413, 422, 503),
+    )
     def brief(body: BriefRequest) -> Any:
         topic = plain_text(body.topic or "", "topic").strip() or None
         briefing = pipeline.brief(topic, backend=body.backend, documents=body.documents)
@@ -228,7 +261,12 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         if verdict != "ok":
             raise verdict_error(verdict, admin=True, retry_after_s=access.retry_after_s(client))
 
-    @router.get("/documents", summary="The indexed documents")
+    @router.get(
+        "/documents",
+        summary="The indexed documents",
+        response_model=DocumentList,
+        responses=error_responses(401),
+    )
     def documents() -> Any:
         return {"documents": [_document(d) for d in pipeline.documents()]}
 
@@ -237,6 +275,8 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
         status_code=201,
         summary="Add a document (admin)",
         openapi_extra=_UPLOAD_OPENAPI,
+        response_model=Added,
+        responses=error_responses(400, 401, 403, 409, 413, 429),
     )
     async def add(request: Request) -> Any:
         admin(request)  # before the body is read: strangers cannot fill the disk
@@ -250,6 +290,8 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
     @router.patch(
         "/documents/{doc_id}",
         summary="Correct a document's metadata (admin)",
+        response_model=DocumentInfo,
+        responses=error_responses(400, 401, 403, 404, 422, 429),
         openapi_extra=_PATCH_OPENAPI,
     )
     async def edit(doc_id: str, request: Request) -> Any:
@@ -270,7 +312,12 @@ def _document_routes(router: APIRouter, pipeline: Pipeline, access: Access, max_
             raise ApiError(400, f"Send at least one of: {', '.join(MetadataPatch.model_fields)}.")
         return _document(edit_document(pipeline, doc_id, changes))
 
-    @router.delete("/documents/{doc_id}", summary="Remove a document (admin)")
+    @router.delete(
+        "/documents/{doc_id}",
+        summary="Remove a document (admin)",
+        response_model=Removed,
+        responses=error_responses(401, 403, 404, 409, 429),
+    )
     def remove(doc_id: str, request: Request) -> Any:
         admin(request)
         ids = document_ids(pipeline)

@@ -105,6 +105,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def validation_error(request: Request, exc: Exception) -> Any:
         assert isinstance(exc, RequestValidationError)
+        broken = next((e for e in exc.errors() if e.get("type") == "json_invalid"), None)
+        if broken is not None:
+            return error_response(400, _json_message(broken))
         return error_response(422, _validation_message(exc))
 
     app.add_exception_handler(ApiError, api_error)
@@ -112,6 +115,18 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(HTTPException, http_error)
     app.add_exception_handler(RequestValidationError, validation_error)
     app.add_exception_handler(Exception, api_error)
+
+
+def _json_message(error: dict[str, Any]) -> str:
+    """What is wrong with a body that is not JSON, and where."""
+    reason = str((error.get("ctx") or {}).get("error") or "not JSON")
+    position = next((p for p in error.get("loc", ()) if isinstance(p, int)), None)
+    at = "" if reason.endswith(" at") else " at"  # "Unterminated string starting at"
+    where = f"{at} character {position + 1}" if position is not None else ""
+    return (
+        f"The request body is not valid JSON ({reason}{where}). Send one JSON object "
+        'with the fields /docs lists, e.g. {"question": "…"} for /api/ask.'
+    )
 
 
 def _validation_message(exc: RequestValidationError) -> str:

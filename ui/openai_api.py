@@ -8,8 +8,12 @@ relevance), with `refused` beside it. Streaming sends the answer text as it is w
 then the sources, then a last chunk that carries `citations`, then `[DONE]`.
 
 Model ids: `kamerbrief-rag` answers with the configured backend; `kamerbrief-rag:<name>`
-picks one of the backends the server has. Sampling options a client sends (temperature,
-max_tokens, …) are accepted and ignored: answers are verified, not sampled.
+picks one of the backends the server has. `/v1/models` lists only the ids that can answer
+now (`rag.backends.ready`), so a client never offers a model that would fail. Sampling
+options a client sends (temperature, max_tokens, …) are accepted and ignored: answers are
+verified, not sampled. `usage` counts tokens with tiktoken (cl100k_base): the messages'
+text as the prompt, the reply's content as the completion; streaming sends it in a last
+chunk when the request has `stream_options: {"include_usage": true}`.
 """
 
 from __future__ import annotations
@@ -25,10 +29,13 @@ from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, ConfigDict, Field
 
+from index.chunk import count_tokens
 from rag.answer.render import citations_markdown
+from rag.backends.ready import ready_backends
 from rag.backends.registry import backend_names
 from rag.types import Answer, Citation
 from ui.api_errors import ApiError
+from ui.api_schemas import ChatCompletion, ModelList, error_responses
 from ui.limits import bounded_history, plain_text
 
 if TYPE_CHECKING:
@@ -53,6 +60,9 @@ class ChatRequest(BaseModel):
     model: str = MODEL
     messages: list[Message] = Field(min_length=1, max_length=100)
     stream: bool = False
+    stream_options: dict[str, Any] | None = Field(
+        default=None, description='{"include_usage": true}: a last chunk with `usage`.'
+    )
     documents: list[str] | None = Field(
         default=None,
         max_length=100,
@@ -63,9 +73,17 @@ class ChatRequest(BaseModel):
 def openai_router(pipeline: Pipeline) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["OpenAI-compatible"])
 
-    @router.get("/models", summary="The models (answer backends) on offer")
+    @router.get(
+        "/models",
+        summary="The models (answer backends) that can answer now",
+        response_model=ModelList,
+        responses=error_responses(401),
+    )
     def models() -> Any:
-        ids = [MODEL] + [f"{MODEL}:{name}" for name in backend_names()]
+        generation = pipeline.settings.generation
+        ready = ready_backends(generation)
+        ids = [MODEL] if generation.backend in ready else []
+        ids += [f"{MODEL}:{name}" for name in ready]
         return {
             "object": "list",
             "data": [
@@ -73,7 +91,19 @@ def openai_router(pipeline: Pipeline) -> APIRouter:
             ],
         }
 
-    @router.post("/chat/completions", summary="Answer the last user message, with citations")
+    @router.post(
+        "/chat/completions",
+        summary="Answer the last user message, with citations",
+        responses={
+            200: {
+                "model": ChatCompletion,
+                "description": "A chat.completion; with stream=true, chat.completion.chunk "
+                "server-sent events ending in [DONE].",
+                "content": {"text/event-stream": {"schema": {"type": "string"}}},
+            },
+            **error_responses(400, 401, 404, 413, 422, 503),
+        },
+    )
     def completions(body: ChatRequest) -> Any:
         backend = backend_of(body.model)
         question, history = conversation(body.messages)
@@ -82,15 +112,16 @@ def openai_router(pipeline: Pipeline) -> APIRouter:
             answer = pipeline.ask(
                 question, backend=backend, history=history, documents=body.documents
             )
-            return completion(reply_id, body.model, answer)
+            return completion(reply_id, body.model, answer, prompt_tokens(body.messages))
         events = pipeline.stream(
             question, backend=backend, history=history, documents=body.documents
         )
         first = next(events, None)  # bad input, unreachable model server: fail with a status
         if first is None:
             raise ApiError(500, "The answer stream ended before it began; please try again.")
+        prompt = prompt_tokens(body.messages) if include_usage(body) else None
         return StreamingResponse(
-            completion_chunks(reply_id, body.model, chain([first], events)),
+            completion_chunks(reply_id, body.model, chain([first], events), prompt),
             media_type="text/event-stream",
             headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
         )
@@ -189,8 +220,28 @@ def _citation(c: Citation, relevance: float | None) -> dict[str, Any]:
     }
 
 
-def completion(reply_id: str, model: str, answer: Answer) -> dict[str, Any]:
+def include_usage(body: ChatRequest) -> bool:
+    return bool((body.stream_options or {}).get("include_usage"))
+
+
+def prompt_tokens(messages: list[Message]) -> int:
+    """The tokens of the messages' text, as the client sent them."""
+    return sum(count_tokens(text_of(m)) for m in messages)
+
+
+def usage(prompt: int, reply: str) -> dict[str, int]:
+    """OpenAI's `usage`: tiktoken (cl100k_base) counts of the prompt and the reply."""
+    completion_tokens = count_tokens(reply)
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion_tokens,
+        "total_tokens": prompt + completion_tokens,
+    }
+
+
+def completion(reply_id: str, model: str, answer: Answer, prompt: int = 0) -> dict[str, Any]:
     """A `chat.completion` object with the extra `citations` and `refused` fields."""
+    content = reply_text(answer)
     return {
         "id": reply_id,
         "object": "chat.completion",
@@ -199,11 +250,11 @@ def completion(reply_id: str, model: str, answer: Answer) -> dict[str, Any]:
         "choices": [
             {
                 "index": 0,
-                "message": {"role": "assistant", "content": reply_text(answer)},
+                "message": {"role": "assistant", "content": content},
                 "finish_reason": "stop",
             }
         ],
-        "usage": {"prompt_tokens": 0, "completion_tokens": 0, "total_tokens": 0},
+        "usage": usage(prompt, content),
         "citations": citations_json(answer),
         "refused": answer.refused,
     }
@@ -233,22 +284,29 @@ def reply_text(answer: Answer) -> str:
     return answer.answer + sources_markdown(answer)
 
 
-def completion_chunks(reply_id: str, model: str, events: Iterator[str | Answer]) -> Iterator[str]:
-    """`chat.completion.chunk` events: text deltas, the sources, the citations, [DONE].
+def completion_chunks(
+    reply_id: str, model: str, events: Iterator[str | Answer], prompt: int | None = None
+) -> Iterator[str]:
+    """`chat.completion.chunk` events: text deltas, the sources, the citations, then (when
+    `prompt` is given) a chunk with no choices and the `usage`, then [DONE].
 
     The text is held back until it is verified and then sent as it was written, delta by
     delta: a reply the checks reject is never sent (`reply_text` says why instead)."""
     created = int(time.time())
 
-    def chunk(delta: dict[str, Any], finish: str | None = None, **extra: Any) -> str:
+    sent: list[str] = []
+
+    def chunk(delta: dict[str, Any] | None, finish: str | None = None, **extra: Any) -> str:
+        choices = [] if delta is None else [{"index": 0, "delta": delta, "finish_reason": finish}]
         body = {
             "id": reply_id,
             "object": "chat.completion.chunk",
             "created": created,
             "model": model,
-            "choices": [{"index": 0, "delta": delta, "finish_reason": finish}],
+            "choices": choices,
             **extra,
         }
+        sent.append((delta or {}).get("content") or "")
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
@@ -264,6 +322,8 @@ def completion_chunks(reply_id: str, model: str, events: Iterator[str | Answer])
                     if sources:
                         yield chunk({"content": sources})
                 yield chunk({}, "stop", citations=citations_json(event), refused=event.refused)
+                if prompt is not None:
+                    yield chunk(None, usage=usage(prompt, "".join(sent)))
             elif event:
                 held.append(event)
     except Exception as exc:  # noqa: BLE001 - the status is sent; report in the stream

@@ -11,18 +11,17 @@ same passages and the answer chain cites and verifies it.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rag.answer.render import citations_markdown
-from rag.answer.summary import in_context, pick, span_text, with_context
-from rag.backends.extractive import Candidate, rank_sentences
+from rag.answer.summary import pick, span_text, with_context
+from rag.answer.topic import TOPIC_PASSAGES, Picked, topic_sentences
 from rag.language.identify import answer_language
-from rag.query.analysis import analyse
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
-from rag.types import Briefing, BriefingPoint, Chunk, Citation, Hit, Sentence
+from rag.types import Briefing, BriefingPoint, Chunk, Citation, Sentence
+from rag.verify.planted import is_planted
 
 if TYPE_CHECKING:
     from rag.answer.chain import AnswerChain, Retriever
@@ -35,9 +34,6 @@ NOTHING = {
     "nl": "De documenten zeggen niets over dit onderwerp.",
     "en": "The documents say nothing about this topic.",
 }
-MAX_POINTS = 8
-TOPIC_PASSAGES = 8  # passages a topic briefing draws on
-MAX_WORDINGS = 8  # the topic's wordings its sentences are scored against
 
 
 def write_briefing(
@@ -62,89 +58,10 @@ def write_briefing(
     if name != "extractive" and topic:
         return _from_answer(chain, topic, language, name, documents)
     if topic:
-        picked = _topic_sentences(retriever, embedder, settings, topic, chunks, documents)
+        picked = topic_sentences(retriever, embedder, settings, topic, chunks, documents)
     else:
         picked = _central_sentences(chunks, embedder, settings)
     return _assemble(topic, language, "extractive", picked)
-
-
-Picked = list[tuple[Chunk, list[Sentence]]]  # a bullet: a chunk and its sentences
-
-
-def _topic_sentences(
-    retriever: Retriever,
-    embedder: Embedder,
-    settings: Settings,
-    topic: str,
-    chunks: Sequence[Chunk],
-    documents: Sequence[str] = (),
-) -> Picked:
-    """The sentences that best match the topic, each with the sentence before it when it
-    leans back. The topic is ranked together with the corpus words aligned to it
-    ("defence" → "defensie"), so a topic in either language finds the same sentences."""
-    if documents:
-        hits = retriever.search(analyse(topic), TOPIC_PASSAGES, documents=documents)
-    else:
-        hits = retriever.search(analyse(topic), TOPIC_PASSAGES)
-    ranked = _ranked_for_topic(retriever, embedder, settings, topic, hits)
-    floor = settings.answer.min_support
-    picked: Picked = []
-    used: set[tuple[str, int]] = set()
-    for candidate in ranked:
-        if candidate.score < floor or len(picked) >= MAX_POINTS:
-            break
-        chunk = hits[candidate.hit_index].chunk
-        index = next(
-            i for i, s in enumerate(chunk.sentences) if chunk.sentence_text(s) == candidate.text
-        )
-        chunk, sentences = in_context(chunks, chunk, index)
-        keys = {(chunk.chunk_id, s.start) for s in sentences}
-        if keys & used:
-            continue
-        used |= keys
-        picked.append((chunk, sentences))
-    return picked
-
-
-def _ranked_for_topic(
-    retriever: Retriever,
-    embedder: Embedder,
-    settings: Settings,
-    topic: str,
-    hits: Sequence[Hit],
-) -> list[Candidate]:
-    """The passages' sentences by their best score against the topic's wordings: the
-    topic with all corpus words aligned to it, and the topic with one of its words
-    replaced by an aligned corpus word ("enlargement" → "uitbreiding"), so an English
-    topic scores the Dutch sentences as its Dutch counterpart does."""
-    best: dict[tuple[int, str], Candidate] = {}
-    for wording in _topic_wordings(retriever, topic, settings.retrieval.heading_similarity):
-        for candidate in rank_sentences(embedder, settings.answer, wording, hits):
-            key = (candidate.hit_index, candidate.text)
-            if key not in best or candidate.score > best[key].score:
-                best[key] = candidate
-    return sorted(best.values(), key=lambda c: -c.score)
-
-
-def _topic_wordings(retriever: Retriever, topic: str, similarity: float) -> list[str]:
-    """The topic with the corpus words aligned to its words (a topic is short, like a
-    heading, so its words are aligned as loosely as headings are: "defence" ~
-    "defensie"), then, for each word the documents do not use, the topic with that word
-    replaced by its closest aligned word (the others may be another sense: "enlargement"
-    ~ "uitbreiding", but also "vergroting")."""
-    aligner = getattr(retriever, "aligner", None)
-    if aligner is None:
-        return [topic]
-    concepts = aligner.concepts(topic, min_similarity=similarity, pairs=False)
-    terms = [term for concept in concepts for term in concept]
-    wordings = [" ".join(dict.fromkeys([topic, *terms]))]
-    for word, *aligned in concepts:
-        if not aligned or word in aligner.known:  # the documents use the word itself
-            continue
-        pattern = re.compile(rf"\b{re.escape(word)}\b", re.IGNORECASE)
-        if pattern.search(topic):  # its closest corpus word only
-            wordings.append(pattern.sub(aligned[0], topic))
-    return list(dict.fromkeys(wordings))[:MAX_WORDINGS]
 
 
 def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder, settings: Settings) -> Picked:
@@ -155,6 +72,8 @@ def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder, settings: Se
         if chunk.kind != "body":
             continue
         for index, sentence in enumerate(chunk.sentences):
+            if is_planted(chunk, index):  # it addresses the reader or the system
+                continue
             text = " ".join(chunk.sentence_text(sentence).split())
             # Overlapping passages hold a sentence twice: keep the copy that has the
             # sentence before it in the same passage.

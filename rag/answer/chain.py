@@ -12,15 +12,17 @@ import re
 import time
 from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rag.answer.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.answer.facts import contained, fact_relevance, from_record
+from rag.answer.partial import asked_fact_missing, partial_note
 from rag.answer.spans import extract, opening
+from rag.answer.strategies import Draft, Tools, choose
 from rag.answer.summary import overview
 from rag.backends.base import AnswerBackend, create_backend, declines, refusal
 from rag.backends.prompt import strip_echo
-from rag.errors import InputError
+from rag.errors import InputError, RagError
 from rag.language.glossary import glossary as glossary_terms
 from rag.language.glossary import render as glossary_text
 from rag.language.text import content_pairs, content_words, guess_language, words
@@ -37,6 +39,19 @@ if TYPE_CHECKING:
 
 MAX_QUESTION_CHARS = 2000
 _CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+CRASH_NOTES = {
+    "nl": "Let op: het lokale model ({backend}) is eerder gecrasht; dit antwoord komt van de "
+    "extractieve methode, die de passages citeert.",
+    "en": "Note: the local model ({backend}) crashed earlier; this answer comes from the "
+    "extractive backend, which quotes the passages.",
+}
+
+
+def crash_note(backend: str, language: str) -> str:
+    """What an answer says when it was made without the model that crashed."""
+    return CRASH_NOTES.get(language, CRASH_NOTES["en"]).format(backend=backend)
+
+
 UNSUPPORTED_LANGUAGE = (
     "I can only answer questions in Dutch or English. / "
     "Ik kan alleen vragen in het Nederlands of het Engels beantwoorden."
@@ -82,6 +97,11 @@ class Turn:
     early: Answer | None = None  # decided before retrieval (a language we cannot serve)
     live: bool = False  # the backend's text was streamed as it came
     tail: str = ""  # what the chain added after a streamed text (spans, glossary)
+    notes: list[str] = field(default_factory=list)  # how the answer was made, for the reader
+    strategy: str = ""  # the answer strategy that searched and drafted it
+    framing: set[str] = field(default_factory=set)  # lines of the draft that are not claims
+    open_parts: list[str] = field(default_factory=list)  # parts the documents leave open
+    missing_fact: bool = False  # on the asked topic, without the asked fact
 
 
 class AnswerChain:
@@ -110,6 +130,14 @@ class AnswerChain:
         if name not in self._backends:
             self._backends[name] = create_backend(name, self.settings, self.embedder)
         return self._backends[name]
+
+    def _crashed(self, name: str) -> bool:
+        """Whether the backend's local model process has died (`ModelCrashed`)."""
+        try:
+            backend = self.backend(name)
+        except RagError:
+            return False  # an unknown backend is reported where it is used
+        return bool(getattr(backend, "crashed", None))
 
     def invoke(self, question: str, **options: Any) -> Answer:
         """The final answer (drains `run`)."""
@@ -154,8 +182,10 @@ class AnswerChain:
         else:
             unknown = tuple(self.retriever.unknown_words(turn.query))
         turn.query = replace(turn.query, unknown=unknown)
+        draft: Draft | None = None
         if hits is None:
-            turn.hits = self._search(turn.query, turn.k, turn.scope)
+            draft = self._draft(turn)
+            turn.hits = draft.hits
             turn.timings["retrieve"] = _ms(started)
         else:
             turn.hits = list(hits)
@@ -164,6 +194,8 @@ class AnswerChain:
         if fact is not None:  # who signed it, its date: from the document's own record
             turn.text, turn.hits = fact
             turn.fact = True
+        elif draft is not None and draft.text is not None:  # the strategy wrote it
+            turn.text = draft.text
         else:
             answerer = self.backend(turn.backend)
             turn.live = answerer.live
@@ -183,6 +215,25 @@ class AnswerChain:
         yield answer
 
     # ---- steps ----------------------------------------------------------------------------
+
+    def _draft(self, turn: Turn) -> Draft:
+        """Search and, for the extractive backend, draft the answer with the strategy for
+        this kind of question (`rag.answer.strategies`)."""
+        strategy = choose(turn.query)
+        turn.strategy = strategy.name
+        store = getattr(self.retriever, "store", None)
+        tools = Tools(
+            search=self._search,
+            extractive=self.backend("extractive"),
+            embedder=self.embedder,
+            settings=self.settings,
+            retriever=self.retriever,
+            chunks=getattr(store, "chunks", ()),
+        )
+        extractive = self.backend(turn.backend).name == "extractive"
+        draft = strategy.draft(tools, turn.query, turn.k, turn.scope, extractive)
+        turn.framing, turn.open_parts = draft.framing, draft.open_parts
+        return draft
 
     def _encode_question(self, query: Query) -> None:
         """Encode the question's own texts in one batch: its standalone text and focus,
@@ -302,6 +353,9 @@ class AnswerChain:
             k=k or self.settings.retrieval.k,
             started=started,
         )
+        if self._crashed(turn.backend):  # its model's process died: quote instead
+            turn.notes.append(crash_note(turn.backend, query.language))
+            turn.backend = "extractive"
         if query.detected not in ("nl", "en"):
             turn.early = Answer(
                 question=query.text,
@@ -319,7 +373,7 @@ class AnswerChain:
         started = time.perf_counter()
         text = strip_echo(turn.text).strip()
         parsed = parse_citations(text, len(turn.hits))
-        parsed.sentences = self._claims(parsed, turn.backend)
+        parsed.sentences = self._claims(parsed, turn)
         refused = not parsed.sentences  # nothing but refusal sentences (or nothing at all)
         verdicts: list[SentenceVerdict] = []
         citations: list[Citation] = []
@@ -337,8 +391,15 @@ class AnswerChain:
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
             spans = answer_spans(turn.query, verdicts, citations)
+            if not refused and asked_fact_missing(
+                turn.query, [c.quote for c in citations], self.embedder
+            ):
+                turn.missing_fact, spans = True, []  # on the topic, not the asked fact
+                text = f"{partial_note(turn.query.language)}\n{text}"
             terms = self._glossary(turn.query, citations)
             text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)
+        for note in turn.notes:
+            text += f"\n\n{note}"
         unsupported = bool(verdicts) and 2 * sum(v.supported for v in verdicts) < len(verdicts)
         timings = {**turn.timings, "verify": _ms(started)}
         timings["total"] = _ms(turn.started)
@@ -357,6 +418,9 @@ class AnswerChain:
             spans=spans,
             glossary=terms,
             scope=list(turn.scope),
+            notes=turn.notes,
+            answered=answered(refused, turn),
+            strategy=turn.strategy or ("fact" if turn.fact else "given"),
             relevance=max(
                 (v.relevance for v in verdicts if v.relevance is not None),
                 key=lambda r: r.score,
@@ -364,12 +428,14 @@ class AnswerChain:
             ),
         )
 
-    def _claims(self, parsed: ParsedAnswer, backend: str) -> list[ParsedSentence]:
-        """The sentences to verify: all but those that only decline to answer and the
-        extractive backend's own fixed lead-in ("Volgens de tekst:"), which is the only
-        text exempt from verification; punctuation exempts nothing."""
-        lead_ins: frozenset[str] = getattr(self.backend(backend), "lead_ins", frozenset())
-        return [s for s in parsed.sentences if not declines(s.text) and s.text not in lead_ins]
+    def _claims(self, parsed: ParsedAnswer, turn: Turn) -> list[ParsedSentence]:
+        """The sentences to verify: all but those that only decline to answer, the
+        extractive backend's own fixed lead-in ("Volgens de tekst:") and the headings of
+        a strategy's own draft (the parts of a question), which are the only text exempt
+        from verification; punctuation exempts nothing."""
+        lead_ins: frozenset[str] = getattr(self.backend(turn.backend), "lead_ins", frozenset())
+        exempt = lead_ins | turn.framing
+        return [s for s in parsed.sentences if not declines(s.text) and s.text not in exempt]
 
     def _verify(
         self, parsed: ParsedAnswer, hits: list[Hit], whole: bool = False
@@ -408,6 +474,14 @@ class AnswerChain:
             for marker, found in sorted(quotes.items())
         ]
         return verdicts, citations
+
+
+def answered(refused: bool, turn: Turn) -> Literal["full", "partial", "none"]:
+    """How completely the answer answers: not at all (refused), in part (a part of the
+    question left open, or the topic without the asked fact), or in full."""
+    if refused:
+        return "none"
+    return "partial" if turn.open_parts or turn.missing_fact else "full"
 
 
 def answer_spans(

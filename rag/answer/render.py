@@ -42,6 +42,9 @@ def answer_to_json(answer: Answer, question_id: str | None = None) -> dict[str, 
         "glossary": answer.glossary,
         "scope": answer.scope,
         "candidates": answer.candidates,
+        "notes": answer.notes,
+        "answered": answer.answered,
+        "strategy": answer.strategy,
     }
 
 

@@ -1,68 +1,72 @@
-"""A local GGUF model run in-process by llama-cpp-python (loaded once per process)."""
+"""A local GGUF model run by llama-cpp-python, in a child process of its own.
+
+The model is loaded once per file and kept in its process (`rag.backends.model_process`),
+so that a crash in llama.cpp's native code fails one answer with a clear message
+(`ModelCrashed`) instead of ending the app. A model whose process died is started again
+only on request (`load_llama(path, restart=True)`); the chain answers extractively
+meanwhile.
+"""
 
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from rag.backends.base import AnswerBackend
-from rag.backends.prompt import ChatBackend, delta_text
+from rag.backends.model_process import ModelProcess
+from rag.backends.prompt import ChatBackend
 from rag.errors import BackendError
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 
-_LLAMAS: dict[str, Any] = {}
-_LLAMA_LOCK = threading.Lock()
+_MODELS: dict[str, ModelProcess] = {}
+_MODELS_LOCK = threading.Lock()
 
 
-def load_llama(path: str) -> Any:
-    """The llama.cpp model for a GGUF path, loaded once per process."""
-    try:
-        import llama_cpp
-    except ImportError:
+def load_llama(path: str, restart: bool = False) -> ModelProcess:
+    """The process holding the model of a GGUF path, started once per app."""
+    if importlib.util.find_spec("llama_cpp") is None:
         raise BackendError(
             "The llamacpp backend needs llama-cpp-python: pip install 'kamerbrief-rag[llamacpp]'"
-        ) from None
+        )
     key = str(Path(path).expanduser().resolve())
-    with _LLAMA_LOCK:
-        if key not in _LLAMAS:
+    with _MODELS_LOCK:
+        model = _MODELS.get(key)
+        if model is None or (restart and not model.alive):
             if not Path(key).is_file():
                 raise BackendError(
                     f"No GGUF model file at {key}. Set RAG_GENERATION__MODEL to the path "
                     f"of a .gguf file, or choose --backend extractive."
                 )
-            try:
-                _LLAMAS[key] = llama_cpp.Llama(model_path=key, n_ctx=4096, verbose=False)
-            except (ValueError, RuntimeError, OSError) as exc:
-                raise BackendError(
-                    f"llama.cpp could not load the model at {key} ({exc}). Check that it is "
-                    f"a valid GGUF file, or choose --backend extractive."
-                ) from exc
-        return _LLAMAS[key]
+            model = _MODELS[key] = ModelProcess(key)
+        return model
+
+
+def crash_report(path: str) -> str | None:
+    """How the process of the model at `path` died, or None while it lives (or never ran)."""
+    model = _MODELS.get(str(Path(path).expanduser().resolve()))
+    return None if model is None or model.alive else str(model.crashed())
 
 
 class LlamaCppBackend(ChatBackend):
-    """A local GGUF model run in-process by llama-cpp-python."""
+    """A local GGUF model run by llama-cpp-python in a child process."""
 
     name = "llamacpp"
 
+    @property
+    def crashed(self) -> str | None:
+        """Set once the model's process has died; the chain then answers extractively."""
+        return crash_report(self.settings.model)
+
     def _generate(self, messages: list[dict[str, str]]) -> Iterator[str]:
-        llama = load_llama(self.settings.model)
-        try:
-            for chunk in llama.create_chat_completion(
-                messages=messages,
-                stream=True,
-                temperature=self.settings.temperature,
-                max_tokens=self.settings.max_tokens,
-            ):
-                yield from delta_text(chunk)
-        except (ValueError, RuntimeError) as exc:
-            raise BackendError(
-                f"llama.cpp failed while answering ({exc}). Try fewer passages "
-                f"(--k) or choose --backend extractive."
-            ) from exc
+        model = load_llama(self.settings.model)
+        yield from model.chat(
+            messages,
+            temperature=self.settings.temperature,
+            max_tokens=self.settings.max_tokens,
+        )
 
 
 def create(settings: Settings, embedder: Embedder) -> AnswerBackend:

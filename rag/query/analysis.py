@@ -80,7 +80,8 @@ def analyse(question: str, history: Sequence[tuple[str, str]] = ()) -> Query:
     asks = {k for k, name in ASKED_PATTERNS.items() if pattern(name).search(asked)}
     parts, section = tuple(asked_parts(standalone)), asked_section(standalone)
     if "gist" in asks and (parts or section or _names_a_topic(asked)):
-        asks.discard("gist")  # the gist of a part or a topic: answered like any question
+        asks.discard("gist")  # the gist of a part or a topic is a summary of it
+        asks.add("summary")
     return Query(
         text=question,
         language=cast(Literal["nl", "en"], detected if detected in ("nl", "en") else "en"),

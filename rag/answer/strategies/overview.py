@@ -1,0 +1,55 @@
+"""A summary of a topic ("vat het defensiebeleid samen", "the main points on trade"):
+cited bullets from different sections, each a sentence that stands on its own.
+
+The sentences are those a topic briefing takes (`rag.answer.topic.topic_sentences`: the
+topic and its aligned corpus words ranked over the retrieved passages), a sentence that
+opens by pointing back ("Dat", "This") with the sentence before it, in reading order. The
+gist of the whole document is searched as the chain always did (passages round the
+sections) and answered by the extractive backend's summary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.answer.strategies.base import Draft, Tools, merged
+from rag.answer.summary import span_text
+from rag.answer.topic import topic_sentences
+from rag.backends.extractive import LEAD_INS
+from rag.query.analysis import Query
+from rag.types import Hit
+
+SPECIFIC = frozenset({"number", "date", "money", "person"})
+
+
+class OverviewStrategy:
+    """Summaries: of a topic by bullets across sections; of the whole document, its gist."""
+
+    name = "overview"
+
+    def applies(self, query: Query) -> bool:
+        return (query.wants("summary") or query.wants("gist")) and not query.asks & SPECIFIC
+
+    def draft(
+        self, tools: Tools, query: Query, k: int, scope: Sequence[str], extractive: bool
+    ) -> Draft:
+        if query.wants("gist") or query.parts or query.section:
+            return Draft(hits=tools.search(query, k, scope))
+        picked = topic_sentences(
+            tools.retriever, tools.embedder, tools.settings, query.focus, tools.chunks, scope
+        )
+        if not picked:
+            return Draft(hits=tools.search(query, k, scope))
+        picked = sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1][0].start))
+        # The search's ranking first (what a reader checks first), then the bullets' own.
+        searched = tools.search(query, k, scope)
+        cited = [Hit(chunk=chunk, score=1.0, rank=1) for chunk, _ in picked]
+        hits = merged([searched + cited], len(searched) + len(cited))
+        if not extractive:
+            return Draft(hits=hits)
+        lead = LEAD_INS.get(query.language, LEAD_INS["en"])
+        lines = [lead]
+        for chunk, sentences in picked:
+            marker = next(i for i, h in enumerate(hits, 1) if h.chunk.chunk_id == chunk.chunk_id)
+            lines.append(f"- {span_text(chunk, sentences)} [{marker}]")
+        return Draft(hits=hits, text="\n".join(lines), framing={lead})

@@ -1,0 +1,150 @@
+"""Answer strategies by question kind (`rag.answer.strategies`), on the real letter index:
+questions of several parts answered part by part, summaries of a topic as cited bullets
+from several sections, and answers on the topic without the asked fact marked partial."""
+
+from __future__ import annotations
+
+import pytest
+
+from rag.answer.partial import asked_fact_missing
+from rag.answer.strategies import choose
+from rag.answer.strategies.base import merged
+from rag.pipeline import Pipeline
+from rag.query.analysis import analyse
+from rag.query.parts import split_parts
+from rag.types import Chunk, Hit
+
+
+@pytest.mark.parametrize(
+    ("question", "shown"),
+    [
+        (
+            "Wat wil het kabinet voor defensie, en waarom?",
+            ["Wat wil het kabinet voor defensie?", "Waarom?"],
+        ),
+        (
+            "What is the NATO norm? And when must it be reached?",
+            ["What is the NATO norm?", "And when must it be reached?"],
+        ),
+        (
+            "What is the role of the Commission and how will the Netherlands respond?",
+            ["What is the role of the Commission?", "How will the Netherlands respond?"],
+        ),
+        (
+            "Wat is het verschil tussen de aanpak van China en die van de VS?",
+            ["de aanpak van China", "die van de VS"],
+        ),
+    ],
+)
+def test_questions_of_several_parts_are_split(question: str, shown: list[str]) -> None:
+    parts = split_parts(question)
+    assert [p.shown for p in parts] == shown
+    assert choose(analyse(question)).name == "multi_part"
+
+
+def test_a_part_that_points_back_borrows_the_first_part() -> None:
+    why = split_parts("Wat wil het kabinet voor defensie, en waarom?")[1]
+    assert "defensie" in why.text and why.text.endswith("waarom?")
+    reached = split_parts("What is the NATO norm? And when must it be reached?")[1]
+    assert "NATO norm" in reached.text  # "it" points back
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Welke landen en organisaties noemt de brief?",  # one question, a list
+        "Welk percentage van het bbp en tegen welk jaar?",  # "tegen" opens no question
+        "Which countries does the letter name as like-minded partners?",
+    ],
+)
+def test_one_question_stays_whole(question: str) -> None:
+    assert len(split_parts(question)) == 1
+    assert choose(analyse(question)).name != "multi_part"
+
+
+def test_summaries_and_facts_get_their_strategies() -> None:
+    assert choose(analyse("Vat het defensiebeleid samen.")).name == "overview"
+    assert choose(analyse("What is the core message of the letter?")).name == "overview"
+    assert choose(analyse("Hoeveel procent van het bbp spreken de bondgenoten af?")).name == "fact"
+
+
+def _hit(n: int) -> Hit:
+    chunk = Chunk(
+        chunk_id=f"c{n}",
+        doc_id="d",
+        document="d.txt",
+        text="t",
+        start=0,
+        end=1,
+        line_start=1,
+        line_end=1,
+    )
+    return Hit(chunk=chunk, score=1.0, rank=n)
+
+
+def test_merged_rankings_take_each_ones_best_first_and_each_passage_once() -> None:
+    a, b = [_hit(1), _hit(2), _hit(3)], [_hit(2), _hit(4)]
+    ids = [h.chunk.chunk_id for h in merged([a, b], 10)]
+    assert ids == ["c1", "c2", "c4", "c3"]
+    assert [h.rank for h in merged([a, b], 2)] == [1, 2]
+
+
+def test_countries_asked_but_only_the_named_ones_quoted_is_partial(default_embedder) -> None:  # type: ignore[no-untyped-def]
+    question = analyse("Which other countries besides the Netherlands lead the coalition?")
+    quotes = ["Nederland leidt samen met anderen de coalitie."]
+    assert asked_fact_missing(question, quotes, default_embedder)
+    quotes = ["Nederland leidt samen met Noorwegen de coalitie."]
+    assert not asked_fact_missing(question, quotes, default_embedder)
+    assert not asked_fact_missing(analyse("Wat doet Nederland?"), ["Nederland."], default_embedder)
+
+
+@pytest.mark.slow
+def test_a_two_part_question_is_answered_part_by_part(pipeline: Pipeline) -> None:
+    answer = pipeline.ask("What does the letter want for defence, and why?")
+    assert answer.strategy == "multi_part"
+    assert "What does the letter want for defence?" in answer.answer
+    assert "Why?" in answer.answer
+    claims = [s.text for s in answer.sentences]
+    assert "Why?" not in claims and all(s.markers for s in answer.sentences)
+    assert all(s.supported for s in answer.sentences)
+    open_part = "The documents do not answer this part of the question."
+    assert (answer.answered == "partial") == (open_part in answer.answer)
+    assert answer.answered != "none"
+
+
+@pytest.mark.slow
+def test_a_topic_summary_cites_bullets_from_several_sections(pipeline: Pipeline) -> None:
+    answer = pipeline.ask("Vat het defensiebeleid samen.")
+    assert answer.strategy == "overview" and answer.answered == "full"
+    bullets = [line for line in answer.answer.splitlines() if line.startswith("- ")]
+    assert len(bullets) >= 3 and all(line.rstrip().endswith("]") for line in bullets)
+    sections = {c.section for c in answer.citations}
+    assert len(sections) >= 2, sections
+    assert sum(s.supported for s in answer.sentences) >= 3
+
+
+@pytest.mark.slow
+def test_a_follow_up_that_only_points_back_draws_on_the_previous_answers_passages(
+    pipeline: Pipeline,
+) -> None:
+    first_question = "Wat wil het kabinet met de handel?"
+    first = pipeline.ask(first_question)
+    later = pipeline.ask("Waarom?", history=[(first_question, first.answer)])
+    assert later.strategy == "follow_up"
+    earlier_ids = {c.chunk_id for c in first.citations}
+    assert earlier_ids <= {h.chunk.chunk_id for h in later.passages}
+    assert not {s.text for s in later.sentences} & {s.text for s in first.sentences}
+    own = pipeline.ask("En voor Nederland?", history=[(first_question, first.answer)])
+    assert own.strategy != "follow_up"  # it names a subject of its own
+
+
+def test_a_count_must_name_what_it_counts(default_embedder) -> None:  # type: ignore[no-untyped-def]
+    from rag.answer.partial import counted_noun, names_counted
+
+    assert counted_noun("Met hoeveel stemmen werd de motie aangenomen?") == "stemmen"
+    assert counted_noun("How many votes did the motion get?") == "votes"
+    assert counted_noun("Wat staat er in de brief?") is None
+    reference = ["Zie de motie van het lid Hoogeveen c.s. (21 501-20, nr. 2344)."]
+    assert not names_counted("stemmen", reference, default_embedder)
+    assert names_counted("votes", ["De motie werd met 120 stemmen aangenomen."], default_embedder)
+    assert names_counted("procent", ["in 2035 5% van het bbp"], default_embedder)
