@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,6 +25,9 @@ import tiktoken
 from rag.language.sentences import bounded_sentences, bounded_spans
 from rag.settings import ChunkingSettings
 from rag.types import Chunk, Document, Sentence
+from rag.verify.planted import flag_chunks
+
+log = logging.getLogger("rag.index")
 
 MAX_HEADING_CHARS = 200
 # No string longer than this many characters per allowed token is ever encoded: a longer
@@ -154,7 +158,14 @@ def chunk_document(doc: Document, settings: ChunkingSettings) -> list[Chunk]:
                 for part in _exact_fit(doc.text, group, budget):
                     chunks.append(_body_chunk(doc, heading, part, lines, seen_ids, markers, budget))
     chunks.extend(_footnote_chunks(doc, section_starts, lines, budget, seen_ids))
-    return chunks
+    flagged_chunks, flagged = flag_chunks(chunks)
+    for chunk, sentence, why in flagged:
+        log.warning(
+            "%s, lines %d-%d: a sentence %s; it stays searchable but is never quoted as an "
+            "answer: %.120r",
+            chunk.document, chunk.line_start, chunk.line_end, why, sentence,
+        )  # fmt: skip
+    return flagged_chunks
 
 
 def _runs(text: str, start: int, end: int, budget: _Budget) -> list[list[_Span]]:

@@ -33,6 +33,7 @@ from index.pgstore import (
     HNSW_M,
     PgStore,
     connect_pool,
+    connection,
     manifest_fields,
     redacted,
 )
@@ -89,7 +90,7 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
     """Write the manifest if there is none (or, for a fresh build with other settings,
     empty the store first); return the stored documents' content hashes."""
     meta = manifest_fields(settings, embedder.model_id, embedder.dim, now_iso())
-    with pool.connection() as conn, conn.transaction():
+    with connection(pool) as conn, conn.transaction():
         conn.execute("lock table rag_meta in share row exclusive mode")
         row = conn.execute("select manifest from rag_meta").fetchone()
         if row is not None:
@@ -177,7 +178,7 @@ def _worker_embed(raw: RawDocument) -> Prepared:
 def _vectors(pool: Any, embedder: PassageEncoder, chunks: list[Chunk]) -> np.ndarray:
     """Passage vectors: stored ones for unchanged passages (same id, same text), the
     rest embedded."""
-    with pool.connection() as conn:
+    with connection(pool) as conn:
         rows = conn.execute(
             "select chunk_id, embedding from rag_passages where chunk_id = any(%s)",
             ([c.chunk_id for c in chunks],),
@@ -197,7 +198,7 @@ def _vectors(pool: Any, embedder: PassageEncoder, chunks: list[Chunk]) -> np.nda
 def _store_term_vectors(pool: Any, embedder: PassageEncoder, texts: Sequence[str]) -> None:
     """Embed the vocabulary words the store has no vector for yet."""
     terms = sorted(content_word_counts(texts))
-    with pool.connection() as conn:
+    with connection(pool) as conn:
         rows = conn.execute(
             "select term from rag_term_vectors where term = any(%s)", (terms,)
         ).fetchall()
@@ -205,7 +206,7 @@ def _store_term_vectors(pool: Any, embedder: PassageEncoder, texts: Sequence[str
     if not new:
         return
     vectors = embedder.encode_passages(new)
-    with pool.connection() as conn, conn.cursor() as cur:
+    with connection(pool) as conn, conn.cursor() as cur:
         cur.executemany(
             "insert into rag_term_vectors values (%s, %s) on conflict do nothing",
             list(zip(new, np.asarray(vectors, dtype=np.float32), strict=True)),
@@ -219,7 +220,7 @@ def write_document(
     tokens = [Counter(passage_terms(c.search_text)) for c in chunks]
     lengths = [max(sum(t.values()), 1) for t in tokens]
     meta = {**describe(raw.text, raw.name), "described": True}
-    with pool.connection() as conn, conn.transaction():
+    with connection(pool) as conn, conn.transaction():
         old = conn.execute(
             "select content_hash, meta from rag_documents where doc_id = %s for update",
             (raw.doc_id,),
@@ -278,7 +279,7 @@ def set_document_metadata(pool: Any, entry: DocumentEntry) -> None:
     """Store one document's metadata (an admin's edit) and bump the generation, so
     every worker sees it."""
     meta = entry.model_dump(include={*FIELDS, "described", "edited"})
-    with pool.connection() as conn, conn.transaction():
+    with connection(pool) as conn, conn.transaction():
         conn.execute(
             "update rag_documents set meta = %s::jsonb where doc_id = %s",
             (json.dumps(meta), entry.doc_id),
@@ -288,7 +289,7 @@ def set_document_metadata(pool: Any, entry: DocumentEntry) -> None:
 
 def remove_document(pool: Any, doc_id: str) -> None:
     """Drop one document (passages, postings, vocabulary) in one transaction."""
-    with pool.connection() as conn, conn.transaction():
+    with connection(pool) as conn, conn.transaction():
         passages, tokens, df = _delete_passages(conn, doc_id)
         conn.execute("delete from rag_documents where doc_id = %s", (doc_id,))
         _add_stats(conn, df, -passages, -tokens)
@@ -333,7 +334,7 @@ def ensure_hnsw(pool: Any, settings: Settings) -> None:
     """Build the HNSW index once the store reaches the approximate threshold (as the
     folder store switches to FAISS HNSW); below it, dense search scans exactly."""
     kind = settings.index.faiss_type
-    with pool.connection() as conn:
+    with connection(pool) as conn:
         size = conn.execute("select passages from rag_meta").fetchone()[0]
         if kind == "flat" or (kind == "auto" and size < settings.index.approximate_above):
             return

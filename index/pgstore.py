@@ -17,9 +17,10 @@ with one cheap query, which is how a worker sees documents another worker added.
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -36,7 +37,7 @@ from index.store import (
     check_compatible,
     scope_view,
 )
-from rag.errors import ConfigError, IndexMissingError
+from rag.errors import ConfigError, IndexMissingError, StoreUnavailableError
 from rag.language.text import query_terms
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
@@ -79,19 +80,59 @@ def redacted(url: str) -> str:
     return urlunsplit(parts)
 
 
+# A dead or unreachable server fails a request within seconds instead of the drivers'
+# defaults (no connect timeout; 30 s waiting for a pooled connection): the API answers
+# 503 and the pool reconnects by itself once the server is back.
+CONNECT_TIMEOUT_S = 3
+POOL_WAIT_S = 3.0
+
+
+@contextlib.contextmanager
+def connection(pool: Any) -> Iterator[Any]:
+    """A pooled connection; a lost or unreachable server becomes `StoreUnavailableError`
+    (one line saying what happened and what to do) instead of a driver error."""
+    import psycopg
+    from psycopg_pool import PoolTimeout
+
+    try:
+        with pool.connection() as conn:
+            yield conn
+    except (psycopg.OperationalError, PoolTimeout) as exc:
+        raise unavailable(exc) from None
+
+
+def unavailable(exc: BaseException) -> StoreUnavailableError:
+    """The user-facing error for a database that went away (or never answered)."""
+    cause = " ".join(str(exc).split())[:160] or type(exc).__name__
+    return StoreUnavailableError(
+        f"The database connection was lost ({cause}). Check that PostgreSQL is running, "
+        "then run the same command again to resume (the API answers again by itself)."
+    )
+
+
+def lost_connection(exc: BaseException) -> bool:
+    """Is `exc` the driver's way of saying the server is gone (not a bad query)?"""
+    try:
+        import psycopg
+        from psycopg_pool import PoolTimeout
+    except ImportError:
+        return False
+    return isinstance(exc, (psycopg.OperationalError, PoolTimeout))
+
+
 def connect_pool(url: str, max_size: int = 8) -> Any:
     """A connection pool with pgvector's types registered (migrating the schema first)."""
     try:
         import psycopg
         from pgvector.psycopg import register_vector
-        from psycopg_pool import ConnectionPool
+        from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError:
         raise ConfigError(
             "The PostgreSQL store needs psycopg, psycopg-pool and pgvector: "
             "pip install 'kamerbrief-rag[postgres]'."
         ) from None
     try:
-        with psycopg.connect(url, autocommit=True) as conn:
+        with psycopg.connect(url, autocommit=True, connect_timeout=CONNECT_TIMEOUT_S) as conn:
             migrate(conn)
     except psycopg.OperationalError as exc:
         raise ConfigError(
@@ -112,9 +153,18 @@ def connect_pool(url: str, max_size: int = 8) -> Any:
         conn.commit()
 
     pool = ConnectionPool(
-        url, min_size=1, max_size=max_size, configure=configure, kwargs={"autocommit": True}
+        url,
+        min_size=1,
+        max_size=max_size,
+        configure=configure,
+        kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
+        timeout=POOL_WAIT_S,
     )
-    pool.wait()
+    try:
+        pool.wait(timeout=POOL_WAIT_S * 3)
+    except PoolTimeout as exc:
+        pool.close()
+        raise unavailable(exc) from None
     return pool
 
 
@@ -189,7 +239,7 @@ class PgStore:
         return store
 
     def _load(self) -> None:
-        with self.pool.connection() as conn, conn.transaction():
+        with connection(self.pool) as conn, conn.transaction():
             conn.execute("set transaction isolation level repeatable read, read only")
             meta = conn.execute("select manifest, generation, passages from rag_meta").fetchone()
             if meta is None:
@@ -241,7 +291,7 @@ class PgStore:
 
     def reload_if_changed(self) -> PgStore | None:
         """A fresh snapshot if another writer committed since this one was read."""
-        with self.pool.connection() as conn:
+        with connection(self.pool) as conn:
             row = conn.execute("select generation from rag_meta").fetchone()
         if row is None or int(row[0]) == self.generation:
             return None
@@ -249,7 +299,7 @@ class PgStore:
 
     def disk_bytes(self) -> int:
         """Bytes the store's tables and indexes take in the database."""
-        with self.pool.connection() as conn:
+        with connection(self.pool) as conn:
             row = conn.execute(
                 "select coalesce(sum(pg_total_relation_size(oid)), 0) from pg_class "
                 "where relkind = 'r' and relname like 'rag\\_%'"
@@ -271,7 +321,7 @@ class PgStore:
         own short candidate list)."""
         if not self.ids:
             return []
-        with self.pool.connection() as conn, conn.transaction():
+        with connection(self.pool) as conn, conn.transaction():
             if documents is None:
                 rows = self._dense(conn, query, k, "").fetchall()
             else:
@@ -292,7 +342,7 @@ class PgStore:
 
     def dense_plan(self, query: np.ndarray, k: int = 10) -> str:
         """PostgreSQL's plan for `dense_search` (an HNSW index scan, or a sequential one)."""
-        with self.pool.connection() as conn, conn.transaction():
+        with connection(self.pool) as conn, conn.transaction():
             return "\n".join(r[0] for r in self._dense(conn, query, k, "explain ").fetchall())
 
     def _dense(self, conn: Any, query: np.ndarray, k: int, prefix: str) -> Any:
@@ -341,7 +391,7 @@ class PgStore:
 
         def read(part: int) -> list[Any]:
             group = {"concepts": numbers[part::parts], "terms": terms[part::parts], **shared}
-            with self.pool.connection() as conn:
+            with connection(self.pool) as conn:
                 return conn.execute(sql, group).fetchall()
 
         others = [_READERS.submit(read, part) for part in range(1, parts)]
@@ -358,7 +408,7 @@ class PgStore:
         found = self._recent.get(ids)
         missing = [i for i in ids if i not in found]
         if missing:
-            with self.pool.connection() as conn:
+            with connection(self.pool) as conn:
                 rows = conn.execute(
                     "select id, embedding from rag_passages where id = any(%s)",
                     (missing,),

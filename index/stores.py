@@ -39,11 +39,11 @@ def open_store(settings: Settings, *, check: bool = True) -> SearchIndex:
 
 def store_exists(settings: Settings) -> bool:
     if uses_server(settings):
-        from index.pgstore import connect_pool
+        from index.pgstore import connect_pool, connection
 
         pool = connect_pool(settings.index.store, 1)
         try:
-            with pool.connection() as conn:
+            with connection(pool) as conn:
                 return conn.execute("select count(*) from rag_meta").fetchone()[0] > 0
         finally:
             pool.close()

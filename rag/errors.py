@@ -27,3 +27,7 @@ class BackendError(RagError):
 
 class ConfigError(RagError):
     """Settings that cannot work together, or an unknown name."""
+
+
+class StoreUnavailableError(RagError):
+    """The index database cannot be reached, or the connection to it was lost."""

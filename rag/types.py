@@ -113,6 +113,11 @@ class Chunk(Frozen):
         default_factory=list, description="Numbers of footnotes whose markers this passage holds."
     )
     footnote_number: int | None = Field(default=None, description="For footnote passages.")
+    planted: list[int] | None = Field(
+        default=None,
+        description="Sentences (indices) that address the reader or the system, flagged "
+        "at indexing (rag.verify.planted); never quoted as an answer. None: not checked.",
+    )
 
     @property
     def lines(self) -> tuple[int, int]:

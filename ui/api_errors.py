@@ -17,7 +17,14 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from rag.errors import BackendError, ConfigError, IndexMissingError, InputError, RagError
+from rag.errors import (
+    BackendError,
+    ConfigError,
+    IndexMissingError,
+    InputError,
+    RagError,
+    StoreUnavailableError,
+)
 from ui.access import MESSAGES, Verdict
 
 log = logging.getLogger("rag.api")
@@ -67,7 +74,7 @@ def error_of(exc: Exception) -> tuple[int, str]:
         return exc.status, exc.message
     if isinstance(exc, BackendError):
         return 503, str(exc)
-    if isinstance(exc, IndexMissingError):
+    if isinstance(exc, (IndexMissingError, StoreUnavailableError)):
         return 503, str(exc)
     if isinstance(exc, (InputError, ConfigError, RagError)):
         return 400, str(exc)

@@ -184,7 +184,12 @@ def sources_markdown(answer: Answer) -> str:
             f"\n\n**{SOURCES_HEADING[answer.language]}**\n\n"
             + citations_markdown(answer.citations).rstrip()
         )
-    if answer.refused and answer.passages:
+    return closest_markdown(answer) if answer.refused else ""
+
+
+def closest_markdown(answer: Answer) -> str:
+    """A refusal's three closest passages, as a Markdown list under its heading."""
+    if answer.passages:
         lines = [
             f"- {h.chunk.document}, lines {h.chunk.line_start}–{h.chunk.line_end}"
             + (f" — {h.chunk.section}" if h.chunk.section else "")
@@ -236,7 +241,7 @@ def usage(prompt: int, reply: str) -> dict[str, int]:
 
 def completion(reply_id: str, model: str, answer: Answer, prompt: int = 0) -> dict[str, Any]:
     """A `chat.completion` object with the extra `citations` and `refused` fields."""
-    content = answer.answer + sources_markdown(answer)
+    content = reply_text(answer)
     return {
         "id": reply_id,
         "object": "chat.completion",
@@ -245,10 +250,7 @@ def completion(reply_id: str, model: str, answer: Answer, prompt: int = 0) -> di
         "choices": [
             {
                 "index": 0,
-                "message": {
-                    "role": "assistant",
-                    "content": content,
-                },
+                "message": {"role": "assistant", "content": content},
                 "finish_reason": "stop",
             }
         ],
@@ -258,11 +260,38 @@ def completion(reply_id: str, model: str, answer: Answer, prompt: int = 0) -> di
     }
 
 
+WITHHELD = {
+    "nl": "Het antwoord van het taalmodel is achtergehouden: geen van zijn {n} zinnen wordt "
+    "gesteund door de passages die het aanhaalt, dus het kan onjuist zijn.",
+    "en": "The language model's answer was withheld: none of its {n} sentences is supported "
+    "by the passages it cites, so it may be false.",
+}
+
+
+def rejected(answer: Answer) -> bool:
+    """Did the checks reject the answer's own text? (A refusal with claims in it that no
+    cited passage supports; a plain refusal phrase is not rejected, it is the reply.)"""
+    return answer.refused and bool(answer.sentences)
+
+
+def reply_text(answer: Answer) -> str:
+    """The message content: the answer and its sources; for a rejected answer, a note
+    that it was withheld and why, and the closest passages, never the rejected text (an
+    OpenAI client shows `content` and ignores the extra `refused` field)."""
+    if rejected(answer):
+        note = WITHHELD.get(answer.language, WITHHELD["en"]).format(n=len(answer.sentences))
+        return note + closest_markdown(answer)
+    return answer.answer + sources_markdown(answer)
+
+
 def completion_chunks(
     reply_id: str, model: str, events: Iterator[str | Answer], prompt: int | None = None
 ) -> Iterator[str]:
     """`chat.completion.chunk` events: text deltas, the sources, the citations, then (when
-    `prompt` is given) a chunk with no choices and the `usage`, then [DONE]."""
+    `prompt` is given) a chunk with no choices and the `usage`, then [DONE].
+
+    The text is held back until it is verified and then sent as it was written, delta by
+    delta: a reply the checks reject is never sent (`reply_text` says why instead)."""
     created = int(time.time())
 
     sent: list[str] = []
@@ -281,17 +310,22 @@ def completion_chunks(
         return f"data: {json.dumps(body, ensure_ascii=False)}\n\n"
 
     yield chunk({"role": "assistant", "content": ""})
+    held: list[str] = []
     try:
         for event in events:
             if isinstance(event, Answer):
-                sources = sources_markdown(event)
-                if sources:
-                    yield chunk({"content": sources})
+                if rejected(event):
+                    yield chunk({"content": reply_text(event)})
+                else:
+                    yield from (chunk({"content": text}) for text in held)
+                    sources = sources_markdown(event)
+                    if sources:
+                        yield chunk({"content": sources})
                 yield chunk({}, "stop", citations=citations_json(event), refused=event.refused)
                 if prompt is not None:
                     yield chunk(None, usage=usage(prompt, "".join(sent)))
             elif event:
-                yield chunk({"content": event})
+                held.append(event)
     except Exception as exc:  # noqa: BLE001 - the status is sent; report in the stream
         from ui.api_errors import error_of
 

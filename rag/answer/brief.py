@@ -21,6 +21,7 @@ from rag.language.identify import answer_language
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from rag.types import Briefing, BriefingPoint, Chunk, Citation, Sentence
+from rag.verify.planted import is_planted
 
 if TYPE_CHECKING:
     from rag.answer.chain import AnswerChain, Retriever
@@ -71,6 +72,8 @@ def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder, settings: Se
         if chunk.kind != "body":
             continue
         for index, sentence in enumerate(chunk.sentences):
+            if is_planted(chunk, index):  # it addresses the reader or the system
+                continue
             text = " ".join(chunk.sentence_text(sentence).split())
             # Overlapping passages hold a sentence twice: keep the copy that has the
             # sentence before it in the same passage.

@@ -20,6 +20,7 @@ from rag.query.analysis import Query, own_subject
 from rag.retrieval.embeddings import Embedder
 from rag.settings import AnswerSettings, Settings
 from rag.types import Hit
+from rag.verify.planted import is_planted
 from rag.verify.relevance import (
     MONEY,
     PERSON,
@@ -129,7 +130,9 @@ def rank_sentences(
     owners: list[int] = []
     seen: set[str] = set()
     for i, hit in enumerate(hits):
-        for sentence in hit.chunk.sentences:
+        for j, sentence in enumerate(hit.chunk.sentences):
+            if is_planted(hit.chunk, j):  # it addresses the reader or the system
+                continue
             text = hit.chunk.sentence_text(sentence)
             key = " ".join(text.split())
             if key in seen or len(key) < settings.min_sentence_chars:
@@ -150,6 +153,7 @@ def gist(embedder: Embedder, settings: AnswerSettings, hits: Sequence[Hit]) -> l
         for i, hit in enumerate(hits)
         for j, sentence in enumerate(hit.chunk.sentences)
         if len(hit.chunk.sentence_text(sentence).strip()) >= settings.min_sentence_chars
+        and not is_planted(hit.chunk, j)
     ]
     if not found:
         return []

@@ -16,6 +16,7 @@ from rag.backends.base import refusal
 from rag.query.analysis import Query
 from rag.settings import GenerationSettings
 from rag.types import Hit
+from rag.verify.planted import visible_text
 
 HISTORY_TURNS = 3
 LANGUAGE_NAMES = {"nl": "Dutch", "en": "English"}
@@ -75,7 +76,8 @@ def format_passages(hits: Sequence[Hit]) -> str:
         if c.section:
             where.append(f"section: {c.section}")
         where.append(f"lines {c.line_start}-{c.line_end}")
-        blocks.append(f"[{number}] ({'; '.join(_data(w) for w in where)})\n{_data(c.text)}")
+        text = _data(visible_text(c))  # sentences that address the model are left out
+        blocks.append(f"[{number}] ({'; '.join(_data(w) for w in where)})\n{text}")
     return "\n\n".join(blocks)
 
 
