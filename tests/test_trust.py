@@ -13,6 +13,7 @@ from rag.answer.spans import extract, opening
 from rag.language.glossary import glossary, load, translate
 from rag.pipeline import Pipeline
 from rag.query.analysis import analyse
+from rag.retrieval.embeddings import Embedder
 from rag.settings import AnswerSettings
 from rag.verify.relevance import Candidate, RelevanceJudge, load_model
 
@@ -117,12 +118,46 @@ def test_glossary_translates_words_stems_and_compounds() -> None:
     assert "+" in (
         translate("handelsakkoorden", dictionary) or translate("defensiebeleid", dictionary) or "+"
     )
-    terms = glossary([NATO_2035], DICTIONARY)
-    assert "security" in terms.get("veiligheid", "")
 
 
-def test_no_dictionary_means_no_glossary(tmp_path: Path) -> None:
-    assert glossary([NATO_2035], tmp_path / "missing") == {}
+SIGNED = (
+    "De minister van Buitenlandse Zaken, D.M. van Weel, namens de minister van Defensie. "
+    "Den Haag. De Europese waarden en partners, zoals bedoeld; windenergie is een grote "
+    "zorg voor de lidstaten en de Tweede Kamer, en de veiligheidsarchitectuur."
+)
+
+
+def test_glossary_gives_the_term_tables_english_and_no_word_by_word_senses(
+    tmp_path: Path,
+) -> None:
+    """The issue's misleading entries ("zaken = pocket", "namens = Namur", "haag =
+    hedge") are gone: phrases and compounds from the sourced table, nothing else by
+    default, with or without the dictionary installed."""
+    for base in (DICTIONARY, tmp_path / "missing", None):
+        terms = glossary([SIGNED], base)
+        assert terms["Buitenlandse Zaken"] == "Foreign Affairs"
+        assert terms["Tweede Kamer"] == "House of Representatives"
+        assert terms["Den Haag"] == "The Hague"
+        assert terms["lidstaten"] == "Member States"
+        assert terms["veiligheidsarchitectuur"] == "security architecture"
+        assert terms["waarden"] == "values"
+        for word in ("zaken", "Zaken", "namens", "haag", "partners", "bedoeld", "grote"):
+            assert word not in terms
+
+
+@pytest.mark.skipif(
+    DICTIONARY is None or not Path(f"{DICTIONARY}.index").is_file(),
+    reason="FreeDict nld-eng is not installed (scripts/install.sh installs it as root)",
+)
+def test_glossary_dictionary_senses_only_when_the_encoder_is_confident(
+    default_embedder: Embedder,
+) -> None:
+    """With a floor set, a word the table lacks gets its closest dictionary sense, and
+    none below the floor ("grote" is never "cave")."""
+    terms = glossary([SIGNED], DICTIONARY, embedder=default_embedder, min_similarity=0.9)
+    assert terms["windenergie"] == "wind energy"
+    for word in ("namens", "haag", "partners", "bedoeld", "grote", "zorg"):
+        assert word not in terms
 
 
 @pytest.mark.skipif(

@@ -268,7 +268,10 @@ class AnswerChain:
         quotes = [c.quote for c in citations if guess_language(words(c.quote)) == "nl"]
         if query.language != "en" or not quotes:
             return {}
-        return glossary_terms(quotes, self.settings.answer.glossary)
+        a = self.settings.answer
+        return glossary_terms(
+            quotes, a.glossary, embedder=self.embedder, min_similarity=a.glossary_min_similarity
+        )
 
     def _judge_relevance(
         self, turn: Turn, verdicts: list[SentenceVerdict]
