@@ -101,6 +101,29 @@ def test_countries_get_their_english_names_for_english_readers() -> None:
     assert opening(english, "en") == "Countries named: Ukraine, Norway, Türkiye [2]."
 
 
+def test_english_facts_name_every_country_people_with_their_office_and_acronyms(
+    default_embedder: Embedder,
+) -> None:
+    """With the encoder (as in the chain), an English question gets all countries ("het
+    VK" too), a person with the office the sentence gives, and an acronym with the
+    expansion the sentence gives, each checked; a Dutch question's spans stay as they were."""
+    text = "Het VK en ook Oekraïne, Noorwegen en Turkije zijn cruciale Europese partners."
+    english = extract(analyse("Which countries are partners?"), text, 2, default_embedder)
+    assert english[0].shown == ["United Kingdom", "Ukraine", "Norway", "Türkiye"]
+    dutch = extract(analyse("Welke landen zijn partners?"), text, 2, default_embedder)
+    assert dutch[0].shown == ["Oekraïne", "Noorwegen", "Turkije"]
+    signed = "De minister van Buitenlandse Zaken, D.M. van Weel"
+    people = extract(analyse("Who signed the letter?"), signed, 1, default_embedder)
+    assert people[0].shown == ["D.M. van Weel, Minister of Foreign Affairs"]
+    assert opening(people, "en").startswith("Named in the cited text: D.M. van Weel, Minister")
+    pca = "Een belangrijk initiatief zijn de Prioritised Capability Areas (PCA’s)."
+    spans = extract(analyse("Which PCAs does it lead?"), pca, 3, default_embedder)
+    assert spans[0].kind == "bodies"
+    assert spans[0].shown == ["PCA: Prioritised Capability Areas"]
+    unknown = "De minister van Sport, A. Jansen"  # a portfolio the table lacks: no office
+    assert extract(analyse("Who is it?"), unknown, 1, default_embedder)[0].shown == ["A. Jansen"]
+
+
 def test_amounts_and_dates_in_english_notation() -> None:
     text = "Op 12 december 2025 werd € 1,5 miljard vrijgemaakt voor 1.000 projecten."
     spans = extract(analyse("How much money and when?"), text, 1)

@@ -339,7 +339,7 @@ class AnswerChain:
             text = parsed.text
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
-            spans = answer_spans(turn.query, verdicts, citations)
+            spans = answer_spans(turn.query, verdicts, citations, self.embedder)
             terms = self._glossary(turn.query, citations)
             text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)
         unsupported = bool(verdicts) and 2 * sum(v.supported for v in verdicts) < len(verdicts)
@@ -414,7 +414,10 @@ class AnswerChain:
 
 
 def answer_spans(
-    query: Query, verdicts: Sequence[SentenceVerdict], citations: Sequence[Citation]
+    query: Query,
+    verdicts: Sequence[SentenceVerdict],
+    citations: Sequence[Citation],
+    embedder: Embedder | None = None,
 ) -> list[AnswerSpan]:
     """Spans of what was asked, from the quotes of grounded sentences that answer."""
     wanted = {
@@ -429,7 +432,7 @@ def answer_spans(
         span
         for citation in citations
         if citation.marker in wanted
-        for span in extract(query, citation.quote, citation.marker)
+        for span in extract(query, citation.quote, citation.marker, embedder)
     ]
 
 
