@@ -91,7 +91,7 @@ def _name_pattern(name: str) -> re.Pattern[str]:
 _LONGEST_FIRST: dict[int, list[str]] = {}  # per name table (each is loaded once)
 
 
-def _named(text: str, table: dict[str, str]) -> list[str]:
+def named(text: str, table: dict[str, str]) -> list[str]:
     """Dutch names from `table` that stand in `text` (longest first, no overlaps)."""
     found: list[tuple[int, str]] = []
     taken: list[range] = []
@@ -109,6 +109,13 @@ def _named(text: str, table: dict[str, str]) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
+def figures_of(text: str) -> list[str]:
+    """Dates, amounts, then the other numbers and percentages of a text, as written."""
+    figures = _DATE.findall(text) + _AMOUNT.findall(text)
+    rest = _AMOUNT.sub(" ", _DATE.sub(" ", text))
+    return figures + [f.strip() for f in _FIGURE.findall(rest)]
+
+
 def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -> list[AnswerSpan]:
     """The spans of one cited sentence that answer the question's asked-for kind, as they
     stand in the source and as the reader is shown them. For an English question with an
@@ -118,9 +125,7 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
         return _english(query, text, marker, embedder)
     found: list[tuple[str, list[str]]] = []
     if query.wants("number") or query.wants("date") or query.wants("money"):
-        figures = _DATE.findall(text) + _AMOUNT.findall(text)
-        rest = _AMOUNT.sub(" ", _DATE.sub(" ", text))
-        figures += [f.strip() for f in _FIGURE.findall(rest)]
+        figures = figures_of(text)
         if figures:
             found.append(("figures", figures))
     if query.wants("person"):
@@ -129,7 +134,7 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
             found.append(("people", people))
     if query.wants("list"):
         for kind, table in (("countries", countries_nl_en()), ("bodies", bodies_nl_en())):
-            names = _named(text, table)
+            names = named(text, table)
             if names:
                 found.append((kind, names))
     return [
@@ -152,8 +157,8 @@ def _english(query: Query, text: str, marker: int, embedder: Any) -> list[Answer
     if query.wants("person") and not facts["people"]:
         facts["people"] = [(m.group(0), m.group(0)) for m in PERSON.finditer(text)]
     for kind, table in (("countries", countries_for_english()), ("bodies", bodies_nl_en())):
-        named = [(table[name], name) for name in _named(text, table)]
-        facts[kind] = facts.get(kind, []) + named
+        pairs_named = [(table[name], name) for name in named(text, table)]
+        facts[kind] = facts.get(kind, []) + pairs_named
     for kind in ("people", "countries", "bodies"):
         pairs = [p for p in facts.get(kind, []) if p[0] in _verified(p, embedder, kind)]
         if pairs:
