@@ -115,6 +115,7 @@ def test_a_short_topics_language(topic: str, language: str) -> None:
     known = frozenset({"handel", "china", "defensie", "uitgaven", "veiligheid"})
     assert topic_language(topic, known, AnswerSettings().glossary) == language
     assert topic_language("China", known, None, prefer="nl") == "nl"
+    assert topic_language("“Handel”", known, None, prefer="en") == "en"  # a quoted heading
 
 
 # Dutch words a key-facts line must not hold: the term table's Dutch side (where it

@@ -195,7 +195,7 @@ def _corpus_updates(pipeline: Pipeline, lang: str) -> tuple:
         _header_html(lang, header_text(documents, lang)),
         *examples,
         gr.update(choices=choices, value=[doc_id for _, doc_id in choices]),
-        gr.update(choices=briefing_topics(chunks, documents)),
+        gr.update(choices=briefing_topics(chunks, documents, lang=lang)),
         document_rows(pipeline, lang),
         gr.update(choices=document_ids(pipeline), value=None),
     )

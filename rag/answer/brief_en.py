@@ -5,7 +5,8 @@ A short topic has no stop words to go by ("trade", "China", "trade policy"), so 
 words are counted as Dutch (the documents' own words, FreeDict's Dutch headwords,
 ISO 3166's Dutch country names) or English (FreeDict's English senses, ISO's English
 names); the side with more wins, and a tie ("China") goes to the interface's language
-when one is given, else English. A bullet's key-facts line holds its figures in English
+when one is given, else English; so does a quoted heading ("“Handel”", as the English
+interface offers the documents' headings). A bullet's key-facts line holds its figures in English
 notation, its people with their office, countries and bodies by their English names,
 acronyms with the expansion the sentence gives (all as `rag.answer.spans` renders them
 for answers, the composed ones checked by the verifier) and the term table's English
@@ -26,6 +27,7 @@ from rag.language.identify import EN_WORDS, NL_WORDS, detect_language
 from rag.language.text import letter_words
 
 MAX_TERMS = 6  # a key-facts line stays one line
+QUOTES = "“‘\"'"
 
 
 @lru_cache(maxsize=1)
@@ -44,6 +46,8 @@ def topic_language(
     """'nl' or 'en' for a briefing topic. `known`: the documents' (Dutch) words;
     `dictionary`: FreeDict's files (absent: counted without them); `prefer`: the
     language a tie goes to (default English)."""
+    if topic.strip()[:1] in QUOTES and prefer in ("nl", "en"):
+        return str(prefer)  # a quoted heading ("“Handel”") is briefed in the reader's language
     words = letter_words(topic)
     if any(w in NL_WORDS or w in EN_WORDS for w in words):
         lang = detect_language(topic)
