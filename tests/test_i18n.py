@@ -135,8 +135,10 @@ def test_quotes_are_marked_dutch_and_markers_left_untranslated(pipeline):
     answer = pipeline.ask("Who signed the letter?")
     shown = answer_html(answer, 0, "en")
     assert re.search(r'<li lang="nl">De minister van Buitenlandse Zaken', shown)
-    assert re.search(r'<p>Named in the cited text: D\.M\. van Weel, Minister of Foreign', shown)
+    assert re.search(r"<p>Named in the cited text: D\.M\. van Weel, Minister of Foreign", shown)
     assert 'translate="no"' in shown and 'class="cite"' in shown
+    assert "English answers quote the Dutch sources" in shown  # and how to connect a model
+    assert "rag serve --backend ollama --model" in shown
     refused = pipeline.ask("Wat is de hoofdstad van Peru?")
     assert refused.refused and refused.answer == refusal("nl")
     english = answer_html(refused, 1, "en").split('<div class="copy-row">')[0]  # as shown

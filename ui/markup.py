@@ -133,7 +133,13 @@ def _answer_footer(
     if unsupported:
         parts.append("⚠ " + text(lang, "answer.not_supported_count", n=len(unsupported)))
     parts.append(escape_text(answer.backend))
-    return f'<div class="answer-meta">{" · ".join(parts)}</div>' + copy_buttons_html(answer, lang)
+    note = ""
+    if answer.language == "en" and answer.backend == "extractive":
+        said = escape_text(text(lang, "answer.quotes_dutch", command="COMMAND"))
+        command = "<code>rag serve --backend ollama --model …</code>"
+        note = f'<div class="answer-note">{said.replace("COMMAND", command)}</div>'
+    meta = f'<div class="answer-meta">{" · ".join(parts)}</div>'
+    return meta + note + copy_buttons_html(answer, lang)
 
 
 def copy_buttons_html(answer: Answer, lang: str) -> str:
