@@ -33,7 +33,7 @@ from ui.app_chat import (
     wire_chat,
     wire_conversations,
 )
-from ui.app_style import LOAD_JS, TOGGLE_THEME_JS
+from ui.app_style import FOLLOW_LANGUAGE_JS, LOAD_JS, TOGGLE_THEME_JS
 from ui.app_tabs import (
     BriefingPage,
     DocumentsPage,
@@ -236,7 +236,7 @@ def _wire_language(
         js=LOAD_JS,
         queue=False,  # before any question, which waits in the queue
         **PRIVATE,
-    )
+    ).then(None, [page.language], None, js=FOLLOW_LANGUAGE_JS, **PRIVATE)
 
     def switch(lang: str, prefs_raw: Any, answers: list) -> tuple:
         lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
@@ -256,7 +256,7 @@ def _wire_language(
         [page.language, page.prefs, chat.answers],
         [*shown, page.prefs, chat.chatbot, chat.source_list, chat.panel],
         **PRIVATE,
-    )
+    ).then(None, [page.language], None, js=FOLLOW_LANGUAGE_JS, **PRIVATE)
 
 
 def _restore(pipeline: Pipeline, saved: Any, lang: str) -> tuple:

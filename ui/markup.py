@@ -273,7 +273,8 @@ def refusal_html(
             f"<li>{marker_html(turn, f'p{rank[e.hit.chunk.chunk_id]}', str(n), lang=lang)} "
             f"{escape_text(e.hit.chunk.document)}, "
             f"{text(lang, 'answer.lines', start=e.lines[0], end=e.lines[1])}"
-            f'{_section_suffix(e.hit.chunk)}<div class="excerpt">{escape_text(e.text)}</div></li>'
+            f'{_section_suffix(e.hit.chunk)}<div class="excerpt" lang="{_language_of(e.text)}">'
+            f"{escape_text(e.text)}</div></li>"
             for n, e in enumerate(excerpts, start=1)
             if e.hit.chunk.chunk_id in rank
         ]
