@@ -114,6 +114,14 @@ def test_english_interface_in_a_dutch_browser(browser, server) -> None:
     page.get_by_role("tab", name=re.compile("Documents")).click()
     page.wait_for_timeout(1000)
     assert_only(page, "en", "nl", "ui-language-en-documents")  # Gradio's upload texts
+    page.get_by_role("tab", name=re.compile("Briefing")).click()
+    page.fill("#topic input", "trade")
+    page.get_by_role("button", name=catalogue("en")["briefing.write"]).click()
+    page.wait_for_selector("#briefing .key-facts", timeout=120_000)
+    briefing = page.inner_text("#briefing")
+    assert "Sources" in briefing and "Bronnen" not in briefing and "Algemeen" not in briefing
+    assert page.locator('#briefing blockquote[lang="nl"]').count() >= 1
+    assert_only(page, "en", "nl", "ui-language-en-briefing")
     context.close()
 
 
