@@ -144,9 +144,11 @@ class Pipeline:
         *,
         backend: str | None = None,
         documents: Sequence[str] | None = None,
+        prefer: str | None = None,
     ) -> Briefing:
         """A short structured briefing on a topic (or the whole corpus, or the documents
-        in `documents`), every bullet cited."""
+        in `documents`), every bullet cited; `prefer`: the interface's language, for a
+        topic whose words are as Dutch as English ("China")."""
         self.refresh()
         return write_briefing(
             topic,
@@ -157,6 +159,7 @@ class Pipeline:
             settings=self.settings,
             backend=backend,
             documents=self.scope(documents),
+            prefer=prefer,
         )
 
     def replace_store(self, store: SearchIndex) -> None:

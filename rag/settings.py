@@ -277,8 +277,19 @@ class AnswerSettings(Section):
     glossary: Path | None = Field(
         default=Path("/usr/share/dictd/freedict-nld-eng"),
         description="FreeDict Dutch-English dictionary (dictd files, without .index / "
-        ".dict.dz; Debian package dict-freedict-nld-eng) for the glossary under English "
-        "answers that quote Dutch; none or missing: no glossary.",
+        ".dict.dz; Debian package dict-freedict-nld-eng) for the glossary's word senses "
+        "(see glossary_min_similarity); none or missing: the term table only.",
+    )
+    glossary_min_similarity: float | None = Field(
+        default=None,
+        ge=0,
+        le=1,
+        description="The glossary shows a word's closest dictionary sense (multilingual "
+        "encoder) from this cosine up; none: only the sourced term table "
+        "(rag/language/lexicon/terms_nl_en.toml). Off by default: the table alone was right "
+        "on 35/35 dev and 24/24 held-out items, with the dictionary from 0.9 on 53/54 dev and "
+        "58/60 held-out ('kamer = room', 'bestand = file' wrong), lower floors below 0.95 "
+        "(0.8: 0.87 dev); scripts/glossary_precision.py.",
     )
     relevance_pool: int = Field(
         default=8,

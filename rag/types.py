@@ -258,6 +258,11 @@ class BriefingPoint(Frozen):
     section: str
     text: str
     markers: list[int] = Field(default_factory=list)
+    facts: list[str] = Field(
+        default_factory=list,
+        description="An English briefing's point from a Dutch sentence: its figures, "
+        "names, countries, bodies and listed terms in English (rag.answer.brief_en).",
+    )
 
 
 class Briefing(Frozen):

@@ -123,3 +123,25 @@ def test_what_the_browser_keeps_is_bounded(pipeline):
     kept = Saved(many, "0").to_json()["conversations"]
     assert sum(len(c["answers"]) for c in kept) <= MAX_SAVED_TURNS
     assert kept[0]["id"] == "0"  # the newest first
+
+
+def test_quotes_are_marked_dutch_and_markers_left_untranslated(pipeline):
+    """An English answer's Dutch quote lines carry lang="nl" (a browser's page
+    translation can translate them, a screen reader reads them as Dutch); markers are
+    translate="no"; the refusal phrase follows the interface, as its badge does."""
+    from rag.backends.base import refusal
+    from ui.markup import answer_html
+
+    answer = pipeline.ask("Who signed the letter?")
+    shown = answer_html(answer, 0, "en")
+    assert re.search(r'<li lang="nl">De minister van Buitenlandse Zaken', shown)
+    assert re.search(r"<p>Named in the cited text: D\.M\. van Weel, Minister of Foreign", shown)
+    assert 'translate="no"' in shown and 'class="cite"' in shown
+    assert "English answers quote the Dutch sources" in shown  # and how to connect a model
+    assert "rag serve --backend ollama --model" in shown
+    refused = pipeline.ask("Wat is de hoofdstad van Peru?")
+    assert refused.refused and refused.answer == refusal("nl")
+    english = answer_html(refused, 1, "en").split('<div class="copy-row">')[0]  # as shown
+    assert text("en", "answer.refused") in english and refusal("en") in english
+    assert refusal("nl") not in english
+    assert refusal("nl") in answer_html(refused, 1, "nl")

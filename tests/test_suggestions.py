@@ -4,6 +4,7 @@ added or with that document alone: the suggestions follow what is indexed."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -97,7 +98,7 @@ def test_letter_questions_are_spread_over_its_sections_in_both_languages(pipelin
     assert all(q.startswith(prefix_nl) and q.endswith("?") for q in nl)
     assert all(q.startswith(prefix_en) and q.endswith("?") for q in en)
     asked = [q[len(prefix_nl) : -1] for q in nl]
-    assert asked == [q[len(prefix_en) : -1] for q in en]
+    assert asked == [q[len(prefix_en) : -1].strip("“”") for q in en]  # quoted in English
     assert asked[0] == LETTER[0] and asked[-1] == LETTER[-1], "first and last section"
     assert asked == sorted(set(asked), key=LETTER.index), "distinct, in reading order"
     assert _suggestions(pipeline, "nl", limit=20) == [prefix_nl + h + "?" for h in LETTER]
@@ -174,3 +175,13 @@ def test_header_lists_a_few_names_and_counts_the_rest():
     assert header_text(docs, "en") == "5 documents: doc-0.pdf, doc-1.pdf, doc-2.pdf and 2 more"
     assert header_text([], "nl") == "Nog geen documenten geïndexeerd"
     assert header_text([], "en") == "No documents indexed yet"
+
+
+def test_an_english_interface_quotes_dutch_headings(pipeline):
+    """What does the document say about “Veranderende geopolitieke context…”? — a Dutch
+    heading is quoted, not inlined, in questions and briefing topics alike."""
+    en = _suggestions(pipeline, "en")
+    assert all(re.fullmatch(r"What does the document say about “[^“”]+”\?", q) for q in en), en
+    topics = briefing_topics(pipeline.store.chunks, pipeline.documents(), lang="en")
+    assert topics and all(t.startswith("“") and t.endswith("”") for t in topics)
+    assert briefing_topics(pipeline.store.chunks, pipeline.documents(), lang="nl") == LETTER

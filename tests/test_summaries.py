@@ -4,13 +4,20 @@ carries the sentence before it; a topic briefs alike in Dutch and English."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from conftest import LETTER_HEADINGS
 
+from rag.answer.brief_en import topic_language
 from rag.answer.summary import leans_back, pick
+from rag.language import terms
+from rag.language.identify import NL_WORDS
+from rag.language.text import words
 from rag.pipeline import Pipeline
 from rag.query.analysis import analyse
+from rag.settings import AnswerSettings
 
 
 def test_pick_goes_round_the_groups_and_avoids_near_duplicates() -> None:
@@ -89,3 +96,61 @@ def test_a_topic_briefs_alike_in_either_language(
     assert abs(len(en.points) - len(nl.points)) <= 1
     shared = {c.quote for c in en.citations} & {c.quote for c in nl.citations}
     assert len(shared) >= min(len(en.points), len(nl.points)) - 1
+
+
+@pytest.mark.parametrize(
+    ("topic", "language"),
+    [
+        ("trade", "en"),
+        ("trade policy", "en"),
+        ("China", "en"),  # as Dutch as English: the tie goes to English without a hint
+        ("defence", "en"),
+        ("security", "en"),
+        ("handel", "nl"),
+        ("Oekraïne", "nl"),
+        ("defensie-uitgaven", "nl"),
+    ],
+)
+def test_a_short_topics_language(topic: str, language: str) -> None:
+    known = frozenset({"handel", "china", "defensie", "uitgaven", "veiligheid"})
+    assert topic_language(topic, known, AnswerSettings().glossary) == language
+    assert topic_language("China", known, None, prefer="nl") == "nl"
+    assert topic_language("“Handel”", known, None, prefer="en") == "en"  # a quoted heading
+
+
+# Dutch words a key-facts line must not hold: the term table's Dutch side (where it
+# differs from the English) and Dutch stop words.
+DUTCH_WORDS = {
+    w for k, v in terms.table().items() if k != v.lower() for w in words(k) if w not in words(v)
+} | set(NL_WORDS)
+ENGLISH_TOPICS = ("trade", "China", "trade policy", "defence", "enlargement")
+
+
+@pytest.mark.parametrize("topic", ENGLISH_TOPICS)
+def test_an_english_topic_gets_an_english_briefing(pipeline: Pipeline, topic: str) -> None:
+    """Every heading and key-facts line is English; a Dutch heading of the document is
+    quoted ('Section “Handel”'), and each Dutch quote stands under its key facts."""
+    briefing = pipeline.brief(topic)
+    assert briefing.language == "en" and briefing.points
+    lines = briefing.markdown.splitlines()
+    headings = [line for line in lines if line.startswith("#")]
+    assert headings[0] == f"# Briefing: {topic}" and headings[-1] == "## Sources"
+    for heading in headings[1:-1]:
+        assert heading == "## Opening" or re.fullmatch(r"## Section “.+”", heading), heading
+    bullets = [i for i, line in enumerate(lines) if line.startswith("- ")]
+    for i in bullets[: len(briefing.points)]:
+        assert lines[i].startswith("- Key facts: ")
+        assert lines[i + 1].startswith("  > ")
+        facts = set(words(re.sub(r"\[\d+\]", "", lines[i].removeprefix("- Key facts: "))))
+        assert not facts & DUTCH_WORDS, lines[i]
+    for point in briefing.points:
+        for fact in point.facts:  # figures as the sentence has them, in English notation
+            for number in re.findall(r"\d+(?:\.\d+)?", fact):
+                assert number.replace(".", ",") in point.text or number in point.text
+
+
+def test_a_dutch_topics_briefing_is_as_before(pipeline: Pipeline) -> None:
+    briefing = pipeline.brief("handel")
+    assert briefing.language == "nl"
+    assert "Key facts" not in briefing.markdown and "## Bronnen" in briefing.markdown
+    assert all(not p.facts for p in briefing.points)

@@ -13,6 +13,7 @@ from rag.answer.spans import extract, opening
 from rag.language.glossary import glossary, load, translate
 from rag.pipeline import Pipeline
 from rag.query.analysis import analyse
+from rag.retrieval.embeddings import Embedder
 from rag.settings import AnswerSettings
 from rag.verify.relevance import Candidate, RelevanceJudge, load_model
 
@@ -100,6 +101,29 @@ def test_countries_get_their_english_names_for_english_readers() -> None:
     assert opening(english, "en") == "Countries named: Ukraine, Norway, Türkiye [2]."
 
 
+def test_english_facts_name_every_country_people_with_their_office_and_acronyms(
+    default_embedder: Embedder,
+) -> None:
+    """With the encoder (as in the chain), an English question gets all countries ("het
+    VK" too), a person with the office the sentence gives, and an acronym with the
+    expansion the sentence gives, each checked; a Dutch question's spans stay as they were."""
+    text = "Het VK en ook Oekraïne, Noorwegen en Turkije zijn cruciale Europese partners."
+    english = extract(analyse("Which countries are partners?"), text, 2, default_embedder)
+    assert english[0].shown == ["United Kingdom", "Ukraine", "Norway", "Türkiye"]
+    dutch = extract(analyse("Welke landen zijn partners?"), text, 2, default_embedder)
+    assert dutch[0].shown == ["Oekraïne", "Noorwegen", "Turkije"]
+    signed = "De minister van Buitenlandse Zaken, D.M. van Weel"
+    people = extract(analyse("Who signed the letter?"), signed, 1, default_embedder)
+    assert people[0].shown == ["D.M. van Weel, Minister of Foreign Affairs"]
+    assert opening(people, "en").startswith("Named in the cited text: D.M. van Weel, Minister")
+    pca = "Een belangrijk initiatief zijn de Prioritised Capability Areas (PCA’s)."
+    spans = extract(analyse("Which PCAs does it lead?"), pca, 3, default_embedder)
+    assert spans[0].kind == "bodies"
+    assert spans[0].shown == ["PCA: Prioritised Capability Areas"]
+    unknown = "De minister van Sport, A. Jansen"  # a portfolio the table lacks: no office
+    assert extract(analyse("Who is it?"), unknown, 1, default_embedder)[0].shown == ["A. Jansen"]
+
+
 def test_amounts_and_dates_in_english_notation() -> None:
     text = "Op 12 december 2025 werd € 1,5 miljard vrijgemaakt voor 1.000 projecten."
     spans = extract(analyse("How much money and when?"), text, 1)
@@ -117,12 +141,46 @@ def test_glossary_translates_words_stems_and_compounds() -> None:
     assert "+" in (
         translate("handelsakkoorden", dictionary) or translate("defensiebeleid", dictionary) or "+"
     )
-    terms = glossary([NATO_2035], DICTIONARY)
-    assert "security" in terms.get("veiligheid", "")
 
 
-def test_no_dictionary_means_no_glossary(tmp_path: Path) -> None:
-    assert glossary([NATO_2035], tmp_path / "missing") == {}
+SIGNED = (
+    "De minister van Buitenlandse Zaken, D.M. van Weel, namens de minister van Defensie. "
+    "Den Haag. De Europese waarden en partners, zoals bedoeld; windenergie is een grote "
+    "zorg voor de lidstaten en de Tweede Kamer, en de veiligheidsarchitectuur."
+)
+
+
+def test_glossary_gives_the_term_tables_english_and_no_word_by_word_senses(
+    tmp_path: Path,
+) -> None:
+    """The issue's misleading entries ("zaken = pocket", "namens = Namur", "haag =
+    hedge") are gone: phrases and compounds from the sourced table, nothing else by
+    default, with or without the dictionary installed."""
+    for base in (DICTIONARY, tmp_path / "missing", None):
+        terms = glossary([SIGNED], base)
+        assert terms["Buitenlandse Zaken"] == "Foreign Affairs"
+        assert terms["Tweede Kamer"] == "House of Representatives"
+        assert terms["Den Haag"] == "The Hague"
+        assert terms["lidstaten"] == "Member States"
+        assert terms["veiligheidsarchitectuur"] == "security architecture"
+        assert terms["waarden"] == "values"
+        for word in ("zaken", "Zaken", "namens", "haag", "partners", "bedoeld", "grote"):
+            assert word not in terms
+
+
+@pytest.mark.skipif(
+    DICTIONARY is None or not Path(f"{DICTIONARY}.index").is_file(),
+    reason="FreeDict nld-eng is not installed (scripts/install.sh installs it as root)",
+)
+def test_glossary_dictionary_senses_only_when_the_encoder_is_confident(
+    default_embedder: Embedder,
+) -> None:
+    """With a floor set, a word the table lacks gets its closest dictionary sense, and
+    none below the floor ("grote" is never "cave")."""
+    terms = glossary([SIGNED], DICTIONARY, embedder=default_embedder, min_similarity=0.9)
+    assert terms["windenergie"] == "wind energy"
+    for word in ("namens", "haag", "partners", "bedoeld", "grote", "zorg"):
+        assert word not in terms
 
 
 @pytest.mark.skipif(

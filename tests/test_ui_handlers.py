@@ -291,7 +291,7 @@ def test_briefing_is_cited_and_exportable(pipeline, options):
     # Markers are links to their source in the list below (clickable like the chat's).
     links = re.findall(r'<a class="bcite" href="#brief-src-(\d+)"', shown)
     assert links and all(f'<li id="brief-src-{n}">' in shown for n in links)
-    assert "<blockquote>" in shown
+    assert '<blockquote lang="nl">' in shown  # Dutch quotes are marked Dutch
 
 
 def test_copied_answer_contains_citations_and_quotes(pipeline, options):

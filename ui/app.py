@@ -31,7 +31,7 @@ from ui.app_chat import (
     wire_chat,
     wire_conversations,
 )
-from ui.app_style import LOAD_JS, TOGGLE_THEME_JS
+from ui.app_style import FOLLOW_LANGUAGE_JS, LOAD_JS, TOGGLE_THEME_JS
 from ui.app_tabs import (
     BriefingPage,
     DocumentsPage,
@@ -198,7 +198,7 @@ def _corpus_updates(pipeline: Pipeline, lang: str, unticked: Collection[str] = (
         _header_html(lang, header_text(documents, lang)),
         *examples,
         gr.update(choices=choices, value=_ticked([doc_id for _, doc_id in choices], unticked)),
-        gr.update(choices=briefing_topics(chunks, documents)),
+        gr.update(choices=briefing_topics(chunks, documents, lang=lang)),
         document_rows(pipeline, lang),
         gr.update(choices=document_ids(pipeline), value=None),
     )
@@ -252,7 +252,7 @@ def _wire_language(
         js=LOAD_JS,
         queue=False,  # before any question, which waits in the queue
         **PRIVATE,
-    )
+    ).then(None, [page.language], None, js=FOLLOW_LANGUAGE_JS, **PRIVATE)
 
     def switch(lang: str, prefs_raw: Any, answers: list, ticked: Any) -> tuple:
         lang = lang if lang in LANGUAGES else DEFAULT_LANGUAGE
@@ -272,7 +272,7 @@ def _wire_language(
         [page.language, page.prefs, chat.answers, chat.scope],
         [*shown, page.prefs, chat.chatbot, chat.source_list, chat.panel],
         **PRIVATE,
-    )
+    ).then(None, [page.language], None, js=FOLLOW_LANGUAGE_JS, **PRIVATE)
 
 
 def _restore(pipeline: Pipeline, saved: Any, lang: str) -> tuple:

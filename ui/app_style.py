@@ -315,6 +315,21 @@ LOAD_JS = """
 }
 """
 
+# After the language is set (on load or by the switch): mark the page's language, and
+# when Gradio started in the other language, remember the choice and reload, so Gradio's
+# own texts follow it too (`ui.locale_first`; the conversation and settings are kept in
+# this browser).
+FOLLOW_LANGUAGE_JS = """
+(lang) => {
+  if (lang !== 'nl' && lang !== 'en') return;
+  document.documentElement.lang = lang;
+  const stored = localStorage.getItem('rag-ui-lang');
+  localStorage.setItem('rag-ui-lang', lang);
+  const started = (navigator.language || '').toLowerCase().startsWith('nl') ? 'nl' : 'en';
+  if (started !== lang && stored !== lang) window.location.reload();
+}
+"""
+
 TOGGLE_THEME_JS = """
 () => {
   const dark = document.body.classList.toggle('dark');

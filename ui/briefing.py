@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from rag.errors import RagError
+from rag.language.text import guess_language, words
 from rag.types import Briefing, Citation
 from ui.export import save_markdown
 from ui.export_text import footnote_marks
@@ -39,6 +40,7 @@ def make_briefing(
             topic or None,
             backend=options.backend or None,
             documents=list(documents) if documents else None,
+            prefer=lang,
         )
     except RagError as exc:
         message = user_error(exc, options, lang)
@@ -78,19 +80,46 @@ def briefing_html(briefing: Briefing, footnotes: set[int] | None = None) -> str:
     sections: dict[str, list[str]] = {}
     for point in briefing.points:
         markers = "".join(briefing_marker_html(m) for m in point.markers)
-        sections.setdefault(point.section, []).append(f"<li>{shown(point.text)}{markers}</li>")
+        sections.setdefault(point.section, []).append(
+            _point_html(briefing, point.text, shown(point.text), point.facts, markers)
+        )
     for section, items in sections.items():
-        heading = section or ("Algemeen" if dutch else "General")
-        parts.append(f"<h3>{escape_text(heading)}</h3><ul>{''.join(items)}</ul>")
+        parts.append(f"<h3>{_heading(section, dutch)}</h3><ul>{''.join(items)}</ul>")
     if briefing.citations:
         sources = "".join(
             f'<li id="brief-src-{c.marker}"><b>[{c.marker}]</b> {escape_text(_where(c))}'
-            f"<blockquote>{shown(c.quote)}</blockquote></li>"
+            f'<blockquote lang="{_lang(c.quote)}">{shown(c.quote)}</blockquote></li>'
             for c in briefing.citations
         )
         parts.append(f"<h3>{'Bronnen' if dutch else 'Sources'}</h3>")
         parts.append(f'<ul class="briefing-sources">{sources}</ul>')
     return f'{TARGET_STYLE}<div class="briefing">{"".join(parts)}</div>'
+
+
+def _lang(text: str) -> str:
+    return guess_language(words(text))
+
+
+def _heading(section: str, dutch: bool) -> str:
+    """A section heading; an English briefing quotes the document's Dutch heading."""
+    if dutch:
+        return escape_text(section or "Algemeen")
+    if not section:
+        return "General"
+    return f'Section “<span lang="nl">{escape_text(section)}</span>”'
+
+
+def _point_html(briefing: Briefing, text: str, html: str, facts: list[str], markers: str) -> str:
+    """A bullet: for an English briefing quoting Dutch, its key facts in English, then
+    the Dutch quote marked `lang="nl"` (a browser's page translation can translate it)."""
+    quoting = briefing.language == "en" and briefing.backend == "extractive"
+    if not quoting:
+        return f"<li>{html}{markers}</li>"
+    line = "; ".join(escape_text(f) for f in facts) or "no figures, names or listed terms"
+    return (
+        f'<li><span class="key-facts">Key facts: {line}</span>{markers}'
+        f'<blockquote lang="{_lang(text)}">{html}</blockquote></li>'
+    )
 
 
 # The source a marker jumps to is highlighted (an in-page link: no script needed).

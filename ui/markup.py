@@ -15,6 +15,9 @@ import re
 from collections.abc import Sequence
 
 from rag.answer.closest import Excerpt
+from rag.backends.base import refusal
+from rag.language.identify import detect_language
+from rag.language.text import guess_language, words
 from rag.types import Answer, Chunk, Citation, SentenceVerdict
 from ui.export import answer_markdown, answer_plain_text
 from ui.export_text import footnote_numbers, grounding
@@ -54,7 +57,7 @@ def marker_html(
     ref = f"{turn}:{marker}"
     title = _preview(preview) or text(lang, "answer.show_source", marker=marker)
     return (
-        f'<a class="cite" href="#cite-{turn}-{marker}" data-cite="{ref}" '
+        f'<a class="cite" href="#cite-{turn}-{marker}" data-cite="{ref}" translate="no" '
         f'title="{escape_text(title)}">[{escape_text(label or str(marker))}]</a>'
     )
 
@@ -82,20 +85,37 @@ def answer_html(
         bullet = _BULLET.match(line)
         content = line[bullet.end() :] if bullet else line
         body = _line_html(content, unsupported, turn, quotes, footnotes, lang)
+        marked = lang_attribute(content, answer.language, list(quotes.values()))
         if bullet:
-            items.append(f"<li>{body}</li>")
+            items.append(f"<li{marked}>{body}</li>")
             continue
         if items:
             blocks.append(f"<ul>{''.join(items)}</ul>")
             items = []
         if line.strip():
-            blocks.append(f"<p>{body}</p>")
+            blocks.append(f"<p{marked}>{body}</p>")
     if items:
         blocks.append(f"<ul>{''.join(items)}</ul>")
     return (
         f'<div class="answer">{"".join(blocks)}</div>'
         f"{_answer_footer(answer, turn, unsupported, lang)}"
     )
+
+
+def lang_attribute(content: str, language: str, quotes: Sequence[str] = ()) -> str:
+    """` lang="nl"` on a line that quotes Dutch inside an English answer (and the
+    reverse), so a browser's page translation and a screen reader treat it as Dutch. With
+    `quotes`, only a line that stands in one of them counts as a quote."""
+    plain = " ".join(re.sub(r"\[\d+\]", " ", content).split())
+    if not plain or (quotes and not any(plain in " ".join(q.split()) for q in quotes)):
+        return ""
+    quoted = detect_language(plain)
+    return f' lang="{quoted}"' if quoted in ("nl", "en") and quoted != language else ""
+
+
+def _language_of(html: str) -> str:
+    """The language of a passage shown as HTML (tags left out)."""
+    return guess_language(words(re.sub(r"<[^>]+>", " ", html)))
 
 
 def _answer_footer(
@@ -113,7 +133,13 @@ def _answer_footer(
     if unsupported:
         parts.append("⚠ " + text(lang, "answer.not_supported_count", n=len(unsupported)))
     parts.append(escape_text(answer.backend))
-    return f'<div class="answer-meta">{" · ".join(parts)}</div>' + copy_buttons_html(answer, lang)
+    note = ""
+    if answer.language == "en" and answer.backend == "extractive":
+        said = escape_text(text(lang, "answer.quotes_dutch", command="COMMAND"))
+        command = "<code>rag serve --backend ollama --model …</code>"
+        note = f'<div class="answer-note">{said.replace("COMMAND", command)}</div>'
+    meta = f'<div class="answer-meta">{" · ".join(parts)}</div>'
+    return meta + note + copy_buttons_html(answer, lang)
 
 
 def copy_buttons_html(answer: Answer, lang: str) -> str:
@@ -246,7 +272,8 @@ def refusal_html(
             f"<li>{marker_html(turn, f'p{rank[e.hit.chunk.chunk_id]}', str(n), lang=lang)} "
             f"{escape_text(e.hit.chunk.document)}, "
             f"{text(lang, 'answer.lines', start=e.lines[0], end=e.lines[1])}"
-            f'{_section_suffix(e.hit.chunk)}<div class="excerpt">{escape_text(e.text)}</div></li>'
+            f'{_section_suffix(e.hit.chunk)}<div class="excerpt" lang="{_language_of(e.text)}">'
+            f"{escape_text(e.text)}</div></li>"
             for n, e in enumerate(excerpts, start=1)
             if e.hit.chunk.chunk_id in rank
         ]
@@ -264,9 +291,12 @@ def refusal_html(
         else ""
     )
     badge = f'<span class="refusal-badge">{escape_text(text(lang, "answer.refused"))}</span>'
+    said = answer.answer
+    if said.strip() == refusal(answer.language) and answer.language != lang:
+        said = refusal(lang)  # the fixed phrase in the interface's language, as its badge
     return (
-        f'<div class="refusal">{badge} {escape_text(answer.answer)}{offer}</div>'
-        + copy_buttons_html(answer, lang)
+        f'<div class="refusal">{badge} <span{lang_attribute(said, lang)}>'
+        f"{escape_text(said)}</span>{offer}</div>" + copy_buttons_html(answer, lang)
     )
 
 
@@ -356,7 +386,7 @@ def _card(heading: str, meta: str, body: str, verdict: str) -> str:
     return (
         f'<div class="source-card"><div class="source-heading">{escape_text(heading)}</div>'
         f'<div class="source-meta">{meta}</div>'
-        f'<div class="source-text">{body}</div>{verdict}</div>'
+        f'<div class="source-text" lang="{_language_of(body)}">{body}</div>{verdict}</div>'
     )
 
 

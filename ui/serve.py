@@ -104,9 +104,11 @@ def server_app(pipeline: Pipeline, access: Access, *, api_only: bool = False) ->
 
     from ui.app import build_app
     from ui.app_style import launch_options
+    from ui.locale_first import LocaleFirst
 
     demo = build_app(pipeline, access)
     demo.queue(default_concurrency_limit=DEFAULT_CONCURRENCY, max_size=QUEUE_SIZE)
+    app.add_middleware(LocaleFirst)  # Gradio's own texts follow the interface language
     mounted = gr.mount_gradio_app(
         app,
         demo,

@@ -17,6 +17,7 @@ from pathlib import PurePosixPath
 from typing import Protocol
 
 from index.metadata import fallback_title
+from rag.language.identify import detect_language
 from rag.types import Chunk
 
 HEADING_MAX = 90
@@ -41,6 +42,10 @@ QUESTION = {
     "nl": "Wat zegt {title} over {heading}?",
     "en": "What does {title} say about {heading}?",
 }
+QUOTED = "“{}”"
+"""An English interface quotes a heading that is not English rather than inline it
+(in questions and briefing topics): What does the document say about “Veranderende
+geopolitieke context”?"""
 THE_DOCUMENT = {"nl": "het document", "en": "the document"}
 """Named so when only one document is indexed: in the letter's index, "What does
 <title> say about <heading>?" ranked the two opening passages (which share the title's
@@ -163,23 +168,35 @@ def suggested_questions(
         title = document_title(doc.name) if len(documents) > 1 else THE_DOCUMENT[lang]
         headings = document_headings(chunks, doc.doc_id)
         if headings:
-            per_document.append([QUESTION[lang].format(title=title, heading=h) for h in headings])
+            per_document.append(
+                [QUESTION[lang].format(title=title, heading=_as_shown(h, lang)) for h in headings]
+            )
         elif any(c.doc_id == doc.doc_id for c in chunks):
             per_document.append([MAIN_POINTS[lang].format(title=title)])
     return _take_turns(per_document, limit)
 
 
+def _as_shown(heading: str, lang: str) -> str:
+    if lang == "en" and detect_language(heading) != "en":
+        return QUOTED.format(heading)
+    return heading
+
+
 def briefing_topics(
-    chunks: Sequence[Chunk], documents: Sequence[IndexedDocument], limit: int = 12
+    chunks: Sequence[Chunk],
+    documents: Sequence[IndexedDocument],
+    limit: int = 12,
+    lang: str = "nl",
 ) -> list[str]:
     """Up to `limit` briefing topics: section headings spread over the indexed
-    documents, each heading once."""
+    documents, each heading once; quoted as headings in an English interface (the
+    briefing follows the interface's language)."""
     seen: set[str] = set()
     per_document = []
     for doc in documents:
         fresh = [h for h in document_headings(chunks, doc.doc_id) if h.casefold() not in seen]
         seen.update(h.casefold() for h in fresh)
-        per_document.append(fresh)
+        per_document.append([_as_shown(h, _lang(lang)) for h in fresh])
     return _take_turns(per_document, limit)
 
 

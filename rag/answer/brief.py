@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from rag.answer.brief_en import key_facts, topic_language
 from rag.answer.render import citations_markdown
 from rag.answer.summary import pick, span_text, with_context
 from rag.answer.topic import TOPIC_PASSAGES, Picked, topic_sentences
-from rag.language.identify import answer_language
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from rag.types import Briefing, BriefingPoint, Chunk, Citation, Sentence
@@ -27,6 +27,14 @@ if TYPE_CHECKING:
     from rag.answer.chain import AnswerChain, Retriever
 
 TITLES = {"nl": "Briefing", "en": "Briefing"}
+LEAD_IN = {
+    "nl": "",
+    "en": "Each point gives its key facts in English, then the Dutch sentence it rests on "
+    "(quoted; the documents are Dutch).",
+}
+SECTION = {"nl": "{}", "en": "Section “{}”"}  # an English briefing quotes Dutch headings
+FACTS = {"nl": "", "en": "Key facts"}
+NO_FACTS = "no figures, names or listed terms; see the quote"
 WHOLE = {"nl": "de hele tekst", "en": "the whole text"}
 SOURCES = {"nl": "Bronnen", "en": "Sources"}
 OPENING = {"nl": "Inleiding", "en": "Opening"}  # text before the first heading
@@ -46,14 +54,22 @@ def write_briefing(
     settings: Settings,
     backend: str | None = None,
     documents: Sequence[str] = (),
+    prefer: str | None = None,
 ) -> Briefing:
     """A briefing on `topic` (None: the whole corpus). A model backend writes it through
     the answer chain; the extractive one picks sentences itself. `documents`: only
-    from these documents' passages (empty: all)."""
+    from these documents' passages (empty: all). The topic's language is its own
+    (`rag.answer.brief_en.topic_language`); `prefer` (the interface's) decides a tie and
+    the language of a briefing without a topic."""
     if documents:
         chunks = [c for c in chunks if c.doc_id in documents]
     topic = " ".join(topic.split()) if topic else None
-    language = answer_language(topic) if topic else "nl"
+    known: frozenset[str] = getattr(getattr(retriever, "aligner", None), "known", frozenset())
+    dictionary = settings.answer.glossary
+    if topic:
+        language = topic_language(topic, known, dictionary, prefer)
+    else:
+        language = prefer if prefer in ("nl", "en") else "nl"
     name = backend or settings.generation.backend
     if name != "extractive" and topic:
         return _from_answer(chain, topic, language, name, documents)
@@ -61,7 +77,7 @@ def write_briefing(
         picked = topic_sentences(retriever, embedder, settings, topic, chunks, documents)
     else:
         picked = _central_sentences(chunks, embedder, settings)
-    return _assemble(topic, language, "extractive", picked)
+    return _assemble(topic, language, "extractive", picked, embedder)
 
 
 def _central_sentences(chunks: Sequence[Chunk], embedder: Embedder, settings: Settings) -> Picked:
@@ -97,13 +113,18 @@ def with_context_of(found: tuple[Chunk, int]) -> tuple[Chunk, list[Sentence]]:
     return chunk, with_context(chunk, index)
 
 
-def _assemble(topic: str | None, language: str, backend: str, picked: Picked) -> Briefing:
+def _assemble(
+    topic: str | None, language: str, backend: str, picked: Picked, embedder: Embedder
+) -> Briefing:
     picked = sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1][0].start))
     points: list[BriefingPoint] = []
     citations: list[Citation] = []
     for marker, (chunk, sentences) in enumerate(picked, start=1):
         text = span_text(chunk, sentences)
-        points.append(BriefingPoint(section=chunk.section, text=text, markers=[marker]))
+        facts = key_facts(text, embedder) if language == "en" else []
+        points.append(
+            BriefingPoint(section=chunk.section, text=text, markers=[marker], facts=facts)
+        )
         citations.append(
             Citation(
                 marker=marker,
@@ -123,7 +144,7 @@ def _assemble(topic: str | None, language: str, backend: str, picked: Picked) ->
         backend=backend,
         points=points,
         citations=citations,
-        markdown=_markdown(topic, language, points, citations),
+        markdown=_markdown(topic, language, points, citations, quoted=True),
     )
 
 
@@ -147,17 +168,29 @@ def _from_answer(
 
 
 def _markdown(
-    topic: str | None, language: str, points: list[BriefingPoint], citations: list[Citation]
+    topic: str | None,
+    language: str,
+    points: list[BriefingPoint],
+    citations: list[Citation],
+    quoted: bool = False,
 ) -> str:
     lines = [f"# {TITLES[language]}: {topic or WHOLE[language]}", ""]
     if not points:
         return "\n".join(lines + [NOTHING[language], ""])
+    if quoted and LEAD_IN[language]:
+        lines += [LEAD_IN[language], ""]
     section = None
     for point in points:
         if point.section != section:
             section = point.section
-            lines += ["", f"## {section or OPENING[language]}", ""]
+            heading = SECTION[language].format(section) if section else OPENING[language]
+            lines += ["", f"## {heading}", ""]
         marks = "".join(f"[{m}]" for m in point.markers)
-        lines.append(f"- {point.text} {marks}".rstrip())
+        if quoted and FACTS[language]:
+            facts = "; ".join(point.facts) or NO_FACTS
+            lines.append(f"- {FACTS[language]}: {facts} {marks}".rstrip())
+            lines.append(f"  > {point.text}")
+        else:
+            lines.append(f"- {point.text} {marks}".rstrip())
     lines += ["", f"## {SOURCES[language]}", "", citations_markdown(citations), ""]
     return "\n".join(lines)

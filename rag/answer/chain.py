@@ -319,7 +319,10 @@ class AnswerChain:
         quotes = [c.quote for c in citations if guess_language(words(c.quote)) == "nl"]
         if query.language != "en" or not quotes:
             return {}
-        return glossary_terms(quotes, self.settings.answer.glossary)
+        a = self.settings.answer
+        return glossary_terms(
+            quotes, a.glossary, embedder=self.embedder, min_similarity=a.glossary_min_similarity
+        )
 
     def _judge_relevance(
         self, turn: Turn, verdicts: list[SentenceVerdict]
@@ -390,7 +393,7 @@ class AnswerChain:
             text = parsed.text
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
-            spans = answer_spans(turn.query, verdicts, citations)
+            spans = answer_spans(turn.query, verdicts, citations, self.embedder)
             if not refused and asked_fact_missing(
                 turn.query, [c.quote for c in citations], self.embedder
             ):
@@ -485,7 +488,10 @@ def answered(refused: bool, turn: Turn) -> Literal["full", "partial", "none"]:
 
 
 def answer_spans(
-    query: Query, verdicts: Sequence[SentenceVerdict], citations: Sequence[Citation]
+    query: Query,
+    verdicts: Sequence[SentenceVerdict],
+    citations: Sequence[Citation],
+    embedder: Embedder | None = None,
 ) -> list[AnswerSpan]:
     """Spans of what was asked, from the quotes of grounded sentences that answer."""
     wanted = {
@@ -500,7 +506,7 @@ def answer_spans(
         span
         for citation in citations
         if citation.marker in wanted
-        for span in extract(query, citation.quote, citation.marker)
+        for span in extract(query, citation.quote, citation.marker, embedder)
     ]
 
 

@@ -16,7 +16,9 @@ import re
 import tomllib
 from collections.abc import Sequence
 from functools import lru_cache
+from typing import Any
 
+from rag.answer import spans_en
 from rag.language.text import LEXICON_DIR
 from rag.query.analysis import Query
 from rag.types import AnswerSpan
@@ -61,6 +63,14 @@ def countries_nl_en() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def countries_for_english() -> dict[str, str]:
+    """ISO's names and the Dutch short forms ("VK"), for English readers only (a Dutch
+    answer lists the countries as the ISO table always has)."""
+    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
+        return countries_nl_en() | tomllib.load(file)["countries"]
+
+
+@lru_cache(maxsize=1)
 def bodies_nl_en() -> dict[str, str]:
     with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
         return dict(tomllib.load(file)["names"])
@@ -68,7 +78,7 @@ def bodies_nl_en() -> dict[str, str]:
 
 def warm_up() -> None:
     """Load the name tables and compile their patterns now, not in the first answer."""
-    for table in (countries_nl_en(), bodies_nl_en()):
+    for table in (countries_for_english(), bodies_nl_en()):
         for name in table:
             _name_pattern(name)
 
@@ -81,7 +91,7 @@ def _name_pattern(name: str) -> re.Pattern[str]:
 _LONGEST_FIRST: dict[int, list[str]] = {}  # per name table (each is loaded once)
 
 
-def _named(text: str, table: dict[str, str]) -> list[str]:
+def named(text: str, table: dict[str, str]) -> list[str]:
     """Dutch names from `table` that stand in `text` (longest first, no overlaps)."""
     found: list[tuple[int, str]] = []
     taken: list[range] = []
@@ -99,14 +109,23 @@ def _named(text: str, table: dict[str, str]) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def extract(query: Query, text: str, marker: int) -> list[AnswerSpan]:
+def figures_of(text: str) -> list[str]:
+    """Dates, amounts, then the other numbers and percentages of a text, as written."""
+    figures = _DATE.findall(text) + _AMOUNT.findall(text)
+    rest = _AMOUNT.sub(" ", _DATE.sub(" ", text))
+    return figures + [f.strip() for f in _FIGURE.findall(rest)]
+
+
+def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -> list[AnswerSpan]:
     """The spans of one cited sentence that answer the question's asked-for kind, as they
-    stand in the source and as the reader is shown them."""
+    stand in the source and as the reader is shown them. For an English question with an
+    encoder at hand, also every person with their office, every country and body, and
+    every acronym the sentence expands, in English and checked (`rag.answer.spans_en`)."""
+    if query.language == "en" and embedder is not None:
+        return _english(query, text, marker, embedder)
     found: list[tuple[str, list[str]]] = []
     if query.wants("number") or query.wants("date") or query.wants("money"):
-        figures = _DATE.findall(text) + _AMOUNT.findall(text)
-        rest = _AMOUNT.sub(" ", _DATE.sub(" ", text))
-        figures += [f.strip() for f in _FIGURE.findall(rest)]
+        figures = figures_of(text)
         if figures:
             found.append(("figures", figures))
     if query.wants("person"):
@@ -115,7 +134,7 @@ def extract(query: Query, text: str, marker: int) -> list[AnswerSpan]:
             found.append(("people", people))
     if query.wants("list"):
         for kind, table in (("countries", countries_nl_en()), ("bodies", bodies_nl_en())):
-            names = _named(text, table)
+            names = named(text, table)
             if names:
                 found.append((kind, names))
     return [
@@ -127,6 +146,41 @@ def extract(query: Query, text: str, marker: int) -> list[AnswerSpan]:
         )
         for kind, texts in found
     ]
+
+
+def _english(query: Query, text: str, marker: int, embedder: Any) -> list[AnswerSpan]:
+    """An English question's spans: the asked figures, then the facts of `spans_en`
+    (people, acronyms: checked by the verifier) and the countries and bodies the name
+    tables render (checked by the Dutch name standing in the sentence)."""
+    spans = [s for s in extract(query, text, marker) if s.kind == "figures"]
+    facts = {"people": spans_en.people(text), "bodies": spans_en.acronyms(text)}
+    if query.wants("person") and not facts["people"]:
+        facts["people"] = [(m.group(0), m.group(0)) for m in PERSON.finditer(text)]
+    for kind, table in (("countries", countries_for_english()), ("bodies", bodies_nl_en())):
+        pairs_named = [(table[name], name) for name in named(text, table)]
+        facts[kind] = facts.get(kind, []) + pairs_named
+    for kind in ("people", "countries", "bodies"):
+        pairs = [p for p in facts.get(kind, []) if p[0] in _verified(p, embedder, kind)]
+        if pairs:
+            spans.append(
+                AnswerSpan(
+                    kind=kind,  # type: ignore[arg-type]
+                    source=list(dict.fromkeys(source for _, source in pairs)),
+                    shown=list(dict.fromkeys(shown for shown, _ in pairs)),
+                    marker=marker,
+                )
+            )
+    return spans
+
+
+def _verified(pair: tuple[str, str], embedder: Any, kind: str) -> list[str]:
+    """A table's name is its Dutch name's by the table (the verifier's cosine of two
+    short names is no test: "United Kingdom" ~ "VK" scores 0.28); composed facts (a
+    person's office, an acronym's expansion) go to the verifier."""
+    shown, source = pair
+    if shown == source or (kind == "countries") or (kind == "bodies" and ": " not in shown):
+        return [shown]
+    return spans_en.checked([pair], embedder)
 
 
 def render(span: str, kind: str, language: str) -> str:

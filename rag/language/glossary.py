@@ -1,18 +1,22 @@
-"""A word-by-word glossary of the Dutch terms in quoted evidence, for English readers.
+"""The glossary under English answers that quote Dutch: their key terms in English,
+right or not shown.
 
-The answer quotes the Dutch source verbatim (that is what makes it checkable); an
-English reader gets, under it, the key terms with their dictionary translations:
-"veiligheid = safety, security; welvaart = well-being, prosperity". The dictionary is
-FreeDict's Dutch–English one (Debian package `dict-freedict-nld-eng`, read from its
-dictd files); unknown words are looked up without inflection (-en, -e, -s) and as
-compounds split into two known words ("defensie" + "uitgaven"). The glossary is
-labelled as dictionary translations: it is not checked against the source. Without the
-dictionary installed there is no glossary.
+The answer quotes the Dutch source verbatim (that is what makes it checkable); under it
+an English reader gets the terms the sourced table of government and EU vocabulary
+knows (`rag.language.terms`: "Buitenlandse Zaken = Foreign Affairs", "lidstaten =
+Member States"). Word-by-word dictionary senses are not shown as they are: FreeDict's
+Dutch–English dictionary (Debian `dict-freedict-nld-eng`) gives "zaken = pocket, jug"
+and "waarden = host, innkeeper". With a similarity floor set
+(`AnswerSettings.glossary_min_similarity`), a word the table lacks gets the one
+dictionary sense the multilingual encoder puts closest to it, shown only when it is at
+least that close; on the labelled items of `eval/data/glossary_items.jsonl`
+(`scripts/glossary_precision.py`) no floor reached 0.95 precision, so it is off by
+default and the glossary is the table's terms only.
 
 The dictionary's data writes many multi-word translations without their spaces
 ("havefaith", "eachother", "theNetherlands"). A translation that splits into English
 function words and words the dictionary knows ("have" + "faith") is such a phrase and
-is dropped; a word whose translations are all such phrases gets no glossary line.
+is dropped.
 """
 
 from __future__ import annotations
@@ -23,13 +27,19 @@ import threading
 from collections.abc import Iterable
 from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from rag.language import terms
 from rag.language.text import claim_words
+
+if TYPE_CHECKING:
+    from rag.retrieval.embeddings import Embedder
 
 _B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
 _SUFFIXES = ("en", "e", "s", "n")
 _LINKS = ("", "s", "e")  # Dutch compounds join with nothing, -s- or -e-
-LABEL = "Glossary (FreeDict Dutch–English dictionary, word by word; not checked)"
+LABEL = "Terms in English (standard government and EU terms)"
+MAX_SENSES = 24  # a compound pairs its parts' senses
 
 
 _VALUES = {char: value for value, char in enumerate(_B64)}
@@ -150,23 +160,64 @@ def translate(word: str, dictionary: Dictionary) -> str | None:
     return None
 
 
-def glossary(texts: Iterable[str], base: Path | None, limit: int = 12) -> dict[str, str]:
-    """Up to `limit` content words of the texts with their translations, in order."""
-    dictionary = load(base) if base is not None else Dictionary({})
-    if not dictionary:
-        return {}
-    terms: dict[str, str] = {}
+def senses(word: str, dictionary: Dictionary) -> list[str]:
+    """The dictionary's English senses of a word; for a compound, its parts' senses
+    paired ("safety architecture", "security architecture")."""
+    meaning = translate(word, dictionary)
+    if not meaning:
+        return []
+    if " + " in meaning:
+        head, tail = meaning.split(" + ", 1)
+        pairs = (f"{a} {b}" for a in head.split(", ") for b in tail.split(", "))
+        return list(dict.fromkeys(pairs))[:MAX_SENSES]
+    return list(dict.fromkeys(meaning.split(", ")))[:MAX_SENSES]
+
+
+def choose(word: str, candidates: list[str], embedder: Embedder) -> tuple[str, float]:
+    """The candidate sense closest to the Dutch word in the multilingual encoder, and
+    its cosine."""
+    scores = embedder.similarity(candidates, [word])[:, 0]
+    best = int(scores.argmax())
+    return candidates[best], float(scores[best])
+
+
+def glossary(
+    texts: Iterable[str],
+    base: Path | None = None,
+    limit: int = 12,
+    *,
+    embedder: Embedder | None = None,
+    min_similarity: float | None = None,
+) -> dict[str, str]:
+    """Up to `limit` terms of the texts with their English, in order: the sourced term
+    table's (`rag.language.terms`) always; with the dictionary at `base`, an encoder and
+    `min_similarity`, also other words whose closest dictionary sense is at least that
+    close to them (off by default: see `AnswerSettings.glossary_min_similarity`)."""
+    dictionary = load(base) if base is not None and embedder is not None else Dictionary({})
+    use_dictionary = bool(dictionary) and min_similarity is not None
+    entries: dict[str, str] = {}
+    seen: set[str] = set()
     for text in texts:
-        for word in claim_words(text):
-            if word in terms or word.isdigit() or len(word) < 4:
+        for written, english in terms.find(text):
+            key = written.lower()
+            if key in seen:
                 continue
-            meaning = translate(word, dictionary)
-            if meaning and meaning.lower() != word:
-                terms[word] = meaning
-            if len(terms) >= limit:
-                return terms
-    return terms
+            seen.add(key)
+            if english is None and use_dictionary and _glossable(key):
+                candidates = senses(key, dictionary)
+                if candidates:
+                    sense, score = choose(key, candidates, embedder)  # type: ignore[arg-type]
+                    english = sense if score >= min_similarity else None  # type: ignore[operator]
+            if english is not None and english.lower() != key:
+                entries[written] = english
+            if len(entries) >= limit:
+                return entries
+    return entries
 
 
-def render(terms: dict[str, str]) -> str:
-    return f"{LABEL}: " + "; ".join(f"{word} = {meaning}" for word, meaning in terms.items())
+def _glossable(word: str) -> bool:
+    return len(word) >= 4 and word.isalpha() and word in claim_words(word)
+
+
+def render(entries: dict[str, str]) -> str:
+    return f"{LABEL}: " + "; ".join(f"{word} = {meaning}" for word, meaning in entries.items())

@@ -1,0 +1,123 @@
+"""Facts of a cited Dutch sentence stated in English: people with their office, offices
+named without a person, and acronyms with the expansion the sentence gives, each
+checked before it is shown.
+
+"De minister van Buitenlandse Zaken, D.M. van Weel" gives "D.M. van Weel, Minister of
+Foreign Affairs": the office word is translated by a fixed list (`OFFICES`), the
+portfolio by the sourced term table (`rag.language.terms`); a portfolio the table does
+not know leaves the person without an office rather than guess one. "Prioritised
+Capability Areas (PCA’s)" gives "PCA: Prioritised Capability Areas" (an English
+expansion is kept; a Dutch one is shown in English only when the table has it). Every
+fact is then put to the answer verifier (`rag.verify.support`) against the Dutch words
+it renders and dropped below the support threshold.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from rag.language import terms
+from rag.language.identify import detect_language
+from rag.settings import AnswerSettings
+from rag.verify.support import support_score
+
+# Dutch office titles → English, as the Dutch government writes them on government.nl.
+OFFICES = {
+    "minister-president": "Prime Minister",
+    "minister": "Minister",
+    "staatssecretaris": "State Secretary",
+    "premier": "Prime Minister",
+}
+_OFFICE = "(?i:minister-president|minister|staatssecretaris|premier)"
+_NAME = r"(?:[A-Z]\.){1,4}\s?(?:(?:van|de|der|den|ter) )*[A-Z][a-z]+(?:-[A-Z][a-z]+)?"
+_PORTFOLIO = r"[A-Z][\w-]*(?:,? (?:en )?[A-Z][\w-]*)*"
+_ROLE = re.compile(rf"\b(?P<office>{_OFFICE}) (?:(?:van|voor) )?(?P<portfolio>{_PORTFOLIO})?")
+_PERSON_AFTER_ROLE = re.compile(rf"(?P<role>{_ROLE.pattern}),? (?P<name>{_NAME})")
+_PERSON_BEFORE_ROLE = re.compile(rf"(?P<name>{_NAME}),? (?:de |het )?(?P<role>{_ROLE.pattern})")
+_ACRONYM = re.compile(r"\(\s*(?P<acronym>[A-Z][A-Za-z]{1,7}?)(?:[’']s)?\s*\)")
+MAX_EXPANSION = 8
+
+
+def office(role: str) -> str | None:
+    """'minister van Buitenlandse Zaken' → 'Minister of Foreign Affairs'; None when the
+    portfolio is not in the term table."""
+    match = _ROLE.match(role)
+    if match is None:
+        return None
+    title = OFFICES[match.group("office").lower()]
+    portfolio = (match.group("portfolio") or "").strip()
+    if not portfolio:
+        return title
+    english = terms.table().get(portfolio.lower())
+    if english is None:
+        return None
+    joint = "for" if title == "State Secretary" else "of"
+    return f"{title} {joint} {_title_case(english)}"
+
+
+def _title_case(text: str) -> str:
+    small = {"and", "of", "the", "for"}
+    return " ".join(w if w in small or w[:1].isupper() else w.capitalize() for w in text.split())
+
+
+def people(text: str) -> list[tuple[str, str]]:
+    """(English, Dutch source) for each person with an office, and each office alone."""
+    found: list[tuple[int, str, str]] = []
+    taken: list[tuple[int, int]] = []
+    for pattern in (_PERSON_AFTER_ROLE, _PERSON_BEFORE_ROLE):
+        for match in pattern.finditer(text):
+            english = office(match.group("role"))
+            name = match.group("name")
+            shown = f"{name}, {english}" if english else name
+            found.append((match.start(), shown, match.group(0)))
+            taken.append(match.span())
+    for match in _ROLE.finditer(text):
+        if any(a <= match.start() < b for a, b in taken) or not match.group("portfolio"):
+            continue
+        english = office(match.group(0))
+        if english:
+            found.append((match.start(), english, match.group(0)))
+    return [(shown, source) for _, shown, source in sorted(found)]
+
+
+def acronyms(text: str) -> list[tuple[str, str]]:
+    """(English, Dutch source) for each 'Long Name (ABC)' whose initials spell ABC."""
+    found: list[tuple[str, str]] = []
+    for match in _ACRONYM.finditer(text):
+        acronym = match.group("acronym")
+        before = text[: match.start()].split()[-MAX_EXPANSION:]
+        for size in range(2, min(len(before), MAX_EXPANSION) + 1):
+            words = before[-size:]
+            if words[0][0].upper() != acronym[0] or not words[0][0].isalpha():
+                continue
+            if size > len(acronym):
+                break
+            expansion = " ".join(words)
+            english = _english(expansion, size)
+            if english:
+                source = text[text.index(expansion, 0, match.end()) : match.end()]
+                found.append((f"{acronym}: {english}", source))
+            break
+    return found
+
+
+def _english(expansion: str, size: int) -> str | None:
+    """The expansion in English: as it stands when it is English, else the table's."""
+    known = terms.table().get(expansion.lower())
+    if known is not None:
+        return known[0].upper() + known[1:]
+    capitalised = all(w[0].isupper() for w in expansion.split())
+    if capitalised and size >= 2 and detect_language(expansion) == "en":
+        return expansion
+    return None
+
+
+def checked(
+    facts: list[tuple[str, str]], embedder: Any, settings: AnswerSettings | None = None
+) -> list[str]:
+    """The facts the verifier supports against the Dutch words they render."""
+    threshold = (settings or AnswerSettings()).support_threshold
+    return [
+        shown for shown, source in facts if support_score(embedder, shown, [source]) >= threshold
+    ]
