@@ -1,6 +1,6 @@
 """Precision of the glossary on labelled (word, sentence, correct English) items.
 
-Each item of `eval/data/glossary_items.jsonl` is a content word of a sentence of the
+Each item of `eval/labels/glossary_items.jsonl` is a content word of a sentence of the
 bundled documents with the English it has in that sentence (one or more acceptable
 renderings), labelled by hand from the documents; `split` puts every other item in the
 held-out half. For an item the glossary is made from its sentence alone; the item
@@ -28,7 +28,7 @@ from rag.language import terms
 from rag.language.glossary import glossary, load, translate
 from rag.settings import Settings
 
-ITEMS = Path(__file__).resolve().parents[1] / "eval" / "data" / "glossary_items.jsonl"
+ITEMS = Path(__file__).resolve().parents[1] / "eval" / "labels" / "glossary_items.jsonl"
 
 
 def _norm(text: str) -> str:

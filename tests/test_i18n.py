@@ -138,7 +138,7 @@ def test_quotes_are_marked_dutch_and_markers_left_untranslated(pipeline):
     assert re.search(r"<p>Named in the cited text: D\.M\. van Weel, Minister of Foreign", shown)
     assert 'translate="no"' in shown and 'class="cite"' in shown
     assert "English answers quote the Dutch sources" in shown  # and how to connect a model
-    assert "rag serve --backend ollama --model" in shown
+    assert "RAG_GENERATION__BACKEND=ollama RAG_GENERATION__MODEL=… rag serve" in shown
     refused = pipeline.ask("Wat is de hoofdstad van Peru?")
     assert refused.refused and refused.answer == refusal("nl")
     english = answer_html(refused, 1, "en").split('<div class="copy-row">')[0]  # as shown

@@ -136,7 +136,7 @@ def _answer_footer(
     note = ""
     if answer.language == "en" and answer.backend == "extractive":
         said = escape_text(text(lang, "answer.quotes_dutch", command="COMMAND"))
-        command = "<code>rag serve --backend ollama --model …</code>"
+        command = "<code>RAG_GENERATION__BACKEND=ollama RAG_GENERATION__MODEL=… rag serve</code>"
         note = f'<div class="answer-note">{said.replace("COMMAND", command)}</div>'
     meta = f'<div class="answer-meta">{" · ".join(parts)}</div>'
     return meta + note + copy_buttons_html(answer, lang)

@@ -9,7 +9,7 @@ Dutch–English dictionary (Debian `dict-freedict-nld-eng`) gives "zaken = pocke
 and "waarden = host, innkeeper". With a similarity floor set
 (`AnswerSettings.glossary_min_similarity`), a word the table lacks gets the one
 dictionary sense the multilingual encoder puts closest to it, shown only when it is at
-least that close; on the labelled items of `eval/data/glossary_items.jsonl`
+least that close; on the labelled items of `eval/labels/glossary_items.jsonl`
 (`scripts/glossary_precision.py`) no floor reached 0.95 precision, so it is off by
 default and the glossary is the table's terms only.
 
