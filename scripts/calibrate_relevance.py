@@ -28,7 +28,7 @@ figures are the agreement with the labels on the held-out half, per language, an
 share of pairs whose verdict is identical in the two languages.
 
     .venv/bin/python scripts/calibrate_relevance.py --pairs eval/data/relevance_pairs.jsonl \
-        [--write] [--evaluate]
+        [--write] [--evaluate] [--splits 10]
 """
 
 from __future__ import annotations
@@ -188,9 +188,55 @@ def pair_report(verdicts: np.ndarray, pairs: list[dict]) -> dict:
     return out
 
 
-def calibrate_on_pairs(path: Path, write: bool, evaluate: bool) -> None:
+def fit_on_pairs(
+    x: np.ndarray, pairs: list[dict], calibration: np.ndarray
+) -> tuple[np.ndarray, float, float]:
+    """Weights (bias last), answer and partial thresholds from the calibration pairs."""
+    train = [p for p, c in zip(pairs, calibration, strict=True) if c]
+    y = np.asarray([LEVEL_TARGET[p["label"]] for p in train])
+    w = fit(x[calibration], y)
+    answer, partial = pair_thresholds(predict(w, x[calibration]), train)
+    return w, answer, partial
+
+
+def split_spread(x: np.ndarray, pairs: list[dict], splits: int) -> dict:
+    """Held-out figures over `splits` random halvings (seeds 0..splits-1): how much the
+    one reported split owes to chance."""
+    names = ("nl_agreement", "en_agreement", "nl_answers_or_not", "en_answers_or_not")
+    rows = []
+    for seed in range(splits):
+        calibration = split_groups(pairs, seed)
+        w, answer, partial = fit_on_pairs(x, pairs, calibration)
+        verdicts = levels(predict(w, x[~calibration]), answer, partial)
+        held = [p for p, c in zip(pairs, calibration, strict=True) if not c]
+        labels = np.asarray([p["label"] for p in held])
+        langs = np.asarray([p["lang"] for p in held])
+        row = [float(np.mean(verdicts[langs == g] == labels[langs == g])) for g in ("nl", "en")]
+        row += [
+            float(np.mean((verdicts[langs == g] == "answers") == (labels[langs == g] == "answers")))
+            for g in ("nl", "en")
+        ]
+        twins: dict[tuple[str, str], dict[str, str]] = {}
+        for pair, verdict in zip(held, verdicts, strict=True):
+            twins.setdefault((pair["group"], pair["sentence"]), {})[pair["lang"]] = str(verdict)
+        row.append(float(np.mean([t["nl"] == t["en"] for t in twins.values()])))
+        rows.append(row)
+    table = np.asarray(rows)
+    return {
+        name: f"mean {table[:, i].mean():.3f}, sd {table[:, i].std():.3f}, "
+        f"min {table[:, i].min():.3f}, max {table[:, i].max():.3f}"
+        for i, name in enumerate((*names, "identical_across_languages"))
+    }
+
+
+def calibrate_on_pairs(path: Path, write: bool, evaluate: bool, splits: int = 0) -> None:
     pairs = load_pairs(path)
     x = pair_rows(pairs)
+    if splits:
+        print(
+            json.dumps({f"held_out_over_{splits}_splits": split_spread(x, pairs, splits)}, indent=2)
+        )
+        return
     calibration = split_groups(pairs)
     held_out = [p for p, c in zip(pairs, calibration, strict=True) if not c]
     if evaluate:
@@ -202,9 +248,7 @@ def calibrate_on_pairs(path: Path, write: bool, evaluate: bool) -> None:
         print(json.dumps({"all_pairs": pair_report(verdicts, pairs)}, indent=2))
         return
     train = [p for p, c in zip(pairs, calibration, strict=True) if c]
-    y = np.asarray([LEVEL_TARGET[p["label"]] for p in train])
-    w = fit(x[calibration], y)
-    answer, partial = pair_thresholds(predict(w, x[calibration]), train)
+    w, answer, partial = fit_on_pairs(x, pairs, calibration)
     verdicts = levels(predict(w, x), answer, partial)
     figures = {
         "calibration": pair_report(verdicts[calibration], train),
@@ -323,6 +367,12 @@ def main() -> None:
     parser.add_argument(
         "--pairs", type=Path, help="Fit on hand-labelled pairs (eval/data/relevance_pairs.jsonl)."
     )
+    parser.add_argument(
+        "--splits",
+        type=int,
+        default=0,
+        help="With --pairs: held-out figures over this many random halvings instead.",
+    )
     parser.add_argument("--pool", type=int, default=8, help="Candidates per question.")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--max-answerable-refused", type=float, default=0.05)
@@ -334,7 +384,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     if args.pairs:
-        calibrate_on_pairs(args.pairs, args.write, args.evaluate)
+        calibrate_on_pairs(args.pairs, args.write, args.evaluate, args.splits)
         return
     if not args.dataset:
         parser.error("give --dataset (one or more) or --pairs")
