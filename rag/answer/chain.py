@@ -8,100 +8,41 @@ over `invoke`, so the three cannot drift apart.
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Collection, Iterator, Sequence
-from dataclasses import dataclass, field, replace
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from collections.abc import Iterator, Sequence
+from dataclasses import replace
+from typing import TYPE_CHECKING, Any
 
 from rag.answer.citations import ParsedAnswer, ParsedSentence, parse_citations
-from rag.answer.facts import contained, fact_relevance, from_record
+from rag.answer.facts import fact_relevance, from_record
 from rag.answer.partial import asked_fact_missing, partial_note
-from rag.answer.spans import extract, opening
+from rag.answer.spans import opening
 from rag.answer.strategies import Draft, Tools, choose
 from rag.answer.summary import overview
+from rag.answer.turn import (
+    UNSUPPORTED_LANGUAGE,
+    Retriever,
+    Turn,
+    answered,
+    clean_question,
+    crash_note,
+)
+from rag.answer.verdicts import answer_spans, verify_sentences
 from rag.backends.base import AnswerBackend, create_backend, declines, refusal
 from rag.backends.prompt import strip_echo
-from rag.errors import InputError, RagError
+from rag.errors import RagError
 from rag.language.glossary import glossary as glossary_terms
 from rag.language.glossary import render as glossary_text
 from rag.language.text import content_pairs, content_words, guess_language, words
 from rag.query.analysis import Query, analyse
-from rag.query.focus import DocumentInfo, ambiguity, naming, resolve
+from rag.query.focus import ambiguity, naming, resolve
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
-from rag.types import Answer, AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
+from rag.types import Answer, AnswerSpan, Citation, Hit, SentenceVerdict
 from rag.verify.relevance import RelevanceJudge
-from rag.verify.support import normalise, support_scores
 
 if TYPE_CHECKING:
     from langchain_core.runnables import Runnable
-
-MAX_QUESTION_CHARS = 2000
-_CONTROL = re.compile(r"\x1b\[[0-9;?]*[ -/]*[@-~]|[\x00-\x08\x0b-\x1f\x7f-\x9f]")
-CRASH_NOTES = {
-    "nl": "Let op: het lokale model ({backend}) is eerder gecrasht; dit antwoord komt van de "
-    "extractieve methode, die de passages citeert.",
-    "en": "Note: the local model ({backend}) crashed earlier; this answer comes from the "
-    "extractive backend, which quotes the passages.",
-}
-
-
-def crash_note(backend: str, language: str) -> str:
-    """What an answer says when it was made without the model that crashed."""
-    return CRASH_NOTES.get(language, CRASH_NOTES["en"]).format(backend=backend)
-
-
-UNSUPPORTED_LANGUAGE = (
-    "I can only answer questions in Dutch or English. / "
-    "Ik kan alleen vragen in het Nederlands of het Engels beantwoorden."
-)
-
-
-def clean_question(question: str) -> str:
-    """Strip control characters and check the question is usable."""
-    text = " ".join(_CONTROL.sub(" ", question or "").split())
-    if not text:
-        raise InputError("The question is empty. Type a question in Dutch or English.")
-    if len(text) > MAX_QUESTION_CHARS:
-        raise InputError(
-            f"The question is {len(text):,} characters long; the limit is "
-            f"{MAX_QUESTION_CHARS:,}. Ask a shorter, focused question."
-        )
-    return text
-
-
-class Retriever(Protocol):
-    def search(
-        self, query: Query, k: int, *, documents: Collection[str] | None = None
-    ) -> list[Hit]: ...
-    def unknown_words(
-        self, query: Query, *, documents: Collection[str] | None = None
-    ) -> list[str]: ...
-
-
-@dataclass
-class Turn:
-    """One question's way through the chain."""
-
-    query: Query
-    backend: str
-    k: int
-    started: float
-    hits: list[Hit] = field(default_factory=list)
-    text: str = ""
-    timings: dict[str, float] = field(default_factory=dict)
-    scope: tuple[str, ...] = ()  # the document ids it may use (empty: all)
-    named: DocumentInfo | None = None  # the document "the letter" resolved to
-    fact: bool = False  # answered from the document's metadata (rag.answer.facts)
-    early: Answer | None = None  # decided before retrieval (a language we cannot serve)
-    live: bool = False  # the backend's text was streamed as it came
-    tail: str = ""  # what the chain added after a streamed text (spans, glossary)
-    notes: list[str] = field(default_factory=list)  # how the answer was made, for the reader
-    strategy: str = ""  # the answer strategy that searched and drafted it
-    framing: set[str] = field(default_factory=set)  # lines of the draft that are not claims
-    open_parts: list[str] = field(default_factory=list)  # parts the documents leave open
-    missing_fact: bool = False  # on the asked topic, without the asked fact
 
 
 class AnswerChain:
@@ -388,7 +329,9 @@ class AnswerChain:
                 turn.tail = f"\n\n{naming(turn.named, turn.query.language)}"
                 text += turn.tail
         else:
-            verdicts, citations = self._verify(parsed, turn.hits, whole=turn.fact)
+            verdicts, citations = verify_sentences(
+                self.embedder, self.settings.answer, parsed, turn.hits, whole=turn.fact
+            )
             verdicts = self._judge_relevance(turn, verdicts)
             text = parsed.text
             supported = sum(v.supported for v in verdicts)
@@ -439,132 +382,6 @@ class AnswerChain:
         lead_ins: frozenset[str] = getattr(self.backend(turn.backend), "lead_ins", frozenset())
         exempt = lead_ins | turn.framing
         return [s for s in parsed.sentences if not declines(s.text) and s.text not in exempt]
-
-    def _verify(
-        self, parsed: ParsedAnswer, hits: list[Hit], whole: bool = False
-    ) -> tuple[list[SentenceVerdict], list[Citation]]:
-        embedder = self.embedder
-        threshold = self.settings.answer.support_threshold
-        verdicts: list[SentenceVerdict] = []
-        quotes: dict[int, list[tuple[int, str, float]]] = {}
-        for sentence in parsed.sentences:
-            if not sentence.markers:
-                verdicts.append(SentenceVerdict(text=sentence.text, supported=False, support=0.0))
-                continue
-            passages = [hits[m - 1].chunk.text for m in sentence.markers]
-            scores = support_scores(embedder, sentence.text, passages, self.settings.answer)
-            support = max(scores)
-            quoted = any(normalise(sentence.text) in normalise(p) for p in passages)
-            verdicts.append(
-                SentenceVerdict(
-                    text=sentence.text,
-                    markers=sentence.markers,
-                    supported=support >= threshold,
-                    support=support,
-                    grounding="quote"
-                    if quoted
-                    else ("supported" if support >= threshold else "unsupported"),
-                )
-            )
-            for marker, score in zip(sentence.markers, scores, strict=True):
-                index, quote = best_quote(embedder, sentence.text, hits[marker - 1])
-                quotes.setdefault(marker, []).append((index, quote, score))
-                if whole:  # a signature block spans lines the chunker split: quote them all
-                    for other in contained(sentence.text, hits[marker - 1].chunk):
-                        quotes[marker].append((other, quote, score))
-        citations = [
-            _citation(marker, hits[marker - 1], found, threshold)
-            for marker, found in sorted(quotes.items())
-        ]
-        return verdicts, citations
-
-
-def answered(refused: bool, turn: Turn) -> Literal["full", "partial", "none"]:
-    """How completely the answer answers: not at all (refused), in part (a part of the
-    question left open, or the topic without the asked fact), or in full."""
-    if refused:
-        return "none"
-    return "partial" if turn.open_parts or turn.missing_fact else "full"
-
-
-def answer_spans(
-    query: Query,
-    verdicts: Sequence[SentenceVerdict],
-    citations: Sequence[Citation],
-    embedder: Embedder | None = None,
-) -> list[AnswerSpan]:
-    """Spans of what was asked, from the quotes of grounded sentences that answer."""
-    wanted = {
-        m
-        for v in verdicts
-        if v.grounding in ("quote", "supported")
-        and v.relevance is not None
-        and v.relevance.level != "unrelated"
-        for m in v.markers
-    }
-    return [
-        span
-        for citation in citations
-        if citation.marker in wanted
-        for span in extract(query, citation.quote, citation.marker, embedder)
-    ]
-
-
-def best_quote(embedder: Embedder, sentence: str, hit: Hit) -> tuple[int, str]:
-    """The passage sentence that the answer sentence rests on: (its index, its text)."""
-    chunk = hit.chunk
-    texts = [chunk.sentence_text(s) for s in chunk.sentences] or [chunk.text]
-    plain = normalise(sentence)
-    for i, text in enumerate(texts):
-        source = normalise(text)
-        if source in plain or plain in source:
-            return i, text
-    similarity = embedder.similarity([sentence], texts)[0]
-    i = int(similarity.argmax())
-    return i, texts[i]
-
-
-def _citation(
-    marker: int, hit: Hit, found: list[tuple[int, str, float]], threshold: float
-) -> Citation:
-    chunk = hit.chunk
-    indices = sorted({index for index, _, _ in found})
-    sentences = [chunk.sentences[i] for i in indices] if chunk.sentences else []
-    quote = _quote(chunk, indices) if sentences else chunk.text
-    lines = (
-        (min(s.line_start for s in sentences), max(s.line_end for s in sentences))
-        if sentences
-        else chunk.lines
-    )
-    support = max(score for _, _, score in found)
-    return Citation(
-        marker=marker,
-        chunk_id=chunk.chunk_id,
-        document=chunk.document,
-        section=chunk.section,
-        lines=lines,
-        page=chunk.page_of(sentences),
-        quote=quote,
-        supported=support >= threshold,
-        support=support,
-    )
-
-
-QUOTE_GAP = " … "
-
-
-def _quote(chunk: Chunk, indices: list[int]) -> str:
-    """The cited sentences as verbatim source text; non-adjacent ones joined by " … "."""
-    runs: list[list[int]] = []
-    for index in indices:
-        if runs and index == runs[-1][-1] + 1:
-            runs[-1].append(index)
-        else:
-            runs.append([index])
-    pieces = [
-        chunk.text[chunk.sentences[run[0]].start : chunk.sentences[run[-1]].end] for run in runs
-    ]
-    return QUOTE_GAP.join(" ".join(piece.split()) for piece in pieces)
 
 
 def _ms(started: float) -> float:

@@ -1,0 +1,141 @@
+"""The checks on an answer's sentences: each claim's support against the passages it
+cites, the verbatim source sentences each citation quotes with their lines, and the
+spans of what was asked cut from the quotes of grounded sentences that answer."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from rag.answer.citations import ParsedAnswer
+from rag.answer.facts import contained
+from rag.answer.spans import extract
+from rag.query.analysis import Query
+from rag.retrieval.embeddings import Embedder
+from rag.settings import AnswerSettings
+from rag.types import AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
+from rag.verify.support import normalise, support_scores
+
+
+def verify_sentences(
+    embedder: Embedder,
+    settings: AnswerSettings,
+    parsed: ParsedAnswer,
+    hits: list[Hit],
+    whole: bool = False,
+) -> tuple[list[SentenceVerdict], list[Citation]]:
+    """Each claim's support against the passages it cites, and a citation per marker
+    with the verbatim sentences it rests on. `whole`: quote every line of a signature
+    block the chunker split (an answer from a document's metadata)."""
+    threshold = settings.support_threshold
+    verdicts: list[SentenceVerdict] = []
+    quotes: dict[int, list[tuple[int, str, float]]] = {}
+    for sentence in parsed.sentences:
+        if not sentence.markers:
+            verdicts.append(SentenceVerdict(text=sentence.text, supported=False, support=0.0))
+            continue
+        passages = [hits[m - 1].chunk.text for m in sentence.markers]
+        scores = support_scores(embedder, sentence.text, passages, settings)
+        support = max(scores)
+        quoted = any(normalise(sentence.text) in normalise(p) for p in passages)
+        verdicts.append(
+            SentenceVerdict(
+                text=sentence.text,
+                markers=sentence.markers,
+                supported=support >= threshold,
+                support=support,
+                grounding="quote"
+                if quoted
+                else ("supported" if support >= threshold else "unsupported"),
+            )
+        )
+        for marker, score in zip(sentence.markers, scores, strict=True):
+            index, quote = best_quote(embedder, sentence.text, hits[marker - 1])
+            quotes.setdefault(marker, []).append((index, quote, score))
+            if whole:  # a signature block spans lines the chunker split: quote them all
+                for other in contained(sentence.text, hits[marker - 1].chunk):
+                    quotes[marker].append((other, quote, score))
+    citations = [
+        _citation(marker, hits[marker - 1], found, threshold)
+        for marker, found in sorted(quotes.items())
+    ]
+    return verdicts, citations
+
+
+def answer_spans(
+    query: Query,
+    verdicts: Sequence[SentenceVerdict],
+    citations: Sequence[Citation],
+    embedder: Embedder | None = None,
+) -> list[AnswerSpan]:
+    """Spans of what was asked, from the quotes of grounded sentences that answer."""
+    wanted = {
+        m
+        for v in verdicts
+        if v.grounding in ("quote", "supported")
+        and v.relevance is not None
+        and v.relevance.level != "unrelated"
+        for m in v.markers
+    }
+    return [
+        span
+        for citation in citations
+        if citation.marker in wanted
+        for span in extract(query, citation.quote, citation.marker, embedder)
+    ]
+
+
+def best_quote(embedder: Embedder, sentence: str, hit: Hit) -> tuple[int, str]:
+    """The passage sentence that the answer sentence rests on: (its index, its text)."""
+    chunk = hit.chunk
+    texts = [chunk.sentence_text(s) for s in chunk.sentences] or [chunk.text]
+    plain = normalise(sentence)
+    for i, text in enumerate(texts):
+        source = normalise(text)
+        if source in plain or plain in source:
+            return i, text
+    similarity = embedder.similarity([sentence], texts)[0]
+    i = int(similarity.argmax())
+    return i, texts[i]
+
+
+def _citation(
+    marker: int, hit: Hit, found: list[tuple[int, str, float]], threshold: float
+) -> Citation:
+    chunk = hit.chunk
+    indices = sorted({index for index, _, _ in found})
+    sentences = [chunk.sentences[i] for i in indices] if chunk.sentences else []
+    quote = _quote(chunk, indices) if sentences else chunk.text
+    lines = (
+        (min(s.line_start for s in sentences), max(s.line_end for s in sentences))
+        if sentences
+        else chunk.lines
+    )
+    support = max(score for _, _, score in found)
+    return Citation(
+        marker=marker,
+        chunk_id=chunk.chunk_id,
+        document=chunk.document,
+        section=chunk.section,
+        lines=lines,
+        page=chunk.page_of(sentences),
+        quote=quote,
+        supported=support >= threshold,
+        support=support,
+    )
+
+
+QUOTE_GAP = " … "
+
+
+def _quote(chunk: Chunk, indices: list[int]) -> str:
+    """The cited sentences as verbatim source text; non-adjacent ones joined by " … "."""
+    runs: list[list[int]] = []
+    for index in indices:
+        if runs and index == runs[-1][-1] + 1:
+            runs[-1].append(index)
+        else:
+            runs.append([index])
+    pieces = [
+        chunk.text[chunk.sentences[run[0]].start : chunk.sentences[run[-1]].end] for run in runs
+    ]
+    return QUOTE_GAP.join(" ".join(piece.split()) for piece in pieces)
