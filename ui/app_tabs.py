@@ -252,7 +252,7 @@ def document_rows(pipeline: Pipeline, lang: str) -> dict[str, Any]:
             getattr(d, "title", "") or d.name,
             text(lang, f"documents.kind_{getattr(d, 'kind', 'other')}"),
             getattr(d, "date", None) or "",
-            "; ".join(getattr(d, "signatories", []) or []),
+            "; ".join(getattr(d, "signatories", []) or getattr(d, "submitters", []) or []),
             getattr(d, "dossier", ""),
             d.chunks,
         ]
