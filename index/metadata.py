@@ -13,12 +13,13 @@ a document's passages for an index built before metadata existed.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from index.conventions import conventions
+from index.motion import structure
 from rag.types import Chunk
 
 
@@ -46,13 +47,6 @@ FIELDS = (
 )
 
 
-@lru_cache(maxsize=1)
-def conventions() -> dict[str, Any]:
-    """index/metadata.toml, read once."""
-    with open(Path(__file__).with_name("metadata.toml"), "rb") as handle:
-        return tomllib.load(handle)
-
-
 @lru_cache(maxsize=16)
 def _patterns(kind: str, table: str = "patterns") -> tuple[re.Pattern[str], ...]:
     return tuple(re.compile(p, re.IGNORECASE) for p in conventions()[table][kind])
@@ -75,8 +69,6 @@ def describe(text: str, name: str) -> dict[str, Any]:
     if not sender and heading is not None and heading.group("sender"):
         sender = _sentence_case("de " + heading.group("sender"))
     kind = _kind(title, heading, name, head)
-    from index.motion import structure  # index.motion reads this module's conventions
-
     return {
         "title": title,
         "kind": kind,

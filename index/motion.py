@@ -15,7 +15,7 @@ import re
 from functools import lru_cache
 from typing import Any
 
-from index.metadata import conventions
+from index.conventions import conventions
 
 MAX_NAME_CHARS = 40  # a signature line is a name, not a sentence
 
