@@ -26,6 +26,7 @@ from rag.language.glossary import render as glossary_text
 from rag.language.text import content_pairs, content_words, guess_language, words
 from rag.query.analysis import Query, analyse
 from rag.query.focus import DocumentInfo, ambiguity, naming, resolve
+from rag.retrieval.documents import evidence_for
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from rag.types import Answer, AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
@@ -216,13 +217,15 @@ class AnswerChain:
             turn.scope,
             documents,
             self.settings.retrieval.default_document,
+            evidence=evidence_for(self.retriever, turn.query),  # issue 23: by its content
+            margin=self.settings.retrieval.focus_margin,
         )
         turn.scope, turn.named = found.scope, found.named
         if found.candidates:
             turn.early = Answer(
                 question=turn.query.text,
                 language=turn.query.language,
-                answer=ambiguity(found.candidates, turn.query.language),
+                answer=ambiguity(found.candidates, turn.query.language, found.passages),
                 refused=True,
                 backend=turn.backend,
                 candidates=[d.doc_id for d in found.candidates],

@@ -100,10 +100,11 @@ def _quotes(
 ) -> list[tuple[str, Chunk | None]] | None:
     """What to quote, each with the passage that holds it (None: no passage does)."""
     body = [c for c in chunks if c.kind == "body"]
-    if fact == "signature":
-        if not document.signatories:
+    if fact == "signature":  # a motion's submitters sign it
+        signed_by = document.signatories or list(getattr(document, "submitters", []) or [])
+        if not signed_by:
             return None
-        return [(signed, _holding(signed, body)) for signed in document.signatories]
+        return [(signed, _holding(signed, body)) for signed in signed_by]
     if not document.date:
         return None
     year, month, day = document.date.split("-")

@@ -16,8 +16,9 @@ bundled letter sets asked in the mixed index (`scripts/multidoc_bench.py`,
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any, Protocol
 
 from rag.language.text import words
 from rag.types import Chunk
@@ -64,21 +65,23 @@ def rank_documents(
     passages: int,
     metadata_weight: float,
     among: Iterable[str] | None = None,
+    sizes: dict[str, int] | None = None,
 ) -> list[DocumentScore]:
     """Documents by score, best first: the mean of a document's best `passages` fused
-    scores (scaled so the best passage is 1; a document with fewer counts the missing
-    ones as 0) plus `metadata_weight` times the share of concepts its metadata holds.
-    `among`: only these documents (they are scored even without a fused passage)."""
+    scores (scaled so the best passage is 1; missing ones count as 0, but a document of
+    fewer passages (`sizes`) is not asked for more than it has) plus `metadata_weight`
+    times the share of concepts its metadata holds. `among`: only these documents (they
+    are scored even without a fused passage)."""
     top = max((s for _, s in fused), default=0.0) or 1.0
     per_document: dict[str, list[tuple[float, int]]] = {}
     for position, score in fused:
         per_document.setdefault(chunks[position].doc_id, []).append((score / top, position))
-    wanted = set(among) if among is not None else None
-    ids = list(per_document) if wanted is None else sorted(wanted)
+    ids = list(per_document) if among is None else sorted(set(among))
     ranked = []
     for doc_id in ids:
         scored = sorted(per_document.get(doc_id, []), reverse=True)
-        evidence = sum(s for s, _ in scored[:passages]) / passages
+        counted = min(passages, (sizes or {}).get(doc_id, passages)) or 1
+        evidence = sum(s for s, _ in scored[:counted]) / counted
         meta = concept_coverage(concepts, metadata.get(doc_id, frozenset()))
         best = scored[0][1] if scored else -1
         ranked.append(
@@ -94,3 +97,32 @@ def kept(ranking: Sequence[DocumentScore], ratio: float, limit: int) -> list[str
         return []
     floor = ratio * ranking[0].score
     return [d.doc_id for d in ranking[:limit] if d.score >= floor]
+
+
+class Ranker(Protocol):
+    """What `evidence_for` needs of a retriever (`rag.retrieval.hybrid.HybridRetriever`)."""
+
+    store: Any
+
+    def rank_documents(
+        self, query: Any, among: Collection[str] | None = None
+    ) -> list[DocumentScore]: ...
+
+
+def evidence_for(
+    retriever: Any, query: Any
+) -> Callable[[Sequence[str]], list[tuple[str, float, str]]] | None:
+    """For `rag.query.focus.resolve`: document ids → (id, score, best passage text), best
+    first, from the retriever's document ranking; None for a retriever without one."""
+    if not hasattr(retriever, "rank_documents"):
+        return None
+    ranker: Ranker = retriever
+
+    def scored(ids: Sequence[str]) -> list[tuple[str, float, str]]:
+        chunks = ranker.store.chunks
+        return [
+            (d.doc_id, d.score, chunks[d.best].text if d.best >= 0 else "")
+            for d in ranker.rank_documents(query, among=ids)
+        ]
+
+    return scored

@@ -67,6 +67,9 @@ class HybridRetriever:
         self._headings = list(dict.fromkeys(c.section for c in store.chunks if c.section))
         manifest = getattr(store, "manifest", None)
         self._metadata = metadata_words(getattr(manifest, "documents", None) or [])
+        self._sizes: dict[str, int] = {}
+        for chunk in store.chunks:
+            self._sizes[chunk.doc_id] = self._sizes.get(chunk.doc_id, 0) + (chunk.kind == "body")
         self._views: dict[frozenset[str], HybridRetriever | None] = {}
         self._views_lock = threading.Lock()
 
@@ -197,6 +200,7 @@ class HybridRetriever:
             passages=s.document_passages,
             metadata_weight=s.document_metadata_weight,
             among=among,
+            sizes=self._sizes,
         )
 
     def unknown_words(self, query: Query, *, documents: Collection[str] | None = None) -> list[str]:
