@@ -277,6 +277,15 @@ class AnswerSettings(Section):
         "document's metadata, quoting the passage that holds it (issue 16, rag/answer/facts.py); "
         "off: the answer backend answers them like any question.",
     )
+    across_coverage: float = share(
+        0.6,
+        "'Which motions ask …?': a document belongs when this share of the question's "
+        "subject concepts occurs in its request and title (or its text) (rag/answer/across.py; "
+        "calibrated on eval/data/multidoc_dev.jsonl, docs/multidoc.md).",
+    )
+    across_limit: int = Field(
+        default=40, ge=1, description="At most this many documents in a list answer."
+    )
 
     min_support: float = share(
         0.2,

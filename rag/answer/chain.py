@@ -14,6 +14,7 @@ from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any, Protocol
 
+from rag.answer.across import answer_across
 from rag.answer.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.answer.facts import contained, fact_relevance, from_record
 from rag.answer.spans import extract, opening
@@ -210,6 +211,19 @@ class AnswerChain:
         """Resolve "the letter" / "dit verslag" to the document in focus (`rag.query.focus`):
         narrow the scope to it, or, when several fit, answer with the candidates."""
         store = getattr(self.retriever, "store", None)
+        a = self.settings.answer  # "Which motions …?": a cited list of documents (issue 23)
+        listed = answer_across(
+            turn.query,
+            store,
+            self.retriever,
+            turn.scope,
+            turn.backend,
+            a.across_coverage,
+            a.across_limit,
+        )
+        if listed is not None:
+            turn.early = listed
+            return
         documents = list(getattr(getattr(store, "manifest", None), "documents", None) or [])
         found = resolve(
             turn.query.text,
