@@ -9,11 +9,14 @@ names for submitters) and for counts `expected_count`. Types are free text; the
 scores are grouped by them, and list/count scores apply to any question with items.
 
     .venv/bin/python scripts/multidoc_bench.py [--dataset eval/data/multidoc_dev.jsonl]
-        [--index FOLDER | --store postgresql://…] [--build] [--no-document-stage]
-        [--json OUT.json] [--misses MISSES.jsonl]
+        [--index FOLDER | --store postgresql://…] [--build] [--compare-postgres]
+        [--no-document-stage] [--json OUT.json] [--misses MISSES.jsonl]
 
 `--build` (re)builds the index from `corpus/multidoc/motions` and the bundled letter
-first and reports the build time. Per question it scores:
+first and reports the build time; `--compare-postgres` builds the same corpus into a
+temporary PostgreSQL (pgserver) too and counts the answers both stores give alike.
+Latency is each answer's own total (`Answer.timings_ms`), the pipeline loaded and warm.
+Per question it scores:
 - doc@1: the first document the answer rests on (its first citation, else its first
   passage) is the expected first document;
 - evidence recall: share of the evidence quotes in the top 5 passages (`eval.metrics`,
@@ -190,66 +193,119 @@ def table(rows: list[dict[str, Any]]) -> str:
     return "\n".join(lines)
 
 
+def settings_for(args: argparse.Namespace, store: str | None = None) -> Any:
+    """Settings with the index folder or server and the ablation switch applied."""
+    from rag.settings import Settings
+
+    settings = Settings()
+    index = settings.index
+    if args.index is not None:
+        index = index.model_copy(update={"path": args.index})
+    if store or args.store:
+        index = index.model_copy(update={"store": store or args.store})
+    retrieval = settings.retrieval
+    if args.no_document_stage:
+        retrieval = retrieval.model_copy(update={"document_stage": False})
+    return settings.model_copy(update={"index": index, "retrieval": retrieval})
+
+
+def build_corpus(settings: Any) -> float:
+    """(Re)build the index of the motions and the letter; the seconds it took, the
+    encoder's load included (as `rag index build` pays it)."""
+    from index.load import load_paths
+    from index.stores import write_documents
+    from rag.retrieval.embeddings import load_embedder
+
+    started = time.perf_counter()
+    embedder = load_embedder(settings.embedding)
+    documents = load_paths([MOTIONS, LETTER])
+    write_documents(settings, embedder, documents, keep=False)
+    return time.perf_counter() - started
+
+
+def ask_all(settings: Any, rows: list[dict[str, Any]]) -> tuple[list[Any], Resolver]:
+    from assembly.library import open_pipeline
+
+    pipeline = open_pipeline(settings)
+    pipeline.warm_up()
+    pipeline.ask("warm-up: what does the letter say about trade?")
+    return [pipeline.ask(row["question"]) for row in rows], Resolver(pipeline.documents())
+
+
+def temporary_server() -> tuple[Any, str]:
+    """A private PostgreSQL 16 + pgvector (the `pgserver` package) and a database URL."""
+    import tempfile
+
+    import pgserver
+    import psycopg
+
+    server = pgserver.get_server(tempfile.mkdtemp(prefix="rag-pg-"), cleanup_mode="delete")
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute("drop database if exists multidoc")
+        conn.execute("create database multidoc")
+    return server, str(server.get_uri("multidoc"))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", type=Path, default=ROOT / "eval/data/multidoc_dev.jsonl")
     parser.add_argument("--index", type=Path, default=None, help="Index folder.")
     parser.add_argument("--store", default=None, help="A PostgreSQL URL instead of a folder.")
     parser.add_argument("--build", action="store_true", help="Build the mixed index first.")
+    parser.add_argument(
+        "--compare-postgres",
+        action="store_true",
+        help="Also build the corpus into a temporary PostgreSQL (pgserver) and count the "
+        "questions both stores answer alike.",
+    )
     parser.add_argument("--no-document-stage", action="store_true", help="Ablation.")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument("--misses", type=Path, default=None)
     args = parser.parse_args()
 
-    from assembly.library import open_pipeline
-    from index.load import load_paths
-    from index.stores import write_documents
-    from rag.retrieval.embeddings import load_embedder
-    from rag.settings import Settings
-
-    settings = Settings()
-    if args.index is not None:
-        settings = settings.model_copy(
-            update={"index": settings.index.model_copy(update={"path": args.index})}
-        )
-    if args.store:
-        settings = settings.model_copy(
-            update={"index": settings.index.model_copy(update={"store": args.store})}
-        )
-    if args.no_document_stage:
-        retrieval = settings.retrieval.model_copy(update={"document_stage": False})
-        settings = settings.model_copy(update={"retrieval": retrieval})
+    settings = settings_for(args)
     if args.build:
-        embedder = load_embedder(settings.embedding)
-        started = time.perf_counter()
-        documents = load_paths([MOTIONS, LETTER])
-        write_documents(settings, embedder, documents, keep=False)
-        print(f"built {len(documents)} documents in {time.perf_counter() - started:.1f} s")
-    pipeline = open_pipeline(settings)
-    pipeline.warm_up()
-    resolve = Resolver(pipeline.documents())
+        print(f"built {args.index or settings.index.path} in {build_corpus(settings):.1f} s")
     rows = [json.loads(line) for line in args.dataset.open(encoding="utf-8") if line.strip()]
-    results = []
-    for row in rows:
-        answer = pipeline.ask(row["question"])
-        results.append(score(row, answer, resolve))
+    answers, resolve = ask_all(settings, rows)
+    results = [score(row, answer, resolve) for row, answer in zip(rows, answers, strict=True)]
     summary = summarise(results)
     print(table(summary))
+    if args.compare_postgres:
+        server, url = temporary_server()
+        try:
+            server_settings = settings_for(args, store=url)
+            print(f"built PostgreSQL store in {build_corpus(server_settings):.1f} s")
+            other, _ = ask_all(server_settings, rows)
+        finally:
+            server.cleanup()
+        alike = sum(
+            a.answer == b.answer and answer_documents(a) == answer_documents(b)
+            for a, b in zip(answers, other, strict=True)
+        )
+        times = [b.timings_ms.get("total", 0.0) for b in other]
+        print(
+            f"PostgreSQL store: {alike}/{len(rows)} answers identical to the folder store's; "
+            f"p50 {np.percentile(times, 50):.1f} ms, p95 {np.percentile(times, 95):.1f} ms"
+        )
     if args.json:
         args.json.write_text(json.dumps({"summary": summary, "results": results}, indent=1))
     if args.misses:
         with args.misses.open("w", encoding="utf-8") as out:
             for r in results:
-                bad = (
-                    r["doc_at_1"] is False
-                    or (r["evidence_recall"] is not None and r["evidence_recall"] < 1)
-                    or r["which_document"]
-                    or (r.get("item_recall") is not None and r["item_recall"] < 1)
-                    or (r.get("item_precision") is not None and r["item_precision"] < 1)
-                    or r.get("count_correct") is False
-                )
-                if bad:
+                if missed(r):
                     out.write(json.dumps(r, ensure_ascii=False) + "\n")
+
+
+def missed(r: dict[str, Any]) -> bool:
+    return bool(
+        r["doc_at_1"] is False
+        or (r["evidence_recall"] is not None and r["evidence_recall"] < 1)
+        or r["which_document"]
+        or (r.get("item_recall") is not None and r["item_recall"] < 1)
+        or (r.get("item_precision") is not None and r["item_precision"] < 1)
+        or r.get("count_correct") is False
+    )
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ from eval.metrics import evidence_ranks, recall_at_k  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 GRID = {
-    "document_passages": [2, 3, 4],
-    "document_keep_ratio": [0.5, 0.6, 0.7],
-    "document_metadata_weight": [0.0, 0.5, 1.0],
-    "document_limit": [5],
+    "document_passages": [3, 4],
+    "document_keep_ratio": [0.6, 0.7],
+    "document_metadata_weight": [0.5],
+    "document_limit": [2, 3, 5],
 }
 
 
