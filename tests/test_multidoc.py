@@ -61,3 +61,22 @@ def test_a_motion_is_found_by_what_it_asks_and_named(corpus: Pipeline) -> None:
 def test_the_letter_is_the_only_letter_and_keeps_its_answers(corpus: Pipeline) -> None:
     answer = corpus.ask("Wie heeft de brief ondertekend?")
     assert answer.scope == [LETTER] and "D.M. van Weel" in answer.answer
+
+
+@pytest.mark.slow
+def test_a_motion_named_by_its_number_is_answered_from_its_record(corpus: Pipeline) -> None:
+    who = corpus.ask("Wie dienden motie 36410-V nr. 51 in?")
+    assert who.scope == ["kst-36410-v-51"] and "Piri" in who.answer and "Veldkamp" in who.answer
+    asks = corpus.ask("Wat vraagt motie kst-36045-143?")
+    assert asks.scope == ["kst-36045-143"] and not asks.refused
+    assert "diamantenhandel af te knijpen" in asks.citations[0].quote
+    when = corpus.ask("Op welke datum is motie 36180-42 ingediend?")
+    assert when.scope == ["kst-36180-42"] and "23 februari 2023" in when.answer
+
+
+@pytest.mark.slow
+def test_an_admin_corrects_a_misread_submitter(corpus: Pipeline) -> None:
+    from index.build import set_metadata
+
+    entry = set_metadata(corpus.settings, "kst-36410-v-45", {"submitters": ["De Roon"]})
+    assert entry.submitters == ["De Roon"] and "submitters" in entry.edited

@@ -22,7 +22,7 @@ from rag.language.patterns import pattern
 from rag.types import Chunk, Hit, Relevance
 from rag.verify.support import normalise
 
-Fact = Literal["signature", "date"]
+Fact = Literal["signature", "date", "request"]
 
 
 class DocumentFacts(Protocol):
@@ -35,8 +35,12 @@ def asked_fact(question: str) -> Fact | None:
     """Whether the question asks who signed the document, or its date."""
     if pattern("asks_signature").search(question):
         return "signature"
-    if pattern("asks_document_date").search(question):
+    if pattern("asks_document_date").search(question) or pattern("asks_motion_date").search(
+        question
+    ):
         return "date"
+    if pattern("asks_request").search(question):
+        return "request"
     return None
 
 
@@ -105,6 +109,9 @@ def _quotes(
         if not signed_by:
             return None
         return [(signed, _holding(signed, body)) for signed in signed_by]
+    if fact == "request":  # a motion's request, quoted from its own sentence(s)
+        request = getattr(document, "request", "") or ""
+        return _request_quotes(request, body) if request else None
     if not document.date:
         return None
     year, month, day = document.date.split("-")
@@ -115,6 +122,31 @@ def _quotes(
             if dated.search(text) and _month_agrees(dated.search(text), int(month)):
                 return [(" ".join(text.split()), chunk)]
     return [(document.date, None)]
+
+
+def _request_quotes(request: str, chunks: Sequence[Chunk]) -> list[tuple[str, Chunk | None]]:
+    """The passage sentences that hold a motion's request, in reading order: the one that
+    holds most of its words, and any other made almost only of its words (a request may
+    run over several sentences, or sit in one long sentence with the considerations)."""
+    wanted = set(normalise(request).split())
+    scored = []
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        for sentence in chunk.sentences:
+            text = " ".join(chunk.sentence_text(sentence).split())
+            have = normalise(text).split()
+            inside = sum(w in wanted for w in have)
+            covers = len(wanted & set(have)) / max(len(wanted), 1)
+            scored.append((text, chunk, covers, inside >= 0.8 * len(have) and len(have) >= 4))
+    if not scored:
+        return [(request, None)]
+    best = max(scored, key=lambda s: s[2])
+    if best[2] < 0.5:
+        return [(request, None)]
+    found: list[tuple[str, Chunk | None]] = []
+    for text, chunk, _covers, part in scored:
+        if (text == best[0] or part) and text not in (t for t, _ in found):
+            found.append((text, chunk))
+    return found
 
 
 def _holding(quote: str, chunks: Sequence[Chunk]) -> Chunk | None:
@@ -164,6 +196,8 @@ def _uncited(fact: Fact, value: str, language: str) -> str:
         year, month, day = value.split("-")
         value = f"{int(day)} {MONTH_NAMES[language][int(month) - 1]} {year}"
     what = {
+        ("request", "nl"): "verzoek",
+        ("request", "en"): "request",
         ("signature", "nl"): "ondertekend door",
         ("signature", "en"): "signed by",
         ("date", "nl"): "gedateerd",

@@ -86,6 +86,12 @@ def resolve(
 ) -> Focus:
     """The focus of a question over `documents` (see the module docstring); `margin`:
     the share of its own score by which the best document must lead the second."""
+    if len(documents) > 1 and len(scope) != 1:
+        numbered = named_by_number(
+            question, [d for d in documents if not scope or d.doc_id in scope]
+        )
+        if numbered is not None:  # "motie 36410-V nr. 51", "Kamerstuk 21501-20, nr. 1911"
+            return Focus((numbered.doc_id,), named=numbered)
     kind = referred_kind(question)
     if kind is None or len(documents) <= 1:
         return Focus(tuple(scope))
@@ -146,6 +152,34 @@ def _by_evidence(
         candidates=tuple(by_id[r[0]] for r in close),
         passages=tuple(r[2] for r in close),
     )
+
+
+# A paper's number as a question writes it: "36410-V nr. 51", "21 501-20, nr. 1911",
+# "kst-36045-143", "Kamerstuk 25087 nr 310".
+_NUMBER = re.compile(
+    r"\b(?:kst-)?\d{2}\s?\d{3}(?:-[0-9A-Za-z]{1,3})?(?:\s*[-,]?\s*(?:nr\.?|no\.?|number)?\s*\d{1,4})\b",
+    re.I,
+)
+
+
+def number_key(text: str) -> str:
+    """A paper number reduced to its letters and digits ("kst-36410-V-51", "36410-V, nr.
+    51" → "36410v51")."""
+    text = re.sub(r"\b(?:kst|kamerstuk|nr|no|number)\b\.?", " ", text.lower())
+    return re.sub(r"[^0-9a-z]", "", text)
+
+
+def named_by_number(question: str, documents: Sequence[DocumentInfo]) -> DocumentInfo | None:
+    """The one document whose id or dossier number the question gives, if any."""
+    wanted = {number_key(m.group(0)) for m in _NUMBER.finditer(question)}
+    if not wanted:
+        return None
+    found = [
+        d
+        for d in documents
+        if wanted & {number_key(d.doc_id), number_key(getattr(d, "dossier", "") or "")}
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _mentioned(document: DocumentInfo, history: Sequence[tuple[str, str]]) -> bool:
