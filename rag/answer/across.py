@@ -19,6 +19,7 @@ share, calibrated on `eval/data/multidoc_dev.jsonl`. The question patterns are d
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import re
 import weakref
@@ -107,8 +108,15 @@ def answer_across(
     )
     topic = [w for w in content_words(subject) if w not in VAGUE_WORDS]
     aligner = getattr(retriever, "aligner", None)
+    kept_words = set(topic)
     concepts = (
-        _exact(aligner.concepts(" ".join(topic), pairs=False), aligner.known)
+        [
+            c
+            for c in _exact(
+                aligner.concepts(subject, pairs=False, min_similarity=ALIGNED), aligner.known
+            )
+            if c and c[0] in kept_words
+        ]
         if aligner is not None and topic
         else [[w] for w in topic]
     )
@@ -131,21 +139,50 @@ def answer_across(
 STEM = 5  # letters an inflection shares with the word ("sancties" / "sanctie")
 
 
+ALIGNED = 0.6  # looser than retrieval's 0.7 ("settlers" ~ "kolonisten"): `_exact` filters
+COGNATE = 4  # letters a Dutch word shares with its English cognate ("syria" / "syrië")
+
+
 def _exact(concepts: list[list[str]], known: frozenset[str]) -> list[list[str]]:
     """A list must be precise: a word the corpus itself uses keeps only its inflections
     among its aligned terms ("gaza" drops the look-alike "gaziantep"); a word it does not
-    use (an English question on Dutch text) keeps all its aligned terms."""
-    return [
-        [c[0], *(t for t in c[1:] if t[:STEM] == c[0][:STEM])] if c and c[0] in known else c
-        for c in concepts
-    ]
+    use (an English question on Dutch text) keeps its cognates when it has any ("syria"
+    keeps "syrië", drops "arabië"), else all its aligned terms ("settlers": "kolonisten")."""
+    found = []
+    for c in concepts:
+        if not c:
+            continue
+        word, terms = c[0], c[1:]
+        if word in known:
+            found.append([word, *(t for t in terms if t[:STEM] == word[:STEM])])
+            continue
+        cognates = [t for t in terms if t[:COGNATE] == word[:COGNATE]]
+        found.append([word, *(cognates or terms)])
+    return found
+
+
+PREFIX = 4  # a term this long also matches the compounds it opens ("asiel": "asielstop")
 
 
 def _share(concepts: Sequence[Sequence[str]], have: frozenset[str]) -> float:
-    """Share of the concepts (each a word and its aligned terms) `have` holds (1: none)."""
+    """Share of the concepts (each a word and its aligned terms) `have` holds, a term
+    also matching the compounds it opens (1: no concepts)."""
     if not concepts:
         return 1.0
-    return sum(any(t in have for t in c) for c in concepts) / len(concepts)
+    ordered = _sorted(have)
+    return sum(any(_holds(ordered, t) for t in c) for c in concepts) / len(concepts)
+
+
+@lru_cache(maxsize=8192)
+def _sorted(have: frozenset[str]) -> tuple[str, ...]:
+    return tuple(sorted(have))
+
+
+def _holds(ordered: tuple[str, ...], term: str) -> bool:
+    at = bisect.bisect_left(ordered, term)
+    if at < len(ordered) and ordered[at] == term:
+        return True
+    return len(term) >= PREFIX and at < len(ordered) and ordered[at].startswith(term)
 
 
 def _names_in(question: str, documents: Sequence[Any]) -> set[str]:
