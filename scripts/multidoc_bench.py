@@ -20,11 +20,13 @@ Per question it scores:
 - doc@1: the first document the answer rests on (its first citation, else its first
   passage) is the expected first document;
 - evidence recall: share of the evidence quotes in the top 5 passages (`eval.metrics`,
-  as `scripts/answer_metrics.py` counts it);
+  as `scripts/answer_metrics.py` counts it; for a question with items, in any passage
+  the list cites);
 - which-document: the answer asked back which document was meant;
 - items: for a question with expected items, the listed documents (or names) against
   them: recall, precision, and whether every listed document is cited;
-- count: the number the answer gives equals `expected_count`;
+- count: the first number of the answer's first line equals `expected_count` (else, for
+  a question whose type says "count", the number of expected items);
 - keyword recall of the answer text.
 """
 
@@ -105,7 +107,9 @@ def score(row: dict[str, Any], answer: Any, resolve: Resolver) -> dict[str, Any]
     }
     evidence = row.get("evidence") or []
     ranked = [(h.rank, h.chunk.text) for h in answer.passages]
-    found_at = recall_at_k(evidence_ranks(evidence, ranked), TOP) if evidence else None
+    # A list cites one passage per item: its evidence counts anywhere among them.
+    depth = max(TOP, len(ranked)) if expected_items(row) else TOP
+    found_at = recall_at_k(evidence_ranks(evidence, ranked), depth) if evidence else None
     text = answer.answer
     result: dict[str, Any] = {
         "id": row["id"],
@@ -134,9 +138,12 @@ def score(row: dict[str, Any], answer: Any, resolve: Resolver) -> dict[str, Any]
         else:  # names (submitters)
             plain = squash(text)
             result["item_recall"] = sum(squash(n) in plain for n in items) / len(items)
-    if row.get("expected_count") is not None:
+    count = row.get("expected_count")
+    if count is None and "count" in str(row.get("type", "")).lower() and items:
+        count = len(items)  # a count question whose items are the counted documents
+    if count is not None:
         numbers = [int(n) for n in re.findall(r"\b\d+\b", text.split("\n")[0])]
-        result["count_correct"] = int(row["expected_count"]) in numbers[:1]
+        result["count_correct"] = int(count) in numbers[:1]
     return result
 
 
