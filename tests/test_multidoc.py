@@ -80,3 +80,10 @@ def test_an_admin_corrects_a_misread_submitter(corpus: Pipeline) -> None:
 
     entry = set_metadata(corpus.settings, "kst-36410-v-45", {"submitters": ["De Roon"]})
     assert entry.submitters == ["De Roon"] and "submitters" in entry.edited
+
+
+@pytest.mark.slow
+def test_what_kind_of_document_is_answered_from_its_record(corpus: Pipeline) -> None:
+    answer = corpus.ask("What kind of document is the one about the Dutch embassy in Israel?")
+    assert answer.scope == ["kst-36410-v-43"] and "motion" in answer.answer
+    assert "Motie" in answer.citations[0].quote  # the sentence that names it, cited

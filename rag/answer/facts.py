@@ -19,10 +19,15 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 from rag.language.patterns import pattern
+from rag.language.text import LANGUAGES, lexicon
 from rag.types import Chunk, Hit, Relevance
 from rag.verify.support import normalise
 
-Fact = Literal["signature", "date", "request"]
+Fact = Literal["signature", "date", "request", "kind"]
+KIND_NAMES = {
+    "nl": {"letter": "brief", "motion": "motie", "report": "verslag", "note": "notitie"},
+    "en": {},
+}
 
 
 class DocumentFacts(Protocol):
@@ -32,7 +37,10 @@ class DocumentFacts(Protocol):
 
 
 def asked_fact(question: str) -> Fact | None:
-    """Whether the question asks who signed the document, or its date."""
+    """Whether the question asks who signed the document, its date, its request (a
+    motion's) or what kind of paper it is."""
+    if pattern("asks_kind").search(question):
+        return "kind"
     if pattern("asks_signature").search(question):
         return "signature"
     if pattern("asks_document_date").search(question) or pattern("asks_motion_date").search(
@@ -109,6 +117,8 @@ def _quotes(
         if not signed_by:
             return None
         return [(signed, _holding(signed, body)) for signed in signed_by]
+    if fact == "kind":  # the sentence that names it ("MOTIE VAN HET LID …"), and the kind
+        return [*_naming_sentence(document, body), (str(getattr(document, "kind", "")), None)]
     if fact == "request":  # a motion's request, quoted from its own sentence(s)
         request = getattr(document, "request", "") or ""
         return _request_quotes(request, body) if request else None
@@ -122,6 +132,26 @@ def _quotes(
             if dated.search(text) and _month_agrees(dated.search(text), int(month)):
                 return [(" ".join(text.split()), chunk)]
     return [(document.date, None)]
+
+
+def _naming_sentence(
+    document: DocumentFacts, chunks: Sequence[Chunk]
+) -> list[tuple[str, Chunk | None]]:
+    """The first sentence, in reading order, with a word that names the document's kind
+    (`[document_refs]` of the lexicons: "motie", "brief", …); none if none has."""
+    kind = getattr(document, "kind", "")
+    names = {
+        w.lower()
+        for lang in LANGUAGES
+        for w, k in lexicon(lang).get("document_refs", {}).items()
+        if k == kind
+    }
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        for sentence in chunk.sentences:
+            text = " ".join(chunk.sentence_text(sentence).split())
+            if names & {w.lower() for w in re.findall(r"\w+", text)}:
+                return [(text, chunk)]
+    return []
 
 
 def _request_quotes(request: str, chunks: Sequence[Chunk]) -> list[tuple[str, Chunk | None]]:
@@ -195,7 +225,11 @@ def _uncited(fact: Fact, value: str, language: str) -> str:
     if fact == "date":
         year, month, day = value.split("-")
         value = f"{int(day)} {MONTH_NAMES[language][int(month) - 1]} {year}"
+    if fact == "kind":
+        value = KIND_NAMES.get(language, {}).get(value, value)
     what = {
+        ("kind", "nl"): "soort document:",
+        ("kind", "en"): "kind of document:",
         ("request", "nl"): "verzoek",
         ("request", "en"): "request",
         ("signature", "nl"): "ondertekend door",

@@ -93,6 +93,8 @@ def resolve(
         if numbered is not None:  # "motie 36410-V nr. 51", "Kamerstuk 21501-20, nr. 1911"
             return Focus((numbered.doc_id,), named=numbered)
     kind = referred_kind(question)
+    if kind is None and pattern("asks_kind").search(question):
+        kind = ""  # "what kind of document is the one about X?": any document
     if kind is None or len(documents) <= 1:
         return Focus(tuple(scope))
     by_id = {d.doc_id: d for d in documents}
@@ -116,7 +118,14 @@ def resolve(
 
 
 # What a question asks of any document (who signed it, its date, its gist): no subject.
-FRAMES = ("asks_signature", "asks_document_date", "asks_gist", "asks_summary", "document_frame")
+FRAMES = (
+    "asks_signature",
+    "asks_document_date",
+    "asks_gist",
+    "asks_summary",
+    "document_frame",
+    "asks_kind",
+)
 
 
 def subject(question: str) -> list[str]:
