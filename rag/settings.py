@@ -150,7 +150,7 @@ class RetrievalSettings(Section):
         ge=1,
         le=10,
         description="A document's passage evidence: the mean of its best this many fused "
-        "scores (calibrated on eval/data/multidoc_dev.jsonl, docs/multidoc.md).",
+        "scores (calibrated on eval/data/multidoc/dev.jsonl, docs/multidoc.md).",
     )
     document_metadata_weight: float = share(
         0.5, "Weight of the share of question concepts a document's title/metadata holds."
@@ -175,7 +175,7 @@ class RetrievalSettings(Section):
         0.05,
         "'The letter' among several of its kind: the best document wins when its score "
         "leads the second's by this share of its own; else the answer lists the close "
-        "ones. On eval/data/multidoc_dev.jsonl every top document was right, the "
+        "ones. On eval/data/multidoc/dev.jsonl every top document was right, the "
         "smallest lead 0.07 (docs/multidoc.md).",
     )
     mmr_lambda: float = share(0.9, "MMR trade-off: 1 = relevance only.")
@@ -284,7 +284,7 @@ class AnswerSettings(Section):
         0.6,
         "'Which motions ask …?': a document belongs when this share of the question's "
         "subject concepts occurs in its request and title (or its text) (rag/answer/across.py; "
-        "calibrated on eval/data/multidoc_dev.jsonl, docs/multidoc.md).",
+        "calibrated on eval/data/multidoc/dev.jsonl, docs/multidoc.md).",
     )
     across_limit: int = Field(
         default=40, ge=1, description="At most this many documents in a list answer."

@@ -8,7 +8,7 @@ and submitter questions the expected items (`expected_items` or `items`: documen
 names for submitters) and for counts `expected_count`. Types are free text; the
 scores are grouped by them, and list/count scores apply to any question with items.
 
-    .venv/bin/python scripts/multidoc_bench.py [--dataset eval/data/multidoc_dev.jsonl]
+    .venv/bin/python scripts/multidoc_bench.py [--dataset eval/data/multidoc/dev.jsonl]
         [--index FOLDER | --store postgresql://…] [--build] [--compare-postgres]
         [--no-document-stage] [--json OUT.json] [--misses MISSES.jsonl]
 
@@ -255,7 +255,7 @@ def temporary_server() -> tuple[Any, str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", type=Path, default=ROOT / "eval/data/multidoc_dev.jsonl")
+    parser.add_argument("--dataset", type=Path, default=ROOT / "eval/data/multidoc/dev.jsonl")
     parser.add_argument("--index", type=Path, default=None, help="Index folder.")
     parser.add_argument("--store", default=None, help="A PostgreSQL URL instead of a folder.")
     parser.add_argument("--build", action="store_true", help="Build the mixed index first.")

@@ -1,6 +1,6 @@
 """Calibrate the document-level stage (`rag/retrieval/documents.py`) on development
 questions only: the letter's own sets asked in the mixed index (their evidence is the
-letter's) and `eval/data/multidoc_dev.jsonl` (motions and the letter).
+letter's) and `eval/data/multidoc/dev.jsonl` (motions and the letter).
 
 For each setting in a small grid it asks every question once and reports the letter's
 evidence recall@5, the right document first and the evidence recall on the multidoc
@@ -82,7 +82,7 @@ def main() -> None:
         type=Path,
         default=[ROOT / "eval/data/dev.jsonl", ROOT / "eval/data/extra_dev.jsonl"],
     )
-    parser.add_argument("--multidoc", type=Path, default=ROOT / "eval/data/multidoc_dev.jsonl")
+    parser.add_argument("--multidoc", type=Path, default=ROOT / "eval/data/multidoc/dev.jsonl")
     args = parser.parse_args()
 
     from assembly.library import open_pipeline

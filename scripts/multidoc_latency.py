@@ -6,7 +6,7 @@ question in turn, the order alternating per question; each answer's own total
 (`Answer.timings_ms["total"]`, the pipeline loaded and warm) is recorded.
 
     .venv/bin/python scripts/multidoc_latency.py --index /tmp/md_build \\
-        [--dataset eval/data/multidoc_dev.jsonl eval/data/dev.jsonl ...]
+        [--dataset eval/data/multidoc/dev.jsonl eval/data/dev.jsonl ...]
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ def main() -> None:
         "--dataset",
         nargs="*",
         type=Path,
-        default=[ROOT / "eval/data/multidoc_dev.jsonl", ROOT / "eval/data/dev.jsonl"],
+        default=[ROOT / "eval/data/multidoc/dev.jsonl", ROOT / "eval/data/dev.jsonl"],
     )
     args = parser.parse_args()
 

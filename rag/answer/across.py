@@ -12,7 +12,7 @@ document of the asked kind belongs when its submitters include a name the questi
 gives, and when enough of the question's subject concepts (each a word and the corpus
 words aligned with it across Dutch and English, `TermAligner`) occur in its request and
 title (request questions) or its whole text (others); `answer.across_coverage` is that
-share, calibrated on `eval/data/multidoc_dev.jsonl`. The question patterns are data
+share, calibrated on `eval/data/multidoc/dev.jsonl`. The question patterns are data
 (`asks_documents`, `asks_document_count`, `request_frame`, `list_frame` and
 `[document_plurals]` in `rag/language/lexicon/`).
 """

@@ -9,7 +9,7 @@ dossier and submitters hold) — and only the passages of the documents near the
 one go on to MMR and the answer. The same score picks the document "the letter" /
 "deze motie" means among those of that kind (`rag.query.focus`).
 
-The weights and the keep ratio were calibrated on `eval/data/multidoc_dev.jsonl` and the
+The weights and the keep ratio were calibrated on `eval/data/multidoc/dev.jsonl` and the
 bundled letter sets asked in the mixed index (`scripts/multidoc_bench.py`,
 `scripts/answer_metrics.py`; docs/multidoc.md has the ablation).
 """
