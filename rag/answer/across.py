@@ -239,10 +239,13 @@ def _quoted(
     subject), else the first sentence that holds a subject concept."""
     ordered = sorted(chunks, key=lambda c: c.start)
     pairs = [(c, s) for c in ordered for s in c.sentences]
-    terms = {t for c in concepts for t in c}
+    terms = tuple(sorted({t for c in concepts for t in c}))
     if terms and not request:
-        for chunk, sentence in pairs:
-            if terms & set(words(chunk.sentence_text(sentence), parts=True)):
+        # The motion's own clauses first (not a title or header line that repeats them).
+        body = _words_of(" ".join([document.request, *document.considerations]))
+        for chunk, sentence in sorted(pairs, key=lambda p: not _inside(p, body)):
+            said = _sorted(frozenset(words(chunk.sentence_text(sentence), parts=True)))
+            if any(_holds(said, t) for t in terms):
                 return chunk, sentence
     wanted = set(words(getattr(document, "request", "") or ""))
     if wanted and pairs:
@@ -253,6 +256,12 @@ def _quoted(
 def _singular(kind: str) -> str:
     """ "moties" → "motie", "brieven" → "brief", "documenten" → "document"."""
     return {"moties": "motie", "brieven": "brief"}.get(kind, kind.removesuffix("en"))
+
+
+def _inside(pair: tuple[Chunk, Sentence], body: frozenset[str]) -> bool:
+    """Whether most of a sentence's words belong to the motion's own clauses."""
+    said = words(pair[0].sentence_text(pair[1]))
+    return bool(said) and sum(w in body for w in said) >= 0.6 * len(said)
 
 
 def _line(document: Any, language: str) -> str:
