@@ -13,12 +13,13 @@ a document's passages for an index built before metadata existed.
 from __future__ import annotations
 
 import re
-import tomllib
 from collections.abc import Sequence
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol, TypeVar
 
+from index.conventions import conventions
+from index.motion import structure
 from rag.types import Chunk
 
 
@@ -32,15 +33,18 @@ class _Entry(Protocol):
 
 Entry = TypeVar("Entry", bound=_Entry)  # an index.store.DocumentEntry
 
-KINDS = ("letter", "agenda", "report", "note", "other")
-FIELDS = ("title", "kind", "date", "sender", "signatories", "dossier")
-
-
-@lru_cache(maxsize=1)
-def conventions() -> dict[str, Any]:
-    """index/metadata.toml, read once."""
-    with open(Path(__file__).with_name("metadata.toml"), "rb") as handle:
-        return tomllib.load(handle)
+KINDS = ("letter", "motion", "agenda", "report", "note", "other")
+FIELDS = (
+    "title",
+    "kind",
+    "date",
+    "sender",
+    "signatories",
+    "dossier",
+    "submitters",
+    "considerations",
+    "request",
+)
 
 
 @lru_cache(maxsize=16)
@@ -64,13 +68,15 @@ def describe(text: str, name: str) -> dict[str, Any]:
     sender = signatories[0].split(",")[0] if signatories else ""
     if not sender and heading is not None and heading.group("sender"):
         sender = _sentence_case("de " + heading.group("sender"))
+    kind = _kind(title, heading, name, head)
     return {
         "title": title,
-        "kind": _kind(title, heading, name, head),
+        "kind": kind,
         "date": _date(head) or _date(filled[-c["tail_lines"] :]),
         "sender": sender,
         "signatories": signatories,
         "dossier": dossier(head),
+        **(structure(text, title) if kind == "motion" else {}),
     }
 
 
@@ -132,6 +138,8 @@ def _date(lines: list[str]) -> str | None:
         found = _search("date", line)
         if not found:
             continue
+        if found.groupdict().get("iso"):  # "Datum: 2024-02-15"
+            return str(found.group("iso"))
         day, month, year = found.group("date").replace(".", "").split()
         if month.lower() in months and 1 <= int(day) <= 31:
             return f"{int(year):04d}-{months[month.lower()]:02d}-{int(day):02d}"

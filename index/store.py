@@ -63,7 +63,7 @@ class DocumentEntry(BaseModel):
     content_hash: str
     chunks: int
     title: str = ""
-    kind: Literal["letter", "agenda", "report", "note", "other"] = "other"
+    kind: Literal["letter", "motion", "agenda", "report", "note", "other"] = "other"
     date: str | None = Field(
         default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date of the paper."
     )
@@ -72,6 +72,13 @@ class DocumentEntry(BaseModel):
         default_factory=list, description='"office, name" as the signature block reads.'
     )
     dossier: str = Field(default="", description='e.g. "21 501-02, nr. 3123".')
+    submitters: list[str] = Field(
+        default_factory=list, description="A motion's submitters, as its signature lines read."
+    )
+    considerations: list[str] = Field(
+        default_factory=list, description='A motion\'s considerations ("overwegende dat …").'
+    )
+    request: str = Field(default="", description='A motion\'s request ("verzoekt de regering …").')
     described: bool = Field(
         default=False, description="Metadata was read at index time (False: an older index)."
     )

@@ -141,6 +141,44 @@ class RetrievalSettings(Section):
         "the scope nor the conversation says which (issue 16; rag/query/focus.py). None: the "
         "only document of that kind, else the answer asks which one.",
     )
+    document_stage: bool = Field(
+        default=True,
+        description="Score documents before passages and keep the passages of those near "
+        "the best (rag/retrieval/documents.py; off: the ablation in docs/multidoc.md).",
+    )
+    document_passages: int = Field(
+        default=4,
+        ge=1,
+        le=10,
+        description="A document's passage evidence: the mean of its best this many fused "
+        "scores (calibrated on eval/data/multidoc/dev.jsonl, docs/multidoc.md).",
+    )
+    document_metadata_weight: float = share(
+        0.5, "Weight of the share of question concepts a document's title/metadata holds."
+    )
+    document_keep_ratio: float = share(
+        0.6, "Documents scoring at least this share of the best one keep their passages."
+    )
+    document_limit: int = Field(
+        default=2,
+        ge=1,
+        description="At most this many documents keep their passages (2: the letter's dev "
+        "sets in the mixed index recall as the letter alone, 0.879; 3 or 5: 0.865).",
+    )
+    document_views: int = Field(
+        default=2,
+        ge=0,
+        description="When at most this many documents are kept, their passages are ranked "
+        "as an index of their own (exact, ~10 ms to build a new scope); more: the kept "
+        "documents' passages of the whole index's ranking.",
+    )
+    focus_margin: float = share(
+        0.05,
+        "'The letter' among several of its kind: the best document wins when its score "
+        "leads the second's by this share of its own; else the answer lists the close "
+        "ones. On eval/data/multidoc/dev.jsonl every top document was right, the "
+        "smallest lead 0.07 (docs/multidoc.md).",
+    )
     mmr_lambda: float = share(0.9, "MMR trade-off: 1 = relevance only.")
     reranker: str | None = Field(
         default=None, description="Optional cross-encoder model name or path for reranking."
@@ -248,6 +286,15 @@ class AnswerSettings(Section):
         description="Answer 'who signed the letter?' and 'what is its date?' from the "
         "document's metadata, quoting the passage that holds it (issue 16, rag/answer/facts.py); "
         "off: the answer backend answers them like any question.",
+    )
+    across_coverage: float = share(
+        0.6,
+        "'Which motions ask …?': a document belongs when this share of the question's "
+        "subject concepts occurs in its request and title (or its text) (rag/answer/across.py; "
+        "calibrated on eval/data/multidoc/dev.jsonl, docs/multidoc.md).",
+    )
+    across_limit: int = Field(
+        default=40, ge=1, description="At most this many documents in a list answer."
     )
 
     min_support: float = share(

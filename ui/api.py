@@ -94,11 +94,15 @@ class MetadataPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str | None = Field(default=None, max_length=500)
-    kind: str | None = Field(default=None, description="letter, agenda, report, note or other.")
+    kind: str | None = Field(
+        default=None, description="letter, motion, agenda, report, note or other."
+    )
     date: str | None = Field(default=None, description="yyyy-mm-dd.")
     sender: str | None = Field(default=None, max_length=500)
     signatories: list[str] | None = Field(default=None, max_length=20)
     dossier: str | None = Field(default=None, max_length=200)
+    submitters: list[str] | None = Field(default=None, max_length=60)
+    request: str | None = Field(default=None, max_length=5000)
 
 
 class BriefRequest(BaseModel):
@@ -386,6 +390,9 @@ def _document(entry: Any) -> dict[str, Any]:
         "sender": entry.sender,
         "signatories": entry.signatories,
         "dossier": entry.dossier,
+        "submitters": entry.submitters,
+        "considerations": entry.considerations,
+        "request": entry.request,
         "edited": entry.edited,
     }
 

@@ -260,7 +260,7 @@ def document_rows(pipeline: Pipeline, lang: str) -> str:
             getattr(d, "title", "") or d.name,
             text(lang, f"documents.kind_{getattr(d, 'kind', 'other')}"),
             getattr(d, "date", None) or "",
-            "; ".join(getattr(d, "signatories", []) or []),
+            "; ".join(getattr(d, "signatories", []) or getattr(d, "submitters", []) or []),
             getattr(d, "dossier", ""),
             d.chunks,
         ]

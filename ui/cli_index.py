@@ -114,6 +114,7 @@ def describe_line(d: Any) -> str:
     parts += [f"Kamerstuk {d.dossier}"] if d.dossier and d.dossier[:1].isdigit() else []
     parts += [d.dossier] if d.dossier and not d.dossier[:1].isdigit() else []
     parts += ["signed: " + "; ".join(d.signatories)] if d.signatories else []
+    parts += ["submitted by: " + "; ".join(d.submitters)] if d.submitters else []
     parts += [f"(edited: {', '.join(d.edited)})"] if d.edited else []
     return " · ".join(parts)
 
@@ -131,12 +132,20 @@ def describe_line(d: Any) -> str:
     help='"office, name" as signed (repeatable; replaces the list).',
 )
 @click.option("--dossier", default=None, help='Dossier number ("21 501-02, nr. 3123").')
+@click.option(
+    "--submitter",
+    "submitters",
+    multiple=True,
+    help="A motion's submitter as named (repeatable; replaces the list).",
+)
+@click.option("--request", default=None, help='A motion\'s request ("verzoekt de regering …").')
 @click.pass_context
 @friendly_errors
 def set_meta(
     ctx: click.Context,
     doc_id: str,
     signatories: tuple[str, ...],
+    submitters: tuple[str, ...],
     **fields: str | None,
 ) -> None:
     """Correct a document's metadata (what `rag index info` lists); a rebuild of the
@@ -149,9 +158,12 @@ def set_meta(
     changes: dict[str, Any] = {k: v for k, v in fields.items() if v is not None}
     if signatories:
         changes["signatories"] = list(signatories)
+    if submitters:
+        changes["submitters"] = list(submitters)
     if not changes:
         raise click.UsageError(
-            "Give at least one of --title, --kind, --date, --sender, --signatory, --dossier."
+            "Give at least one of --title, --kind, --date, --sender, --signatory, --dossier, "
+            "--submitter, --request."
         )
     entry = set_document_metadata(settings_of(ctx), doc_id, changes)
     click.echo(f"{entry.doc_id}: {describe_line(entry)}")
@@ -202,6 +214,9 @@ def info(ctx: click.Context, as_json: bool) -> None:
     for d in manifest.documents:
         click.echo(f"  {d.doc_id:<40} {d.chunks:>5} passages  {d.name}")
         click.echo(f"      {describe_line(d)}")
+        if d.request:  # a motion: what it asks, after how many considerations
+            request = d.request if len(d.request) <= 160 else d.request[:159] + "…"
+            click.echo(f"      request ({len(d.considerations)} considerations): {request}")
     click.echo(f"{len(sections)} sections:")
     for s in sections:
         click.echo(f"  - {s}")

@@ -13,6 +13,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+from rag.answer.across import answer_across
 from rag.answer.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.answer.facts import fact_relevance, from_record
 from rag.answer.partial import asked_fact_missing, partial_note
@@ -36,6 +37,7 @@ from rag.language.glossary import render as glossary_text
 from rag.language.text import content_pairs, content_words, guess_language, words
 from rag.query.analysis import Query, analyse
 from rag.query.focus import ambiguity, naming, resolve
+from rag.retrieval.documents import evidence_for
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from rag.types import Answer, AnswerSpan, Citation, Hit, SentenceVerdict
@@ -201,6 +203,19 @@ class AnswerChain:
         """Resolve "the letter" / "dit verslag" to the document in focus (`rag.query.focus`):
         narrow the scope to it, or, when several fit, answer with the candidates."""
         store = getattr(self.retriever, "store", None)
+        a = self.settings.answer  # "Which motions …?": a cited list of documents (issue 23)
+        listed = answer_across(
+            turn.query,
+            store,
+            self.retriever,
+            turn.scope,
+            turn.backend,
+            a.across_coverage,
+            a.across_limit,
+        )
+        if listed is not None:
+            turn.early = listed
+            return
         documents = list(getattr(getattr(store, "manifest", None), "documents", None) or [])
         found = resolve(
             turn.query.text,
@@ -208,13 +223,15 @@ class AnswerChain:
             turn.scope,
             documents,
             self.settings.retrieval.default_document,
+            evidence=evidence_for(self.retriever, turn.query),  # issue 23: by its content
+            margin=self.settings.retrieval.focus_margin,
         )
         turn.scope, turn.named = found.scope, found.named
         if found.candidates:
             turn.early = Answer(
                 question=turn.query.text,
                 language=turn.query.language,
-                answer=ambiguity(found.candidates, turn.query.language),
+                answer=ambiguity(found.candidates, turn.query.language, found.passages),
                 refused=True,
                 backend=turn.backend,
                 candidates=[d.doc_id for d in found.candidates],

@@ -19,10 +19,15 @@ from collections.abc import Sequence
 from typing import Any, Literal, Protocol
 
 from rag.language.patterns import pattern
+from rag.language.text import LANGUAGES, lexicon
 from rag.types import Chunk, Hit, Relevance
 from rag.verify.support import normalise
 
-Fact = Literal["signature", "date"]
+Fact = Literal["signature", "date", "request", "kind"]
+KIND_NAMES = {
+    "nl": {"letter": "brief", "motion": "motie", "report": "verslag", "note": "notitie"},
+    "en": {},
+}
 
 
 class DocumentFacts(Protocol):
@@ -32,11 +37,18 @@ class DocumentFacts(Protocol):
 
 
 def asked_fact(question: str) -> Fact | None:
-    """Whether the question asks who signed the document, or its date."""
+    """Whether the question asks who signed the document, its date, its request (a
+    motion's) or what kind of paper it is."""
+    if pattern("asks_kind").search(question):
+        return "kind"
     if pattern("asks_signature").search(question):
         return "signature"
-    if pattern("asks_document_date").search(question):
+    if pattern("asks_document_date").search(question) or pattern("asks_motion_date").search(
+        question
+    ):
         return "date"
+    if pattern("asks_request").search(question):
+        return "request"
     return None
 
 
@@ -100,10 +112,16 @@ def _quotes(
 ) -> list[tuple[str, Chunk | None]] | None:
     """What to quote, each with the passage that holds it (None: no passage does)."""
     body = [c for c in chunks if c.kind == "body"]
-    if fact == "signature":
-        if not document.signatories:
+    if fact == "signature":  # a motion's submitters sign it
+        signed_by = document.signatories or list(getattr(document, "submitters", []) or [])
+        if not signed_by:
             return None
-        return [(signed, _holding(signed, body)) for signed in document.signatories]
+        return [(signed, _holding(signed, body)) for signed in signed_by]
+    if fact == "kind":  # the sentence that names it ("MOTIE VAN HET LID …"), and the kind
+        return [*_naming_sentence(document, body), (str(getattr(document, "kind", "")), None)]
+    if fact == "request":  # a motion's request, quoted from its own sentence(s)
+        request = getattr(document, "request", "") or ""
+        return _request_quotes(request, body) if request else None
     if not document.date:
         return None
     year, month, day = document.date.split("-")
@@ -114,6 +132,51 @@ def _quotes(
             if dated.search(text) and _month_agrees(dated.search(text), int(month)):
                 return [(" ".join(text.split()), chunk)]
     return [(document.date, None)]
+
+
+def _naming_sentence(
+    document: DocumentFacts, chunks: Sequence[Chunk]
+) -> list[tuple[str, Chunk | None]]:
+    """The first sentence, in reading order, with a word that names the document's kind
+    (`[document_refs]` of the lexicons: "motie", "brief", …); none if none has."""
+    kind = getattr(document, "kind", "")
+    names = {
+        w.lower()
+        for lang in LANGUAGES
+        for w, k in lexicon(lang).get("document_refs", {}).items()
+        if k == kind
+    }
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        for sentence in chunk.sentences:
+            text = " ".join(chunk.sentence_text(sentence).split())
+            if names & {w.lower() for w in re.findall(r"\w+", text)}:
+                return [(text, chunk)]
+    return []
+
+
+def _request_quotes(request: str, chunks: Sequence[Chunk]) -> list[tuple[str, Chunk | None]]:
+    """The passage sentences that hold a motion's request, in reading order: the one that
+    holds most of its words, and any other made almost only of its words (a request may
+    run over several sentences, or sit in one long sentence with the considerations)."""
+    wanted = set(normalise(request).split())
+    scored = []
+    for chunk in sorted(chunks, key=lambda c: c.start):
+        for sentence in chunk.sentences:
+            text = " ".join(chunk.sentence_text(sentence).split())
+            have = normalise(text).split()
+            inside = sum(w in wanted for w in have)
+            covers = len(wanted & set(have)) / max(len(wanted), 1)
+            scored.append((text, chunk, covers, inside >= 0.8 * len(have) and len(have) >= 4))
+    if not scored:
+        return [(request, None)]
+    best = max(scored, key=lambda s: s[2])
+    if best[2] < 0.5:
+        return [(request, None)]
+    found: list[tuple[str, Chunk | None]] = []
+    for text, chunk, _covers, part in scored:
+        if (text == best[0] or part) and text not in (t for t, _ in found):
+            found.append((text, chunk))
+    return found
 
 
 def _holding(quote: str, chunks: Sequence[Chunk]) -> Chunk | None:
@@ -162,7 +225,13 @@ def _uncited(fact: Fact, value: str, language: str) -> str:
     if fact == "date":
         year, month, day = value.split("-")
         value = f"{int(day)} {MONTH_NAMES[language][int(month) - 1]} {year}"
+    if fact == "kind":
+        value = KIND_NAMES.get(language, {}).get(value, value)
     what = {
+        ("kind", "nl"): "soort document:",
+        ("kind", "en"): "kind of document:",
+        ("request", "nl"): "verzoek",
+        ("request", "en"): "request",
         ("signature", "nl"): "ondertekend door",
         ("signature", "en"): "signed by",
         ("date", "nl"): "gedateerd",

@@ -1,25 +1,28 @@
-"""Which document "de brief", "the letter", "this document", "dit verslag" mean.
+"""Which document "de brief", "the letter", "this document", "deze motie" mean.
 
 A question that points at one document is answered from the document in focus: the
 scope when it holds one document; else, among the documents of the kind the word names
-(a "brief" is a letter, a "verslag" a report; "document" any), the one the conversation
-has been about (named in an earlier question or answer), else the configured default
-document, else the only one of that kind. When several fit and nothing decides, the
-answer says so and lists them instead of mixing documents. An index of one document
-needs no resolving, so its answers do not change. The words are data
-(`refers_to_document` and `[document_refs]` in `rag/language/lexicon/`).
+(a "brief" is a letter, a "verslag" a report, a "motie" a motion; "document" any), the
+one the conversation has been about (named in an earlier question or answer), else the
+configured default document, else the only one of that kind, else the one whose
+passages and metadata best answer the question (`evidence`: the document-level score of
+`rag.retrieval.documents`) when it leads the next by a calibrated margin. When several
+fit and nothing decides, the answer says so and lists the close ones, each with its
+best passage, instead of mixing documents. An index of one document needs no
+resolving, so its answers do not change. The words are data (`refers_to_document` and
+`[document_refs]` in `rag/language/lexicon/`).
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
 
-from rag.language.patterns import fragments
-from rag.language.text import LANGUAGES, lexicon
+from rag.language.patterns import fragments, pattern
+from rag.language.text import LANGUAGES, VAGUE_WORDS, content_words, lexicon
 
 
 class DocumentInfo(Protocol):
@@ -41,6 +44,12 @@ class Focus:
     scope: tuple[str, ...]
     named: DocumentInfo | None = None
     candidates: tuple[DocumentInfo, ...] = ()
+    passages: tuple[str, ...] = ()  # with candidates: each one's best passage ("" if none)
+
+
+# Document ids → (doc_id, score, its best passage's text), best first.
+Evidence = Callable[[Sequence[str]], Sequence[tuple[str, float, str]]]
+MAX_CANDIDATES = 5
 
 
 @lru_cache(maxsize=1)
@@ -72,9 +81,20 @@ def resolve(
     scope: Sequence[str],
     documents: Sequence[DocumentInfo],
     default: str | None = None,
+    evidence: Evidence | None = None,
+    margin: float = 0.15,
 ) -> Focus:
-    """The focus of a question over `documents` (see the module docstring)."""
+    """The focus of a question over `documents` (see the module docstring); `margin`:
+    the share of its own score by which the best document must lead the second."""
+    if len(documents) > 1 and len(scope) != 1:
+        numbered = named_by_number(
+            question, [d for d in documents if not scope or d.doc_id in scope]
+        )
+        if numbered is not None:  # "motie 36410-V nr. 51", "Kamerstuk 21501-20, nr. 1911"
+            return Focus((numbered.doc_id,), named=numbered)
     kind = referred_kind(question)
+    if kind is None and pattern("asks_kind").search(question):
+        kind = ""  # "what kind of document is the one about X?": any document
     if kind is None or len(documents) <= 1:
         return Focus(tuple(scope))
     by_id = {d.doc_id: d for d in documents}
@@ -92,7 +112,83 @@ def resolve(
     )
     if len(chosen) == 1:
         return Focus((chosen[0].doc_id,), named=chosen[0])
-    return Focus(tuple(scope), candidates=tuple(fitting))
+    if evidence is None or not subject(question):  # nothing to weigh the documents by
+        return Focus(tuple(scope), candidates=tuple(fitting))
+    return _by_evidence(scope, chosen, by_id, evidence, margin)
+
+
+# What a question asks of any document (who signed it, its date, its gist): no subject.
+FRAMES = (
+    "asks_signature",
+    "asks_document_date",
+    "asks_gist",
+    "asks_summary",
+    "document_frame",
+    "asks_kind",
+)
+
+
+def subject(question: str) -> list[str]:
+    """The question's subject words: its content words without the reference to the
+    document and what it asks of any document ("Wie heeft de brief ondertekend?" has
+    none, "Who submitted the motion on Moldova?" has "moldova" and "submitted")."""
+    text = question
+    for frame in FRAMES:
+        text = pattern(frame).sub(" ", text)
+    for compiled, _ in _references():
+        text = compiled.sub(" ", text)
+    return [w for w in content_words(text) if w not in VAGUE_WORDS]
+
+
+def _by_evidence(
+    scope: Sequence[str],
+    fitting: Sequence[DocumentInfo],
+    by_id: dict[str, DocumentInfo],
+    evidence: Evidence,
+    margin: float,
+) -> Focus:
+    """The fitting document the evidence clearly favours, else the close ones."""
+    ranked = [r for r in evidence([d.doc_id for d in fitting]) if r[0] in by_id]
+    if not ranked or ranked[0][1] <= 0:
+        return Focus(tuple(scope), candidates=tuple(fitting))
+    best = ranked[0][1]
+    if len(ranked) == 1 or best - ranked[1][1] >= margin * best:
+        document = by_id[ranked[0][0]]
+        return Focus((document.doc_id,), named=document)
+    close = [r for r in ranked if best - r[1] < margin * best][:MAX_CANDIDATES]
+    return Focus(
+        tuple(scope),
+        candidates=tuple(by_id[r[0]] for r in close),
+        passages=tuple(r[2] for r in close),
+    )
+
+
+# A paper's number as a question writes it: "36410-V nr. 51", "21 501-20, nr. 1911",
+# "kst-36045-143", "Kamerstuk 25087 nr 310".
+_NUMBER = re.compile(
+    r"\b(?:kst-)?\d{2}\s?\d{3}(?:-[0-9A-Za-z]{1,3})?(?:\s*[-,]?\s*(?:nr\.?|no\.?|number)?\s*\d{1,4})\b",
+    re.I,
+)
+
+
+def number_key(text: str) -> str:
+    """A paper number reduced to its letters and digits ("kst-36410-V-51", "36410-V, nr.
+    51" → "36410v51")."""
+    text = re.sub(r"\b(?:kst|kamerstuk|nr|no|number)\b\.?", " ", text.lower())
+    return re.sub(r"[^0-9a-z]", "", text)
+
+
+def named_by_number(question: str, documents: Sequence[DocumentInfo]) -> DocumentInfo | None:
+    """The one document whose id or dossier number the question gives, if any."""
+    wanted = {number_key(m.group(0)) for m in _NUMBER.finditer(question)}
+    if not wanted:
+        return None
+    found = [
+        d
+        for d in documents
+        if wanted & {number_key(d.doc_id), number_key(getattr(d, "dossier", "") or "")}
+    ]
+    return found[0] if len(found) == 1 else None
 
 
 def _mentioned(document: DocumentInfo, history: Sequence[tuple[str, str]]) -> bool:
@@ -113,10 +209,16 @@ def naming(document: DocumentInfo, language: str) -> str:
     return f"({lead}: {title}{date} [{document.doc_id}])"
 
 
-def ambiguity(candidates: Sequence[DocumentInfo], language: str) -> str:
-    """What to say when a reference fits several documents: which ones, and how to pick."""
+def ambiguity(
+    candidates: Sequence[DocumentInfo], language: str, passages: Sequence[str] = ()
+) -> str:
+    """What to say when a reference fits several documents: which ones (with the best
+    passage of each when known), and how to pick."""
+    quotes = [_excerpt(p) for p in passages] if passages else [""] * len(candidates)
     listed = "; ".join(
-        f"{d.title or d.name}{', ' + d.date if d.date else ''} [{d.doc_id}]" for d in candidates
+        f"{d.title or d.name}{', ' + d.date if d.date else ''} [{d.doc_id}]"
+        + (f': "{quote}"' if quote else "")
+        for d, quote in zip(candidates, quotes, strict=False)
     )
     if language == "nl":
         return (
@@ -127,3 +229,14 @@ def ambiguity(candidates: Sequence[DocumentInfo], language: str) -> str:
         f"Several documents fit your question: {listed}. Which one do you mean? Choose one "
         "as the source (rag ask --document ID) or name it in your question."
     )
+
+
+EXCERPT_CHARS = 160
+
+
+def _excerpt(text: str) -> str:
+    """A passage shortened to about `EXCERPT_CHARS` characters, at a word boundary."""
+    text = " ".join(text.split())
+    if len(text) <= EXCERPT_CHARS:
+        return text
+    return text[:EXCERPT_CHARS].rsplit(" ", 1)[0] + " …"

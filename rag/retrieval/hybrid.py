@@ -25,6 +25,7 @@ from rag.errors import ConfigError
 from rag.language.text import content_pairs, content_words
 from rag.query.analysis import Query, analyse
 from rag.query.structure import best_heading, part_positions
+from rag.retrieval.documents import DocumentScore, kept, metadata_words, rank_documents
 from rag.retrieval.embeddings import Embedder
 from rag.retrieval.search_index import SearchIndex
 from rag.settings import RetrievalSettings
@@ -37,8 +38,16 @@ ALIGN_MEMO = 4096  # words and pairs whose alignment a TermAligner keeps
 class HybridRetriever:
     """Searches one index with both retrievers and returns `Hit`s, best first."""
 
-    def __init__(self, store: SearchIndex, embedder: Embedder, settings: RetrievalSettings) -> None:
+    def __init__(
+        self,
+        store: SearchIndex,
+        embedder: Embedder,
+        settings: RetrievalSettings,
+        *,
+        document_stage: bool = True,
+    ) -> None:
         self.store = store
+        self.document_stage = document_stage  # off in a scope's view: its documents are chosen
         self.embedder = embedder
         self.settings = settings
         self.aligner = TermAligner(
@@ -56,6 +65,11 @@ class HybridRetriever:
         }
         self._parts = {part: part_positions(store.chunks, part) for part in ("start", "end")}
         self._headings = list(dict.fromkeys(c.section for c in store.chunks if c.section))
+        manifest = getattr(store, "manifest", None)
+        self._metadata = metadata_words(getattr(manifest, "documents", None) or [])
+        self._sizes: dict[str, int] = {}
+        for chunk in store.chunks:
+            self._sizes[chunk.doc_id] = self._sizes.get(chunk.doc_id, 0) + (chunk.kind == "body")
         self._views: dict[frozenset[str], HybridRetriever | None] = {}
         self._views_lock = threading.Lock()
 
@@ -73,7 +87,9 @@ class HybridRetriever:
                 if len(self._views) >= SCOPE_VIEWS:
                     self._views.pop(next(iter(self._views)))
                 self._views[key] = (
-                    None if view is None else HybridRetriever(view, self.embedder, self.settings)
+                    None
+                    if view is None
+                    else HybridRetriever(view, self.embedder, self.settings, document_stage=False)
                 )
             return self._views[key]
 
@@ -93,26 +109,17 @@ class HybridRetriever:
             return []
         scope = frozenset(documents) if documents else None
         s = self.settings
-        query_vector = self.embedder.encode_queries([text])[0]
-        # Unscoped calls keep the plain signatures, so any SearchIndex still works.
-        where: dict[str, Any] = {} if scope is None else {"documents": scope}
-        dense = self.store.dense_search(query_vector, s.fetch_k, **where)
-        if s.concept_alignment:
-            lexical = self.store.concept_search(self.aligner.concepts(text), s.fetch_k, **where)
-        else:
-            lexical = self.store.lexical_search(text, s.fetch_k, **where)
-        rankings = [dense, lexical]
-        weights = [s.dense_weight, s.lexical_weight]
-        if s.document_parts:
-            # "Summarise the opening", "the section on trade": that part's passages first.
-            for part in query.parts:
-                positions = self._in_scope(self._parts[part], scope)
-                rankings.append([(position, 1.0) for position in positions])
-            if query.section:
-                positions = self._in_scope(self._section_positions(query.section, scope), scope)
-                rankings.append([(position, 1.0) for position in positions])
-        weights += [s.structure_boost] * (len(rankings) - 2)
-        fused = score_fusion(rankings, weights)
+        fused, dense, lexical = self._fused(query, scope)
+        if scope is None and s.document_stage and self.document_stage and len(self._metadata) > 1:
+            # The documents that matter keep their passages; one document alone is
+            # searched as an index of its own (the letter ranks as the letter alone).
+            plain = score_fusion([dense, lexical], [s.dense_weight, s.lexical_weight])
+            ranking = self.rank_documents(query, fused=plain)
+            chosen = kept(ranking, s.document_keep_ratio, s.document_limit)
+            if 0 < len(chosen) <= s.document_views:
+                return self.search(query, k, documents=chosen)
+            if chosen:
+                fused = [(p, v) for p, v in fused if self.store.chunks[p].doc_id in chosen]
         scores = {"dense": dict(dense), "lexical": dict(lexical)}
         ranked = mmr_ranked(
             [i for i, _ in fused],
@@ -140,6 +147,61 @@ class HybridRetriever:
                 )
             )
         return self._with_footnotes(hits)
+
+    def _fused(
+        self, query: Query, scope: frozenset[str] | None
+    ) -> tuple[list[tuple[int, float]], list[tuple[int, float]], list[tuple[int, float]]]:
+        """Dense and lexical candidates (and the asked part's passages) fused: (fused,
+        dense, lexical), each a list of (store position, score), best first."""
+        s = self.settings
+        text = query.standalone
+        query_vector = self.embedder.encode_queries([text])[0]
+        # Unscoped calls keep the plain signatures, so any SearchIndex still works.
+        where: dict[str, Any] = {} if scope is None else {"documents": scope}
+        dense = self.store.dense_search(query_vector, s.fetch_k, **where)
+        if s.concept_alignment:
+            lexical = self.store.concept_search(self.aligner.concepts(text), s.fetch_k, **where)
+        else:
+            lexical = self.store.lexical_search(text, s.fetch_k, **where)
+        rankings = [dense, lexical]
+        weights = [s.dense_weight, s.lexical_weight]
+        if s.document_parts:
+            # "Summarise the opening", "the section on trade": that part's passages first.
+            for part in query.parts:
+                positions = self._in_scope(self._parts[part], scope)
+                rankings.append([(position, 1.0) for position in positions])
+            if query.section:
+                positions = self._in_scope(self._section_positions(query.section, scope), scope)
+                rankings.append([(position, 1.0) for position in positions])
+        weights += [s.structure_boost] * (len(rankings) - 2)
+        return score_fusion(rankings, weights), dense, lexical
+
+    def rank_documents(
+        self,
+        query: Query,
+        among: Collection[str] | None = None,
+        fused: list[tuple[int, float]] | None = None,
+    ) -> list[DocumentScore]:
+        """The documents by the evidence for them (`rag.retrieval.documents`), best
+        first; `among`: only these (each searched for its own best passages)."""
+        s = self.settings
+        if fused is None:
+            fused = self._fused(query, frozenset(among) if among else None)[0]
+        text = query.focus or query.standalone
+        if s.concept_alignment:
+            concepts = self.aligner.concepts(text, pairs=False)
+        else:
+            concepts = [[w] for w in content_words(text)]
+        return rank_documents(
+            fused,
+            self.store.chunks,
+            concepts,
+            self._metadata,
+            passages=s.document_passages,
+            metadata_weight=s.document_metadata_weight,
+            among=among,
+            sizes=self._sizes,
+        )
 
     def unknown_words(self, query: Query, *, documents: Collection[str] | None = None) -> list[str]:
         """The question's content words that neither occur in the corpus (or the scope)

@@ -1,0 +1,52 @@
+"""The document-level stage (rag.retrieval.documents) on hand-built rankings."""
+
+from __future__ import annotations
+
+from rag.retrieval.documents import concept_coverage, kept, metadata_words, rank_documents
+from rag.types import Chunk
+
+
+def _chunk(doc: str, n: int) -> Chunk:
+    text = f"passage {n} of {doc}"
+    return Chunk(
+        chunk_id=f"{doc}-{n}",
+        doc_id=doc,
+        document=f"{doc}.txt",
+        text=text,
+        start=0,
+        end=len(text),
+        line_start=1,
+        line_end=1,
+    )
+
+
+CHUNKS = [_chunk("letter", i) for i in range(4)] + [_chunk("motion", i) for i in range(2)]
+
+
+def test_a_document_with_several_good_passages_outranks_one_lucky_passage() -> None:
+    fused = [(4, 1.0), (0, 0.9), (1, 0.85), (2, 0.8), (5, 0.2)]
+    ranking = rank_documents(fused, CHUNKS, [], {}, passages=3, metadata_weight=0.5)
+    assert [d.doc_id for d in ranking] == ["letter", "motion"]
+    assert ranking[0].best == 0
+    assert kept(ranking, 0.6, 5) == ["letter"]  # the motion's mean is 0.4 of 0.85
+
+
+def test_metadata_that_holds_the_question_concepts_counts() -> None:
+    class Doc:
+        doc_id, title, dossier, submitters = "motion", "Motie over Moldavië", "", ["Piri"]
+
+    meta = metadata_words([Doc()])
+    assert concept_coverage([["moldova", "moldavië"], ["piri"]], meta["motion"]) == 1.0
+    fused = [(0, 1.0), (4, 0.9)]
+    ranking = rank_documents(
+        fused, CHUNKS, [["moldova", "moldavië"]], meta, passages=1, metadata_weight=0.5
+    )
+    assert ranking[0].doc_id == "motion"
+
+
+def test_among_scores_documents_without_a_passage_as_zero() -> None:
+    ranking = rank_documents(
+        [(0, 1.0)], CHUNKS, [], {}, passages=1, metadata_weight=0.5, among=["motion", "letter"]
+    )
+    assert [(d.doc_id, d.score) for d in ranking] == [("letter", 1.0), ("motion", 0.0)]
+    assert kept([], 0.5, 5) == []

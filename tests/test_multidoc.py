@@ -1,0 +1,89 @@
+"""Many documents, on the real corpus (corpus/multidoc: 113 motions + the letter): lists
+and counts across documents, motions found by their content, the letter unchanged."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from assembly.library import open_pipeline
+from index.build import build
+from index.load import bundled_corpus, load_paths
+from rag.answer.across import asked
+from rag.pipeline import Pipeline
+from rag.retrieval.embeddings import Embedder
+from rag.settings import Settings
+
+MOTIONS = Path(__file__).resolve().parents[1] / "corpus" / "multidoc" / "motions"
+LETTER = "eu-geopolitiek-kamerbrief"
+
+
+def test_questions_across_documents_are_recognised() -> None:
+    found = asked("Welke moties vragen de regering om Oekraïne te steunen?")
+    assert found is not None and found.kind == "motion" and found.request and not found.count
+    counted = asked("How many motions mention Gaza?")
+    assert counted is not None and counted.count and "Gaza" in counted.subject
+    assert asked("Wat vraagt de motie over Moldavië?") is None  # one motion, not a list
+    assert asked("Which countries does the letter name?") is None
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder) -> Pipeline:
+    if not MOTIONS.exists():
+        pytest.skip("corpus/multidoc is not present")
+    settings = Settings(index={"path": tmp_path_factory.mktemp("multidoc")})
+    build(settings, default_embedder, documents=load_paths([MOTIONS, bundled_corpus()]))
+    return open_pipeline(settings)
+
+
+@pytest.mark.slow
+def test_a_list_names_each_document_with_its_cited_sentence(corpus: Pipeline) -> None:
+    answer = corpus.ask("Welke moties gaan over Nigeria?")
+    listed = {h.chunk.doc_id for h in answer.passages}
+    assert listed == {"kst-36410-v-63", "kst-36410-v-64"}
+    assert len(answer.citations) == 2 and all(c.quote for c in answer.citations)
+    assert "Ceder" in answer.answer  # the submitters are listed
+    count = corpus.ask("How many motions mention Nigeria?")
+    assert count.answer.startswith("2 motions")
+
+
+@pytest.mark.slow
+def test_a_motion_is_found_by_what_it_asks_and_named(corpus: Pipeline) -> None:
+    answer = corpus.ask("Wat vraagt de motie over de Russische diamantenhandel?")
+    assert answer.scope == ["kst-36045-143"] and not answer.candidates
+    assert "[kst-36045-143]" in answer.answer
+    who = corpus.ask("Who submitted the motion asking to recognise the Palestinian State?")
+    assert "Van Baarle" in who.answer and who.scope == ["kst-36410-v-68"]
+
+
+@pytest.mark.slow
+def test_the_letter_is_the_only_letter_and_keeps_its_answers(corpus: Pipeline) -> None:
+    answer = corpus.ask("Wie heeft de brief ondertekend?")
+    assert answer.scope == [LETTER] and "D.M. van Weel" in answer.answer
+
+
+@pytest.mark.slow
+def test_a_motion_named_by_its_number_is_answered_from_its_record(corpus: Pipeline) -> None:
+    who = corpus.ask("Wie dienden motie 36410-V nr. 51 in?")
+    assert who.scope == ["kst-36410-v-51"] and "Piri" in who.answer and "Veldkamp" in who.answer
+    asks = corpus.ask("Wat vraagt motie kst-36045-143?")
+    assert asks.scope == ["kst-36045-143"] and not asks.refused
+    assert "diamantenhandel af te knijpen" in asks.citations[0].quote
+    when = corpus.ask("Op welke datum is motie 36180-42 ingediend?")
+    assert when.scope == ["kst-36180-42"] and "23 februari 2023" in when.answer
+
+
+@pytest.mark.slow
+def test_an_admin_corrects_a_misread_submitter(corpus: Pipeline) -> None:
+    from index.build import set_metadata
+
+    entry = set_metadata(corpus.settings, "kst-36410-v-45", {"submitters": ["De Roon"]})
+    assert entry.submitters == ["De Roon"] and "submitters" in entry.edited
+
+
+@pytest.mark.slow
+def test_what_kind_of_document_is_answered_from_its_record(corpus: Pipeline) -> None:
+    answer = corpus.ask("What kind of document is the one about the Dutch embassy in Israel?")
+    assert answer.scope == ["kst-36410-v-43"] and "motion" in answer.answer
+    assert "Motie" in answer.citations[0].quote  # the sentence that names it, cited
