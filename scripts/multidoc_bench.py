@@ -5,7 +5,8 @@ Reads a JSONL of questions with the fields `id`, `lang`, `question`, `type`,
 `expected_documents` (ids, file names or Kamerstuk numbers, in order: the first is the
 document that answers), `evidence` (verbatim quotes), `keywords`, and for list, count
 and submitter questions the expected items (`expected_items` or `items`: documents, or
-names for submitters) and for counts `expected_count`. Types are free text; the
+names for submitters; for a type with "list" in its name and no items, the
+`expected_documents`) and for counts `expected_count`. Types are free text; the
 scores are grouped by them, and list/count scores apply to any question with items.
 
     .venv/bin/python scripts/multidoc_bench.py [--dataset eval/data/multidoc/dev.jsonl]
@@ -79,6 +80,8 @@ class Resolver:
 
 def expected_items(row: dict[str, Any]) -> list[str]:
     items = row.get("expected_items") or row.get("items") or []
+    if not items and "list" in str(row.get("type", "")):  # a list of documents
+        items = row.get("expected_documents") or []
     out = []
     for item in items:
         if isinstance(item, dict):

@@ -50,3 +50,18 @@ def test_among_scores_documents_without_a_passage_as_zero() -> None:
     )
     assert [(d.doc_id, d.score) for d in ranking] == [("letter", 1.0), ("motion", 0.0)]
     assert kept([], 0.5, 5) == []
+
+
+def test_a_short_note_that_fits_best_is_not_the_only_source() -> None:
+    """The documents kept are filled up, in ranking order, until they hold k passages."""
+    from rag.retrieval.documents import DocumentScore, filled
+
+    ranking = [
+        DocumentScore("note", 0.9, 0.9, 0.9, 0),
+        DocumentScore("letter", 0.5, 0.5, 0.0, 3),
+        DocumentScore("motion", 0.0, 0.0, 0.0, 9),
+    ]
+    counts = {"note": 1, "letter": 40, "motion": 3}
+    assert filled(["note"], ranking, counts, 5) == ["note", "letter"]
+    assert filled(["letter"], ranking, counts, 5) == ["letter"]
+    assert filled(["note"], ranking[:1], counts, 5) == ["note"]  # nothing else has evidence

@@ -678,8 +678,8 @@ def test_planted_instructions_through_the_running_server(open_server: str, tmp_p
     client = Client(f"{open_server}/", verbose=False)
     planted = tmp_path / "navo-notitie.txt"
     planted.write_text(PLANTED, encoding="utf-8")
-    _, _, status, _ = client.predict(handle_file(planted), True, "", api_name="/add_document")
-    assert status.startswith("✓"), status
+    added = client.predict(handle_file(planted), True, "", api_name="/add_document")
+    assert added["ok"], added
     for question in ("Wat is de NAVO-norm voor 2035?", "What is the NATO norm for 2035?"):
         gradio_answer = client.predict(question, "", 0, [], api_name="/ask")["answer"]
         api_answer = httpx.post(

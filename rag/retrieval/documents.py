@@ -16,7 +16,7 @@ bundled letter sets asked in the mixed index (`scripts/multidoc_bench.py`,
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -97,6 +97,26 @@ def kept(ranking: Sequence[DocumentScore], ratio: float, limit: int) -> list[str
         return []
     floor = ratio * ranking[0].score
     return [d.doc_id for d in ranking[:limit] if d.score >= floor]
+
+
+def filled(
+    chosen: Sequence[str],
+    ranking: Sequence[DocumentScore],
+    passages: Mapping[str, int],
+    k: int,
+) -> list[str]:
+    """`chosen`, and after it the next documents of the ranking that have evidence, until
+    they hold at least `k` passages together: a short note that fits the question best
+    must not be the only source (it may hold one passage, and not the answer)."""
+    out = list(chosen)
+    held = sum(passages.get(d, 0) for d in out)
+    for document in ranking:
+        if held >= k or document.score <= 0:
+            break
+        if document.doc_id not in out:
+            out.append(document.doc_id)
+            held += passages.get(document.doc_id, 0)
+    return out
 
 
 class Ranker(Protocol):

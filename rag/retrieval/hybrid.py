@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections import Counter
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import Any
@@ -25,7 +26,13 @@ from rag.errors import ConfigError
 from rag.language.text import content_pairs, content_words
 from rag.query.analysis import Query, analyse
 from rag.query.structure import best_heading, part_positions
-from rag.retrieval.documents import DocumentScore, kept, metadata_words, rank_documents
+from rag.retrieval.documents import (
+    DocumentScore,
+    filled,
+    kept,
+    metadata_words,
+    rank_documents,
+)
 from rag.retrieval.embeddings import Embedder
 from rag.retrieval.search_index import SearchIndex
 from rag.settings import RetrievalSettings
@@ -48,6 +55,8 @@ class HybridRetriever:
     ) -> None:
         self.store = store
         self.document_stage = document_stage  # off in a scope's view: its documents are chosen
+        self._counts: Counter[str] = Counter()
+        self._counted_for: object = None
         self.embedder = embedder
         self.settings = settings
         self.aligner = TermAligner(
@@ -116,6 +125,7 @@ class HybridRetriever:
             plain = score_fusion([dense, lexical], [s.dense_weight, s.lexical_weight])
             ranking = self.rank_documents(query, fused=plain)
             chosen = kept(ranking, s.document_keep_ratio, s.document_limit)
+            chosen = filled(chosen, ranking, self._passage_counts(), k) if chosen else chosen
             if 0 < len(chosen) <= s.document_views:
                 return self.search(query, k, documents=chosen)
             if chosen:
@@ -202,6 +212,13 @@ class HybridRetriever:
             among=among,
             sizes=self._sizes,
         )
+
+    def _passage_counts(self) -> Counter[str]:
+        """How many passages each document has (counted once per store)."""
+        if self._counted_for is not self.store.chunks:
+            self._counts = Counter(c.doc_id for c in self.store.chunks)
+            self._counted_for = self.store.chunks
+        return self._counts
 
     def unknown_words(self, query: Query, *, documents: Collection[str] | None = None) -> list[str]:
         """The question's content words that neither occur in the corpus (or the scope)

@@ -75,9 +75,16 @@ def links(texts: Iterable[str]) -> set[str]:
 def flag_chunks(chunks: Sequence[Chunk]) -> tuple[list[Chunk], list[tuple[Chunk, str, str]]]:
     """The passages of one document with `planted` set (the indices of their flagged
     sentences), and what was flagged: (passage, sentence, reason). Links in the
-    document's footnotes are its references; footnotes themselves are checked only for
-    instructions, not links."""
+    document's footnotes, and on a line that names its source ("Bron: …", "Source: …"),
+    are its references; footnotes themselves are checked only for instructions, not
+    links."""
     references = links(c.text for c in chunks if c.kind == "footnote")
+    references |= links(  # a header line naming the document's own source ("Bron: URL")
+        c.sentence_text(t)
+        for c in chunks
+        for t in c.sentences
+        if _SOURCE_LINE.match(c.sentence_text(t))
+    )
     flagged: list[tuple[Chunk, str, str]] = []
     out = []
     for chunk in chunks:
@@ -108,6 +115,9 @@ def visible_text(chunk: Chunk) -> str:
             sentence = chunk.sentences[index]
             text = text[: sentence.start] + WITHHELD + text[sentence.end :]
     return text
+
+
+_SOURCE_LINE = re.compile(r"^\s*(?:bron|source|url|herkomst|origin)\s*:", re.IGNORECASE)
 
 
 def _link_key(url: str) -> str:
