@@ -106,7 +106,9 @@ def briefing_tab(texts: Texts, lang: str) -> BriefingPage:
             )
         output = gr.HTML(elem_id="briefing")
         download = texts.add(
-            gr.DownloadButton(text(lang, "briefing.download"), interactive=False, size="sm"),
+            gr.DownloadButton(
+                text(lang, "briefing.download"), interactive=False, visible=False, size="sm"
+            ),  # shown once there is a briefing
             label="briefing.download",
         )
     page = BriefingPage(topic, output, download)
@@ -128,7 +130,8 @@ def wire_briefing(
         )
         if notice:
             gr.Warning(notice)
-        return html, gr.update(value=path, interactive=path is not None)
+        ready = path is not None
+        return html, gr.update(value=path, interactive=ready, visible=ready)
 
     inputs = [page.topic, lang, scope, *options.all]
     write = page.write  # type: ignore[attr-defined]
