@@ -230,6 +230,8 @@ if (!window.__ragCiteListener) {
   document.addEventListener('keydown', function (event) {
     if (event.key !== 'Escape') return;
     if (!bubble.hidden) { hidePreview(); return; }
+    const typing = event.target.closest && event.target.closest('input, textarea, select');
+    if (typing) return;  // Escape there belongs to the field (a dropdown's list)
     const panel = document.querySelector('#source-panel .source-view');
     if (panel && !document.body.classList.contains('source-closed')) closeSource();
   });
