@@ -57,11 +57,15 @@ def test_footnote_numbers_are_raised_in_copies_and_briefings(pipeline: Pipeline)
                                        .answers[-1], "nl")  # figures stay as they are  # fmt: skip
 
 
-def test_cli_says_the_countries_once(built_index) -> None:
+def test_cli_says_the_countries_once_and_raises_footnotes(built_index) -> None:
     settings, _ = built_index
-    result = CliRunner().invoke(main, ["--index", str(settings.index.path), "ask", COUNTRIES])
+    index = ["--index", str(settings.index.path)]
+    result = CliRunner().invoke(main, [*index, "ask", COUNTRIES])
     assert result.exit_code == 0, result.output
     assert result.output.count("Countries named:") == 1, result.output
+    briefing = CliRunner().invoke(main, [*index, "brief", "handel"])
+    assert briefing.exit_code == 0, briefing.output
+    assert "bij.⁶" in briefing.output and not GLUED.search(briefing.output)
 
 
 def test_names_and_export_files_are_cut_between_words(pipeline: Pipeline) -> None:

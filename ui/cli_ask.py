@@ -21,6 +21,7 @@ from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer
+from ui.briefing import briefing_footnotes
 from ui.common import friendly_errors, settings_of
 from ui.export_text import footnote_marks, footnote_numbers
 from ui.status import Status
@@ -272,6 +273,7 @@ def brief(
     with Status("Loading the index and model, then writing the briefing…"):
         pipeline = _pipeline(settings_of(ctx), None)
         briefing = pipeline.brief(topic, backend=backend, documents=documents)
-    click.echo(briefing.markdown)
+    markdown = footnote_marks(briefing.markdown, briefing_footnotes(pipeline, briefing))
+    click.echo(markdown)
     if out is not None:
-        out.write_text(briefing.markdown, encoding="utf-8")
+        out.write_text(markdown, encoding="utf-8")
