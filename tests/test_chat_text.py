@@ -11,11 +11,12 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rag.pipeline import Pipeline
+from rag.types import Answer, AnswerSpan, Citation, SentenceVerdict
 from ui import export
 from ui.briefing import make_briefing
 from ui.chat import respond
 from ui.cli import main
-from ui.conversations import MAX_NAME, clean_name
+from ui.conversations import MAX_NAME, clean_name, load
 from ui.export import answer_markdown, answer_plain_text, export_conversation
 from ui.numbering import renumbered
 from ui.options import AskOptions
@@ -78,3 +79,28 @@ def test_names_and_export_files_are_cut_between_words(pipeline: Pipeline) -> Non
     slug = path.stem.removeprefix("gesprek-")
     assert len(slug) <= export.SLUG_MAX
     assert "wat-zegt-de-brief-over-de-samenwerking-tussen-de-europese".startswith(slug), slug
+
+
+def test_renumbering_follows_the_text_and_saved_chats_are_renumbered() -> None:
+    def citation(marker: int, chunk: str) -> Citation:
+        return Citation(
+            marker=marker, chunk_id=chunk, document="d.txt", section="", lines=(1, 2), quote=chunk
+        )
+
+    answer = Answer(
+        question="q",
+        language="en",
+        answer="First [3]. Then [5, 3]. A year [2025] stays.",
+        refused=False,
+        backend="extractive",
+        citations=[citation(5, "five"), citation(3, "three")],
+        sentences=[SentenceVerdict(text="Then", markers=[5, 3], supported=True, support=1.0)],
+        spans=[AnswerSpan(kind="figures", source=["x"], shown=["x"], marker=5)],
+    )
+    new = renumbered(answer)
+    assert new.answer == "First [1]. Then [2, 1]. A year [2025] stays."
+    assert [(c.marker, c.chunk_id) for c in new.citations] == [(1, "three"), (2, "five")]
+    assert new.sentences[0].markers == [2, 1] and new.spans[0].marker == 2
+    saved = {"conversations": [{"id": "a1", "name": "n", "answers": [answer.model_dump()]}]}
+    loaded = load(saved).conversations[0].answers[0]
+    assert loaded.answer == new.answer
