@@ -289,12 +289,13 @@ def wire_documents(
     page: DocumentsPage,
     access: Access,
     lang: gr.State,
-    refresh_corpus: Callable[[str], tuple],
+    refresh_corpus: Callable[..., tuple],
     corpus_outputs: list[Any],
+    corpus_inputs: list[Any] | None = None,
 ) -> None:
     """Add (admin) and remove (admin, after confirming); then everything else that lists
-    the documents is refreshed by `refresh_corpus(lang)`. (The named API's document
-    endpoints are `ui.app_api`'s.)"""
+    the documents is refreshed by `refresh_corpus(*corpus_inputs)` (default: the
+    language). (The named API's document endpoints are `ui.app_api`'s.)"""
     max_mb = pipeline.settings.ui.max_upload_mb
 
     def add(
@@ -325,8 +326,10 @@ def wire_documents(
         concurrency_limit=1,
         concurrency_id="index",
         **PRIVATE,  # the named API's /add_document is ui.app_api's
-    ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
-    _wire_remove(pipeline, page, access, lang, refresh_corpus, corpus_outputs)
+    ).then(refresh_corpus, corpus_inputs or [lang], corpus_outputs, **PRIVATE)
+    _wire_remove(
+        pipeline, page, access, lang, refresh_corpus, corpus_outputs, corpus_inputs or [lang]
+    )
 
 
 def _listed(pipeline: Pipeline, lang: str, status: str) -> tuple:
@@ -340,8 +343,9 @@ def _wire_remove(
     page: DocumentsPage,
     access: Access,
     lang: gr.State,
-    refresh_corpus: Callable[[str], tuple],
+    refresh_corpus: Callable[..., tuple],
     corpus_outputs: list[Any],
+    corpus_inputs: list[Any],
 ) -> None:
     def ask_first(doc_id: str | None, lang_: str) -> tuple:
         if not doc_id or doc_id not in document_ids(pipeline):
@@ -371,7 +375,7 @@ def _wire_remove(
         concurrency_limit=1,
         concurrency_id="index",
         **PRIVATE,
-    ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
+    ).then(refresh_corpus, corpus_inputs, corpus_outputs, **PRIVATE)
 
 
 def admin_refusal(access: Access, password: str | None, lang: str = "en") -> str | None:
