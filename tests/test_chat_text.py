@@ -18,6 +18,7 @@ from ui.chat import respond
 from ui.cli import main
 from ui.conversations import MAX_NAME, clean_name, load
 from ui.export import answer_markdown, answer_plain_text, export_conversation
+from ui.footnote_stream import FootnoteStream
 from ui.numbering import renumbered
 from ui.options import AskOptions
 
@@ -64,6 +65,9 @@ def test_cli_says_the_countries_once_and_raises_footnotes(built_index) -> None:
     result = CliRunner().invoke(main, [*index, "ask", COUNTRIES])
     assert result.exit_code == 0, result.output
     assert result.output.count("Countries named:") == 1, result.output
+    streamed = CliRunner().invoke(main, [*index, "ask", MERCOSUR])
+    assert streamed.exit_code == 0, streamed.output
+    assert "bij.⁶ [1]" in streamed.output and not GLUED.search(streamed.output)
     briefing = CliRunner().invoke(main, [*index, "brief", "handel"])
     assert briefing.exit_code == 0, briefing.output
     assert "bij.⁶" in briefing.output and not GLUED.search(briefing.output)
@@ -104,3 +108,10 @@ def test_renumbering_follows_the_text_and_saved_chats_are_renumbered() -> None:
     saved = {"conversations": [{"id": "a1", "name": "n", "answers": [answer.model_dump()]}]}
     loaded = load(saved).conversations[0].answers[0]
     assert loaded.answer == new.answer
+
+
+def test_streamed_text_raises_only_the_index_footnotes(pipeline: Pipeline) -> None:
+    stream = FootnoteStream(pipeline.store.chunks)
+    pieces = ["dragen hieraan bi", "j.", "6 [1] en F1", "6 vliegt; bij.", "7"]
+    out = "".join(stream.feed(p) for p in pieces) + stream.flush()
+    assert out == "dragen hieraan bij.⁶ [1] en F16 vliegt; bij.7"  # 7: not glued there

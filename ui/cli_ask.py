@@ -24,6 +24,7 @@ from rag.types import Answer
 from ui.briefing import briefing_footnotes
 from ui.common import friendly_errors, settings_of
 from ui.export_text import footnote_marks, footnote_numbers
+from ui.footnote_stream import FootnoteStream
 from ui.status import Status
 
 MAX_LINE_BYTES = 64 * 1024  # one question; a longer line is an error line, not read whole
@@ -105,15 +106,16 @@ def _stream(
     """The answer as it is written (the model loads before the first piece), then sources."""
     answer: Answer | None = None
     streamed = ""
+    raised = FootnoteStream(pipeline.store.chunks)  # "bij.6" printed as "bij.⁶"
     for event in pipeline.stream(question, backend=backend, documents=scope):
         status.stop()
         if isinstance(event, str):
-            click.echo(event, nl=False)
+            click.echo(raised.feed(event), nl=False)
             streamed += event
         else:
             answer = event
     status.stop()
-    click.echo()
+    click.echo(raised.flush())
     if answer is not None:
         _print_sources(pipeline, answer, streamed)
 
