@@ -97,7 +97,7 @@ CSS = """
 .documents-scroll { overflow-x: auto; }
 table.documents { border-collapse: collapse; width: 100%; font-size: .9em; }
 table.documents th, table.documents td { text-align: left; vertical-align: top;
-  padding: .35rem .6rem; border-bottom: 1px solid var(--border-color-primary); }
+  padding: .35rem .6rem; border: 1px solid var(--border-color-primary) !important; }
 table.documents th { white-space: nowrap; font-weight: 600;
   background: var(--background-fill-secondary); }
 @media (max-width: 768px) {
@@ -122,7 +122,7 @@ table.documents th { white-space: nowrap; font-weight: 600;
   table.documents { border: 0 !important; }
   table.documents tr { border: 1px solid var(--border-color-primary); border-radius: 8px;
     margin-bottom: .6rem; padding: .3rem .5rem; }
-  table.documents td { border: 0; padding: .15rem 0; overflow-wrap: anywhere; }
+  table.documents td { border: 0 !important; padding: .15rem 0; overflow-wrap: anywhere; }
   table.documents td::before { content: attr(data-label) ": "; font-weight: 600; }
   table.documents td:empty { display: none; }
 }
