@@ -11,12 +11,14 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from rag.pipeline import Pipeline
+from rag.types import Answer, AnswerSpan, Citation, SentenceVerdict
 from ui import export
 from ui.briefing import make_briefing
 from ui.chat import respond
 from ui.cli import main
-from ui.conversations import MAX_NAME, clean_name
+from ui.conversations import MAX_NAME, clean_name, load
 from ui.export import answer_markdown, answer_plain_text, export_conversation
+from ui.footnote_stream import FootnoteStream
 from ui.numbering import renumbered
 from ui.options import AskOptions
 
@@ -57,11 +59,18 @@ def test_footnote_numbers_are_raised_in_copies_and_briefings(pipeline: Pipeline)
                                        .answers[-1], "nl")  # figures stay as they are  # fmt: skip
 
 
-def test_cli_says_the_countries_once(built_index) -> None:
+def test_cli_says_the_countries_once_and_raises_footnotes(built_index) -> None:
     settings, _ = built_index
-    result = CliRunner().invoke(main, ["--index", str(settings.index.path), "ask", COUNTRIES])
+    index = ["--index", str(settings.index.path)]
+    result = CliRunner().invoke(main, [*index, "ask", COUNTRIES])
     assert result.exit_code == 0, result.output
     assert result.output.count("Countries named:") == 1, result.output
+    streamed = CliRunner().invoke(main, [*index, "ask", MERCOSUR])
+    assert streamed.exit_code == 0, streamed.output
+    assert "bij.⁶ [1]" in streamed.output and not GLUED.search(streamed.output)
+    briefing = CliRunner().invoke(main, [*index, "brief", "handel"])
+    assert briefing.exit_code == 0, briefing.output
+    assert "bij.⁶" in briefing.output and not GLUED.search(briefing.output)
 
 
 def test_names_and_export_files_are_cut_between_words(pipeline: Pipeline) -> None:
@@ -74,3 +83,35 @@ def test_names_and_export_files_are_cut_between_words(pipeline: Pipeline) -> Non
     slug = path.stem.removeprefix("gesprek-")
     assert len(slug) <= export.SLUG_MAX
     assert "wat-zegt-de-brief-over-de-samenwerking-tussen-de-europese".startswith(slug), slug
+
+
+def test_renumbering_follows_the_text_and_saved_chats_are_renumbered() -> None:
+    def citation(marker: int, chunk: str) -> Citation:
+        return Citation(
+            marker=marker, chunk_id=chunk, document="d.txt", section="", lines=(1, 2), quote=chunk
+        )
+
+    answer = Answer(
+        question="q",
+        language="en",
+        answer="First [3]. Then [5, 3]. A year [2025] stays.",
+        refused=False,
+        backend="extractive",
+        citations=[citation(5, "five"), citation(3, "three")],
+        sentences=[SentenceVerdict(text="Then", markers=[5, 3], supported=True, support=1.0)],
+        spans=[AnswerSpan(kind="figures", source=["x"], shown=["x"], marker=5)],
+    )
+    new = renumbered(answer)
+    assert new.answer == "First [1]. Then [2, 1]. A year [2025] stays."
+    assert [(c.marker, c.chunk_id) for c in new.citations] == [(1, "three"), (2, "five")]
+    assert new.sentences[0].markers == [2, 1] and new.spans[0].marker == 2
+    saved = {"conversations": [{"id": "a1", "name": "n", "answers": [answer.model_dump()]}]}
+    loaded = load(saved).conversations[0].answers[0]
+    assert loaded.answer == new.answer
+
+
+def test_streamed_text_raises_only_the_index_footnotes(pipeline: Pipeline) -> None:
+    stream = FootnoteStream(pipeline.store.chunks)
+    pieces = ["dragen hieraan bi", "j.", "6 [1] en F1", "6 vliegt; bij.", "7"]
+    out = "".join(stream.feed(p) for p in pieces) + stream.flush()
+    assert out == "dragen hieraan bij.⁶ [1] en F16 vliegt; bij.7"  # 7: not glued there

@@ -204,7 +204,8 @@ def test_conversation_docx_has_headings_quotes_and_line_references(answers):
     quotes = [p.text for p in paragraphs if p.style.name == "Quote"]
     cited = [c for a in answers for c in a.citations]
     closest = [h.chunk.text.strip() for h in answers[-1].passages[:3]]
-    assert quotes == [c.quote.strip() for c in cited] + closest
+    shown = [verbatim(c, a) for a in answers for c in a.citations]
+    assert quotes == shown + closest
     body = "\n".join(p.text for p in paragraphs)
     for c in cited:
         assert f"[{c.marker}] {c.document}, {where(c)}" in body

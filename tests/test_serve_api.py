@@ -22,7 +22,6 @@ pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[1]
 ADMIN = "open-sesame"
 DUTCH = "Wat is de NAVO-norm voor 2035?"
-SERVER_LOG = Path("server.log")  # the module's server writes its log here
 NOTE = "Memo over fietspaden.\n\nDe gemeente legt in 2027 veertig kilometer fietspad aan.\n"
 
 
@@ -49,11 +48,14 @@ def serve(tmp: Path, built_index, *extra: str, admin: str | None = None, login: 
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory, built_index) -> Iterator[str]:
-    global SERVER_LOG
-    folder = tmp_path_factory.mktemp("serve")
-    SERVER_LOG = folder / "server.log"
-    with serve(folder, built_index, admin=ADMIN) as health:
+def serve_folder(tmp_path_factory) -> Path:
+    """Where the module's server keeps its index and writes server.log."""
+    return tmp_path_factory.mktemp("serve")
+
+
+@pytest.fixture(scope="module")
+def server(serve_folder: Path, built_index) -> Iterator[str]:
+    with serve(serve_folder, built_index, admin=ADMIN) as health:
         yield health.removesuffix("/api/health")
 
 
@@ -86,7 +88,9 @@ def test_gradio_ask_takes_the_question_and_returns_json(server: str) -> None:
     assert brief["points"] and brief["citations"]
 
 
-def test_gradio_document_changes_need_the_admin_password(server: str, tmp_path: Path) -> None:
+def test_gradio_document_changes_need_the_admin_password(
+    server: str, serve_folder: Path, tmp_path: Path
+) -> None:
     """/add_document and /remove_document: the same parameter names, the same plain JSON
     answer, a wrong password told apart from a missing one, and never a traceback."""
     client = Client(f"{server}/", verbose=False)
@@ -119,7 +123,8 @@ def test_gradio_document_changes_need_the_admin_password(server: str, tmp_path: 
     assert refused["ok"] is False and "not right" in refused["message"]
     removed = client.predict("memo", ADMIN, api_name="/remove_document")
     assert removed == {"ok": True, "document": "memo", "message": "Removed 'memo'."}
-    assert "Traceback" not in SERVER_LOG.read_text(encoding="utf-8", errors="replace")
+    log = (serve_folder / "server.log").read_text(encoding="utf-8", errors="replace")
+    assert "Traceback" not in log
 
 
 def test_behind_a_login_nothing_about_documents_or_endpoints_is_shown(

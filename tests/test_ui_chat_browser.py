@@ -193,6 +193,19 @@ def test_admin_password_messages(browser, two_document_app, tmp_path):
         assert toasts.count(expected) == 1, toasts  # Gradio groups warnings: count texts
         assert "&#" not in status.inner_text()
     assert "memo" not in page.inner_text("#documents-table")
+    # removing with the wrong password: refused the same way, once, and nothing removed
+    page.locator("#remove-choice input").fill("fietspaden-notitie")
+    page.keyboard.press("Enter")
+    page.click("#remove-doc")
+    page.locator("#confirm-remove").wait_for(state="visible", timeout=10_000)
+    page.click("#confirm-remove-yes")
+    page.locator("#confirm-remove").wait_for(state="hidden", timeout=30_000)
+    page.wait_for_timeout(1_500)
+    shot(page, "documents-removal-refused")
+    assert "not right" in status.inner_text(), status.inner_text()
+    toasts = " ".join(page.locator(TOAST).all_inner_texts())
+    assert toasts.count("not right") == 2, toasts  # the add's and the removal's
+    assert "fietspaden-notitie" in page.inner_text("#documents-table")
     close(page)
 
 

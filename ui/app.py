@@ -146,11 +146,20 @@ def _wire(pipeline: Pipeline, access: Access, page: Page, demo: gr.Blocks) -> No
         pipeline, page.briefing, page.options, page.chat.lang, page.chat.scope, answer_scope
     )
 
-    def refresh_corpus(lang: str) -> tuple:
-        return _corpus_updates(pipeline, lang)
+    def refresh_corpus(lang: str, prefs: Any) -> tuple:
+        """After a document change: the lists again, the reader's unticked ones kept."""
+        return _corpus_updates(pipeline, lang, _kept_unticked(prefs))
 
     corpus_outputs = _corpus_outputs(page)
-    wire_documents(pipeline, page.documents, access, page.chat.lang, refresh_corpus, corpus_outputs)
+    wire_documents(
+        pipeline,
+        page.documents,
+        access,
+        page.chat.lang,
+        refresh_corpus,
+        corpus_outputs,
+        [page.chat.lang, page.prefs],
+    )
 
     def keep_settings(prefs: Any, lang: str, *opts: Any) -> dict:
         chosen = AskOptions.from_inputs(*opts)
@@ -215,6 +224,12 @@ def _unticked(pipeline: Pipeline, ticked: Any) -> list[str]:
     return sorted(d.doc_id for d in pipeline.documents() if d.doc_id not in chosen)
 
 
+def _kept_unticked(prefs: Any) -> list[str]:
+    """The documents this browser unticked, as kept in its preferences."""
+    kept = _prefs(prefs).get("unticked")
+    return [d for d in kept if isinstance(d, str)] if isinstance(kept, list) else []
+
+
 def _prefs(raw: Any) -> dict[str, Any]:
     return dict(raw) if isinstance(raw, dict) else {}
 
@@ -242,8 +257,7 @@ def _wire_language(
             restore[4] = gr.skip()  # the status line
             if shown_chat:
                 restore[3] = gr.skip()  # the source panel
-        unticked = [str(d) for d in prefs.get("unticked") or [] if isinstance(d, str)]
-        return (*relabel(lang, unticked), *restore, *_options(pipeline, prefs))
+        return (*relabel(lang, _kept_unticked(prefs)), *restore, *_options(pipeline, prefs))
 
     demo.load(
         on_load,

@@ -163,6 +163,7 @@ def chat_tab(texts: Texts, lang: str, sidebar: dict[str, Any], saved: Any) -> Ch
             with gr.Row():
                 question = texts.add(
                     gr.Textbox(
+                        label=text(lang, "chat.question_label"),  # for screen readers
                         placeholder=text(lang, "chat.placeholder"),
                         show_label=False,
                         lines=1,
@@ -172,6 +173,7 @@ def chat_tab(texts: Texts, lang: str, sidebar: dict[str, Any], saved: Any) -> Ch
                         autofocus=True,
                     ),
                     placeholder="chat.placeholder",
+                    label="chat.question_label",
                 )
                 send = texts.add(
                     gr.Button(text(lang, "chat.send"), variant="primary", scale=1, elem_id="send"),

@@ -15,19 +15,20 @@ CSS = """
   padding: 0 2px; border-radius: 3px; cursor: pointer; color: var(--color-accent);
 }
 .answer .cite:hover, .refusal .cite:hover { background: var(--color-accent-soft); }
-.answer .unsupported { text-decoration: underline dotted #c77d00; text-underline-offset: 3px; }
-.answer .warn { color: #c77d00; font-size: .75em; margin-left: 1px; }
+.answer .unsupported { text-decoration: underline dotted var(--rag-warn);
+  text-underline-offset: 3px; }
+.answer .warn { color: var(--rag-warn); font-size: .75em; margin-left: 1px; }
 .answer-meta { margin-top: .4rem; font-size: .78em; color: var(--body-text-color-subdued); }
-.answer-error { color: #b3261e; }
+.answer-error { color: var(--rag-bad); }
 .refusal {
-  border-left: 4px solid #8a8f98; padding: .3rem .6rem; font-style: italic;
+  border-left: 4px solid var(--rag-grey); padding: .3rem .6rem; font-style: italic;
   background: rgba(138,143,152,.10); border-radius: 4px;
 }
 .refusal .closest { font-style: normal; margin-top: .4rem; font-size: .9em; }
 .refusal .closest ul { margin: .2rem 0 0 1rem; }
 .refusal .closest .excerpt { font-style: normal; color: var(--body-text-color);
   margin: .15rem 0 .35rem 0; }
-.refusal-icon { font-style: normal; color: #8a8f98; }
+.refusal-icon { font-style: normal; color: var(--rag-grey); }
 .source-empty { color: var(--body-text-color-subdued); padding: 1rem; font-size: .95em; }
 .source-card { border: 1px solid var(--border-color-primary); border-radius: 8px;
   padding: .8rem 1rem; background: var(--background-fill-secondary); }
@@ -37,14 +38,14 @@ CSS = """
 .source-text { line-height: 1.55; white-space: normal; }
 .source-text mark { background: #ffe58a; color: #222; padding: 0 1px; border-radius: 2px; }
 .verdict { display: inline-block; margin-top: .6rem; font-size: .85em; }
-.verdict.ok { color: #1e7b34; }
-.verdict.warn { color: #c77d00; }
-.verdict.quote { color: #44546a; }
+.verdict.ok { color: var(--rag-ok); }
+.verdict.warn { color: var(--rag-warn); }
+.verdict.quote { color: var(--rag-quote); }
 .relevance { display: inline-block; margin: .6rem 0 0 .8rem; font-size: .85em; cursor: help;
   border-bottom: 1px dotted currentColor; }
-.relevance.answers { color: #1e7b34; }
-.relevance.partial { color: #c77d00; }
-.relevance.unrelated { color: #b42318; }
+.relevance.answers { color: var(--rag-ok); }
+.relevance.partial { color: var(--rag-warn); }
+.relevance.unrelated { color: var(--rag-bad); }
 .briefing h2 { margin-top: .5rem; }
 .briefing .bmark { color: var(--color-accent); font-size: .75em; margin-left: 1px; }
 .briefing-sources { list-style: none; padding-left: 0; }
@@ -59,8 +60,9 @@ CSS = """
 #lang-switch { max-width: 16rem; }
 #lang-switch .wrap { flex-wrap: nowrap; }
 .refusal-badge { font-style: normal; font-weight: 600; font-size: .8em; padding: 0 .4em;
-  border: 1px solid #8a8f98; border-radius: 999px; color: #5b616b; margin-right: .3rem; }
-.answer sup.fn, .source-text sup.fn, .doc-view sup.fn { font-size: .7em; color: #5b616b; }
+  border: 1px solid var(--rag-grey); border-radius: 999px; color: var(--rag-grey);
+  margin-right: .3rem; }
+.answer sup.fn, .source-text sup.fn, .doc-view sup.fn { font-size: .7em; color: var(--rag-grey); }
 .answer-meta .cite { font-size: .95em; vertical-align: baseline; }
 .copy-row { margin-top: .3rem; display: flex; gap: .4rem; }
 .copy-row .copy-source, .copy-row .copy-outcome { display: none; }
@@ -89,12 +91,13 @@ CSS = """
 .admin-badge { display: inline-block; font-size: .78em; font-weight: 600; padding: 0 .5em;
   border-radius: 999px; background: #fde7c7; color: #7a4300; margin-left: .4rem; }
 #source-col { position: sticky; top: .5rem; align-self: flex-start; }
+#chat .md.chatbot { opacity: 1 !important; }  /* Gradio dims messages to .8: too faint */
 .sr-only { position: absolute; width: 1px; height: 1px; padding: 0; margin: -1px;
   overflow: hidden; clip: rect(0, 0, 0, 0); white-space: nowrap; border: 0; }
 .documents-scroll { overflow-x: auto; }
 table.documents { border-collapse: collapse; width: 100%; font-size: .9em; }
 table.documents th, table.documents td { text-align: left; vertical-align: top;
-  padding: .35rem .6rem; border-bottom: 1px solid var(--border-color-primary); }
+  padding: .35rem .6rem; border: 1px solid var(--border-color-primary) !important; }
 table.documents th { white-space: nowrap; font-weight: 600;
   background: var(--background-fill-secondary); }
 @media (max-width: 768px) {
@@ -119,7 +122,7 @@ table.documents th { white-space: nowrap; font-weight: 600;
   table.documents { border: 0 !important; }
   table.documents tr { border: 1px solid var(--border-color-primary); border-radius: 8px;
     margin-bottom: .6rem; padding: .3rem .5rem; }
-  table.documents td { border: 0; padding: .15rem 0; overflow-wrap: anywhere; }
+  table.documents td { border: 0 !important; padding: .15rem 0; overflow-wrap: anywhere; }
   table.documents td::before { content: attr(data-label) ": "; font-weight: 600; }
   table.documents td:empty { display: none; }
 }
@@ -128,6 +131,10 @@ table.documents th { white-space: nowrap; font-weight: 600;
 # Gradio scopes the app's CSS under its container; the phone sheet depends on a class on
 # <body>, so these rules are added to the page unscoped by the script below.
 SHEET_CSS = """
+:root { --rag-ok: #1e6b30; --rag-warn: #8a5300; --rag-bad: #b42318; --rag-quote: #3b4a5e;
+  --rag-grey: #555b64; }
+:root body.dark, :root .dark { --rag-ok: #7ad597; --rag-warn: #f5b454; --rag-bad: #ff9a90;
+  --rag-quote: #c3cedd; --rag-grey: #b3bac4; --color-accent: #93c5fd; }
 .cite-preview { position: fixed; z-index: 2000; padding: .5rem .7rem; border-radius: 8px;
   font-size: .85rem; line-height: 1.4; background: #1f2937; color: #f9fafb;
   box-shadow: 0 4px 16px rgba(0,0,0,.3); cursor: pointer; }
@@ -223,6 +230,8 @@ if (!window.__ragCiteListener) {
   document.addEventListener('keydown', function (event) {
     if (event.key !== 'Escape') return;
     if (!bubble.hidden) { hidePreview(); return; }
+    const typing = event.target.closest && event.target.closest('input, textarea, select');
+    if (typing) return;  // Escape there belongs to the field (a dropdown's list)
     const panel = document.querySelector('#source-panel .source-view');
     if (panel && !document.body.classList.contains('source-closed')) closeSource();
   });
@@ -343,4 +352,27 @@ def launch_options() -> dict[str, Any]:
     font = ["ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"]
     mono = ["ui-monospace", "SFMono-Regular", "Menlo", "Consolas", "monospace"]
     theme = gr.themes.Soft(primary_hue="blue", neutral_hue="slate", font=font, font_mono=mono)
-    return {"theme": theme, "css": CSS}
+    return {"theme": theme.set(**CONTRAST), "css": CSS}
+
+
+# Soft's greys and blues, darkened (light) or lightened (dark) to WCAG AA contrast: text
+# at least 4.5:1 against its background, in both themes.
+CONTRAST = {
+    "body_text_color_subdued": "*neutral_600",
+    "body_text_color_subdued_dark": "*neutral_300",
+    "input_placeholder_color": "*neutral_500",
+    "input_placeholder_color_dark": "*neutral_400",
+    "block_label_text_color": "*primary_800",
+    "block_title_text_color": "*primary_800",
+    "block_label_background_fill_dark": "*primary_800",
+    "block_title_background_fill_dark": "*primary_800",
+    "button_primary_background_fill": "*primary_700",
+    "button_primary_background_fill_hover": "*primary_800",
+    "button_primary_background_fill_dark": "*primary_700",
+    "button_primary_background_fill_hover_dark": "*primary_600",
+    "checkbox_label_background_fill_selected": "*primary_700",
+    "checkbox_label_background_fill_selected_dark": "*primary_700",
+    "color_accent": "*primary_700",
+    "link_text_color": "*primary_700",
+    "link_text_color_dark": "*primary_300",
+}

@@ -113,7 +113,9 @@ def briefing_tab(texts: Texts, lang: str) -> BriefingPage:
             )
         output = gr.HTML(elem_id="briefing")
         download = texts.add(
-            gr.DownloadButton(text(lang, "briefing.download"), interactive=False, size="sm"),
+            gr.DownloadButton(
+                text(lang, "briefing.download"), interactive=False, visible=False, size="sm"
+            ),  # shown once there is a briefing
             label="briefing.download",
         )
     page = BriefingPage(topic, output, download)
@@ -135,7 +137,8 @@ def wire_briefing(
         )
         if notice:
             gr.Warning(notice)
-        return html, gr.update(value=path, interactive=path is not None)
+        ready = path is not None
+        return html, gr.update(value=path, interactive=ready, visible=ready)
 
     inputs = [page.topic, lang, scope, *options.all]
     write = page.write  # type: ignore[attr-defined]
@@ -293,12 +296,13 @@ def wire_documents(
     page: DocumentsPage,
     access: Access,
     lang: gr.State,
-    refresh_corpus: Callable[[str], tuple],
+    refresh_corpus: Callable[..., tuple],
     corpus_outputs: list[Any],
+    corpus_inputs: list[Any] | None = None,
 ) -> None:
     """Add (admin) and remove (admin, after confirming); then everything else that lists
-    the documents is refreshed by `refresh_corpus(lang)`. (The named API's document
-    endpoints are `ui.app_api`'s.)"""
+    the documents is refreshed by `refresh_corpus(*corpus_inputs)` (default: the
+    language). (The named API's document endpoints are `ui.app_api`'s.)"""
     max_mb = pipeline.settings.ui.max_upload_mb
 
     def add(
@@ -333,8 +337,10 @@ def wire_documents(
         concurrency_limit=1,
         concurrency_id="index",
         **PRIVATE,  # the named API's /add_document is ui.app_api's
-    ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
-    _wire_remove(pipeline, page, access, lang, refresh_corpus, corpus_outputs)
+    ).then(refresh_corpus, corpus_inputs or [lang], corpus_outputs, **PRIVATE)
+    _wire_remove(
+        pipeline, page, access, lang, refresh_corpus, corpus_outputs, corpus_inputs or [lang]
+    )
 
 
 def _listed(pipeline: Pipeline, lang: str, status: str) -> tuple:
@@ -348,8 +354,9 @@ def _wire_remove(
     page: DocumentsPage,
     access: Access,
     lang: gr.State,
-    refresh_corpus: Callable[[str], tuple],
+    refresh_corpus: Callable[..., tuple],
     corpus_outputs: list[Any],
+    corpus_inputs: list[Any],
 ) -> None:
     def ask_first(doc_id: str | None, lang_: str) -> tuple:
         if not doc_id or doc_id not in document_ids(pipeline):
@@ -379,7 +386,7 @@ def _wire_remove(
         concurrency_limit=1,
         concurrency_id="index",
         **PRIVATE,
-    ).then(refresh_corpus, [lang], corpus_outputs, **PRIVATE)
+    ).then(refresh_corpus, corpus_inputs, corpus_outputs, **PRIVATE)
 
 
 def admin_refusal(

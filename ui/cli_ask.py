@@ -21,8 +21,10 @@ from rag.errors import RagError
 from rag.pipeline import Pipeline
 from rag.settings import Settings
 from rag.types import Answer
+from ui.briefing import briefing_footnotes
 from ui.common import friendly_errors, settings_of
 from ui.export_text import footnote_marks, footnote_numbers
+from ui.footnote_stream import FootnoteStream
 from ui.status import Status
 
 MAX_LINE_BYTES = 64 * 1024  # one question; a longer line is an error line, not read whole
@@ -104,15 +106,16 @@ def _stream(
     """The answer as it is written (the model loads before the first piece), then sources."""
     answer: Answer | None = None
     streamed = ""
+    raised = FootnoteStream(pipeline.store.chunks)  # "bij.6" printed as "bij.⁶"
     for event in pipeline.stream(question, backend=backend, documents=scope):
         status.stop()
         if isinstance(event, str):
-            click.echo(event, nl=False)
+            click.echo(raised.feed(event), nl=False)
             streamed += event
         else:
             answer = event
     status.stop()
-    click.echo()
+    click.echo(raised.flush())
     if answer is not None:
         _print_sources(pipeline, answer, streamed)
 
@@ -272,6 +275,7 @@ def brief(
     with Status("Loading the index and model, then writing the briefing…"):
         pipeline = _pipeline(settings_of(ctx), None)
         briefing = pipeline.brief(topic, backend=backend, documents=documents)
-    click.echo(briefing.markdown)
+    markdown = footnote_marks(briefing.markdown, briefing_footnotes(pipeline, briefing))
+    click.echo(markdown)
     if out is not None:
-        out.write_text(briefing.markdown, encoding="utf-8")
+        out.write_text(markdown, encoding="utf-8")

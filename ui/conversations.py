@@ -19,6 +19,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from rag.types import Answer
+from ui.numbering import renumbered
 
 MAX_CONVERSATIONS = 30
 MAX_TURNS = 30
@@ -111,7 +112,7 @@ def _conversation(item: Any) -> Conversation | None:
     answers: list[Answer] = []
     for data in (item.get("answers") or [])[-MAX_TURNS:]:
         try:
-            answers.append(Answer.model_validate(data))
+            answers.append(renumbered(Answer.model_validate(data)))  # saved before [1]…
         except (ValidationError, TypeError, ValueError):
             continue  # from an older version, or tampered with: dropped
     return Conversation(

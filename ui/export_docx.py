@@ -20,6 +20,8 @@ from ui.export_text import (
     citation_where,
     count_questions,
     export_date,
+    footnote_marks,
+    footnote_numbers,
     grounding_label,
     one_line,
     passage_where,
@@ -57,12 +59,14 @@ def conversation_docx(
 def _add_turn(document: Any, answer: Answer, lang: str) -> None:
     """One answer (or refusal), its warning and its sources."""
     w = words(lang)
+    notes = footnote_numbers(answer)
     if answer.refused:
         paragraph = document.add_paragraph()
         paragraph.add_run(f"{w['refused']}: ").bold = True
         paragraph.add_run(one_line(answer.answer))
     else:
         for marker, body in answer_blocks(answer.answer):
+            body = footnote_marks(body, notes)
             if marker == "-":
                 document.add_paragraph(body, style="List Bullet")
             else:  # numbered items keep their own number (Word's would restart or run on)
@@ -76,7 +80,8 @@ def _add_turn(document: Any, answer: Answer, lang: str) -> None:
             where.add_run(f"[{c.marker}] ").bold = True
             where.add_run(citation_where(c, lang))
             where.add_run(f" · {grounding_label(c, answer.sentences, lang)}").italic = True
-            document.add_paragraph(plain(c.quote).strip(), style="Quote")
+            quote = footnote_marks(plain(c.quote).strip(), notes)
+            document.add_paragraph(quote, style="Quote")
     elif answer.refused and answer.passages:
         document.add_heading(w["closest"], level=2)
         for n, hit in enumerate(answer.passages[:CLOSEST_SHOWN], start=1):

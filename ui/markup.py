@@ -461,4 +461,8 @@ def document_view_html(document: Sequence[Chunk], cited: Chunk, quote: str, lang
             f'<span class="ln">{lines}</span><span class="tx">{content}</span></div>'
         )
     heading = f"{text(lang, 'source.context')}: {escape_text(cited.document)}"
-    return f'<div class="doc-view"><div class="doc-title">{heading}</div>{"".join(rows)}</div>'
+    # a region that scrolls: focusable, so a keyboard can scroll it too
+    return (
+        f'<div class="doc-view" tabindex="0" role="region" aria-label="{heading}">'
+        f'<div class="doc-title">{heading}</div>{"".join(rows)}</div>'
+    )
