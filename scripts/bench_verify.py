@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import re
 import time
 from pathlib import Path
@@ -24,9 +25,12 @@ from rag.retrieval.embeddings import load_embedder
 from rag.settings import Settings
 from rag.verify.judge import judge, load_model
 
-ATTRIBUTION = (
-    Path(__file__).resolve().parents[1] / ".." / "shared" / "eval" / "attribution"
-) / "dev_all_subset_balanced.jsonl"
+ROOT = Path(__file__).resolve().parents[1]
+SHARED = next(
+    (p for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.exists()),
+    ROOT.parent / "shared",
+)  # beside the checkout, or beside the folder of worktrees
+ATTRIBUTION = SHARED / "eval" / "attribution" / "dev_all_subset_balanced.jsonl"
 
 
 def _sized(claim: str, passages: list[str]) -> bool:
@@ -74,14 +78,17 @@ def main() -> None:
     judge(
         embedder, "Warming up the encoder.", ["A passage to warm up the encoder with."], "", model
     )
-    start = time.perf_counter()
+    load = os.getloadavg()[0]
+    start, cpu = time.perf_counter(), time.process_time()
     supported = sum(judge(embedder, c, p, q, model).supported for c, p, q in cases)
-    elapsed = time.perf_counter() - start
+    elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     source = "the bundled letter" if use_letter else "AttributionBench dev"
     print(
         f"{len(cases)} claims from {source}: {elapsed:.1f} s, {len(cases) / elapsed:.1f} claims/s"
     )
-    print(f"({supported} judged supported)")
+    print(f"CPU time {cpu:.1f} s: {len(cases) / cpu:.1f} claims per CPU-second")
+    after = os.getloadavg()[0]
+    print(f"({supported} judged supported; load average {load:.1f} before, {after:.1f} after)")
 
 
 if __name__ == "__main__":

@@ -35,7 +35,11 @@ from rag.settings import Settings
 from rag.verify.features import FEATURES, measure
 from rag.verify.judge import MODEL_FILE, STOPPED, hard_stop, macro_f1_by_source
 
-DEFAULT_DATA = Path(__file__).resolve().parents[1] / ".." / "shared" / "eval"
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_DATA = next(
+    (p / "eval" for p in (ROOT.parent / "shared", ROOT.parent.parent / "shared") if p.exists()),
+    ROOT.parent / "shared" / "eval",
+)  # beside the checkout, or beside the folder of worktrees
 ATTRIBUTION_DEV = "attribution/dev_all_subset_balanced.jsonl"
 ATTRIBUTION_TEST = "attribution/test_all_subset_balanced_sampled500.jsonl"
 SICK = "sick-nl/SICK_NL_train_trial.txt"
