@@ -6,12 +6,16 @@ front of an uncited claim. Real embedder, real learned judge."""
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
+from test_model_answers import ABSORB, model_answer, sentence_with
 
 from eval.answers import looks_like_refusal
 from eval.faithfulness import CitedAnswer, Judge, answer_sentences, score_faithfulness
 from eval.judges import verifier_judge
 from rag.backends.base import declines
+from rag.pipeline import Pipeline
 from rag.retrieval.embeddings import Embedder
 
 SOURCE = (
@@ -73,3 +77,26 @@ def test_a_lower_case_claim_after_a_marked_full_stop_is_its_own_sentence(judge: 
 def test_a_refusal_prefix_does_not_make_an_uncited_claim_a_refusal() -> None:
     assert looks_like_refusal("Dat staat niet in de brief.")
     assert not looks_like_refusal("Dat staat niet in de brief. Nederland verlaat de EU.")
+
+
+# ---- the chat: a scripted model's text through the real chain and letter index ---------
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        lambda s: s.replace("niet ten koste", "ten koste", 1),  # negation dropped
+        lambda s: s.replace("niet ten koste", "wel ten koste", 1),  # "niet" → "wel"
+        lambda s: s.rstrip(". ") + ", en daarom verlaat Nederland de Europese Unie.",
+    ],
+    ids=["negation-dropped", "niet-wel", "appended-claim"],
+)
+def test_the_chat_does_not_ground_a_changed_sentence(pipeline: Pipeline, change: Any) -> None:
+    hit, sentence = sentence_with(pipeline, ABSORB)
+    changed = change(sentence)
+    assert changed != sentence
+    answer = model_answer(pipeline, f"{changed} [1]", [hit], "Wat zegt de brief hierover?")
+    verdict = answer.sentences[0]
+    assert not verdict.supported and verdict.grounding == "unsupported", verdict
+    kept = model_answer(pipeline, f"{sentence} [1]", [hit], "Wat zegt de brief hierover?")
+    assert kept.sentences[0].supported
