@@ -109,8 +109,9 @@ def reasons_for(m: Measurement, supported: bool) -> list[str]:
         out.append("negation mismatch")
     if m.antonyms:
         out.append("antonym: " + ", ".join(m.antonyms))
-    if m.missing:
-        out.append("missing words: " + ", ".join(m.missing[:8]))
+    missing = [w for w in m.missing if w not in m.numbers]
+    if missing:
+        out.append("missing words: " + ", ".join(missing[:8]))
     if not supported and not out:
         out.append("not close to any passage sentence")
     return out
