@@ -130,7 +130,7 @@ def _own_answer(obj: dict[str, Any], text: str, common: dict[str, Any]) -> Recor
 
 def _units(record: Record) -> list[tuple[str, list[int]]]:
     """The sentences to judge, each with the contexts it cites (all when none)."""
-    everything = list(range(len(record.contexts)))
+    everything = [i for i, c in enumerate(record.contexts) if c.strip()]
     if record.whole:
         return [(record.text, everything)]
     units = []
@@ -138,7 +138,7 @@ def _units(record: Record) -> list[tuple[str, list[int]]]:
         cited: list[int] = []
         for n in (int(m) for m in _MARKER.findall(sentence)):
             index = record.markers.get(n) if record.markers is not None else n - 1
-            if index is not None and 0 <= index < len(record.contexts) and index not in cited:
+            if index is not None and index in everything and index not in cited:
                 cited.append(index)
         plain = _MARKER.sub("", sentence).strip()
         if plain:
