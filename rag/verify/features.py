@@ -43,6 +43,8 @@ FEATURES = (
     "semantic_passage",  # best cosine: claim vs a whole passage
     "semantic_weakest_part",  # the claim's least supported sentence (multi-sentence claims)
     "word_coverage",  # share of the claim's content words some passage has
+    "weakest_part_coverage",  # the same for the claim's least covered sentence
+    "single_passage_coverage",  # the most of the claim's words one passage has
     "missing_words",  # log(1 + content words no passage has)
     "missing_run",  # longest run of consecutive claim words no passage has (an added clause)
     "entity_coverage",  # share of capitalised names the passages have
@@ -152,6 +154,23 @@ def _coverage(
     return 1 - len(missing) / len(wanted), missing
 
 
+def _spread(
+    claim: str, passages: Sequence[str], missing: set[str], coverage: float, cross: bool
+) -> tuple[float, float]:
+    """Word coverage of the claim's least covered sentence, and the most of its words one
+    passage holds (stems; across languages both are the claim's overall coverage)."""
+    parts = [claim_words(p) for p in split_into_sentences(claim)]
+    shares = [1 - sum(w in missing for w in p) / len(p) for p in parts if p]
+    weakest = min(shares, default=coverage)
+    wanted = claim_words(claim)
+    if cross or len(passages) < 2 or not wanted:
+        return weakest, coverage
+    single = max(
+        sum(_matched(w, content_stems(p)) for w in wanted) / len(wanted) for p in passages
+    )
+    return weakest, single
+
+
 def _longest_run(wanted: Sequence[str], missing: set[str]) -> int:
     """The most claim words in a row that the passages lack."""
     best = run = 0
@@ -218,6 +237,7 @@ def measure(embedder: Any, claim: str, passages: Sequence[str], question: str = 
 
     wanted = claim_words(claim)
     coverage, missing = _coverage(embedder, wanted, joined, cross)
+    part_coverage, single_coverage = _spread(claim, passages, set(missing), coverage, cross)
     names = _names(claim)
     passage_words = set(passage_tokens)
     entity = sum(n in passage_words for n in names) / len(names) if names else 1.0
@@ -250,6 +270,8 @@ def measure(embedder: Any, claim: str, passages: Sequence[str], question: str = 
             semantic_passage,
             weakest,
             coverage,
+            part_coverage,
+            single_coverage,
             math.log1p(len(missing)),
             float(_longest_run(wanted, set(missing))),
             entity,
