@@ -165,9 +165,7 @@ def _spread(
     wanted = claim_words(claim)
     if cross or len(passages) < 2 or not wanted:
         return weakest, coverage
-    single = max(
-        sum(_matched(w, content_stems(p)) for w in wanted) / len(wanted) for p in passages
-    )
+    single = max(sum(_matched(w, content_stems(p)) for w in wanted) / len(wanted) for p in passages)
     return weakest, single
 
 
