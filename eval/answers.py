@@ -24,6 +24,7 @@ from eval.faithfulness import CitedAnswer, answer_sentences
 from eval.textmatch import normalise
 from rag.backends.base import is_refusal
 from rag.errors import InputError
+from rag.language.sentences import sentences
 from rag.types import Answer
 
 REFUSAL_PHRASES = (
@@ -100,10 +101,14 @@ def from_json(row: dict[str, Any]) -> CitedAnswer:
 
 
 def looks_like_refusal(text: str) -> bool:
-    """Heuristic for answers without a `refused` flag: empty, our fixed refusal, or a
-    typical refusal phrase."""
+    """Heuristic for answers without a `refused` flag: empty, our fixed refusal, or only
+    sentences with a typical refusal phrase (a refusal phrase before a claim does not
+    make the claim a refusal: it is scored)."""
     plain = normalise(text)
-    return not plain or is_refusal(text) or any(p in plain for p in REFUSAL_PHRASES)
+    if not plain or is_refusal(text):
+        return True
+    parts = [normalise(s) for s in sentences(text)] or [plain]
+    return all(any(p in part for p in REFUSAL_PHRASES) for part in parts if part)
 
 
 def load_answers(path: Path, items: Sequence[EvalItem]) -> dict[str, CitedAnswer]:

@@ -27,6 +27,7 @@ _MARKER = re.compile(r"\[(\d+(?:\s*[,;]\s*\d+)*)\]")
 _SPACE_BEFORE_PUNCT = re.compile(r"\s+([.,;:!?])")
 _LEADING_MARKERS = re.compile(r"^(?:\s*\[\d+(?:\s*[,;]\s*\d+)*\])+")
 _BULLET = re.compile(r"^\s*(?:[-*•]|\d+[.)])\s+")
+_AFTER_MARKED_STOP = re.compile(r"(?<=\]\.)\s+(?=\S)")
 
 
 @dataclass(frozen=True)
@@ -55,21 +56,26 @@ class AnswerSentence:
 def answer_sentences(text: str) -> list[AnswerSentence]:
     """Sentences of an answer with their markers; markers opening a sentence belong to
     the one before ("… defensie. [2] Next"), list bullets are dropped, and a line that
-    merely introduces a list ("The letter names:") without markers is skipped."""
-    pieces: list[tuple[str, list[int]]] = []
+    merely introduces a list ("The letter names:", followed by list items) without
+    markers is skipped. Text after a marked full stop ("… [1]. en …") is a sentence of its
+    own even when it starts in lower case, so a claim cannot ride on the one before."""
+    pieces: list[tuple[str, list[int], bool]] = []
     for start, end in split_sentences(text):
-        piece = _BULLET.sub("", text[start:end])
-        lead = _LEADING_MARKERS.match(piece)
-        if lead and pieces:
-            pieces[-1][1].extend(_markers(lead.group(0)))
-            piece = piece[lead.end() :]
-        pieces.append((piece, _markers(piece)))
+        for part in _AFTER_MARKED_STOP.split(text[start:end]):
+            piece = _BULLET.sub("", part)
+            bulleted = piece != part
+            lead = _LEADING_MARKERS.match(piece)
+            if lead and pieces:
+                pieces[-1][1].extend(_markers(lead.group(0)))
+                piece = piece[lead.end() :]
+            pieces.append((piece, _markers(piece), bulleted))
     result = []
-    for piece, markers in pieces:
+    for i, (piece, markers, _) in enumerate(pieces):
         plain = _SPACE_BEFORE_PUNCT.sub(r"\1", " ".join(_MARKER.sub(" ", piece).split()))
         if not any(ch.isalnum() for ch in plain):
             continue
-        if not markers and plain.endswith(":"):
+        introduces_list = i + 1 < len(pieces) and pieces[i + 1][2]
+        if not markers and plain.endswith(":") and introduces_list:
             continue
         result.append(AnswerSentence(plain, tuple(dict.fromkeys(markers))))
     return result

@@ -1,7 +1,7 @@
 """Support judges for faithfulness, and the offline verifier's agreement with labelled pairs.
 
-The default judge is the offline verifier (`rag.verify.support.support_score` at its
-`SUPPORT_THRESHOLD`). When a language-model backend is configured, a second judge asks
+The default judge is the offline learned judge (`rag.verify.judge`, the one `rag verify`
+runs), at its model's threshold. When a language-model backend is configured, a second judge asks
 the model "does the passage support the sentence? yes/no" through the same
 OpenAI-compatible / Ollama / llama.cpp settings as answering.
 
@@ -24,6 +24,8 @@ from eval.textmatch import quote_in_passage
 from rag.errors import BackendError
 from rag.settings import GenerationSettings
 from rag.verify import support as verify
+from rag.verify.judge import judge as learned_judge
+from rag.verify.judge import load_model
 
 JUDGE_PROMPT = (
     "Passage:\n{passage}\n\nSentence:\n{sentence}\n\n"
@@ -32,11 +34,14 @@ JUDGE_PROMPT = (
 )
 
 
-def verifier_judge(embedder: Any, threshold: float = verify.SUPPORT_THRESHOLD) -> Judge:
-    """The offline verifier as a (memoised) judge."""
+def verifier_judge(embedder: Any, threshold: float | None = None) -> Judge:
+    """The offline learned judge as a (memoised) judge; `threshold`: on its probability
+    (default: the model's own)."""
+    model = load_model()
+    cut = model.threshold if threshold is None else threshold
 
     def judge(sentence: str, passages: Sequence[str]) -> bool:
-        return verify.support_score(embedder, sentence, list(passages)) >= threshold
+        return learned_judge(embedder, sentence, list(passages), model=model).probability >= cut
 
     return cached(judge)
 

@@ -127,6 +127,7 @@ def known_backend(value: str | None) -> str | None:
 
 def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
     """The API app over one shared pipeline; `ui.serve` mounts the chat UI beside it."""
+    from ui.api_verify import verify_router
     from ui.openai_api import openai_router
 
     app = FastAPI(
@@ -156,6 +157,7 @@ def build_api(pipeline: Pipeline, access: Access) -> FastAPI:
         if verdict != "ok":
             raise verdict_error(verdict, retry_after_s=access.retry_after_s(client))
 
+    app.include_router(verify_router(pipeline), dependencies=[Depends(reader)])  # before /api/*
     app.include_router(api_router(pipeline, access, max_mb), dependencies=[Depends(reader)])
     app.include_router(openai_router(pipeline), dependencies=[Depends(reader)])
     return app

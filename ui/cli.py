@@ -28,7 +28,11 @@ class LazyGroup(click.Group):
     """A group whose heavier commands are imported only when one of them runs: `rag eval`
     needs the evaluation package, which `rag ask` should not pay for."""
 
-    lazy = {"serve": "ui.serve:serve_command", "eval": "ui.cli_eval:eval_command"}
+    lazy = {
+        "serve": "ui.serve:serve_command",
+        "eval": "ui.cli_eval:eval_command",
+        "verify": "ui.cli_verify:verify_command",
+    }
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted({*super().list_commands(ctx), *self.lazy})

@@ -13,6 +13,7 @@ from rag.query.analysis import Query
 from rag.retrieval.embeddings import Embedder
 from rag.settings import AnswerSettings
 from rag.types import AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
+from rag.verify.judge import judge
 from rag.verify.support import normalise, support_scores
 
 
@@ -35,17 +36,17 @@ def verify_sentences(
             continue
         passages = [hits[m - 1].chunk.text for m in sentence.markers]
         scores = support_scores(embedder, sentence.text, passages, settings)
-        support = max(scores)
         quoted = any(normalise(sentence.text) in normalise(p) for p in passages)
+        supported, support = judged(
+            embedder, sentence.text, passages, quoted, max(scores), threshold
+        )
         verdicts.append(
             SentenceVerdict(
                 text=sentence.text,
                 markers=sentence.markers,
-                supported=support >= threshold,
+                supported=supported,
                 support=support,
-                grounding="quote"
-                if quoted
-                else ("supported" if support >= threshold else "unsupported"),
+                grounding="quote" if quoted else ("supported" if supported else "unsupported"),
             )
         )
         for marker, score in zip(sentence.markers, scores, strict=True):
@@ -59,6 +60,24 @@ def verify_sentences(
         for marker, found in sorted(quotes.items())
     ]
     return verdicts, citations
+
+
+def judged(
+    embedder: Embedder,
+    text: str,
+    passages: list[str],
+    quoted: bool,
+    support: float,
+    threshold: float,
+) -> tuple[bool, float]:
+    """A cited sentence's verdict and score. A verbatim quote keeps its support score
+    (`rag.verify.support`, which also catches a piece cut out of a negated sentence); any
+    other sentence is judged by the learned judge `rag verify` and `rag eval` use, which
+    stops flipped negations, antonyms, changed numbers and clauses appended to a quote."""
+    if quoted:
+        return support >= threshold, support
+    verdict = judge(embedder, text, passages)
+    return verdict.supported, verdict.probability
 
 
 def answer_spans(
