@@ -148,3 +148,14 @@ def test_a_count_must_name_what_it_counts(default_embedder) -> None:  # type: ig
     assert not names_counted("stemmen", reference, default_embedder)
     assert names_counted("votes", ["De motie werd met 120 stemmen aangenomen."], default_embedder)
     assert names_counted("procent", ["in 2035 5% van het bbp"], default_embedder)
+
+
+def test_a_partial_answer_carries_its_badge_in_the_chat(pipeline: Pipeline) -> None:
+    from ui.markup import answer_html
+
+    answer = pipeline.ask("What does the letter want for defence, and why?")
+    partial = answer.model_copy(update={"answered": "partial"})
+    full = answer.model_copy(update={"answered": "full"})
+    for lang, label in (("en", "Partial answer"), ("nl", "Gedeeltelijk antwoord")):
+        assert label in answer_html(partial, 1, lang)
+        assert label not in answer_html(full, 1, lang)

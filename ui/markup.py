@@ -96,6 +96,9 @@ def answer_html(
             blocks.append(f"<p{marked}>{body}</p>")
     if items:
         blocks.append(f"<ul>{''.join(items)}</ul>")
+    if answer.answered == "partial":  # a part left open, or the topic without the fact
+        label = escape_text(text(lang, "answer.partial"))
+        blocks.insert(0, f'<p><span class="refusal-badge partial-badge">{label}</span></p>')
     return (
         f'<div class="answer">{"".join(blocks)}</div>'
         f"{_answer_footer(answer, turn, unsupported, lang)}"
