@@ -147,7 +147,11 @@ def test_source_ticks_survive_a_reload_and_a_language_switch(browser, two_docume
     page.wait_for_timeout(500)
     assert ticked(page) == {"eu-geopolitiek-kamerbrief": True, "fietspaden-notitie": False}
     page.locator("#lang-switch").get_by_text("Nederlands").click()
+    # The switch may reload the page once (Gradio's own texts follow the language).
     page.wait_for_function("() => document.querySelector('#send').innerText.trim() === 'Verstuur'")
+    wait_loaded(page)
+    page.wait_for_function("() => document.querySelectorAll('#scope input').length === 2")
+    page.wait_for_timeout(500)
     assert ticked(page) == {"eu-geopolitiek-kamerbrief": True, "fietspaden-notitie": False}
     close(page)
 

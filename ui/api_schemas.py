@@ -21,7 +21,8 @@ ERROR_CODES: dict[int, str] = {
     403: "Logged in, but a document change needs the admin password (or none is set).",
     404: "No such endpoint, document or model.",
     409: "The document exists already (send replace=true), or cannot be removed.",
-    413: "The request body is over the limit.",
+    413: "The request body is over the limit: 1 MB on `/api` and `/v1`, 3 MB on the chat "
+    "app's routes, the upload limit for uploads.",
     422: "A field has the wrong type or value, or an unknown field was sent.",
     429: "Too many wrong admin passwords from this client: wait the Retry-After seconds.",
     500: "Unexpected error on the server; the server log has the details.",
