@@ -6,9 +6,13 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import os
+import shutil
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -67,3 +71,28 @@ def canned_server(
     finally:
         server.shutdown()
         server.server_close()
+
+
+def rag_command() -> list[str]:
+    """The installed `rag` command (or the module, when no script was installed)."""
+    script = Path(sys.executable).parent / "rag"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
+
+
+def rag_serve(
+    tmp: Path, built_index: Any, *extra: str, admin: str | None = None, login: bool = False
+) -> tuple[list[str], dict[str, str], str]:
+    """What starts `rag serve` on a copy of the letter's index with its uploads in
+    tmp/g: (command, environment, base URL)."""
+    settings, _ = built_index
+    shutil.copytree(settings.index.path, tmp / "index")
+    port = free_port()
+    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(tmp / "g")}
+    for name in ("RAG_UI__USERNAME", "RAG_UI__PASSWORD", "RAG_UI__ADMIN_PASSWORD"):
+        env.pop(name, None)
+    if admin:
+        env["RAG_UI__ADMIN_PASSWORD"] = admin
+    if login:
+        env.update(RAG_UI__USERNAME="reader", RAG_UI__PASSWORD="reading-pass")
+    command = [*rag_command(), "--index", str(tmp / "index"), "serve", "--port", str(port), *extra]
+    return command, env, f"http://127.0.0.1:{port}"

@@ -13,7 +13,6 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -23,6 +22,7 @@ import httpx
 import pytest
 from conftest import free_port, running_server
 from gradio_client import Client, handle_file
+from serving import rag_command, rag_serve
 
 pytestmark = pytest.mark.slow
 
@@ -34,24 +34,10 @@ NOTE = "Memo over fietspaden.\n\nDe gemeente legt in 2027 veertig kilometer fiet
 DUTCH = "Wat is de NAVO-norm voor 2035?"
 
 
-def rag_command() -> list[str]:
-    script = Path(sys.executable).parent / "rag"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
-
-
 @contextlib.contextmanager
 def serve(tmp: Path, built_index: Any, *extra: str, admin: str | None = None) -> Iterator[str]:
     """`rag serve` on a copy of the letter's index, its uploads in tmp/g; its base URL."""
-    settings, _ = built_index
-    shutil.copytree(settings.index.path, tmp / "index")
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(tmp / "g")}
-    for name in ("RAG_UI__USERNAME", "RAG_UI__PASSWORD", "RAG_UI__ADMIN_PASSWORD"):
-        env.pop(name, None)
-    if admin:
-        env["RAG_UI__ADMIN_PASSWORD"] = admin
-    command = [*rag_command(), "--index", str(tmp / "index"), "serve", "--port", str(port), *extra]
-    url = f"http://127.0.0.1:{port}"
+    command, env, url = rag_serve(tmp, built_index, *extra, admin=admin)
     with running_server(command, f"{url}/api/health", tmp / "server.log", 240, cwd=ROOT, env=env):
         yield url
 
@@ -584,12 +570,12 @@ def test_a_dead_database_is_a_quick_503_then_recovers_and_a_killed_copy_resumes(
             started = time.monotonic()
             down = httpx.post(f"{base}/api/ask", json=ask, timeout=30)
             assert down.status_code == 503, down.text[:300]
-            assert time.monotonic() - started < 5
+            assert time.monotonic() - started < 15  # was 30 s (the pool wait) before the fix
             assert "database connection was lost" in down.json()["error"]["message"]
             stop_loop.set()
             worker.join(timeout=60)
             assert {status for status, _ in seen} <= {200, 503}, seen
-            assert max(took for _, took in seen) < 8, seen
+            assert max(took for _, took in seen) < 20, seen  # none waits out the old 30 s
             restart_postgres(server)
             deadline = time.monotonic() + 30
             while httpx.post(f"{base}/api/ask", json=ask, timeout=30).status_code != 200:

@@ -4,7 +4,6 @@ on one port, `--api-only`, and the named Gradio API driven by `gradio_client`.""
 from __future__ import annotations
 
 import json
-import os
 import shlex
 import shutil
 import subprocess
@@ -14,8 +13,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import free_port, running_server
+from conftest import running_server
 from gradio_client import Client, handle_file
+from serving import rag_command, rag_serve
 
 pytestmark = pytest.mark.slow
 
@@ -25,24 +25,8 @@ DUTCH = "Wat is de NAVO-norm voor 2035?"
 NOTE = "Memo over fietspaden.\n\nDe gemeente legt in 2027 veertig kilometer fietspad aan.\n"
 
 
-def rag_command() -> list[str]:
-    script = Path(sys.executable).parent / "rag"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ui.cli"]
-
-
 def serve(tmp: Path, built_index, *extra: str, admin: str | None = None, login: bool = False):
-    settings, _ = built_index
-    shutil.copytree(settings.index.path, tmp / "index")
-    port = free_port()
-    env = {**os.environ, "GRADIO_ANALYTICS_ENABLED": "False", "GRADIO_TEMP_DIR": str(tmp / "g")}
-    for name in ("RAG_UI__USERNAME", "RAG_UI__PASSWORD", "RAG_UI__ADMIN_PASSWORD"):
-        env.pop(name, None)
-    if admin:
-        env["RAG_UI__ADMIN_PASSWORD"] = admin
-    if login:
-        env.update(RAG_UI__USERNAME="reader", RAG_UI__PASSWORD="reading-pass")
-    command = [*rag_command(), "--index", str(tmp / "index"), "serve", "--port", str(port), *extra]
-    url = f"http://127.0.0.1:{port}"
+    command, env, url = rag_serve(tmp, built_index, *extra, admin=admin, login=login)
     ready = f"{url}/" if login else f"{url}/api/health"  # behind a login only / answers
     return running_server(command, ready, tmp / "server.log", 240, cwd=ROOT, env=env)
 

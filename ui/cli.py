@@ -93,3 +93,7 @@ def _first_line(exc: Exception) -> str:
 main.add_command(cli_index.index_group)
 main.add_command(cli_ask.ask)
 main.add_command(cli_ask.brief)
+
+
+if __name__ == "__main__":  # python -m ui.cli, as the installed `rag` script
+    main()

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from rag.answer.verdicts import sentence_citation
 from rag.language.patterns import fragments, pattern
 from rag.language.text import LANGUAGES, VAGUE_WORDS, content_words, lexicon, words
 from rag.query.analysis import Query
@@ -294,19 +295,7 @@ def _answer(
         marker = len(hits) + 1
         quote = " ".join(chunk.sentence_text(sentence).split())
         hits.append(Hit(chunk=chunk, score=1.0, rank=marker, scores={"metadata": 1.0}))
-        citations.append(
-            Citation(
-                marker=marker,
-                chunk_id=chunk.chunk_id,
-                document=chunk.document,
-                section=chunk.section,
-                lines=(sentence.line_start, sentence.line_end),
-                page=chunk.page_start,
-                quote=quote,
-                supported=True,
-                support=1.0,
-            )
-        )
+        citations.append(sentence_citation(marker, chunk, [sentence], quote))
         lines.append(f"  {quote} [{marker}]")
         verdicts.append(
             SentenceVerdict(

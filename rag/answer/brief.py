@@ -18,6 +18,7 @@ from rag.answer.brief_en import key_facts, topic_language
 from rag.answer.render import citations_markdown
 from rag.answer.summary import pick, span_text, with_context
 from rag.answer.topic import TOPIC_PASSAGES, Picked, topic_sentences
+from rag.answer.verdicts import sentence_citation
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from rag.types import Briefing, BriefingPoint, Chunk, Citation, Sentence
@@ -125,19 +126,7 @@ def _assemble(
         points.append(
             BriefingPoint(section=chunk.section, text=text, markers=[marker], facts=facts)
         )
-        citations.append(
-            Citation(
-                marker=marker,
-                chunk_id=chunk.chunk_id,
-                document=chunk.document,
-                section=chunk.section,
-                lines=(sentences[0].line_start, sentences[-1].line_end),
-                page=chunk.page_of(sentences),
-                quote=text,
-                supported=True,
-                support=1.0,
-            )
-        )
+        citations.append(sentence_citation(marker, chunk, sentences, text))
     return Briefing(
         topic=topic,
         language=language,  # type: ignore[arg-type]

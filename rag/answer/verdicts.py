@@ -12,7 +12,7 @@ from rag.answer.spans import extract
 from rag.query.analysis import Query
 from rag.retrieval.embeddings import Embedder
 from rag.settings import AnswerSettings
-from rag.types import AnswerSpan, Chunk, Citation, Hit, SentenceVerdict
+from rag.types import AnswerSpan, Chunk, Citation, Hit, Sentence, SentenceVerdict
 from rag.verify.judge import judge
 from rag.verify.support import normalise, support_scores
 
@@ -158,3 +158,21 @@ def _quote(chunk: Chunk, indices: list[int]) -> str:
         chunk.text[chunk.sentences[run[0]].start : chunk.sentences[run[-1]].end] for run in runs
     ]
     return QUOTE_GAP.join(" ".join(piece.split()) for piece in pieces)
+
+
+def sentence_citation(
+    marker: int, chunk: Chunk, sentences: Sequence[Sentence], quote: str
+) -> Citation:
+    """A citation of whole sentences of a passage, quoted as given (taken from the source,
+    so supported by construction): what briefings and lists across documents cite."""
+    return Citation(
+        marker=marker,
+        chunk_id=chunk.chunk_id,
+        document=chunk.document,
+        section=chunk.section,
+        lines=(sentences[0].line_start, sentences[-1].line_end),
+        page=chunk.page_of(list(sentences)),
+        quote=quote,
+        supported=True,
+        support=1.0,
+    )
