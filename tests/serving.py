@@ -62,7 +62,13 @@ def canned_server(
 ) -> Iterator[str]:
     """A server on 127.0.0.1 that answers every POST with `status` and `body`; its URL."""
     attributes = {"status": status, "body": body, "content_type": content_type}
-    handler = type("Handler", (_CannedHandler,), attributes)
+    with handler_server(type("Handler", (_CannedHandler,), attributes)) as url:
+        yield url
+
+
+@contextlib.contextmanager
+def handler_server(handler: type[http.server.BaseHTTPRequestHandler]) -> Iterator[str]:
+    """`handler` served on a free 127.0.0.1 port in a thread; its base URL."""
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
     thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
     thread.start()

@@ -13,7 +13,6 @@ import contextlib
 import http.server
 import json
 import re
-import threading
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import urlparse
@@ -22,7 +21,7 @@ import httpx
 import jsonschema
 import openai
 import pytest
-from serving import serve_in_thread
+from serving import handler_server, serve_in_thread
 from test_api import DUTCH, ROOT, SCHEMA, closed_port
 
 from index.chunk import count_tokens
@@ -194,16 +193,8 @@ class _ScriptedModels(http.server.BaseHTTPRequestHandler):
         pass
 
 
-@contextlib.contextmanager
-def scripted_model_server() -> Iterator[str]:
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _ScriptedModels)
-    thread = threading.Thread(target=server.serve_forever, args=(0.05,), daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+def scripted_model_server() -> contextlib.AbstractContextManager[str]:
+    return handler_server(_ScriptedModels)
 
 
 def with_generation(pipeline: Pipeline, **generation: Any) -> Pipeline:

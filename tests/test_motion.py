@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
-
 from index.metadata import describe
 
 MOTIONS = Path(__file__).resolve().parents[1] / "corpus" / "multidoc" / "motions"
@@ -54,7 +52,6 @@ def test_a_letter_gets_no_motion_fields() -> None:
     assert "request" not in meta
 
 
-@pytest.mark.skipif(not MOTIONS.exists(), reason="the multidoc corpus is not present")
 def test_every_bundled_motion_has_a_request_submitters_and_date() -> None:
     files = sorted(MOTIONS.glob("*.txt"))
     assert len(files) == 113

@@ -30,8 +30,7 @@ def test_questions_across_documents_are_recognised() -> None:
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory: pytest.TempPathFactory, default_embedder: Embedder) -> Pipeline:
-    if not MOTIONS.exists():
-        pytest.skip("corpus/multidoc is not present")
+    assert MOTIONS.is_dir(), "corpus/multidoc/motions ships with the repository"
     settings = Settings(index={"path": tmp_path_factory.mktemp("multidoc")})
     build(settings, default_embedder, documents=load_paths([MOTIONS, bundled_corpus()]))
     return open_pipeline(settings)
