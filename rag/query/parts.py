@@ -41,21 +41,23 @@ class AskedPart:
     text: str
 
 
-def split_parts(question: str) -> list[AskedPart]:
-    """The question's parts (one part: the question itself)."""
+@lru_cache(maxsize=256)
+def split_parts(question: str) -> tuple[AskedPart, ...]:
+    """The question's parts (one part: the question itself); remembered, since the
+    strategy that answers by parts asks for them when it is chosen and when it drafts."""
     text = " ".join(question.split())
     compared = _comparison(text)
     if compared:
-        return compared
+        return tuple(compared)
     parts = _split(text)
     if len(parts) < 2:
-        return [AskedPart(text, text)]
+        return (AskedPart(text, text),)
     first = parts[0]
     whole = [AskedPart(first, first)]
     for part in parts[1:]:
         standalone = part if _has_subject(part) else f"{first.rstrip(' ?')} {part}"
         whole.append(AskedPart(part[:1].upper() + part[1:], standalone))
-    return whole[:MAX_PARTS]
+    return tuple(whole[:MAX_PARTS])
 
 
 def _split(text: str) -> list[str]:
