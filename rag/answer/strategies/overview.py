@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.strategies.base import Draft, Tools, merged
+from rag.answer.strategies.base import Draft, Tools, marker_of, merged
 from rag.answer.summary import span_text
 from rag.answer.topic import topic_sentences
 from rag.backends.extractive import LEAD_INS
@@ -33,16 +33,16 @@ class OverviewStrategy:
     def draft(
         self, tools: Tools, query: Query, k: int, scope: Sequence[str], extractive: bool
     ) -> Draft:
+        searched = tools.search(query, k, scope)
         if query.wants("gist") or query.parts or query.section:
-            return Draft(hits=tools.search(query, k, scope))
+            return Draft(hits=searched)
         picked = topic_sentences(
             tools.retriever, tools.embedder, tools.settings, query.focus, tools.chunks, scope
         )
         if not picked:
-            return Draft(hits=tools.search(query, k, scope))
+            return Draft(hits=searched)
         picked = sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1][0].start))
         # The search's ranking first (what a reader checks first), then the bullets' own.
-        searched = tools.search(query, k, scope)
         cited = [Hit(chunk=chunk, score=1.0, rank=1) for chunk, _ in picked]
         hits = merged([searched + cited], len(searched) + len(cited))
         if not extractive:
@@ -50,6 +50,5 @@ class OverviewStrategy:
         lead = LEAD_INS.get(query.language, LEAD_INS["en"])
         lines = [lead]
         for chunk, sentences in picked:
-            marker = next(i for i, h in enumerate(hits, 1) if h.chunk.chunk_id == chunk.chunk_id)
-            lines.append(f"- {span_text(chunk, sentences)} [{marker}]")
+            lines.append(f"- {span_text(chunk, sentences)} [{marker_of(hits, chunk.chunk_id)}]")
         return Draft(hits=hits, text="\n".join(lines), framing={lead})
