@@ -192,7 +192,9 @@ class AnswerSpan(Frozen):
     (`source`), or the sentence a yes/no answer rests on (English questions), as shown to
     the reader (`shown`: English notation and names for English questions)."""
 
-    kind: Literal["yes_no", "figures", "people", "countries", "places", "bodies", "acronyms"]
+    kind: Literal[
+        "yes_no", "figures", "people", "countries", "places", "bodies", "acronyms", "references"
+    ]
     source: list[str]
     shown: list[str]
     marker: int

@@ -146,7 +146,7 @@ def test_english_facts_name_places_members_and_acronyms_as_written(
         "Tijdens de top in Den Haag noemde het lid Dassen (Volt, 8 dec. jl.) de VN, "
         "het IMF en de Wereldbank, en het Westelijk Halfrond."
     )
-    spans = extract(analyse("Who spoke, where?"), text, 4, default_embedder)
+    spans = extract(analyse("Which people, places and bodies are named?"), text, 4, default_embedder)
     shown = {s.kind: s.shown for s in spans}
     assert shown["places"] == ["The Hague", "Western Hemisphere"]
     assert shown["people"] == ["Dassen (Volt), Member of Parliament"]
@@ -263,3 +263,31 @@ def test_glossary_drops_phrases_the_dictionary_wrote_without_spaces() -> None:
     assert translate("zonder", dictionary) == "without"  # a function word itself stays
     assert "together" in (translate("samen", dictionary) or "")  # not "to" + "get" + "her"
     assert translate("elkaar", dictionary) is None  # only squashed phrases: no line
+
+
+def test_parliamentary_references_in_english() -> None:
+    from rag.answer.spans_en import references
+
+    assert references("3 Hoofdstukken, bijlage bij Kamerstuk 36 715 nr. 1") == [
+        ("Parliamentary paper 36 715, no. 1", "Kamerstuk 36 715 nr. 1")
+    ]
+    assert references("6 Motie Hoogeveen c.s. 21 501-20, nr. 2344")[0][0] == (
+        "Motion Hoogeveen et al. 21 501-20, no. 2344"
+    )
+    assert references("Het kabinet stuurt de Kamer een brief.") == []
+
+
+def test_an_english_question_about_a_footnote_quotes_it_and_states_its_reference(
+    pipeline: Pipeline,
+) -> None:
+    """The footnote whose marker the chosen sentence holds is quoted under it, and the
+    documents it cites are stated in English, cut from the footnote's quote."""
+    answer = pipeline.ask(
+        "Which parliamentary paper does the footnote on the Draghi report response point to?"
+    )
+    assert not answer.refused
+    quotes = {c.marker: " ".join(c.quote.split()) for c in answer.citations}
+    assert any(q.startswith("1 Bijlage bij Kamerstuk 21 501-02 nr. 2956") for q in quotes.values())
+    assert "Documents cited: Parliamentary paper 21 501-02, no. 2956" in answer.answer
+    references = [s for s in answer.spans if s.kind == "references"]
+    assert references and all(source in quotes[s.marker] for s in references for source in s.source)

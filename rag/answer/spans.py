@@ -57,6 +57,7 @@ FRAMES = {
     "places": {"en": "Places named", "nl": "Genoemde plaatsen"},
     "bodies": {"en": "Bodies and instruments named", "nl": "Genoemde organen en instrumenten"},
     "acronyms": {"en": "Acronyms as written", "nl": "Afkortingen"},
+    "references": {"en": "Documents cited", "nl": "Geciteerde stukken"},
 }
 # A yes/no answer opens the answer, before the facts of its sentence.
 YES_NO_FRAME = {"en": "Answer", "nl": "Antwoord"}
@@ -180,8 +181,9 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
 def _english(query: Query, text: str, marker: int, embedder: Any) -> list[AnswerSpan]:
     """An English question's spans: a verified yes/no, the asked figures, then the facts
     of `spans_en` (people, acronyms: checked by the verifier), the countries, places and
-    bodies the name tables render (checked by the Dutch name standing in the sentence)
-    and the other acronyms as the sentence writes them."""
+    bodies the name tables render (checked by the Dutch name standing in the sentence),
+    for a question that asks which, the other acronyms as the sentence writes them, and
+    for one that asks what a passage cites, its parliamentary references."""
     spans = _yes_no(query, text, marker, embedder)
     spans += [s for s in extract(query, text, marker) if s.kind == "figures"]
     facts = {"people": spans_en.people(text), "bodies": spans_en.acronyms(text)}
@@ -195,8 +197,11 @@ def _english(query: Query, text: str, marker: int, embedder: Any) -> list[Answer
     for kind, table in tables:
         pairs_named = [(table[name], name) for name in named(text, table)]
         facts[kind] = facts.get(kind, []) + pairs_named
-    facts["acronyms"] = [(a, a) for a in _bare_acronyms(text, facts)]
-    for kind in ("people", "countries", "places", "bodies", "acronyms"):
+    if query.wants("list"):  # "which bodies …": not on every sentence that says "EU"
+        facts["acronyms"] = [(a, a) for a in _bare_acronyms(text, facts)]
+    if query.wants("reference"):
+        facts["references"] = spans_en.references(text)
+    for kind in ("people", "countries", "places", "bodies", "acronyms", "references"):
         pairs = [p for p in facts.get(kind, []) if p[0] in _verified(p, embedder, kind)]
         if pairs:
             spans.append(
@@ -240,7 +245,7 @@ def _verified(pair: tuple[str, str], embedder: Any, kind: str) -> list[str]:
     shown, source = pair
     if (
         shown == source
-        or kind in ("countries", "places")
+        or kind in ("countries", "places", "references")  # table words, numbers as written
         or (kind == "bodies" and ": " not in shown)
     ):
         return [shown]

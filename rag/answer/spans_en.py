@@ -54,6 +54,11 @@ _YES_NO = re.compile(
 _NOT_A_NEGATION = re.compile(
     r"\b(?:(?:niet|not) (?:alleen|enkel|slechts|only)|zonder|without)\b", re.IGNORECASE
 )
+# A parliamentary reference: "Kamerstuk 36 715 nr. 1", "Motie Hoogeveen c.s. 21 501-20, nr. 2344".
+_REFERENCE = re.compile(
+    r"\b(?P<what>[Kk]amerstuk|[Mm]otie(?: (?P<mover>[A-Z][\w-]+)(?P<cs> c\.s\.)?)?)\s+"
+    r"(?P<number>\d{2}[\d ]*\d(?:-\d+)*)(?:,?\s+nr\.\s?(?P<no>\d+))?"
+)
 _ACRONYM = re.compile(r"\(\s*(?P<acronym>[A-Z][A-Za-z]{1,7}?)(?:[’']s)?\s*\)")
 MAX_EXPANSION = 8
 
@@ -102,6 +107,24 @@ def people(text: str) -> list[tuple[str, str]]:
         shown = f"{match.group('name')}{party}, Member of Parliament"
         found.append((match.start(), shown, match.group(0)))
     return [(shown, source) for _, shown, source in sorted(found)]
+
+
+def references(text: str) -> list[tuple[str, str]]:
+    """(English, Dutch source) for each parliamentary reference: "Kamerstuk 36 715 nr. 1"
+    → "parliamentary paper 36 715, no. 1" (the document words from the term table, the
+    numbers as written; "c.s." is "et al.")."""
+    found = []
+    for match in _REFERENCE.finditer(text):
+        kind = "motie" if match.group("what").lower().startswith("motie") else "kamerstuk"
+        english = terms.table().get(kind)
+        if english is None:
+            continue
+        mover = f" {match.group('mover')}" if match.group("mover") else ""
+        others = " et al." if match.group("cs") else ""
+        number = f", no. {match.group('no')}" if match.group("no") else ""
+        shown = f"{english.capitalize()}{mover}{others} {match.group('number').strip()}{number}"
+        found.append((shown, match.group(0)))
+    return found
 
 
 def yes_no(question: str, text: str) -> tuple[str, str] | None:
