@@ -146,7 +146,9 @@ def test_english_facts_name_places_members_and_acronyms_as_written(
         "Tijdens de top in Den Haag noemde het lid Dassen (Volt, 8 dec. jl.) de VN, "
         "het IMF en de Wereldbank, en het Westelijk Halfrond."
     )
-    spans = extract(analyse("Which people, places and bodies are named?"), text, 4, default_embedder)
+    spans = extract(
+        analyse("Which people, places and bodies are named?"), text, 4, default_embedder
+    )
     shown = {s.kind: s.shown for s in spans}
     assert shown["places"] == ["The Hague", "Western Hemisphere"]
     assert shown["people"] == ["Dassen (Volt), Member of Parliament"]
@@ -174,6 +176,11 @@ def test_yes_no_is_stated_only_where_the_verifier_supports_it(
     assert answer("Do we always have to agree within this partnership?", agree) == ["No"]
     assert answer("Is cooperation with allies and partners still important?", partners) == ["Yes"]
     assert answer("Does the EU have nuclear weapons?", means) == []
+    # A negation in another clause denies something else: no "No" from it.
+    mixed = (
+        "Het kabinet deelt niet alle zorgen van de Kamer, maar steunt een actieve handelsagenda."
+    )
+    assert "No" not in answer("Does the cabinet support an active trade agenda?", mixed)
     assert answer("Is cooperation important or optional?", partners) == []
     assert answer("Is samenwerking met partners belangrijk?", partners) == []
     spans = extract(
@@ -291,3 +298,16 @@ def test_an_english_question_about_a_footnote_quotes_it_and_states_its_reference
     assert "Documents cited: Parliamentary paper 21 501-02, no. 2956" in answer.answer
     references = [s for s in answer.spans if s.kind == "references"]
     assert references and all(source in quotes[s.marker] for s in references for source in s.source)
+
+
+def test_an_english_yes_no_question_is_answered_yes_or_no_from_the_letter(
+    pipeline: Pipeline,
+) -> None:
+    negated = pipeline.ask("Do we always have to agree with the US within the partnership?")
+    assert negated.answer.startswith("Answer: No [")
+    stated = pipeline.ask("Does the cabinet support an ambitious and active European trade agenda?")
+    assert stated.answer.startswith("Answer: Yes [")
+    quotes = {c.marker: c.quote for c in stated.citations}
+    assert all(src in quotes[s.marker] for s in stated.spans for src in s.source)
+    absent = pipeline.ask("Will the EU introduce a carbon tax on imports in 2027?")
+    assert not any(s.kind == "yes_no" for s in absent.spans)

@@ -217,11 +217,11 @@ def _english(query: Query, text: str, marker: int, embedder: Any) -> list[Answer
 
 def _yes_no(query: Query, text: str, marker: int, embedder: Any) -> list[AnswerSpan]:
     """ "Yes"/"No" for a yes/no question, when the verifier supports the question's
-    predicate (negated for "No") against the cited sentence."""
-    found = spans_en.yes_no(query.text, text)
-    if found is None or not spans_en.checked([(found[1], text)], embedder):
+    predicate (negated for "No") against the clause of the cited sentence that answers."""
+    found = spans_en.yes_no(query.text, text, embedder)
+    if found is None:
         return []
-    return [AnswerSpan(kind="yes_no", source=[text], shown=[found[0]], marker=marker)]
+    return [AnswerSpan(kind="yes_no", source=[found[1]], shown=[found[0]], marker=marker)]
 
 
 def _bare_acronyms(text: str, facts: dict[str, list[tuple[str, str]]]) -> list[str]:

@@ -59,6 +59,9 @@ _REFERENCE = re.compile(
     r"\b(?P<what>[Kk]amerstuk|[Mm]otie(?: (?P<mover>[A-Z][\w-]+)(?P<cs> c\.s\.)?)?)\s+"
     r"(?P<number>\d{2}[\d ]*\d(?:-\d+)*)(?:,?\s+nr\.\s?(?P<no>\d+))?"
 )
+# Where a Dutch sentence's clauses part: punctuation, a dash, and the conjunctions that
+# open a new clause.
+_CLAUSE = re.compile(r"[,;:–—]\s*|\s+(?:dat|maar|omdat|terwijl|want|doch|hoewel)\s+")
 _ACRONYM = re.compile(r"\(\s*(?P<acronym>[A-Z][A-Za-z]{1,7}?)(?:[’']s)?\s*\)")
 MAX_EXPANSION = 8
 
@@ -127,11 +130,14 @@ def references(text: str) -> list[tuple[str, str]]:
     return found
 
 
-def yes_no(question: str, text: str) -> tuple[str, str] | None:
-    """("Yes" or "No", the claim to verify) for an English yes/no question the sentence
-    answers: "No" where the sentence holds a negation ("niet", "geen"; "niet alleen" is
-    none), else "Yes". None for another question, an alternative ("A or B?") or a
-    question that is itself negated ("Isn't …?")."""
+def yes_no(question: str, text: str, embedder: Any) -> tuple[str, str] | None:
+    """("Yes" or "No", the clause that says so) for an English yes/no question: the
+    sentence's clause closest to the question's predicate answers it, "No" where that
+    clause holds a negation ("niet", "geen"; "niet alleen", "zonder" are none), else
+    "Yes", and only when the verifier supports the predicate (with "not" for "No")
+    against that clause alone (a negation elsewhere in the sentence denies something
+    else). None for another question, an alternative ("A or B?"), a question that is
+    itself negated ("Isn't …?"), or a predicate no clause supports."""
     match = _YES_NO.match(question)
     if match is None:
         return None
@@ -139,8 +145,13 @@ def yes_no(question: str, text: str) -> tuple[str, str] | None:
     negation = lexicon_pattern("negation")
     if re.search(r"\bor\b", body) or negation.search(question):
         return None
-    negated = bool(negation.search(_NOT_A_NEGATION.sub(" ", text)))
-    return ("No", f"not {body}") if negated else ("Yes", body)
+    clauses = [c.strip() for c in _CLAUSE.split(text) if c and len(c.split()) > 2]
+    if not clauses:
+        return None
+    closest = max(clauses, key=lambda clause: support_score(embedder, body, [clause]))
+    negated = bool(negation.search(_NOT_A_NEGATION.sub(" ", closest)))
+    answer, claim = ("No", f"not {body}") if negated else ("Yes", body)
+    return (answer, closest) if checked([(claim, closest)], embedder) else None
 
 
 def acronyms(text: str) -> list[tuple[str, str]]:
