@@ -188,10 +188,13 @@ class SentenceVerdict(Frozen):
 
 
 class AnswerSpan(Frozen):
-    """Figures, names or countries cut verbatim from a cited sentence (`source`), as
-    shown to the reader (`shown`: English notation and names for English questions)."""
+    """Figures, names, countries, places or acronyms cut verbatim from a cited sentence
+    (`source`), or the sentence a yes/no answer rests on (English questions), as shown to
+    the reader (`shown`: English notation and names for English questions)."""
 
-    kind: Literal["figures", "people", "countries", "bodies"]
+    kind: Literal[
+        "yes_no", "figures", "people", "countries", "places", "bodies", "acronyms", "references"
+    ]
     source: list[str]
     shown: list[str]
     marker: int

@@ -127,7 +127,73 @@ def test_english_facts_name_every_country_people_with_their_office_and_acronyms(
 def test_amounts_and_dates_in_english_notation() -> None:
     text = "Op 12 december 2025 werd € 1,5 miljard vrijgemaakt voor 1.000 projecten."
     spans = extract(analyse("How much money and when?"), text, 1)
-    assert spans[0].shown[:2] == ["12 December 2025", "€ 1.5 billion"]
+    assert spans[0].shown[:2] == ["12 December 2025", "€1.5 billion"]
+    short = "De NSS van de VS (11 dec. jl.) en de vragen van 8 dec. jl."
+    assert extract(analyse("On what date was it issued?"), short, 1)[0].shown == [
+        "11 December",
+        "8 December",
+    ]
+    # A Dutch answer keeps its figures as they were: "11 dec." is no date to it.
+    assert extract(analyse("Wanneer verscheen de NSS?"), short, 1)[0].shown == ["11", "8"]
+
+
+def test_english_facts_name_places_members_and_acronyms_as_written(
+    default_embedder: Embedder,
+) -> None:
+    """Places by their English names, a member of parliament with party, acronyms no
+    table renders as the sentence writes them; none for a Dutch question."""
+    text = (
+        "Tijdens de top in Den Haag noemde het lid Dassen (Volt, 8 dec. jl.) de VN, "
+        "het IMF en de Wereldbank, en het Westelijk Halfrond."
+    )
+    spans = extract(
+        analyse("Which people, places and bodies are named?"), text, 4, default_embedder
+    )
+    shown = {s.kind: s.shown for s in spans}
+    assert shown["places"] == ["The Hague", "Western Hemisphere"]
+    assert shown["people"] == ["Dassen (Volt), Member of Parliament"]
+    assert shown["bodies"] == ["UN", "World Bank"]
+    assert shown["acronyms"] == ["IMF"]
+    assert all(piece in text for s in spans for piece in s.source)
+    dutch = extract(analyse("Wie sprak er, en waar?"), text, 4, default_embedder)
+    assert not {s.kind for s in dutch} & {"places", "acronyms"}
+
+
+def test_yes_no_is_stated_only_where_the_verifier_supports_it(
+    default_embedder: Embedder,
+) -> None:
+    """ "Yes" from a sentence that states the asked predicate, "No" from one that negates
+    it, nothing where the verifier does not support the predicate, for an alternative
+    question, or for a Dutch question."""
+    agree = "Bovendien hoeven we het binnen dit partnerschap niet altijd met elkaar eens te zijn."
+    partners = "Samenwerking met bondgenoten en partners blijft belangrijk – waaronder de VS."
+    means = "De EU heeft de middelen om slagvaardig op te treden."
+
+    def answer(question: str, text: str) -> list[str]:
+        spans = extract(analyse(question), text, 1, default_embedder)
+        return [s.shown[0] for s in spans if s.kind == "yes_no"]
+
+    assert answer("Do we always have to agree within this partnership?", agree) == ["No"]
+    assert answer("Is cooperation with allies and partners still important?", partners) == ["Yes"]
+    assert answer("Does the EU have nuclear weapons?", means) == []
+    # A negation in another clause denies something else: no "No" from it.
+    mixed = (
+        "Het kabinet deelt niet alle zorgen van de Kamer, maar steunt een actieve handelsagenda."
+    )
+    assert "No" not in answer("Does the cabinet support an active trade agenda?", mixed)
+    assert answer("Is cooperation important or optional?", partners) == []
+    assert answer("Is samenwerking met partners belangrijk?", partners) == []
+    spans = extract(
+        analyse("Do we always have to agree within this partnership?"), agree, 2, default_embedder
+    )
+    assert opening(spans, "en") == "Answer: No [2]."
+    yes = extract(
+        analyse("Is cooperation with allies and partners still important?"),
+        partners,
+        3,
+        default_embedder,
+    )
+    assert opening(spans + yes, "en").startswith("Countries named")  # they disagree: none
 
 
 @pytest.mark.skipif(
@@ -204,3 +270,44 @@ def test_glossary_drops_phrases_the_dictionary_wrote_without_spaces() -> None:
     assert translate("zonder", dictionary) == "without"  # a function word itself stays
     assert "together" in (translate("samen", dictionary) or "")  # not "to" + "get" + "her"
     assert translate("elkaar", dictionary) is None  # only squashed phrases: no line
+
+
+def test_parliamentary_references_in_english() -> None:
+    from rag.answer.spans_en import references
+
+    assert references("3 Hoofdstukken, bijlage bij Kamerstuk 36 715 nr. 1") == [
+        ("Parliamentary paper 36 715, no. 1", "Kamerstuk 36 715 nr. 1")
+    ]
+    assert references("6 Motie Hoogeveen c.s. 21 501-20, nr. 2344")[0][0] == (
+        "Motion Hoogeveen et al. 21 501-20, no. 2344"
+    )
+    assert references("Het kabinet stuurt de Kamer een brief.") == []
+
+
+def test_an_english_question_about_a_footnote_quotes_it_and_states_its_reference(
+    pipeline: Pipeline,
+) -> None:
+    """The footnote whose marker the chosen sentence holds is quoted under it, and the
+    documents it cites are stated in English, cut from the footnote's quote."""
+    answer = pipeline.ask(
+        "Which parliamentary paper does the footnote on the Draghi report response point to?"
+    )
+    assert not answer.refused
+    quotes = {c.marker: " ".join(c.quote.split()) for c in answer.citations}
+    assert any(q.startswith("1 Bijlage bij Kamerstuk 21 501-02 nr. 2956") for q in quotes.values())
+    assert "Documents cited: Parliamentary paper 21 501-02, no. 2956" in answer.answer
+    references = [s for s in answer.spans if s.kind == "references"]
+    assert references and all(source in quotes[s.marker] for s in references for source in s.source)
+
+
+def test_an_english_yes_no_question_is_answered_yes_or_no_from_the_letter(
+    pipeline: Pipeline,
+) -> None:
+    negated = pipeline.ask("Do we always have to agree with the US within the partnership?")
+    assert negated.answer.startswith("Answer: No [")
+    stated = pipeline.ask("Does the cabinet support an ambitious and active European trade agenda?")
+    assert stated.answer.startswith("Answer: Yes [")
+    quotes = {c.marker: c.quote for c in stated.citations}
+    assert all(src in quotes[s.marker] for s in stated.spans for src in s.source)
+    absent = pipeline.ask("Will the EU introduce a carbon tax on imports in 2027?")
+    assert not any(s.kind == "yes_no" for s in absent.spans)

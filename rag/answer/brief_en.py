@@ -64,10 +64,10 @@ def topic_language(
 
 def key_facts(text: str, embedder: Any) -> list[str]:
     """A Dutch sentence's facts in English, in the order above, each once."""
-    facts = [spans.render(f, "figures", "en") for f in spans.figures_of(text)]
+    facts = [spans.render(f, "figures", "en") for f in spans.figures_of(text, spans.DATE_EN)]
     composed = spans_en.people(text) + spans_en.acronyms(text)
     facts += spans_en.checked(composed, embedder)
-    tables = (spans.countries_for_english(), spans.bodies_nl_en())
+    tables = (spans.countries_for_english(), spans.places_nl_en(), spans.bodies_for_english())
     facts += [table[name] for table in tables for name in spans.named(text, table)]
     covered = " ".join(facts).lower()
     listed = [

@@ -32,6 +32,17 @@ _MONTHS_EN = (
 ).split()
 _MONTH = "|".join(_MONTHS_NL)
 _DATE = re.compile(rf"\b\d{{1,2}} (?:{_MONTH}) \d{{4}}\b", re.IGNORECASE)
+# English readers also get a date without its year and with the month abbreviated as
+# Dutch letters write it ("11 dec. jl." → "11 December"); Dutch answers keep `_DATE`.
+_SHORT_NL = "jan feb mrt apr mei jun jul aug sep okt nov dec".split()
+_MONTHS_SHORT = dict(zip(_SHORT_NL, _MONTHS_EN, strict=True))
+_MONTHS_SHORT["sept"] = "September"
+DATE_EN = re.compile(
+    rf"\b\d{{1,2}} (?:(?:{_MONTH})|(?:{'|'.join(_MONTHS_SHORT)})\.)(?: \d{{4}})?(?!\w)",
+    re.IGNORECASE,
+)
+_BARE_ACRONYM = re.compile(r"(?<![\w-])[A-Z]{2,6}(?![\w-])")
+_ROMAN = re.compile(r"^[IVXLC]+$")
 _AMOUNT = re.compile(
     r"(?:€|EUR|\$)\s?\d+(?:[.,]\d+)*(?:\s?(?:miljard|miljoen|mld|mln|billion|million))?"
     r"|\b\d+(?:[.,]\d+)*\s?(?:miljard|miljoen|billion|million)(?:\s?(?:euro|dollar))?",
@@ -43,8 +54,13 @@ FRAMES = {
     "figures": {"en": "Figures in the cited text", "nl": "Cijfers in de geciteerde tekst"},
     "people": {"en": "Named in the cited text", "nl": "Genoemd in de geciteerde tekst"},
     "countries": {"en": "Countries named", "nl": "Genoemde landen"},
+    "places": {"en": "Places named", "nl": "Genoemde plaatsen"},
     "bodies": {"en": "Bodies and instruments named", "nl": "Genoemde organen en instrumenten"},
+    "acronyms": {"en": "Acronyms as written", "nl": "Afkortingen"},
+    "references": {"en": "Documents cited", "nl": "Geciteerde stukken"},
 }
+# A yes/no answer opens the answer, before the facts of its sentence.
+YES_NO_FRAME = {"en": "Answer", "nl": "Antwoord"}
 
 
 @lru_cache(maxsize=1)
@@ -71,6 +87,20 @@ def countries_for_english() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def bodies_for_english() -> dict[str, str]:
+    """The bodies of `bodies_nl_en` and those listed for English readers only."""
+    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
+        return bodies_nl_en() | tomllib.load(file)["names_english"]
+
+
+@lru_cache(maxsize=1)
+def places_nl_en() -> dict[str, str]:
+    """Dutch names of places and regions that are not countries ("Den Haag")."""
+    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
+        return dict(tomllib.load(file)["places"])
+
+
+@lru_cache(maxsize=1)
 def bodies_nl_en() -> dict[str, str]:
     with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
         return dict(tomllib.load(file)["names"])
@@ -78,7 +108,7 @@ def bodies_nl_en() -> dict[str, str]:
 
 def warm_up() -> None:
     """Load the name tables and compile their patterns now, not in the first answer."""
-    for table in (countries_for_english(), bodies_nl_en()):
+    for table in (countries_for_english(), places_nl_en(), bodies_for_english()):
         for name in table:
             _name_pattern(name)
 
@@ -109,10 +139,10 @@ def named(text: str, table: dict[str, str]) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def figures_of(text: str) -> list[str]:
+def figures_of(text: str, dates: re.Pattern[str] = _DATE) -> list[str]:
     """Dates, amounts, then the other numbers and percentages of a text, as written."""
-    figures = _DATE.findall(text) + _AMOUNT.findall(text)
-    rest = _AMOUNT.sub(" ", _DATE.sub(" ", text))
+    figures = dates.findall(text) + _AMOUNT.findall(text)
+    rest = _AMOUNT.sub(" ", dates.sub(" ", text))
     return figures + [f.strip() for f in _FIGURE.findall(rest)]
 
 
@@ -125,7 +155,7 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
         return _english(query, text, marker, embedder)
     found: list[tuple[str, list[str]]] = []
     if query.wants("number") or query.wants("date") or query.wants("money"):
-        figures = figures_of(text)
+        figures = figures_of(text, DATE_EN if query.language == "en" else _DATE)
         if figures:
             found.append(("figures", figures))
     if query.wants("person"):
@@ -149,17 +179,29 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
 
 
 def _english(query: Query, text: str, marker: int, embedder: Any) -> list[AnswerSpan]:
-    """An English question's spans: the asked figures, then the facts of `spans_en`
-    (people, acronyms: checked by the verifier) and the countries and bodies the name
-    tables render (checked by the Dutch name standing in the sentence)."""
-    spans = [s for s in extract(query, text, marker) if s.kind == "figures"]
+    """An English question's spans: a verified yes/no, the asked figures, then the facts
+    of `spans_en` (people, acronyms: checked by the verifier), the countries, places and
+    bodies the name tables render (checked by the Dutch name standing in the sentence),
+    for a question that asks which, the other acronyms as the sentence writes them, and
+    for one that asks what a passage cites, its parliamentary references."""
+    spans = _yes_no(query, text, marker, embedder)
+    spans += [s for s in extract(query, text, marker) if s.kind == "figures"]
     facts = {"people": spans_en.people(text), "bodies": spans_en.acronyms(text)}
     if query.wants("person") and not facts["people"]:
         facts["people"] = [(m.group(0), m.group(0)) for m in PERSON.finditer(text)]
-    for kind, table in (("countries", countries_for_english()), ("bodies", bodies_nl_en())):
+    tables = (
+        ("countries", countries_for_english()),
+        ("places", places_nl_en()),
+        ("bodies", bodies_for_english()),
+    )
+    for kind, table in tables:
         pairs_named = [(table[name], name) for name in named(text, table)]
         facts[kind] = facts.get(kind, []) + pairs_named
-    for kind in ("people", "countries", "bodies"):
+    if query.wants("list"):  # "which bodies …": not on every sentence that says "EU"
+        facts["acronyms"] = [(a, a) for a in _bare_acronyms(text, facts)]
+    if query.wants("reference"):
+        facts["references"] = spans_en.references(text)
+    for kind in ("people", "countries", "places", "bodies", "acronyms", "references"):
         pairs = [p for p in facts.get(kind, []) if p[0] in _verified(p, embedder, kind)]
         if pairs:
             spans.append(
@@ -173,12 +215,39 @@ def _english(query: Query, text: str, marker: int, embedder: Any) -> list[Answer
     return spans
 
 
+def _yes_no(query: Query, text: str, marker: int, embedder: Any) -> list[AnswerSpan]:
+    """ "Yes"/"No" for a yes/no question, when the verifier supports the question's
+    predicate (negated for "No") against the clause of the cited sentence that answers."""
+    found = spans_en.yes_no(query.text, text, embedder)
+    if found is None:
+        return []
+    return [AnswerSpan(kind="yes_no", source=[found[1]], shown=[found[0]], marker=marker)]
+
+
+def _bare_acronyms(text: str, facts: dict[str, list[tuple[str, str]]]) -> list[str]:
+    """Acronyms of the sentence that no table renders and no expansion states ("IMF",
+    "WTO"): shown as written, the name an English text uses too."""
+    known = set(countries_for_english()) | set(bodies_for_english()) | set(places_nl_en())
+    stated = {shown.split(":")[0] for pairs in facts.values() for shown, _ in pairs}
+    stated |= {shown for pairs in facts.values() for shown, _ in pairs}
+    found = [m.group(0) for m in _BARE_ACRONYM.finditer(text)]
+    return [
+        a
+        for a in dict.fromkeys(found)
+        if a not in known and a not in stated and not _ROMAN.match(a)
+    ]
+
+
 def _verified(pair: tuple[str, str], embedder: Any, kind: str) -> list[str]:
     """A table's name is its Dutch name's by the table (the verifier's cosine of two
     short names is no test: "United Kingdom" ~ "VK" scores 0.28); composed facts (a
     person's office, an acronym's expansion) go to the verifier."""
     shown, source = pair
-    if shown == source or (kind == "countries") or (kind == "bodies" and ": " not in shown):
+    if (
+        shown == source
+        or kind in ("countries", "places", "references")  # table words, numbers as written
+        or (kind == "bodies" and ": " not in shown)
+    ):
         return [shown]
     return spans_en.checked([pair], embedder)
 
@@ -199,13 +268,20 @@ def render(span: str, kind: str, language: str) -> str:
             text = re.sub(rf"\b{dutch}\b", english, text, flags=re.IGNORECASE)
         for dutch, english in zip(_MONTHS_NL, _MONTHS_EN, strict=True):
             text = re.sub(rf"\b{dutch}\b", english, text, flags=re.IGNORECASE)
-        return text
+        for short, english in _MONTHS_SHORT.items():
+            text = re.sub(rf"\b{short}\.", english, text, flags=re.IGNORECASE)
+        return re.sub(r"€\s+(?=\d)", "€", text)  # "€ 800 billion" → "€800 billion"
     return span
 
 
 def opening(spans: Sequence[AnswerSpan], language: str) -> str:
-    """The answer's first lines: each kind's spans, in the reader's language, cited."""
+    """The answer's first lines: a yes/no its cited sentences agree on, then each kind's
+    spans, in the reader's language, cited."""
+    answers = [s for s in spans if s.kind == "yes_no"]
     lines = []
+    if answers and len({s.shown[0] for s in answers}) == 1:
+        markers = "".join(f"[{m}]" for m in dict.fromkeys(s.marker for s in answers))
+        lines.append(f"{YES_NO_FRAME[language]}: {answers[0].shown[0]} {markers}.")
     for kind in FRAMES:
         parts = [f"{', '.join(s.shown)} [{s.marker}]" for s in spans if s.kind == kind]
         if parts:

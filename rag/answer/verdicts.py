@@ -86,13 +86,16 @@ def answer_spans(
     citations: Sequence[Citation],
     embedder: Embedder | None = None,
 ) -> list[AnswerSpan]:
-    """Spans of what was asked, from the quotes of grounded sentences that answer."""
+    """Spans of what was asked, from the quotes of grounded sentences that answer (for an
+    English question asking what a passage cites, also its footnote, which the relevance
+    model does not take for an answer)."""
+    cites = query.wants("reference") and query.language == "en"
     wanted = {
         m
         for v in verdicts
         if v.grounding in ("quote", "supported")
         and v.relevance is not None
-        and v.relevance.level != "unrelated"
+        and (v.relevance.level != "unrelated" or cites)
         for m in v.markers
     }
     return [

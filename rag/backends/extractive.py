@@ -11,6 +11,7 @@ sentence names none, or who someone is and the best sentence names no person.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Sequence
 
 from rag.answer.summary import in_context, pick, span_text
@@ -106,6 +107,8 @@ class ExtractiveBackend:
         chosen = [c for c in ranked[:limit] if c.score >= best * margin]
         if _wants_number(query):
             chosen = [c for c in chosen if _states_number(c, hits)]
+        if query.wants("reference") and query.language == "en":  # Dutch: as before
+            chosen += footnotes_of(chosen, hits)
         order = {id(c): i for i, c in enumerate(chosen)}
         return sorted(
             chosen,
@@ -187,6 +190,27 @@ def not_repeated(query: Query, ranked: list[Candidate]) -> list[Candidate]:
         for c in ranked
         if " ".join(c.text.split()) not in said or stem_overlap(own, content_stems(c.text))
     ]
+
+
+def footnotes_of(chosen: Sequence[Candidate], hits: Sequence[Hit]) -> list[Candidate]:
+    """The linked footnotes whose markers the chosen sentences hold ("… bij.6" → "6 Motie
+    Hoogeveen c.s. …"), each once, for a question that asks what a passage cites."""
+    notes = {
+        (h.chunk.doc_id, h.chunk.footnote_number): i
+        for i, h in enumerate(hits)
+        if h.chunk.kind == "footnote" and h.chunk.footnote_number is not None
+    }
+    found: list[Candidate] = []
+    for candidate in chosen:
+        chunk = hits[candidate.hit_index].chunk
+        for number in chunk.footnotes:
+            index = notes.pop((chunk.doc_id, number), None)
+            if index is None or not re.search(rf"[^\d\s]{number}(?!\d)", candidate.text):
+                continue
+            note = hits[index].chunk
+            texts = [note.sentence_text(s) for s in note.sentences] or [note.text]
+            found += [Candidate(index, " ".join(t.split()), candidate.score) for t in texts]
+    return found
 
 
 def _same(question: str, other: str) -> bool:

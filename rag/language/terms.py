@@ -74,3 +74,28 @@ def find(text: str) -> list[tuple[str, str | None]]:
                 found.append((offset, part, lookup(part)))
             offset += len(part) + 1
     return [(text, english) for _, text, english in sorted(found, key=lambda f: f[0])]
+
+
+@lru_cache(maxsize=1)
+def names() -> dict[str, str]:
+    """Dutch names of bodies, places and the Dutch short forms of countries with their
+    English names (`lexicon/names_nl_en.toml`, every section; matched case-sensitively)."""
+    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
+        data = tomllib.load(file)
+    return {dutch: english for section in data.values() for dutch, english in section.items()}
+
+
+@lru_cache(maxsize=1)
+def _names_pattern() -> re.Pattern[str]:
+    alternatives = "|".join(re.escape(n) for n in sorted(names(), key=len, reverse=True))
+    return re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)")
+
+
+@lru_cache(maxsize=1024)
+def english_of(text: str) -> str:
+    """The English of the table's terms and names that stand in a Dutch text, joined
+    ("NAVO … bbp" → "NATO GDP"): the words a faithful translation of it would use for them,
+    so a cross-lingual check can match "NATO" in an English claim to "NAVO"."""
+    found = [english for _, english in find(text) if english]
+    found += [names()[match.group(0)] for match in _names_pattern().finditer(text)]
+    return " ".join(dict.fromkeys(found))

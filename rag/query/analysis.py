@@ -10,7 +10,8 @@ rules, the model backends' prompt — reads the `Query` instead of parsing the t
 - `focus`: the standalone text without words that only point at the document ("what
   does the letter say about X" → "X"),
 - `asks`: what kind of answer is wanted (number, date, money, person, list, summary,
-  about_text, gist: the main message of the whole document),
+  about_text, gist: the main message of the whole document, reference: the document a
+  passage cites in its footnote),
 - `parts` / `section`: a part of the document ("the opening") or a section ("the
   section on trade") the question points at.
 The patterns are data, one file per language (`rag/language/lexicon/`); see `rag.language.text`.
@@ -37,6 +38,7 @@ ASKED_PATTERNS = {
     "summary": "asks_summary",
     "about_text": "about_the_text",
     "gist": "asks_gist",
+    "reference": "asks_reference",
 }
 History = tuple[tuple[str, str], ...]
 

@@ -24,6 +24,7 @@ from typing import Any
 
 import numpy as np
 
+from rag.language import terms
 from rag.language.sentences import sentences as split_into_sentences
 from rag.language.text import (
     FUNCTION_WORDS,
@@ -145,6 +146,8 @@ def _coverage(
     if not wanted:
         return 1.0, []
     have = content_stems(passage_text)
+    if cross:  # the table's English for the passage's terms and names: "NAVO" is "NATO"
+        have |= content_stems(terms.english_of(passage_text))
     missing = [w for w in wanted if not _matched(w, have)]
     if missing and cross:
         pool = claim_words(passage_text)

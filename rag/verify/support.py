@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from rag.language import terms
+from rag.language.identify import detect_language
 from rag.language.patterns import pattern
 from rag.language.sentences import sentences as split_into_sentences
 from rag.language.text import claim_words, content_stems, stem_overlap
@@ -90,6 +92,8 @@ def crosslingual_support(embedder: Any, sentence: str, passage: str, floor: floa
     if not wanted or not have:
         return 0.0
     have_stems = content_stems(passage)
+    if detect_language(sentence) == "en" and detect_language(passage) == "nl":
+        have_stems |= content_stems(terms.english_of(passage))  # "NAVO" is "NATO"
     missing = [w for w in wanted if not stem_overlap(content_stems(w), have_stems)]
     if not missing:
         return 1.0
