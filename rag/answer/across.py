@@ -19,7 +19,6 @@ share, calibrated on `eval/data/multidoc/dev.jsonl`. The question patterns are d
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import re
 import weakref
@@ -28,10 +27,23 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from rag.answer.members import (
+    Concept,
+    asks_first_signer,
+    belonging,
+    concepts_of,
+    holds,
+    names_in,
+    signed_by,
+    subject_text,
+    summary_vectors,
+    weighted_share,
+)
 from rag.answer.verdicts import sentence_citation
 from rag.language.patterns import fragments, pattern
-from rag.language.text import LANGUAGES, VAGUE_WORDS, content_words, lexicon, words
+from rag.language.text import LANGUAGES, lexicon, words
 from rag.query.analysis import Query
+from rag.settings import AnswerSettings
 from rag.types import Answer, Chunk, Citation, Hit, Relevance, Sentence, SentenceVerdict
 
 _TEXTS: weakref.WeakKeyDictionary[Any, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
@@ -85,8 +97,7 @@ def answer_across(
     retriever: Any,
     scope: Sequence[str],
     backend: str,
-    coverage: float,
-    limit: int,
+    settings: AnswerSettings,
 ) -> Answer | None:
     """The list (or count) answer, or None when the question asks none or the index
     holds fewer than two documents of the kind."""
@@ -100,104 +111,68 @@ def answer_across(
     ]
     if len(documents) < 2:
         return None
-    names = _names_in(query.text, documents)
-    subject = re.sub(
-        "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "$^",
-        " ",
-        wanted.subject,
-        flags=re.I,
-    )
-    topic = [w for w in content_words(subject) if w not in VAGUE_WORDS]
-    aligner = getattr(retriever, "aligner", None)
-    kept_words = set(topic)
-    concepts = (
-        [
-            c
-            for c in _exact(
-                aligner.concepts(subject, pairs=False, min_similarity=ALIGNED), aligner.known
-            )
-            if c and c[0] in kept_words
-        ]
-        if aligner is not None and topic
-        else [[w] for w in topic]
-    )
+    by_doc = _chunks_by_document(store)
+    every = _texts(store, by_doc)
+    texts = {d.doc_id: every.get(d.doc_id, frozenset()) for d in documents}
+    names = names_in(query.text, documents, texts)
+    if names:  # the subject without the names (cut before the frame takes "van" out of them)
+        wanted = asked(_without(query.text, names)) or wanted
+    subject = subject_text(wanted.subject, names)
+    concepts = concepts_of(subject, getattr(retriever, "aligner", None), texts)
     if not names and not concepts:
         return None
-    by_doc = _chunks_by_document(store)
-    texts = _texts(store, by_doc)
-    chosen = []
+    first = asks_first_signer(query.text)
+    signed = any if _either(query.text, names) else all
+    candidates = [
+        d for d in documents if not names or signed(signed_by(d, n, first) for n in names)
+    ]
+    if concepts:
+        scores = _scores(wanted, subject, concepts, candidates, texts, store, retriever, settings)
+        kept = set(belonging(scores, settings.across_ratio, settings.across_floor))
+        candidates = [d for d in candidates if d.doc_id in kept]
+    chosen = sorted(candidates, key=lambda d: (d.date or "", d.doc_id))[: settings.across_limit]
+    return _answer(query, wanted, chosen, by_doc, [list(c.terms) for c in concepts], backend)
+
+
+def _without(text: str, names: set[str]) -> str:
+    cut = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.sub(rf"\b(?:{cut})\b", " ", text, flags=re.I)
+
+
+def _either(question: str, names: set[str]) -> bool:
+    """Whether the question joins its names with "or" / "of" (any of them signed)."""
+    if len(names) < 2:
+        return False
+    where = sorted(m.start() for n in names for m in re.finditer(re.escape(n), question, re.I))
+    return bool(re.search(r"\b(?:or|of)\b", question[where[0] : where[-1]], re.I))
+
+
+def _scores(
+    wanted: Asked,
+    subject: str,
+    concepts: Sequence[Concept],
+    documents: Sequence[Any],
+    texts: dict[str, frozenset[str]],
+    store: Any,
+    retriever: Any,
+    settings: AnswerSettings,
+) -> dict[str, float]:
+    """Each document's score for the subject: its lexical share (the request and title
+    for a request question, else its text) mixed with its dense score."""
+    embedder = getattr(retriever, "embedder", None)
+    weight = settings.across_dense_weight if embedder is not None else 0.0
+    dense: dict[str, float] = {}
+    if weight:
+        vectors = summary_vectors(store, embedder, documents)
+        asked_vector = embedder.encode_queries([subject])[0]
+        dense = {d: float(v @ asked_vector) for d, v in vectors.items()}
+    scores = {}
     for d in documents:
-        if names and not any(_signed_by(d, n) for n in names):
-            continue
         asks = wanted.request and bool(getattr(d, "request", ""))
         have = _request_words(d) if asks else texts.get(d.doc_id, frozenset())
-        if _share(concepts, have) >= coverage:
-            chosen.append(d)
-    chosen = sorted(chosen, key=lambda d: (d.date or "", d.doc_id))[:limit]
-    return _answer(query, wanted, chosen, by_doc, concepts, backend)
-
-
-STEM = 5  # letters an inflection shares with the word ("sancties" / "sanctie")
-
-
-ALIGNED = 0.6  # looser than retrieval's 0.7 ("settlers" ~ "kolonisten"): `_exact` filters
-COGNATE = 4  # letters a Dutch word shares with its English cognate ("syria" / "syrië")
-
-
-def _exact(concepts: list[list[str]], known: frozenset[str]) -> list[list[str]]:
-    """A list must be precise: a word the corpus itself uses keeps only its inflections
-    among its aligned terms ("gaza" drops the look-alike "gaziantep"); a word it does not
-    use (an English question on Dutch text) keeps its cognates when it has any ("syria"
-    keeps "syrië", drops "arabië"), else all its aligned terms ("settlers": "kolonisten")."""
-    found = []
-    for c in concepts:
-        if not c:
-            continue
-        word, terms = c[0], c[1:]
-        if word in known:
-            found.append([word, *(t for t in terms if t[:STEM] == word[:STEM])])
-            continue
-        cognates = [t for t in terms if t[:COGNATE] == word[:COGNATE]]
-        found.append([word, *(cognates or terms)])
-    return found
-
-
-PREFIX = 4  # a term this long also matches the compounds it opens ("asiel": "asielstop")
-
-
-def _share(concepts: Sequence[Sequence[str]], have: frozenset[str]) -> float:
-    """Share of the concepts (each a word and its aligned terms) `have` holds, a term
-    also matching the compounds it opens (1: no concepts)."""
-    if not concepts:
-        return 1.0
-    ordered = _sorted(have)
-    return sum(any(_holds(ordered, t) for t in c) for c in concepts) / len(concepts)
-
-
-@lru_cache(maxsize=8192)
-def _sorted(have: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted(have))
-
-
-def _holds(ordered: tuple[str, ...], term: str) -> bool:
-    at = bisect.bisect_left(ordered, term)
-    if at < len(ordered) and ordered[at] == term:
-        return True
-    return len(term) >= PREFIX and at < len(ordered) and ordered[at].startswith(term)
-
-
-def _names_in(question: str, documents: Sequence[Any]) -> set[str]:
-    """Submitters' names the question gives ("Baudet", "Van der Lee")."""
-    names = {n for d in documents for n in getattr(d, "submitters", []) or [] if len(n) > 2}
-    return {n for n in names if re.search(rf"\b{re.escape(n)}\b", question, re.I)}
-
-
-def _signed_by(document: Any, name: str) -> bool:
-    """Whether the name is among the submitters, or in the title ("Motie van het lid X")."""
-    plain = name.lower()
-    return any(s.lower() == plain for s in document.submitters or []) or bool(
-        re.search(rf"\b{re.escape(name)}\b", document.title or "", re.I)
-    )
+        lexical = weighted_share(concepts, have)
+        scores[d.doc_id] = (1 - weight) * lexical + weight * dense.get(d.doc_id, 0.0)
+    return scores
 
 
 def _request_words(document: Any) -> frozenset[str]:
@@ -245,8 +220,8 @@ def _quoted(
         # The motion's own clauses first (not a title or header line that repeats them).
         body = _words_of(" ".join([document.request, *document.considerations]))
         for chunk, sentence in sorted(pairs, key=lambda p: not _inside(p, body)):
-            said = _sorted(frozenset(words(chunk.sentence_text(sentence), parts=True)))
-            if any(_holds(said, t) for t in terms):
+            said = tuple(sorted(set(words(chunk.sentence_text(sentence), parts=True))))
+            if any(holds(said, t) for t in terms):
                 return chunk, sentence
     wanted = set(words(getattr(document, "request", "") or ""))
     if wanted and pairs:
