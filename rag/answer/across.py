@@ -32,6 +32,7 @@ from rag.answer.members import (
     asks_first_signer,
     belonging,
     concepts_of,
+    has_topic,
     holds,
     names_in,
     signed_by,
@@ -118,15 +119,17 @@ def answer_across(
     if names:  # the subject without the names (cut before the frame takes "van" out of them)
         wanted = asked(_without(query.text, names)) or wanted
     subject = subject_text(wanted.subject, names)
-    concepts = concepts_of(subject, getattr(retriever, "aligner", None), texts)
-    if not names and not concepts:
+    concepts = concepts_of(subject, getattr(retriever, "aligner", None), texts, query.language)
+    if not names and not has_topic(subject):
         return None
     first = asks_first_signer(query.text)
     signed = any if _either(query.text, names) else all
     candidates = [
         d for d in documents if not names or signed(signed_by(d, n, first) for n in names)
     ]
-    if concepts:
+    if has_topic(subject) and not concepts:  # a subject no document holds: none belongs
+        candidates = []
+    elif has_topic(subject):
         scores = _scores(wanted, subject, concepts, candidates, texts, store, retriever, settings)
         kept = set(belonging(scores, settings.across_ratio, settings.across_floor))
         candidates = [d for d in candidates if d.doc_id in kept]

@@ -32,7 +32,7 @@ import numpy as np
 
 from rag.language import terms
 from rag.language.patterns import pattern
-from rag.language.text import VAGUE_WORDS, content_words, words
+from rag.language.text import VAGUE_WORDS, content_words, lexicon, words
 
 STEM = 5  # letters an inflection shares with the word ("sancties" / "sanctie")
 ALIGNED = 0.6  # looser than retrieval's 0.7 ("settlers" ~ "kolonisten"): `exact` filters
@@ -102,25 +102,48 @@ def signed_by(document: Any, name: str, first: bool = False) -> bool:
     )
 
 
-def concepts_of(subject: str, aligner: Any, texts: Mapping[str, frozenset[str]]) -> list[Concept]:
+def concepts_of(
+    subject: str, aligner: Any, texts: Mapping[str, frozenset[str]], language: str = ""
+) -> list[Concept]:
     """The subject's concepts, each weighted by how rare it is among `texts` (document id
-    → its words); concepts no document holds are left out."""
+    → its words); alternatives ("lift, ease or pause", "sancties of strafmaatregelen") are
+    one concept; concepts no document holds are left out."""
     topic = [w for w in content_words(subject) if w not in VAGUE_WORDS]
     if not topic:
         return []
     if aligner is not None:
-        raw = exact(aligner.concepts(subject, pairs=False, min_similarity=ALIGNED), aligner.known)
+        aligned = aligner.concepts(subject, pairs=False, min_similarity=ALIGNED)
+        raw = exact(aligned, aligner.known, _capitalised(subject))
         found = [c for c in raw if c and c[0] in set(topic)]
     else:
         found = [[w] for w in topic]
     documents = list(texts.values())
     out = []
-    for concept in found:
-        listed = tuple(dict.fromkeys([*concept, *_table_terms(concept[0])]))
+    for group in _alternatives(found, subject, language):
+        listed = tuple(dict.fromkeys(t for c in group for t in [*c, *_table_terms(c[0])]))
         held = sum(share([listed], have) > 0 for have in documents)
         if held:
             out.append(Concept(listed, math.log((len(documents) + 1) / (held + 0.5))))
     return out
+
+
+def _alternatives(concepts: list[list[str]], subject: str, language: str) -> list[list[list[str]]]:
+    """The concepts grouped: words the subject joins by "or" ("of" in Dutch), with the
+    commas before it, stand for one another."""
+    joiner = lexicon(language).get("alternative_words", []) if language else []
+    if not joiner:
+        return [[c] for c in concepts]
+    word = r"[^\W\d_][\w-]*"
+    either = "|".join(re.escape(j) for j in joiner)
+    together: dict[str, int] = {}
+    source = rf"({word}(?:\s*,\s*{word})*)\s*,?\s+(?:{either})\s+(?:to\s+|te\s+)?({word})"
+    for n, match in enumerate(re.finditer(source, subject, re.I)):
+        for w in [*re.split(r"\s*,\s*", match.group(1)), match.group(2)]:
+            together.setdefault(w.lower(), n)
+    groups: dict[object, list[list[str]]] = {}
+    for c in concepts:
+        groups.setdefault(together.get(c[0], ("alone", c[0])), []).append(c)
+    return list(groups.values())
 
 
 @lru_cache(maxsize=1)
@@ -138,11 +161,15 @@ def _table_terms(word: str) -> tuple[str, ...]:
     return table.get(word, ()) or table.get(word.removesuffix("s"), ())
 
 
-def exact(concepts: list[list[str]], known: frozenset[str]) -> list[list[str]]:
+def exact(
+    concepts: list[list[str]], known: frozenset[str], names: frozenset[str] = frozenset()
+) -> list[list[str]]:
     """A list must be precise: a word the corpus itself uses keeps only its inflections
     among its aligned terms ("gaza" drops the look-alike "gaziantep"); a word it does not
     use (an English question on Dutch text) keeps its cognates when it has any ("syria"
-    keeps "syrië", drops "arabië"), else all its aligned terms ("settlers": "kolonisten")."""
+    keeps "syrië", drops "arabië"), else all its aligned terms ("settlers": "kolonisten"),
+    except a name (`names`, lower case), which is no other name ("Japan" is not
+    "Indonesië")."""
     found = []
     for c in concepts:
         if not c:
@@ -152,8 +179,30 @@ def exact(concepts: list[list[str]], known: frozenset[str]) -> list[list[str]]:
             found.append([word, *(t for t in aligned if t[:STEM] == word[:STEM])])
             continue
         cognates = [t for t in aligned if t[:COGNATE] == word[:COGNATE]]
-        found.append([word, *(cognates or aligned)])
+        found.append([word, *(cognates or ([] if word in names else aligned))])
     return found
+
+
+def _capitalised(text: str) -> frozenset[str]:
+    """The words written with a capital (names: "Japan", "Nigeria"), lower case."""
+    return frozenset(w.lower() for w in re.findall(r"\b[A-ZÀ-Þ][\w-]*", text))
+
+
+def has_topic(subject: str) -> bool:
+    """Whether the subject has words of its own (after the frame and the names)."""
+    return any(w not in VAGUE_WORDS for w in content_words(subject))
+
+
+def warm(store: Any, embedder: Any) -> None:
+    """Encode the summaries of the documents a list could hold (kinds with two or more
+    documents) now, so the first list question does not pay for it."""
+    documents = list(getattr(getattr(store, "manifest", None), "documents", None) or [])
+    kinds: dict[str, int] = {}
+    for d in documents:
+        kinds[d.kind] = kinds.get(d.kind, 0) + 1
+    listed = [d for d in documents if d.kind and kinds[d.kind] > 1]
+    if listed:
+        summary_vectors(store, embedder, listed)
 
 
 def share(concepts: Sequence[Sequence[str]], have: frozenset[str]) -> float:
