@@ -86,3 +86,22 @@ def test_what_kind_of_document_is_answered_from_its_record(corpus: Pipeline) -> 
     answer = corpus.ask("What kind of document is the one about the Dutch embassy in Israel?")
     assert answer.scope == ["kst-36410-v-43"] and "motion" in answer.answer
     assert "Motie" in answer.citations[0].quote  # the sentence that names it, cited
+
+
+def _listed(answer: object) -> set[str]:
+    return {h.chunk.doc_id for h in answer.passages}  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_lists_read_the_subject_and_the_names_in_other_words(corpus: Pipeline) -> None:
+    """Questions worded apart from the calibration sets: names joined or first, an English
+    request frame with alternatives, and a subject no motion discusses."""
+    joint = corpus.ask("Welke moties dienden Hirsch en Teunissen samen in?")
+    assert _listed(joint) == {"kst-21501-02-2833", "kst-21501-02-2834"}
+    first = corpus.ask("Hoeveel moties heeft Kuzu als eerste ingediend?")
+    assert first.answer.startswith("4 moties") and len(first.citations) == 4
+    syria = corpus.ask("Which motions ask the government to lift or ease the sanctions on Syria?")
+    assert {"kst-21501-20-1919", "kst-36180-42"} <= _listed(syria)
+    assert all(c.quote for c in syria.citations)
+    none = corpus.ask("Which motions are about Japan?")
+    assert none.refused and not none.citations and none.answer.startswith("No motions")
