@@ -232,6 +232,21 @@ def _quoted(
     return pairs[0] if pairs else None
 
 
+def _quotes(
+    document: Any, chunks: list[Chunk], concepts: list[list[str]], request: bool
+) -> list[tuple[Chunk, Sentence]]:
+    """The sentences to cite: the one that mentions the subject and, when that is not
+    it, the document's request (each listed motion shows what it asks)."""
+    found = [_quoted(document, chunks, concepts, request)]
+    if not request and getattr(document, "request", ""):
+        found.append(_quoted(document, chunks, concepts, True))
+    unique: dict[tuple[str, int], tuple[Chunk, Sentence]] = {}
+    for pair in found:
+        if pair is not None:
+            unique.setdefault((pair[0].chunk_id, pair[1].start), pair)
+    return list(unique.values())
+
+
 def _singular(kind: str) -> str:
     """ "moties" → "motie", "brieven" → "brief", "documenten" → "document"."""
     return {"moties": "motie", "brieven": "brief"}.get(kind, kind.removesuffix("en"))
@@ -265,21 +280,23 @@ def _answer(
     verdicts: list[SentenceVerdict] = []
     lines: list[str] = []
     for d in chosen:
-        found = _quoted(d, by_doc.get(d.doc_id, []), concepts, wanted.request)
         lines.append(f"- {_line(d, query.language)}")
-        if found is None:
-            continue
-        chunk, sentence = found
-        marker = len(hits) + 1
-        quote = " ".join(chunk.sentence_text(sentence).split())
-        hits.append(Hit(chunk=chunk, score=1.0, rank=marker, scores={"metadata": 1.0}))
-        citations.append(sentence_citation(marker, chunk, [sentence], quote))
-        lines.append(f"  {quote} [{marker}]")
-        verdicts.append(
-            SentenceVerdict(
-                text=quote, markers=[marker], supported=True, support=1.0, grounding="quote"
+        markers: dict[str, int] = {}  # chunk id → its marker: one passage per chunk cited
+        for chunk, sentence in _quotes(d, by_doc.get(d.doc_id, []), concepts, wanted.request):
+            if chunk.chunk_id not in markers:
+                markers[chunk.chunk_id] = len(hits) + 1
+                hits.append(
+                    Hit(chunk=chunk, score=1.0, rank=len(hits) + 1, scores={"metadata": 1.0})
+                )
+            marker = markers[chunk.chunk_id]
+            quote = " ".join(chunk.sentence_text(sentence).split())
+            citations.append(sentence_citation(marker, chunk, [sentence], quote))
+            lines.append(f"  {quote} [{marker}]")
+            verdicts.append(
+                SentenceVerdict(
+                    text=quote, markers=[marker], supported=True, support=1.0, grounding="quote"
+                )
             )
-        )
     kind = {"motion": ("moties", "motions"), "letter": ("brieven", "letters")}.get(
         wanted.kind, ("documenten", "documents")
     )[0 if nl else 1]
