@@ -41,7 +41,19 @@ def test_a_list_names_each_document_with_its_cited_sentence(corpus: Pipeline) ->
     answer = corpus.ask("Welke moties gaan over Nigeria?")
     listed = {h.chunk.doc_id for h in answer.passages}
     assert listed == {"kst-36410-v-63", "kst-36410-v-64"}
-    assert len(answer.citations) == 2 and all(c.quote for c in answer.citations)
+    cited = {
+        h.chunk.doc_id
+        for h in answer.passages
+        for c in answer.citations
+        if c.chunk_id == h.chunk.chunk_id
+    }
+    assert cited == listed and all(c.quote for c in answer.citations)
+    # Each listed motion shows what it asks (its request quoted), besides where it names Nigeria.
+    requests = [d.request for d in corpus.documents() if d.doc_id in listed]
+    quotes = [set(c.quote.lower().split()) for c in answer.citations]
+    assert all(
+        any(len(q & set(r.lower().split())) >= 0.6 * len(q) for q in quotes) for r in requests
+    )
     assert "Ceder" in answer.answer  # the submitters are listed
     count = corpus.ask("How many motions mention Nigeria?")
     assert count.answer.startswith("2 motions")

@@ -25,6 +25,7 @@ import re
 import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +38,9 @@ from rag.language.text import VAGUE_WORDS, content_words, lexicon, words
 STEM = 5  # letters an inflection shares with the word ("sancties" / "sanctie")
 ALIGNED = 0.6  # looser than retrieval's 0.7 ("settlers" ~ "kolonisten"): `exact` filters
 COGNATE = 4  # letters a Dutch word shares with its English cognate ("syria" / "syrië")
+NAME_SPELLING = 0.5  # spelling likeness (difflib) of one name in two languages: "ukraine" /
+# "oekraïne" 0.67, "morocco" / "marokko" 0.57, "france" / "frankrijk" 0.53; of two names:
+# "japan" / "indonesië" 0.14, "poland" / "nederlanden" 0.47, "germany" / "europe" 0.31
 PREFIX = 4  # a term this long also matches the compounds it opens ("asiel": "asielstop")
 SIGNATURE = 2  # a name the texts use this many times more often than they sign with it
 # ("Europese", an OCR slip in a signature line) is a word, not a submitter
@@ -117,6 +121,7 @@ def concepts_of(
         found = [c for c in raw if c and c[0] in set(topic)]
     else:
         found = [[w] for w in topic]
+    found = _with_phrases(found, subject)
     documents = list(texts.values())
     out = []
     for group in _alternatives(found, subject, language):
@@ -146,6 +151,20 @@ def _alternatives(concepts: list[list[str]], subject: str, language: str) -> lis
     return list(groups.values())
 
 
+def _with_phrases(concepts: list[list[str]], subject: str) -> list[list[str]]:
+    """An English phrase of the term table ("tax avoidance") is one concept with its Dutch
+    term ("belastingontwijking"), in place of its words."""
+    lowered = " ".join(words(subject))
+    phrases = [(p, d) for p, d in _english_to_dutch().items() if " " in p]
+    taken: set[str] = set()
+    added = []
+    for phrase, dutch in phrases:
+        if re.search(rf"\b{re.escape(phrase)}\b", lowered):
+            taken.update(phrase.split())
+            added.append([phrase.replace(" ", "-"), *dutch])
+    return [c for c in concepts if c[0] not in taken] + added
+
+
 @lru_cache(maxsize=1)
 def _english_to_dutch() -> dict[str, tuple[str, ...]]:
     found: dict[str, list[str]] = {}
@@ -168,8 +187,8 @@ def exact(
     among its aligned terms ("gaza" drops the look-alike "gaziantep"); a word it does not
     use (an English question on Dutch text) keeps its cognates when it has any ("syria"
     keeps "syrië", drops "arabië"), else all its aligned terms ("settlers": "kolonisten"),
-    except a name (`names`, lower case), which is no other name ("Japan" is not
-    "Indonesië")."""
+    except a name (`names`, lower case), which keeps only the terms spelled alike
+    ("Ukraine": "oekraïne"; "Japan" is not "Indonesië", "Poland" not "Nederlanden")."""
     found = []
     for c in concepts:
         if not c:
@@ -178,9 +197,17 @@ def exact(
         if word in known:
             found.append([word, *(t for t in aligned if t[:STEM] == word[:STEM])])
             continue
+        if word in names:  # a name is written alike across languages, or it is another name
+            found.append([word, *(t for t in aligned if _spelled_alike(word, t))])
+            continue
         cognates = [t for t in aligned if t[:COGNATE] == word[:COGNATE]]
-        found.append([word, *(cognates or ([] if word in names else aligned))])
+        found.append([word, *(cognates or aligned)])
     return found
+
+
+def _spelled_alike(word: str, term: str) -> bool:
+    """ "ukraine" / "oekraïne", "morocco" / "marokko": the same name in two languages."""
+    return SequenceMatcher(None, word, term).ratio() >= NAME_SPELLING
 
 
 def _capitalised(text: str) -> frozenset[str]:
