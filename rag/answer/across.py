@@ -44,6 +44,7 @@ from rag.answer.verdicts import sentence_citation
 from rag.language.patterns import fragments, pattern
 from rag.language.text import LANGUAGES, lexicon, words
 from rag.query.analysis import Query
+from rag.query.focus import referred_kind
 from rag.settings import AnswerSettings
 from rag.types import Answer, Chunk, Citation, Hit, Relevance, Sentence, SentenceVerdict
 
@@ -85,6 +86,8 @@ def asked(question: str) -> Asked | None:
             match = compiled.search(question)
             if match and match.group("word").lower() in plurals:
                 rest = question[: match.start()] + " " + question[match.end() :]
+                if not plurals[match.group("word").lower()] and referred_kind(rest) is not None:
+                    return None  # "welke documenten noemt de brief?": the letter's content
                 request = bool(pattern("request_frame").search(rest))
                 rest = pattern("request_frame").sub(" ", rest)
                 rest = pattern("list_frame").sub(" ", rest)
