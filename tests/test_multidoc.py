@@ -117,3 +117,13 @@ def test_lists_read_the_subject_and_the_names_in_other_words(corpus: Pipeline) -
     assert all(c.quote for c in syria.citations)
     none = corpus.ask("Which motions are about Japan?")
     assert none.refused and not none.citations and none.answer.startswith("No motions")
+
+
+@pytest.mark.slow
+def test_who_signed_a_motion_in_the_plural_is_answered_from_its_record(corpus: Pipeline) -> None:
+    answer = corpus.ask(
+        "Wie ondertekenden de motie over het postennetwerk en de diplomatieke slagkracht?"
+    )
+    names = [line for line in answer.answer.splitlines() if line.startswith("- ")]
+    assert [n.split(" [")[0] for n in names] == ["- Piri", "- Veldkamp"]  # from the record
+    assert "[kst-36410-v-51]" in answer.answer and answer.citations
