@@ -168,7 +168,7 @@ def _scores(
     embedder = getattr(retriever, "embedder", None)
     weight = settings.across_dense_weight if embedder is not None else 0.0
     dense: dict[str, float] = {}
-    if weight:
+    if weight and embedder is not None:
         vectors = summary_vectors(store, embedder, documents)
         asked_vector = embedder.encode_queries([subject])[0]
         dense = {d: float(v @ asked_vector) for d, v in vectors.items()}
@@ -241,7 +241,7 @@ def _quotes(
     """The sentences to cite: the one that mentions the subject and, when that is not
     it, the document's request (each listed motion shows what it asks)."""
     found = [_quoted(document, chunks, concepts, request)]
-    if not request and getattr(document, "request", ""):
+    if not request and bool(getattr(document, "request", "")):
         found.append(_quoted(document, chunks, concepts, True))
     unique: dict[tuple[str, int], tuple[Chunk, Sentence]] = {}
     for pair in found:
