@@ -49,6 +49,9 @@ from rag.settings import AnswerSettings
 from rag.types import Answer, Chunk, Citation, Hit, Relevance, Sentence, SentenceVerdict
 
 _TEXTS: weakref.WeakKeyDictionary[Any, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
+_BY_DOC: weakref.WeakKeyDictionary[Any, tuple[Any, dict[str, list[Chunk]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -191,10 +194,19 @@ def _words_of(text: str) -> frozenset[str]:
 
 
 def _chunks_by_document(store: Any) -> dict[str, list[Chunk]]:
+    """Each document's body passages, once per loaded store (and its passage list)."""
+    try:
+        known = _BY_DOC.get(store)
+    except TypeError:  # a store that cannot be weakly referenced: no memo
+        known = None
+    if known is not None and known[0] is store.chunks:
+        return known[1]
     found: dict[str, list[Chunk]] = {}
     for chunk in store.chunks:
         if chunk.kind == "body":
             found.setdefault(chunk.doc_id, []).append(chunk)
+    with contextlib.suppress(TypeError):
+        _BY_DOC[store] = (store.chunks, found)
     return found
 
 
