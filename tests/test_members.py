@@ -84,3 +84,17 @@ def test_documents_belong_within_a_share_of_the_best() -> None:
     assert belonging(scores, 0.55, 0.2) == ["a", "b"]
     assert belonging({"a": 0.15, "b": 0.1}, 0.55, 0.2) == []  # nothing near the subject
     assert weighted_share([Concept(("x",), 1.0)], frozenset()) == 0.0
+
+
+def test_a_date_placed_on_the_documents_limits_the_list() -> None:
+    from rag.answer.when import date_limit
+
+    assert date_limit("Welke moties zijn op 14 februari 2024 ingediend?")[0] == "2024-02-14"
+    assert date_limit("Which motions were submitted on February 8, 2023?")[0] == "2023-02-08"
+    assert date_limit("How many motions were tabled in January 2023?")[0] == "2023-01"
+    assert date_limit("Welke moties uit 2024 gaan over Gaza?") == (
+        "2024",
+        "Welke moties   gaan over Gaza?",
+    )
+    # A date inside what the motions ask is their subject, not a limit.
+    assert date_limit("Welke moties vragen om vóór 15 maart 2023 met een plan te komen?")[0] == ""

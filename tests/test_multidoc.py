@@ -115,6 +115,10 @@ def test_lists_read_the_subject_and_the_names_in_other_words(corpus: Pipeline) -
     syria = corpus.ask("Which motions ask the government to lift or ease the sanctions on Syria?")
     assert {"kst-21501-20-1919", "kst-36180-42"} <= _listed(syria)
     assert all(c.quote for c in syria.citations)
+    january = corpus.ask("How many motions were tabled in January 2023?")
+    dates = {d.doc_id: d.date for d in corpus.documents()}
+    assert january.answer.startswith("8 motions")
+    assert {dates[d] for d in _listed(january)} == {"2023-01-26"}
     none = corpus.ask("Which motions are about Japan?")
     assert none.refused and not none.citations and none.answer.startswith("No motions")
 

@@ -41,6 +41,7 @@ from rag.answer.members import (
     weighted_share,
 )
 from rag.answer.verdicts import sentence_citation
+from rag.answer.when import date_limit
 from rag.language.patterns import fragments, pattern
 from rag.language.text import LANGUAGES, lexicon, words
 from rag.query.analysis import Query
@@ -122,11 +123,14 @@ def answer_across(
     every = _texts(store, by_doc)
     texts = {d.doc_id: every.get(d.doc_id, frozenset()) for d in documents}
     names = names_in(query.text, documents, texts)
-    if names:  # the subject without the names (cut before the frame takes "van" out of them)
-        wanted = asked(_without(query.text, names)) or wanted
+    dated, rest = date_limit(_without(query.text, names) if names else query.text)
+    if names or dated:  # the subject without names and date (cut before the frame is)
+        wanted = asked(rest) or wanted
+    if dated:  # "op 14 februari 2024", "in January 2023"
+        documents = [d for d in documents if (d.date or "").startswith(dated)]
     subject = subject_text(wanted.subject, names)
     concepts = concepts_of(subject, getattr(retriever, "aligner", None), texts, query.language)
-    if not names and not has_topic(subject):
+    if not names and not dated and not has_topic(subject):
         return None
     first = asks_first_signer(query.text)
     signed = any if _either(query.text, names) else all
