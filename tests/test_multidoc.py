@@ -25,6 +25,9 @@ def test_questions_across_documents_are_recognised() -> None:
     counted = asked("How many motions mention Gaza?")
     assert counted is not None and counted.count and "Gaza" in counted.subject
     assert asked("Wat vraagt de motie over Moldavië?") is None  # one motion, not a list
+    for other in ("Zijn er moties over Gaza?", "Are there any motions about Gaza?"):
+        assert (found := asked(other)) is not None and found.kind == "motion"
+    assert asked("Which of the motions mention Gaza?") is not None
     assert asked("Which countries does the letter name?") is None
 
 
