@@ -5,7 +5,7 @@ Reads a JSONL of questions with the fields `id`, `lang`, `question`, `type`,
 `expected_documents` (ids, file names or Kamerstuk numbers, in order: the first is the
 document that answers), `evidence` (verbatim quotes), `keywords`, and for list, count
 and submitter questions the expected items (`expected_items` or `items`: documents, or
-names for submitters; for a type with "list" in its name and no items, the
+names for submitters; for a type with "list" or "count" in its name and no items, the
 `expected_documents`) and for counts `expected_count`. Types are free text; the
 scores are grouped by them, and list/count scores apply to any question with items.
 
@@ -87,7 +87,8 @@ class Resolver:
 
 def expected_items(row: dict[str, Any]) -> list[str]:
     items = row.get("expected_items") or row.get("items") or []
-    if not items and "list" in str(row.get("type", "")):  # a list of documents
+    kind = str(row.get("type", ""))
+    if not items and ("list" in kind or "count" in kind):  # a list (or count) of documents
         items = row.get("expected_documents") or []
     out = []
     for item in items:

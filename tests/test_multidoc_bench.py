@@ -38,3 +38,10 @@ def test_a_document_reference_resolves_in_any_spelling() -> None:
     assert {
         _bench().key(r) for r in ("kst-36410-V-51", "36410-V, nr. 51", "kst-36410-v-51.txt")
     } == {"36410v51"}
+
+
+def test_a_count_questions_expected_documents_are_its_items() -> None:
+    bench = _bench()
+    row = {"type": "cross_count", "expected_documents": ["kst-1", "kst-2"], "expected_count": 2}
+    assert bench.expected_items(row) == ["kst-1", "kst-2"]
+    assert bench.expected_items({"type": "motion_fact", "expected_documents": ["kst-1"]}) == []
