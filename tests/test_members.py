@@ -98,3 +98,14 @@ def test_a_date_placed_on_the_documents_limits_the_list() -> None:
     )
     # A date inside what the motions ask is their subject, not a limit.
     assert date_limit("Welke moties vragen om vóór 15 maart 2023 met een plan te komen?")[0] == ""
+
+
+def test_a_cut_list_gives_the_full_count_and_says_it_shows_the_first() -> None:
+    from rag.answer.across import Asked, _head
+
+    counted = Asked("motion", count=True, request=False, subject="")
+    listed = Asked("motion", count=False, request=False, subject="")
+    assert _head(counted, True, 86, 40) == "86 moties (de eerste 40 hieronder):"
+    assert _head(listed, False, 2, 2) == "These 2 motions:"
+    assert _head(counted, False, 0, 0) == "0 motions."
+    assert _head(listed, True, 0, 0) == "Geen moties gevonden."

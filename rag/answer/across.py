@@ -143,8 +143,10 @@ def answer_across(
         scores = _scores(wanted, subject, concepts, candidates, texts, store, retriever, settings)
         kept = set(belonging(scores, settings.across_ratio, settings.across_floor))
         candidates = [d for d in candidates if d.doc_id in kept]
-    chosen = sorted(candidates, key=lambda d: (d.date or "", d.doc_id))[: settings.across_limit]
-    return _answer(query, wanted, chosen, by_doc, [list(c.terms) for c in concepts], backend)
+    ordered = sorted(candidates, key=lambda d: (d.date or "", d.doc_id))
+    chosen = ordered[: settings.across_limit]
+    terms = [list(c.terms) for c in concepts]
+    return _answer(query, wanted, chosen, len(ordered), by_doc, terms, backend)
 
 
 def _without(text: str, names: set[str]) -> str:
@@ -266,6 +268,26 @@ def _quotes(
     return list(unique.values())
 
 
+def _head(wanted: Asked, nl: bool, total: int, shown: int) -> str:
+    """The answer's first line: the count, or how many documents follow; when the list
+    is cut at `answer.across_limit`, that it shows the first ones."""
+    kind = {"motion": ("moties", "motions"), "letter": ("brieven", "letters")}.get(
+        wanted.kind, ("documenten", "documents")
+    )[0 if nl else 1]
+    if not total:
+        none = f"Geen {kind} gevonden." if nl else f"No {kind} found."
+        return f"0 {kind}." if wanted.count else none
+    if wanted.count:
+        head = f"{total} {kind}"
+    elif total == 1:
+        return f"{'Eén' if nl else 'One'} {_singular(kind) if nl else kind.rstrip('s')}:"
+    else:
+        head = f"{'Deze' if nl else 'These'} {total} {kind}"
+    if shown < total:
+        head += f" (de eerste {shown} hieronder)" if nl else f" (the first {shown} below)"
+    return head + ":"
+
+
 def _singular(kind: str) -> str:
     """ "moties" → "motie", "brieven" → "brief", "documenten" → "document"."""
     return {"moties": "motie", "brieven": "brief"}.get(kind, kind.removesuffix("en"))
@@ -289,6 +311,7 @@ def _answer(
     query: Query,
     wanted: Asked,
     chosen: Sequence[Any],
+    total: int,
     by_doc: dict[str, list[Chunk]],
     concepts: list[list[str]],
     backend: str,
@@ -316,17 +339,7 @@ def _answer(
                     text=quote, markers=[marker], supported=True, support=1.0, grounding="quote"
                 )
             )
-    kind = {"motion": ("moties", "motions"), "letter": ("brieven", "letters")}.get(
-        wanted.kind, ("documenten", "documents")
-    )[0 if nl else 1]
-    if wanted.count:
-        head = f"{len(chosen)} {kind}" + (":" if chosen else ".")
-    elif len(chosen) == 1:
-        head = f"{'Eén' if nl else 'One'} {kind.rstrip('s') if not nl else _singular(kind)}:"
-    elif chosen:
-        head = f"{'Deze' if nl else 'These'} {len(chosen)} {kind}:"
-    else:
-        head = f"Geen {kind} gevonden." if nl else f"No {kind} found."
+    head = _head(wanted, nl, total, len(chosen))
     meaning = "Uit de documenten zelf." if nl else "From the documents themselves."
     return Answer(
         question=query.text,
