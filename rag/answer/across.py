@@ -2,19 +2,19 @@
 Baudet submit?", "Hoeveel moties noemen Oekraïne?".
 
 The answer is a list of documents — title, number, date, submitters — each with the
-sentence that makes it belong, quoted and cited: a motion's request when the question
-asks what motions ask ("vragen de regering om", "ask the government to"), else the first
-sentence that mentions the asked subject. A count is the length of that list, and the
-list follows it, so every counted document is cited.
+sentences that make it belong, quoted and cited: the first that mentions the asked
+subject and the motion's request (what it asks). A count is the length of that list,
+and the list follows it (the first `answer.across_limit`), so every counted document
+shown is cited.
 
-Which documents belong is read from their text and metadata, not ranked passages: a
-document of the asked kind belongs when its submitters include a name the question
-gives, and when enough of the question's subject concepts (each a word and the corpus
-words aligned with it across Dutch and English, `TermAligner`) occur in its request and
-title (request questions) or its whole text (others); `answer.across_coverage` is that
-share, calibrated on `eval/data/multidoc/dev.jsonl`. The question patterns are data
-(`asks_documents`, `asks_document_count`, `request_frame`, `list_frame` and
-`[document_plurals]` in `rag/language/lexicon/`).
+Which documents belong is read from their text and metadata, not ranked passages: every
+document of the asked kind is considered; the names the question gives must have signed
+it, a date it places the documents at (`rag.answer.when`) must be theirs, and its subject
+must score near the best document's (`rag.answer.members`: rarity-weighted concepts
+across Dutch and English, and the subject's cosine with the title and request). The
+question patterns are data (`asks_documents`, `asks_document_count`, `request_frame`,
+`list_frame`, `list_tail`, `first_signer` and `[document_plurals]` in
+`rag/language/lexicon/`).
 """
 
 from __future__ import annotations
