@@ -13,6 +13,7 @@ from typing import Any
 
 from rag.answer.brief import write_briefing
 from rag.answer.chain import AnswerChain
+from rag.answer.members import warm as warm_lists
 from rag.answer.spans import warm_up as warm_spans
 from rag.errors import UnknownDocumentError
 from rag.language.glossary import load as load_glossary
@@ -182,6 +183,7 @@ class Pipeline:
         if dictionary is not None:
             steps.append(lambda: load_glossary(dictionary))
         steps += [lambda: analyse(WARM_UP_NL), lambda: analyse(WARM_UP_EN)]
+        steps.append(lambda: warm_lists(self.store, self.embedder))  # lists across documents
         for step in steps:
             with contextlib.suppress(Exception):  # the question that needs it reports it
                 step()

@@ -287,11 +287,22 @@ class AnswerSettings(Section):
         "document's metadata, quoting the passage that holds it (issue 16, rag/answer/facts.py); "
         "off: the answer backend answers them like any question.",
     )
-    across_coverage: float = share(
-        0.6,
-        "'Which motions ask …?': a document belongs when this share of the question's "
-        "subject concepts occurs in its request and title (or its text) (rag/answer/across.py; "
-        "calibrated on eval/data/multidoc/dev.jsonl, docs/multidoc.md).",
+    across_dense_weight: float = share(
+        0.5,
+        "'Which motions ask …?': weight of the dense score (the subject's cosine with a "
+        "document's title and request) against the lexical one (the rarity-weighted share of "
+        "the subject's concepts in its request and title, or its text) (rag/answer/members.py; "
+        "0.4-0.6 tie on the list questions of eval/data/multidoc/*.jsonl, docs/multidoc.md).",
+    )
+    across_ratio: float = share(
+        0.55,
+        "A document belongs in a list across documents when it scores this share of the best "
+        "one's score (0.55-0.6 tie on the development lists; 0.65: recall -0.05).",
+    )
+    across_floor: float = share(
+        0.2,
+        "... and at least this score; below it no document belongs (a subject no document "
+        "discusses; 0-0.2 tie on the development lists).",
     )
     across_limit: int = Field(
         default=40, ge=1, description="At most this many documents in a list answer."

@@ -5,7 +5,7 @@ Reads a JSONL of questions with the fields `id`, `lang`, `question`, `type`,
 `expected_documents` (ids, file names or Kamerstuk numbers, in order: the first is the
 document that answers), `evidence` (verbatim quotes), `keywords`, and for list, count
 and submitter questions the expected items (`expected_items` or `items`: documents, or
-names for submitters; for a type with "list" in its name and no items, the
+names for submitters; for a type with "list" or "count" in its name and no items, the
 `expected_documents`) and for counts `expected_count`. Types are free text; the
 scores are grouped by them, and list/count scores apply to any question with items.
 
@@ -28,7 +28,14 @@ Per question it scores:
   them: recall, precision, and whether every listed document is cited;
 - count: the first number of the answer's first line equals `expected_count` (else, for
   a question whose type says "count", the number of expected items);
-- keyword recall of the answer text.
+- keyword recall of the answer text;
+- meta recall: for a question with `expected_meta` (`submitters`, `date` yyyy-mm-dd,
+  `number`, `kind`), the share of them the answer states;
+- unanswerable refused: for a question with `"answerable": false`, the answer refused (or
+  asked which document was meant).
+
+To score another file of the same format (a sealed hold-out), pass it with `--dataset`;
+`--build` first when the index folder does not hold this corpus yet.
 """
 
 from __future__ import annotations
@@ -80,7 +87,8 @@ class Resolver:
 
 def expected_items(row: dict[str, Any]) -> list[str]:
     items = row.get("expected_items") or row.get("items") or []
-    if not items and "list" in str(row.get("type", "")):  # a list of documents
+    kind = str(row.get("type", ""))
+    if not items and ("list" in kind or "count" in kind):  # a list (or count) of documents
         items = row.get("expected_documents") or []
     out = []
     for item in items:
@@ -141,6 +149,11 @@ def score(row: dict[str, Any], answer: Any, resolve: Resolver) -> dict[str, Any]
         else:  # names (submitters)
             plain = squash(text)
             result["item_recall"] = sum(squash(n) in plain for n in items) / len(items)
+    meta = row.get("expected_meta")
+    if isinstance(meta, dict) and meta:
+        result["meta_recall"] = meta_recall(meta, text)
+    if row.get("answerable") is False:
+        result["unanswerable_refused"] = bool(answer.refused or getattr(answer, "candidates", None))
     count = row.get("expected_count")
     if count is None and "count" in str(row.get("type", "")).lower() and items:
         count = len(items)  # a count question whose items are the counted documents
@@ -148,6 +161,45 @@ def score(row: dict[str, Any], answer: Any, resolve: Resolver) -> dict[str, Any]
         numbers = [int(n) for n in re.findall(r"\b\d+\b", text.split("\n")[0])]
         result["count_correct"] = int(count) in numbers[:1]
     return result
+
+
+MONTHS = {
+    "nl": "januari februari maart april mei juni juli augustus september oktober november december",
+    "en": "January February March April May June July August September October November December",
+}
+
+
+def date_forms(iso: str) -> list[str]:
+    """A yyyy-mm-dd date as an answer may write it: ISO, "8 februari 2023", "8 February
+    2023", "February 8, 2023"."""
+    match = re.fullmatch(r"(\d{4})-(\d{2})-(\d{2})", iso.strip())
+    if not match:
+        return [iso]
+    year, month, day = int(match[1]), int(match[2]), int(match[3])
+    forms = [iso]
+    for names in MONTHS.values():
+        name = names.split()[month - 1]
+        forms += [f"{day} {name} {year}", f"{name} {day}, {year}", f"{name} {day} {year}"]
+    return forms
+
+
+def meta_recall(meta: dict[str, Any], text: str) -> float | None:
+    """Share of the expected metadata the answer states: each submitter, the date (in any
+    of its written forms), the number (its digits) and the kind (motie / motion)."""
+    plain = squash(text)
+    checks: list[bool] = []
+    for name in meta.get("submitters") or []:
+        checks.append(squash(name) in plain)
+    if meta.get("date"):
+        checks.append(any(squash(f) in plain for f in date_forms(str(meta["date"]))))
+    if meta.get("number"):
+        digits = re.findall(r"\d+(?:-[0-9a-z]+)?", str(meta["number"]).lower())
+        checks.append(all(d in text.lower() for d in digits))
+    if meta.get("kind"):
+        kinds = {"motie": ("motie", "motion"), "brief": ("brief", "letter")}
+        wanted = kinds.get(str(meta["kind"]).lower(), (str(meta["kind"]).lower(),))
+        checks.append(any(k in plain for k in wanted))
+    return sum(checks) / len(checks) if checks else None
 
 
 def _listed(answer: Any, text: str, resolve: Resolver) -> list[str]:
@@ -183,6 +235,8 @@ def summarise(results: list[dict[str, Any]]) -> list[dict[str, Any]]:
             "items_cited",
             "count_correct",
             "keyword_recall",
+            "meta_recall",
+            "unanswerable_refused",
             "which_document",
         ):
             values = [float(r[metric]) for r in members if r.get(metric) is not None]

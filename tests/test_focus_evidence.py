@@ -76,3 +76,22 @@ def test_scope_conversation_and_default_still_come_first() -> None:
 def test_a_motion_reference_picks_among_motions_only() -> None:
     found = resolve("Welke motie vraagt om X?", [], [], DOCS, evidence=scores({"m1": 0.5}))
     assert found.scope == ("m1",)  # the only motion
+
+
+def test_a_reference_to_a_kind_the_index_lacks_gives_way_to_one_it_holds() -> None:
+    """ "The Draghi report, according to the letter": no report is indexed, so the letter
+    is meant (the only letter among letters and motions)."""
+    docs = [Doc("the-letter", "letter"), Doc("m1", "motion"), Doc("m2", "motion")]
+    question = (
+        "How large an investment gap does the Draghi report identify, according to the letter?"
+    )
+    found = resolve(question, [], [], docs)
+    assert found.scope == ("the-letter",) and found.named is docs[0]
+    assert resolve("What does the report say on trade?", [], [], docs).scope == ()
+
+
+def test_which_documents_a_letter_names_is_no_list_across_documents() -> None:
+    from rag.answer.across import asked
+
+    assert asked("In lijn met welke documenten zet de EU volgens de brief stappen?") is None
+    assert asked("How many motions mention the letter?") is not None

@@ -2,24 +2,23 @@
 Baudet submit?", "Hoeveel moties noemen Oekraïne?".
 
 The answer is a list of documents — title, number, date, submitters — each with the
-sentence that makes it belong, quoted and cited: a motion's request when the question
-asks what motions ask ("vragen de regering om", "ask the government to"), else the first
-sentence that mentions the asked subject. A count is the length of that list, and the
-list follows it, so every counted document is cited.
+sentences that make it belong, quoted and cited: the first that mentions the asked
+subject and the motion's request (what it asks). A count is the length of that list,
+and the list follows it (the first `answer.across_limit`), so every counted document
+shown is cited.
 
-Which documents belong is read from their text and metadata, not ranked passages: a
-document of the asked kind belongs when its submitters include a name the question
-gives, and when enough of the question's subject concepts (each a word and the corpus
-words aligned with it across Dutch and English, `TermAligner`) occur in its request and
-title (request questions) or its whole text (others); `answer.across_coverage` is that
-share, calibrated on `eval/data/multidoc/dev.jsonl`. The question patterns are data
-(`asks_documents`, `asks_document_count`, `request_frame`, `list_frame` and
-`[document_plurals]` in `rag/language/lexicon/`).
+Which documents belong is read from their text and metadata, not ranked passages: every
+document of the asked kind is considered; the names the question gives must have signed
+it, a date it places the documents at (`rag.answer.when`) must be theirs, and its subject
+must score near the best document's (`rag.answer.members`: rarity-weighted concepts
+across Dutch and English, and the subject's cosine with the title and request). The
+question patterns are data (`asks_documents`, `asks_document_count`, `request_frame`,
+`list_frame`, `list_tail`, `first_signer` and `[document_plurals]` in
+`rag/language/lexicon/`).
 """
 
 from __future__ import annotations
 
-import bisect
 import contextlib
 import re
 import weakref
@@ -28,13 +27,32 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+from rag.answer.members import (
+    Concept,
+    asks_first_signer,
+    belonging,
+    concepts_of,
+    has_topic,
+    holds,
+    names_in,
+    signed_by,
+    subject_text,
+    summary_vectors,
+    weighted_share,
+)
 from rag.answer.verdicts import sentence_citation
+from rag.answer.when import date_limit
 from rag.language.patterns import fragments, pattern
-from rag.language.text import LANGUAGES, VAGUE_WORDS, content_words, lexicon, words
+from rag.language.text import LANGUAGES, lexicon, words
 from rag.query.analysis import Query
+from rag.query.focus import referred_kind
+from rag.settings import AnswerSettings
 from rag.types import Answer, Chunk, Citation, Hit, Relevance, Sentence, SentenceVerdict
 
 _TEXTS: weakref.WeakKeyDictionary[Any, dict[str, frozenset[str]]] = weakref.WeakKeyDictionary()
+_BY_DOC: weakref.WeakKeyDictionary[Any, tuple[Any, dict[str, list[Chunk]]]] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,8 @@ def asked(question: str) -> Asked | None:
             match = compiled.search(question)
             if match and match.group("word").lower() in plurals:
                 rest = question[: match.start()] + " " + question[match.end() :]
+                if not plurals[match.group("word").lower()] and referred_kind(rest) is not None:
+                    return None  # "welke documenten noemt de brief?": the letter's content
                 request = bool(pattern("request_frame").search(rest))
                 rest = pattern("request_frame").sub(" ", rest)
                 rest = pattern("list_frame").sub(" ", rest)
@@ -85,8 +105,7 @@ def answer_across(
     retriever: Any,
     scope: Sequence[str],
     backend: str,
-    coverage: float,
-    limit: int,
+    settings: AnswerSettings,
 ) -> Answer | None:
     """The list (or count) answer, or None when the question asks none or the index
     holds fewer than two documents of the kind."""
@@ -100,104 +119,75 @@ def answer_across(
     ]
     if len(documents) < 2:
         return None
-    names = _names_in(query.text, documents)
-    subject = re.sub(
-        "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True)) or "$^",
-        " ",
-        wanted.subject,
-        flags=re.I,
-    )
-    topic = [w for w in content_words(subject) if w not in VAGUE_WORDS]
-    aligner = getattr(retriever, "aligner", None)
-    kept_words = set(topic)
-    concepts = (
-        [
-            c
-            for c in _exact(
-                aligner.concepts(subject, pairs=False, min_similarity=ALIGNED), aligner.known
-            )
-            if c and c[0] in kept_words
-        ]
-        if aligner is not None and topic
-        else [[w] for w in topic]
-    )
-    if not names and not concepts:
-        return None
     by_doc = _chunks_by_document(store)
-    texts = _texts(store, by_doc)
-    chosen = []
+    every = _texts(store, by_doc)
+    texts = {d.doc_id: every.get(d.doc_id, frozenset()) for d in documents}
+    names = names_in(query.text, documents, texts)
+    dated, rest = date_limit(_without(query.text, names) if names else query.text)
+    if names or dated:  # the subject without names and date (cut before the frame is)
+        wanted = asked(rest) or wanted
+    if dated:  # "op 14 februari 2024", "in January 2023"
+        documents = [d for d in documents if (d.date or "").startswith(dated)]
+    subject = subject_text(wanted.subject, names)
+    concepts = concepts_of(subject, getattr(retriever, "aligner", None), texts, query.language)
+    if not names and not dated and not has_topic(subject):
+        return None
+    first = asks_first_signer(query.text)
+    signed = any if _either(query.text, names) else all
+    candidates = [
+        d for d in documents if not names or signed(signed_by(d, n, first) for n in names)
+    ]
+    if has_topic(subject) and not concepts:  # a subject no document holds: none belongs
+        candidates = []
+    elif has_topic(subject):
+        scores = _scores(wanted, subject, concepts, candidates, texts, store, retriever, settings)
+        kept = set(belonging(scores, settings.across_ratio, settings.across_floor))
+        candidates = [d for d in candidates if d.doc_id in kept]
+    ordered = sorted(candidates, key=lambda d: (d.date or "", d.doc_id))
+    chosen = ordered[: settings.across_limit]
+    terms = [list(c.terms) for c in concepts]
+    return _answer(query, wanted, chosen, len(ordered), by_doc, terms, backend)
+
+
+def _without(text: str, names: set[str]) -> str:
+    cut = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    return re.sub(rf"\b(?:{cut})\b", " ", text, flags=re.I)
+
+
+def _either(question: str, names: set[str]) -> bool:
+    """Whether the question joins its names with "or" / "of" (any of them signed)."""
+    if len(names) < 2:
+        return False
+    where = sorted(m.start() for n in names for m in re.finditer(re.escape(n), question, re.I))
+    return bool(re.search(r"\b(?:or|of)\b", question[where[0] : where[-1]], re.I))
+
+
+def _scores(
+    wanted: Asked,
+    subject: str,
+    concepts: Sequence[Concept],
+    documents: Sequence[Any],
+    texts: dict[str, frozenset[str]],
+    store: Any,
+    retriever: Any,
+    settings: AnswerSettings,
+) -> dict[str, float]:
+    """Each document's score for the subject: its lexical share (the request and title
+    for a request question, else its text) mixed with its dense score."""
+    embedder = getattr(retriever, "embedder", None)
+    weight = settings.across_dense_weight if embedder is not None else 0.0
+    dense: dict[str, float] = {}
+    if weight and embedder is not None:
+        vectors = summary_vectors(store, embedder, documents)
+        asked_vector = embedder.encode_queries([subject])[0]
+        dense = {d: float(v @ asked_vector) for d, v in vectors.items()}
+    scores = {}
     for d in documents:
-        if names and not any(_signed_by(d, n) for n in names):
-            continue
         asks = wanted.request and bool(getattr(d, "request", ""))
         have = _request_words(d) if asks else texts.get(d.doc_id, frozenset())
-        if _share(concepts, have) >= coverage:
-            chosen.append(d)
-    chosen = sorted(chosen, key=lambda d: (d.date or "", d.doc_id))[:limit]
-    return _answer(query, wanted, chosen, by_doc, concepts, backend)
-
-
-STEM = 5  # letters an inflection shares with the word ("sancties" / "sanctie")
-
-
-ALIGNED = 0.6  # looser than retrieval's 0.7 ("settlers" ~ "kolonisten"): `_exact` filters
-COGNATE = 4  # letters a Dutch word shares with its English cognate ("syria" / "syrië")
-
-
-def _exact(concepts: list[list[str]], known: frozenset[str]) -> list[list[str]]:
-    """A list must be precise: a word the corpus itself uses keeps only its inflections
-    among its aligned terms ("gaza" drops the look-alike "gaziantep"); a word it does not
-    use (an English question on Dutch text) keeps its cognates when it has any ("syria"
-    keeps "syrië", drops "arabië"), else all its aligned terms ("settlers": "kolonisten")."""
-    found = []
-    for c in concepts:
-        if not c:
-            continue
-        word, terms = c[0], c[1:]
-        if word in known:
-            found.append([word, *(t for t in terms if t[:STEM] == word[:STEM])])
-            continue
-        cognates = [t for t in terms if t[:COGNATE] == word[:COGNATE]]
-        found.append([word, *(cognates or terms)])
-    return found
-
-
-PREFIX = 4  # a term this long also matches the compounds it opens ("asiel": "asielstop")
-
-
-def _share(concepts: Sequence[Sequence[str]], have: frozenset[str]) -> float:
-    """Share of the concepts (each a word and its aligned terms) `have` holds, a term
-    also matching the compounds it opens (1: no concepts)."""
-    if not concepts:
-        return 1.0
-    ordered = _sorted(have)
-    return sum(any(_holds(ordered, t) for t in c) for c in concepts) / len(concepts)
-
-
-@lru_cache(maxsize=8192)
-def _sorted(have: frozenset[str]) -> tuple[str, ...]:
-    return tuple(sorted(have))
-
-
-def _holds(ordered: tuple[str, ...], term: str) -> bool:
-    at = bisect.bisect_left(ordered, term)
-    if at < len(ordered) and ordered[at] == term:
-        return True
-    return len(term) >= PREFIX and at < len(ordered) and ordered[at].startswith(term)
-
-
-def _names_in(question: str, documents: Sequence[Any]) -> set[str]:
-    """Submitters' names the question gives ("Baudet", "Van der Lee")."""
-    names = {n for d in documents for n in getattr(d, "submitters", []) or [] if len(n) > 2}
-    return {n for n in names if re.search(rf"\b{re.escape(n)}\b", question, re.I)}
-
-
-def _signed_by(document: Any, name: str) -> bool:
-    """Whether the name is among the submitters, or in the title ("Motie van het lid X")."""
-    plain = name.lower()
-    return any(s.lower() == plain for s in document.submitters or []) or bool(
-        re.search(rf"\b{re.escape(name)}\b", document.title or "", re.I)
-    )
+        lexical = weighted_share(concepts, have)
+        scores[d.doc_id] = (1 - weight) * lexical + weight * dense.get(d.doc_id, 0.0)
+    return scores
 
 
 def _request_words(document: Any) -> frozenset[str]:
@@ -210,10 +200,19 @@ def _words_of(text: str) -> frozenset[str]:
 
 
 def _chunks_by_document(store: Any) -> dict[str, list[Chunk]]:
+    """Each document's body passages, once per loaded store (and its passage list)."""
+    try:
+        known = _BY_DOC.get(store)
+    except TypeError:  # a store that cannot be weakly referenced: no memo
+        known = None
+    if known is not None and known[0] is store.chunks:
+        return known[1]
     found: dict[str, list[Chunk]] = {}
     for chunk in store.chunks:
         if chunk.kind == "body":
             found.setdefault(chunk.doc_id, []).append(chunk)
+    with contextlib.suppress(TypeError):
+        _BY_DOC[store] = (store.chunks, found)
     return found
 
 
@@ -245,13 +244,48 @@ def _quoted(
         # The motion's own clauses first (not a title or header line that repeats them).
         body = _words_of(" ".join([document.request, *document.considerations]))
         for chunk, sentence in sorted(pairs, key=lambda p: not _inside(p, body)):
-            said = _sorted(frozenset(words(chunk.sentence_text(sentence), parts=True)))
-            if any(_holds(said, t) for t in terms):
+            said = tuple(sorted(set(words(chunk.sentence_text(sentence), parts=True))))
+            if any(holds(said, t) for t in terms):
                 return chunk, sentence
     wanted = set(words(getattr(document, "request", "") or ""))
     if wanted and pairs:
         return max(pairs, key=lambda p: len(wanted & set(words(p[0].sentence_text(p[1])))))
     return pairs[0] if pairs else None
+
+
+def _quotes(
+    document: Any, chunks: list[Chunk], concepts: list[list[str]], request: bool
+) -> list[tuple[Chunk, Sentence]]:
+    """The sentences to cite: the one that mentions the subject and, when that is not
+    it, the document's request (each listed motion shows what it asks)."""
+    found = [_quoted(document, chunks, concepts, request)]
+    if not request and bool(getattr(document, "request", "")):
+        found.append(_quoted(document, chunks, concepts, True))
+    unique: dict[tuple[str, int], tuple[Chunk, Sentence]] = {}
+    for pair in found:
+        if pair is not None:
+            unique.setdefault((pair[0].chunk_id, pair[1].start), pair)
+    return list(unique.values())
+
+
+def _head(wanted: Asked, nl: bool, total: int, shown: int) -> str:
+    """The answer's first line: the count, or how many documents follow; when the list
+    is cut at `answer.across_limit`, that it shows the first ones."""
+    kind = {"motion": ("moties", "motions"), "letter": ("brieven", "letters")}.get(
+        wanted.kind, ("documenten", "documents")
+    )[0 if nl else 1]
+    if not total:
+        none = f"Geen {kind} gevonden." if nl else f"No {kind} found."
+        return f"0 {kind}." if wanted.count else none
+    if wanted.count:
+        head = f"{total} {kind}"
+    elif total == 1:
+        return f"{'Eén' if nl else 'One'} {_singular(kind) if nl else kind.rstrip('s')}:"
+    else:
+        head = f"{'Deze' if nl else 'These'} {total} {kind}"
+    if shown < total:
+        head += f" (de eerste {shown} hieronder)" if nl else f" (the first {shown} below)"
+    return head + ":"
 
 
 def _singular(kind: str) -> str:
@@ -277,6 +311,7 @@ def _answer(
     query: Query,
     wanted: Asked,
     chosen: Sequence[Any],
+    total: int,
     by_doc: dict[str, list[Chunk]],
     concepts: list[list[str]],
     backend: str,
@@ -287,32 +322,24 @@ def _answer(
     verdicts: list[SentenceVerdict] = []
     lines: list[str] = []
     for d in chosen:
-        found = _quoted(d, by_doc.get(d.doc_id, []), concepts, wanted.request)
         lines.append(f"- {_line(d, query.language)}")
-        if found is None:
-            continue
-        chunk, sentence = found
-        marker = len(hits) + 1
-        quote = " ".join(chunk.sentence_text(sentence).split())
-        hits.append(Hit(chunk=chunk, score=1.0, rank=marker, scores={"metadata": 1.0}))
-        citations.append(sentence_citation(marker, chunk, [sentence], quote))
-        lines.append(f"  {quote} [{marker}]")
-        verdicts.append(
-            SentenceVerdict(
-                text=quote, markers=[marker], supported=True, support=1.0, grounding="quote"
+        markers: dict[str, int] = {}  # chunk id → its marker: one passage per chunk cited
+        for chunk, sentence in _quotes(d, by_doc.get(d.doc_id, []), concepts, wanted.request):
+            if chunk.chunk_id not in markers:
+                markers[chunk.chunk_id] = len(hits) + 1
+                hits.append(
+                    Hit(chunk=chunk, score=1.0, rank=len(hits) + 1, scores={"metadata": 1.0})
+                )
+            marker = markers[chunk.chunk_id]
+            quote = " ".join(chunk.sentence_text(sentence).split())
+            citations.append(sentence_citation(marker, chunk, [sentence], quote))
+            lines.append(f"  {quote} [{marker}]")
+            verdicts.append(
+                SentenceVerdict(
+                    text=quote, markers=[marker], supported=True, support=1.0, grounding="quote"
+                )
             )
-        )
-    kind = {"motion": ("moties", "motions"), "letter": ("brieven", "letters")}.get(
-        wanted.kind, ("documenten", "documents")
-    )[0 if nl else 1]
-    if wanted.count:
-        head = f"{len(chosen)} {kind}" + (":" if chosen else ".")
-    elif len(chosen) == 1:
-        head = f"{'Eén' if nl else 'One'} {kind.rstrip('s') if not nl else _singular(kind)}:"
-    elif chosen:
-        head = f"{'Deze' if nl else 'These'} {len(chosen)} {kind}:"
-    else:
-        head = f"Geen {kind} gevonden." if nl else f"No {kind} found."
+    head = _head(wanted, nl, total, len(chosen))
     meaning = "Uit de documenten zelf." if nl else "From the documents themselves."
     return Answer(
         question=query.text,

@@ -210,8 +210,7 @@ class AnswerChain:
             self.retriever,
             turn.scope,
             turn.backend,
-            a.across_coverage,
-            a.across_limit,
+            a,
         )
         if listed is not None:
             turn.early = listed

@@ -16,7 +16,7 @@ resolving, so its answers do not change. The words are data (`refers_to_document
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Protocol
@@ -64,15 +64,19 @@ def _references() -> tuple[tuple[re.Pattern[str], dict[str, str]], ...]:
     )
 
 
-def referred_kind(question: str) -> str | None:
+def referred_kind(question: str, present: Collection[str] | None = None) -> str | None:
     """The kind of document the question points at ("letter", "report", …; "" for any
-    document), or None when it points at none."""
+    document), or None when it points at none. With `present` (the kinds the index
+    holds), the first reference to a kind it holds: "the Draghi report, according to the
+    letter" points at the letter in an index without reports."""
     found = []
     for compiled, kinds in _references():
-        match = compiled.search(question)
-        if match and match.group("word").lower() in kinds:
-            found.append((match.start(), kinds[match.group("word").lower()]))
-    return min(found)[1] if found else None
+        for match in compiled.finditer(question):
+            if match.group("word").lower() in kinds:
+                found.append((match.start(), kinds[match.group("word").lower()]))
+    found.sort()
+    held = [k for _, k in found if present is None or not k or k in present]
+    return held[0] if held else (found[0][1] if found else None)
 
 
 def resolve(
@@ -92,7 +96,7 @@ def resolve(
         )
         if numbered is not None:  # "motie 36410-V nr. 51", "Kamerstuk 21501-20, nr. 1911"
             return Focus((numbered.doc_id,), named=numbered)
-    kind = referred_kind(question)
+    kind = referred_kind(question, {d.kind for d in documents})
     if kind is None and pattern("asks_kind").search(question):
         kind = ""  # "what kind of document is the one about X?": any document
     if kind is None or len(documents) <= 1:
