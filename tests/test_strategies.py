@@ -8,7 +8,7 @@ import pytest
 
 from rag.answer.partial import asked_fact_missing
 from rag.answer.strategies import choose
-from rag.answer.strategies.base import merged
+from rag.answer.strategies.base import appended, merged
 from rag.pipeline import Pipeline
 from rag.query.analysis import analyse
 from rag.query.parts import split_parts
@@ -87,6 +87,15 @@ def test_merged_rankings_take_each_ones_best_first_and_each_passage_once() -> No
     ids = [h.chunk.chunk_id for h in merged([a, b], 10)]
     assert ids == ["c1", "c2", "c4", "c3"]
     assert [h.rank for h in merged([a, b], 2)] == [1, 2]
+
+
+def test_appended_rankings_keep_the_first_in_place_and_add_the_others_after() -> None:
+    whole = [_hit(1), _hit(2), _hit(3), _hit(4), _hit(5)]
+    part_a, part_b = [_hit(6), _hit(2)], [_hit(7), _hit(8)]
+    ids = [h.chunk.chunk_id for h in appended(whole, [part_a, part_b], 8)]
+    assert ids == ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"]
+    assert [h.rank for h in appended(whole, [part_a], 6)] == [1, 2, 3, 4, 5, 6]
+    assert [h.chunk.chunk_id for h in appended(whole, [], 3)] == ["c1", "c2", "c3"]
 
 
 def test_countries_asked_but_only_the_named_ones_quoted_is_partial(default_embedder) -> None:  # type: ignore[no-untyped-def]
