@@ -297,6 +297,13 @@ class AnswerSettings(Section):
         default=40, ge=1, description="At most this many documents in a list answer."
     )
 
+    relation_min_share: float = share(
+        0.5,
+        "A lead-in span ('Countries named: …') is shown only from a cited sentence that "
+        "names at least this share of the asked relation's words (rag/answer/partial.py); "
+        "0.75 also dropped the lead-ins of four answerable questions of answers_dev + "
+        "holdout_v4 (docs/answers.md).",
+    )
     min_support: float = share(
         0.2,
         "Below this best sentence score the extractive backend refuses "

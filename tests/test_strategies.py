@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.partial import asked_fact_missing
 from rag.answer.strategies import choose
 from rag.answer.strategies.base import appended, merged
 from rag.pipeline import Pipeline
@@ -98,15 +97,6 @@ def test_appended_rankings_keep_the_first_in_place_and_add_the_others_after() ->
     assert [h.chunk.chunk_id for h in appended(whole, [], 3)] == ["c1", "c2", "c3"]
 
 
-def test_countries_asked_but_only_the_named_ones_quoted_is_partial(default_embedder) -> None:  # type: ignore[no-untyped-def]
-    question = analyse("Which other countries besides the Netherlands lead the coalition?")
-    quotes = ["Nederland leidt samen met anderen de coalitie."]
-    assert asked_fact_missing(question, quotes, default_embedder)
-    quotes = ["Nederland leidt samen met Noorwegen de coalitie."]
-    assert not asked_fact_missing(question, quotes, default_embedder)
-    assert not asked_fact_missing(analyse("Wat doet Nederland?"), ["Nederland."], default_embedder)
-
-
 @pytest.mark.slow
 def test_a_two_part_question_is_answered_part_by_part(pipeline: Pipeline) -> None:
     answer = pipeline.ask("What does the letter want for defence, and why?")
@@ -145,18 +135,6 @@ def test_a_follow_up_that_only_points_back_draws_on_the_previous_answers_passage
     assert not {s.text for s in later.sentences} & {s.text for s in first.sentences}
     own = pipeline.ask("En voor Nederland?", history=[(first_question, first.answer)])
     assert own.strategy != "follow_up"  # it names a subject of its own
-
-
-def test_a_count_must_name_what_it_counts(default_embedder) -> None:  # type: ignore[no-untyped-def]
-    from rag.answer.partial import counted_noun, names_counted
-
-    assert counted_noun("Met hoeveel stemmen werd de motie aangenomen?") == "stemmen"
-    assert counted_noun("How many votes did the motion get?") == "votes"
-    assert counted_noun("Wat staat er in de brief?") is None
-    reference = ["Zie de motie van het lid Hoogeveen c.s. (21 501-20, nr. 2344)."]
-    assert not names_counted("stemmen", reference, default_embedder)
-    assert names_counted("votes", ["De motie werd met 120 stemmen aangenomen."], default_embedder)
-    assert names_counted("procent", ["in 2035 5% van het bbp"], default_embedder)
 
 
 def test_a_partial_answer_carries_its_badge_in_the_chat(pipeline: Pipeline) -> None:

@@ -31,8 +31,8 @@ _MONTHS_EN = (
     "January February March April May June July August September October November December"
 ).split()
 _MONTH = "|".join(_MONTHS_NL)
-_DATE = re.compile(rf"\b\d{{1,2}} (?:{_MONTH}) \d{{4}}\b", re.IGNORECASE)
-_AMOUNT = re.compile(
+DATE = re.compile(rf"\b\d{{1,2}} (?:{_MONTH}) \d{{4}}\b", re.IGNORECASE)
+AMOUNT = re.compile(
     r"(?:€|EUR|\$)\s?\d+(?:[.,]\d+)*(?:\s?(?:miljard|miljoen|mld|mln|billion|million))?"
     r"|\b\d+(?:[.,]\d+)*\s?(?:miljard|miljoen|billion|million)(?:\s?(?:euro|dollar))?",
     re.IGNORECASE,
@@ -64,8 +64,8 @@ def countries_nl_en() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def countries_for_english() -> dict[str, str]:
-    """ISO's names and the Dutch short forms ("VK"), for English readers only (a Dutch
-    answer lists the countries as the ISO table always has)."""
+    """ISO's names and the Dutch short forms ("VK", "VS"): the table both languages' list
+    lead-ins read (a Dutch answer shows the Dutch name, an English one the English)."""
     with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
         return countries_nl_en() | tomllib.load(file)["countries"]
 
@@ -111,8 +111,8 @@ def named(text: str, table: dict[str, str]) -> list[str]:
 
 def figures_of(text: str) -> list[str]:
     """Dates, amounts, then the other numbers and percentages of a text, as written."""
-    figures = _DATE.findall(text) + _AMOUNT.findall(text)
-    rest = _AMOUNT.sub(" ", _DATE.sub(" ", text))
+    figures = DATE.findall(text) + AMOUNT.findall(text)
+    rest = AMOUNT.sub(" ", DATE.sub(" ", text))
     return figures + [f.strip() for f in _FIGURE.findall(rest)]
 
 
@@ -133,7 +133,7 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
         if people:
             found.append(("people", people))
     if query.wants("list"):
-        for kind, table in (("countries", countries_nl_en()), ("bodies", bodies_nl_en())):
+        for kind, table in (("countries", countries_for_english()), ("bodies", bodies_nl_en())):
             names = named(text, table)
             if names:
                 found.append((kind, names))
@@ -188,7 +188,7 @@ def render(span: str, kind: str, language: str) -> str:
     if language != "en":
         return span
     if kind == "countries":
-        return countries_nl_en().get(span, span)
+        return countries_for_english().get(span, span)
     if kind == "bodies":
         return bodies_nl_en().get(span, span)
     if kind == "figures":

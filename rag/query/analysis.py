@@ -11,6 +11,8 @@ rules, the model backends' prompt — reads the `Query` instead of parsing the t
   does the letter say about X" → "X"),
 - `asks`: what kind of answer is wanted (number, date, money, person, list, summary,
   about_text, gist: the main message of the whole document),
+- `kind`: the kind of thing asked for (a count, an amount, a date, a person, countries, …;
+  `rag.query.kinds`), which an answer must name,
 - `parts` / `section`: a part of the document ("the opening") or a section ("the
   section on trade") the question points at.
 The patterns are data, one file per language (`rag/language/lexicon/`); see `rag.language.text`.
@@ -25,6 +27,7 @@ from typing import Literal, cast
 from rag.language.identify import EN_WORDS, NL_WORDS, detect_language
 from rag.language.patterns import pattern
 from rag.language.text import STOP_WORDS, VAGUE_WORDS, letter_words
+from rag.query.kinds import AskedKind, asked_kind
 from rag.query.structure import Part, asked_parts, asked_section
 
 # What an answer should hold, and the lexicon pattern that spots a question asking for it.
@@ -55,6 +58,7 @@ class Query:
     section: str | None = None
     history: History = field(default=())
     unknown: tuple[str, ...] | None = None  # content words the corpus does not know
+    kind: AskedKind | None = None  # the kind of thing asked for (rag.query.kinds)
 
     @property
     def broad(self) -> bool:
@@ -92,6 +96,7 @@ def analyse(question: str, history: Sequence[tuple[str, str]] = ()) -> Query:
         parts=parts,
         section=section,
         history=turns,
+        kind=asked_kind(asked),
     )
 
 
