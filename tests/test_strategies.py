@@ -9,7 +9,7 @@ import pytest
 from rag.answer.strategies import choose
 from rag.answer.strategies.base import appended, merged
 from rag.pipeline import Pipeline
-from rag.query.analysis import analyse
+from rag.query.analysis import analyse, topic
 from rag.query.parts import split_parts
 from rag.types import Chunk, Hit
 
@@ -120,6 +120,26 @@ def test_a_topic_summary_cites_bullets_from_several_sections(pipeline: Pipeline)
     sections = {c.section for c in answer.citations}
     assert len(sections) >= 2, sections
     assert sum(s.supported for s in answer.sentences) >= 3
+    assert all(s.markers for s in answer.sentences)  # context sentences cite too
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("Summarise what the letter says about the EU's trade policy.", "EU's trade policy"),
+        ("What are the letter's main points on the rule of law?", "rule law"),
+        ("Vat samen wat de brief zegt over uitbreiding van de EU.", "uitbreiding EU"),
+        (
+            "Wat zijn de hoofdpunten van de brief over economische veiligheid?",
+            "economische veiligheid",
+        ),
+    ],
+)
+def test_a_summary_is_of_its_topic_without_the_words_asking_for_it(
+    question: str, wanted: str
+) -> None:
+    assert topic(question) == wanted
+    assert choose(analyse(question)).name == "overview"
 
 
 @pytest.mark.slow

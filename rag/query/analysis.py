@@ -26,7 +26,7 @@ from typing import Literal, cast
 
 from rag.language.identify import EN_WORDS, NL_WORDS, detect_language
 from rag.language.patterns import pattern
-from rag.language.text import STOP_WORDS, VAGUE_WORDS, letter_words
+from rag.language.text import STOP_WORDS, TOPIC_FRAME_WORDS, VAGUE_WORDS, letter_words
 from rag.query.kinds import AskedKind, asked_kind
 from rag.query.structure import Part, asked_parts, asked_section
 
@@ -134,6 +134,16 @@ def _undecided(question: str) -> bool:
     """Whether the question's own words do not tell Dutch from English."""
     words = letter_words(question)
     return sum(w in NL_WORDS for w in words) == sum(w in EN_WORDS for w in words)
+
+
+def topic(question: str) -> str:
+    """What a summary question is about: its words once those that ask for a summary,
+    point at the document or only shape the question are taken out ("Summarise what the
+    letter says about the EU's trade policy" → "EU's trade policy")."""
+    rest = pattern("about_the_text").sub(" ", question)
+    drop = STOP_WORDS | VAGUE_WORDS | TOPIC_FRAME_WORDS
+    kept = [t for t in rest.split() if t.strip(".,;:?!()\"'’").lower() not in drop]
+    return " ".join(kept).strip(" ?.!") or focus(question)
 
 
 def focus(question: str) -> str:
