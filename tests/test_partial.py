@@ -128,3 +128,13 @@ def test_a_lead_in_never_repeats_what_the_question_names() -> None:
     assert [s.shown for s in kept] == [["Norway"]] and kept[0].source == ["Noorwegen"]
     only_own = span.model_copy(update={"source": ["Nederland"], "shown": ["Netherlands"]})
     assert lead_spans(query, [only_own], {1}) == []
+
+
+def test_the_note_names_what_the_documents_do_discuss_word_for_word() -> None:
+    query = analyse("Which countries lead the coalition of the willing?")
+    quote = "Nederland neemt deel aan de coalition of the willing voor Oekraïne."
+    note = partial_note(query, [quote])
+    assert note.startswith("The documents discuss “coalition of the willing” but do not say")
+    assert "this topic" in partial_note(query, ["Iets heel anders."])
+    dutch = analyse("Met hoeveel stemmen werd de motie Hoogeveen c.s. aangenomen?")
+    assert "“Hoogeveen c.s.”" in partial_note(dutch, ["6 Motie Hoogeveen c.s. 21 501-20"])

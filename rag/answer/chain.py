@@ -363,7 +363,8 @@ class AnswerChain:
             spans = lead_spans(turn.query, spans, {citations[i].marker for i in found.stating})
             if not refused and found.missing:
                 turn.missing_fact = True  # on the topic, not the asked fact
-                text = f"{partial_note(turn.query)}\n{text}"
+                note = partial_note(turn.query, [c.quote for c in citations])
+                text = f"{note}\n{text}"
             terms = self._glossary(turn.query, citations)
             text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)
         for note in turn.notes:

@@ -19,6 +19,7 @@ marks four answerable questions), so it only drops lead-ins, it does not mark an
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -67,9 +68,11 @@ NOT_SAID = {
     },
 }
 PARTIAL_NOTES = {
-    "nl": "De documenten gaan op dit onderwerp in, maar zeggen niet {what}. Het dichtstbijzijnde:",
-    "en": "The documents discuss this topic but do not say {what}. The closest they come:",
+    "nl": "De documenten gaan in op {topic}, maar zeggen niet {what}. Het dichtstbijzijnde:",
+    "en": "The documents discuss {topic} but do not say {what}. The closest they come:",
 }
+THIS_TOPIC = {"nl": "dit onderwerp", "en": "this topic"}
+_TOKEN = re.compile(r"[\w’'-]+(?:\.[\w’'-]+)*\.?")  # "c.s." whole
 
 
 @dataclass(frozen=True)
@@ -166,9 +169,40 @@ def names_counted(noun: str, quotes: Sequence[str], embedder: Embedder) -> bool:
     return covered_share([noun], text, embedder) >= 1.0
 
 
-def partial_note(query: Query) -> str:
-    """What the documents do not say, in the question's language."""
+def partial_note(query: Query, quotes: Sequence[str] = ()) -> str:
+    """What the documents do not say, in the question's language, and what they discuss:
+    the longest run of the question's words that a quote holds word for word ("the
+    coalition of the willing"), else "this topic"."""
     language = query.language if query.language in PARTIAL_NOTES else "en"
     kind = query.kind
     what = NOT_SAID[language][kind.kind] if kind is not None else NOT_SAID[language]["any"]
-    return PARTIAL_NOTES[language].format(what=what.format(noun=kind.noun if kind else ""))
+    shared = discussed(query, quotes)
+    return PARTIAL_NOTES[language].format(
+        topic=f"“{shared}”" if shared else THIS_TOPIC[language],
+        what=what.format(noun=kind.noun if kind else ""),
+    )
+
+
+def discussed(query: Query, quotes: Sequence[str]) -> str | None:
+    """The longest run of the asked relation's words, as the question writes them, that
+    stands word for word in a quote and holds a content word."""
+    rest = relation_text(query.text)
+    tokens = list(_TOKEN.finditer(rest))
+    words = [t.group(0).rstrip(".").lower() for t in tokens]
+    haystack = [f" {' '.join(_words(q))} " for q in quotes]
+    best: str | None = None
+    for i in range(len(tokens)):
+        for j in range(len(tokens), i, -1):
+            shown = rest[tokens[i].start() : tokens[j - 1].end()]
+            if best is not None and len(shown) <= len(best):
+                break
+            run = words[i:j]
+            if {run[0], run[-1]} & CLAIM_STOP_WORDS or not any(len(w) >= MIN_WORD for w in run):
+                continue
+            if any(f" {' '.join(run)} " in h for h in haystack):
+                best = shown
+    return best
+
+
+def _words(text: str) -> list[str]:
+    return [t.rstrip(".").lower() for t in _TOKEN.findall(text)]
