@@ -138,3 +138,26 @@ def test_the_note_names_what_the_documents_do_discuss_word_for_word() -> None:
     assert "this topic" in partial_note(query, ["Iets heel anders."])
     dutch = analyse("Met hoeveel stemmen werd de motie Hoogeveen c.s. aangenomen?")
     assert "“Hoogeveen c.s.”" in partial_note(dutch, ["6 Motie Hoogeveen c.s. 21 501-20"])
+
+
+def test_a_country_the_question_names_and_no_quote_names_makes_it_partial(
+    default_embedder: Embedder,
+) -> None:
+    """An answer about raw materials that never names China does not answer a question
+    about dependence on China; "Amerikaanse" does stand for the United States."""
+    query = analyse("Voor welke grondstoffen is de EU afhankelijk van China?")
+    quote = "De EU moet risicovolle strategische afhankelijkheden van grondstoffen verminderen."
+    found = stated(query, [quote], default_embedder, 0.5)
+    assert found.missing and found.unnamed == ("China",)
+    assert "zeggen niet wat er gevraagd wordt over China" in partial_note(
+        query, [quote], found.unnamed
+    )
+    named = stated(query, ["De afhankelijkheid van China moet omlaag."], default_embedder, 0.5)
+    assert not named.missing
+    us = analyse("How does the letter view the US?")
+    assert not stated(
+        us, ["Het optreden van de Amerikaanse regering."], default_embedder, 0.5
+    ).missing
+    dutch_name = analyse("Will the Netherlands send troops?")
+    note = partial_note(dutch_name, ["Oekraïne moet agressie kunnen afschrikken."], ["Netherlands"])
+    assert "do not say anything about the Netherlands" in note

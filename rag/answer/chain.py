@@ -363,7 +363,7 @@ class AnswerChain:
             spans = lead_spans(turn.query, spans, {citations[i].marker for i in found.stating})
             if not refused and found.missing:
                 turn.missing_fact = True  # on the topic, not the asked fact
-                note = partial_note(turn.query, [c.quote for c in citations])
+                note = partial_note(turn.query, [c.quote for c in citations], found.unnamed)
                 text = f"{note}\n{text}"
             terms = self._glossary(turn.query, citations)
             text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)

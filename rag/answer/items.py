@@ -29,6 +29,8 @@ _MONTH = re.compile(
     r"december|January|February|March|June|July|August|October)\b",
     re.IGNORECASE,
 )
+PREFIX = 4  # letters a word shares with a country's name to stand for it ("Chinese")
+_WORD = re.compile(r"\w+")
 TABLES = {"country": countries_for_english, "organisation": bodies_nl_en}
 _NUMBER = re.compile(r"(?<![\w.,])\d+(?:[.,]\d+)*(?![\w])")
 
@@ -61,6 +63,23 @@ def asked_names(kind: str, question: str) -> set[str]:
     return (
         dutch | {table[d] for d in dutch} | english | {d for d, e in table.items() if e in english}
     )
+
+
+def unnamed_countries(question: str, text: str) -> list[str]:
+    """The countries the question names (their English names) that `text` does not: by
+    no name of the country in either language, nor by a word opening as one of those
+    names' words does ("Amerikaanse" for "Verenigde Staten van Amerika", "Nederlandse")."""
+    table = countries_for_english()
+    asked = [table[d] for d in named(question, table)]
+    asked += [e for e in table.values() if _stands(e, question)]
+    words = {w.lower() for w in _WORD.findall(text)}
+    unnamed = []
+    for english in dict.fromkeys(asked):
+        forms = {english} | {d for d, e in table.items() if e == english}
+        openings = {w[:PREFIX].lower() for f in forms for w in f.split() if len(w) >= PREFIX}
+        if not any(w.startswith(o) for w in words for o in openings):
+            unnamed.append(english)
+    return unnamed
 
 
 def _stands(name: str, text: str) -> bool:

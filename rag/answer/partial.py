@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from rag.answer.items import asked_names, items
+from rag.answer.items import asked_names, items, unnamed_countries
+from rag.answer.spans import countries_for_english, named
 from rag.language.identify import detect_language
 from rag.language.patterns import pattern
 from rag.language.text import (
@@ -57,6 +58,7 @@ NOT_SAID = {
         "country": "welke landen",
         "organisation": "welke organisaties",
         "any": "wat er gevraagd wordt",
+        "country_named": "wat er gevraagd wordt over {names}",
     },
     "en": {
         "percent": "what percentage",
@@ -67,6 +69,7 @@ NOT_SAID = {
         "country": "which countries",
         "organisation": "which organisations",
         "any": "what was asked",
+        "country_named": "anything about {names}",
     },
 }
 PARTIAL_NOTES = {
@@ -84,15 +87,18 @@ class Stated:
 
     stating: frozenset[int]
     missing: bool
+    unnamed: tuple[str, ...] = ()  # countries the question names and no quote does
 
 
 def stated(query: Query, quotes: Sequence[str], embedder: Embedder, min_share: float) -> Stated:
     """The quotes (by index) that name a thing of the asked kind in a sentence naming the
-    asked relation, and whether none names such a thing; a question without an asked kind
-    is answered by every quote."""
+    asked relation, and whether the asked fact is missing: no quote names a thing of the
+    asked kind, or no quote names a country the question names ("… afhankelijk van China"
+    answered without China is about something else)."""
+    unnamed = tuple(unnamed_countries(query.text, " ".join(quotes))) if quotes else ()
     asked = query.kind
     if asked is None:
-        return Stated(frozenset(range(len(quotes))), False)
+        return Stated(frozenset(range(len(quotes))), bool(unnamed), unnamed)
     naming = [
         i
         for i, quote in enumerate(quotes)
@@ -106,7 +112,7 @@ def stated(query: Query, quotes: Sequence[str], embedder: Embedder, min_share: f
         if detect_language(quotes[i]) != query.language  # word overlap: one language only
         or covered_share(relation, quotes[i], None) >= min_share
     }
-    return Stated(frozenset(stating), not naming)
+    return Stated(frozenset(stating), not naming or bool(unnamed), unnamed)
 
 
 def lead_spans(query: Query, spans: Sequence[AnswerSpan], stating: set[int]) -> list[AnswerSpan]:
@@ -171,18 +177,29 @@ def names_counted(noun: str, quotes: Sequence[str], embedder: Embedder) -> bool:
     return covered_share([noun], text, embedder) >= 1.0
 
 
-def partial_note(query: Query, quotes: Sequence[str] = ()) -> str:
+def partial_note(query: Query, quotes: Sequence[str] = (), unnamed: Sequence[str] = ()) -> str:
     """What the documents do not say, in the question's language, and what they discuss:
     the longest run of the question's words that a quote holds word for word ("the
     coalition of the willing"), else "this topic"."""
     language = query.language if query.language in PARTIAL_NOTES else "en"
     kind = query.kind
-    what = NOT_SAID[language][kind.kind] if kind is not None else NOT_SAID[language]["any"]
+    if unnamed and (kind is None or items(kind.kind, " ".join(quotes), query.text)):
+        what = NOT_SAID[language]["country_named"].format(names=", ".join(as_asked(query, unnamed)))
+    elif kind is not None:
+        what = NOT_SAID[language][kind.kind].format(noun=kind.noun or "")
+    else:
+        what = NOT_SAID[language]["any"]
     shared = discussed(query, quotes)
-    return PARTIAL_NOTES[language].format(
-        topic=f"“{shared}”" if shared else THIS_TOPIC[language],
-        what=what.format(noun=kind.noun if kind else ""),
-    )
+    topic = f"“{shared}”" if shared else THIS_TOPIC[language]
+    return PARTIAL_NOTES[language].format(topic=topic, what=what)
+
+
+def as_asked(query: Query, countries: Sequence[str]) -> list[str]:
+    """English country names as the question writes them ("China", "Verenigde Staten")."""
+    table = countries_for_english()
+    written = {table[d]: d for d in named(query.text, table)}
+    with_the = {c: f"the {c}" for c in countries if f"the {c}".lower() in query.text.lower()}
+    return [written.get(c, with_the.get(c, c)) for c in countries]
 
 
 def discussed(query: Query, quotes: Sequence[str]) -> str | None:
