@@ -29,7 +29,7 @@ import numpy as np
 
 from rag.answer.items import asked_names, items, unnamed_countries
 from rag.answer.spans import countries_for_english, named
-from rag.language.identify import detect_language
+from rag.language.identify import EN_WORDS, NL_WORDS
 from rag.language.patterns import pattern
 from rag.language.text import (
     CLAIM_STOP_WORDS,
@@ -109,10 +109,17 @@ def stated(query: Query, quotes: Sequence[str], embedder: Embedder, min_share: f
     stating = {
         i
         for i in naming
-        if detect_language(quotes[i]) != query.language  # word overlap: one language only
+        if _language(quotes[i]) != query.language  # word overlap: one language only
         or covered_share(relation, quotes[i], None) >= min_share
     }
     return Stated(frozenset(stating), not naming or bool(unnamed), unnamed)
+
+
+def _language(quote: str) -> str:
+    """Dutch or English, by the stop words of a cited sentence (no language model: the
+    letter's sentences are long and plainly one or the other)."""
+    words = letter_words(quote)
+    return "nl" if sum(w in NL_WORDS for w in words) >= sum(w in EN_WORDS for w in words) else "en"
 
 
 def lead_spans(query: Query, spans: Sequence[AnswerSpan], stating: set[int]) -> list[AnswerSpan]:
