@@ -2,7 +2,8 @@
 
 recall@5 of the evidence quotes; share of answers whose citations all carry verbatim
 quotes (each quote found word for word in the cleaned source); refusal rate on
-unanswerable and on answerable questions; p50/p95 end-to-end latency of `rag ask`
+unanswerable and on answerable questions; share of the answered answerable questions
+marked `partial`; p50/p95 end-to-end latency of `rag ask`
 once the pipeline is loaded (index and model load once, as in `rag ask --questions`);
 keyword recall of the answers to answerable questions (refusals count 0). A question with
 `follow_up_of` is asked after the question it follows, with that turn as history.
@@ -83,9 +84,9 @@ def main() -> None:
         groups += sorted({(r[0].lang, r[0].type) for r in rows})
     print(
         "| language | type | n | recall@5 | citations verbatim | refused (unanswerable) "
-        "| refused (answerable) | p50 ms | p95 ms | keyword recall |"
+        "| refused (answerable) | partial (answerable) | p50 ms | p95 ms | keyword recall |"
     )
-    print("|---|---|---|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
     for lang, kind in groups:
         group = [r for r in rows if r[0].lang == lang and kind in (None, r[0].type)]
         print(f"| {lang} | {kind or 'all'} | " + " | ".join(cells(group)) + " |")
@@ -130,6 +131,11 @@ def cells(group: list) -> list[str]:
     cited = [r[4] for r in group if r[1].citations]
     unanswerable = [r[1].refused for r in group if r[0].type == "unanswerable"]
     answerable = [r[1].refused for r in group if r[0].type != "unanswerable"]
+    partial = [
+        getattr(r[1], "answered", "full") == "partial"
+        for r in group
+        if r[0].type != "unanswerable" and not r[1].refused
+    ]
     latency = [r[2] for r in group]
     keywords = [
         keyword_recall(r[0].keywords, r[1].answer) or 0.0
@@ -142,6 +148,7 @@ def cells(group: list) -> list[str]:
         f"{np.mean(cited):.3f}" if cited else "-",
         _share(unanswerable),
         _share(answerable),
+        _share(partial),
         f"{np.percentile(latency, 50):.0f}",
         f"{np.percentile(latency, 95):.0f}",
         f"{np.mean(keywords):.3f}" if keywords else "-",

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.partial import asked_fact_missing
 from rag.answer.strategies import choose
-from rag.answer.strategies.base import merged
+from rag.answer.strategies.base import appended, merged
 from rag.pipeline import Pipeline
-from rag.query.analysis import analyse
+from rag.query.analysis import analyse, topic
 from rag.query.parts import split_parts
 from rag.types import Chunk, Hit
 
@@ -89,13 +88,13 @@ def test_merged_rankings_take_each_ones_best_first_and_each_passage_once() -> No
     assert [h.rank for h in merged([a, b], 2)] == [1, 2]
 
 
-def test_countries_asked_but_only_the_named_ones_quoted_is_partial(default_embedder) -> None:  # type: ignore[no-untyped-def]
-    question = analyse("Which other countries besides the Netherlands lead the coalition?")
-    quotes = ["Nederland leidt samen met anderen de coalitie."]
-    assert asked_fact_missing(question, quotes, default_embedder)
-    quotes = ["Nederland leidt samen met Noorwegen de coalitie."]
-    assert not asked_fact_missing(question, quotes, default_embedder)
-    assert not asked_fact_missing(analyse("Wat doet Nederland?"), ["Nederland."], default_embedder)
+def test_appended_rankings_keep_the_first_in_place_and_add_the_others_after() -> None:
+    whole = [_hit(1), _hit(2), _hit(3), _hit(4), _hit(5)]
+    part_a, part_b = [_hit(6), _hit(2)], [_hit(7), _hit(8)]
+    ids = [h.chunk.chunk_id for h in appended(whole, [part_a, part_b], 8)]
+    assert ids == ["c1", "c2", "c3", "c4", "c5", "c6", "c7", "c8"]
+    assert [h.rank for h in appended(whole, [part_a], 6)] == [1, 2, 3, 4, 5, 6]
+    assert [h.chunk.chunk_id for h in appended(whole, [], 3)] == ["c1", "c2", "c3"]
 
 
 @pytest.mark.slow
@@ -121,6 +120,26 @@ def test_a_topic_summary_cites_bullets_from_several_sections(pipeline: Pipeline)
     sections = {c.section for c in answer.citations}
     assert len(sections) >= 2, sections
     assert sum(s.supported for s in answer.sentences) >= 3
+    assert all(s.markers for s in answer.sentences)  # context sentences cite too
+
+
+@pytest.mark.parametrize(
+    ("question", "wanted"),
+    [
+        ("Summarise what the letter says about the EU's trade policy.", "EU's trade policy"),
+        ("What are the letter's main points on the rule of law?", "rule law"),
+        ("Vat samen wat de brief zegt over uitbreiding van de EU.", "uitbreiding EU"),
+        (
+            "Wat zijn de hoofdpunten van de brief over economische veiligheid?",
+            "economische veiligheid",
+        ),
+    ],
+)
+def test_a_summary_is_of_its_topic_without_the_words_asking_for_it(
+    question: str, wanted: str
+) -> None:
+    assert topic(question) == wanted
+    assert choose(analyse(question)).name == "overview"
 
 
 @pytest.mark.slow
@@ -136,18 +155,6 @@ def test_a_follow_up_that_only_points_back_draws_on_the_previous_answers_passage
     assert not {s.text for s in later.sentences} & {s.text for s in first.sentences}
     own = pipeline.ask("En voor Nederland?", history=[(first_question, first.answer)])
     assert own.strategy != "follow_up"  # it names a subject of its own
-
-
-def test_a_count_must_name_what_it_counts(default_embedder) -> None:  # type: ignore[no-untyped-def]
-    from rag.answer.partial import counted_noun, names_counted
-
-    assert counted_noun("Met hoeveel stemmen werd de motie aangenomen?") == "stemmen"
-    assert counted_noun("How many votes did the motion get?") == "votes"
-    assert counted_noun("Wat staat er in de brief?") is None
-    reference = ["Zie de motie van het lid Hoogeveen c.s. (21 501-20, nr. 2344)."]
-    assert not names_counted("stemmen", reference, default_embedder)
-    assert names_counted("votes", ["De motie werd met 120 stemmen aangenomen."], default_embedder)
-    assert names_counted("procent", ["in 2035 5% van het bbp"], default_embedder)
 
 
 def test_a_partial_answer_carries_its_badge_in_the_chat(pipeline: Pipeline) -> None:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rag.answer.across import answer_across
 from rag.answer.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.answer.facts import fact_relevance, from_record
-from rag.answer.partial import asked_fact_missing, partial_note
+from rag.answer.partial import lead_spans, partial_note, stated
 from rag.answer.spans import opening
 from rag.answer.strategies import Draft, Tools, choose
 from rag.answer.summary import overview
@@ -353,11 +353,17 @@ class AnswerChain:
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
             spans = answer_spans(turn.query, verdicts, citations, self.embedder)
-            if not refused and asked_fact_missing(
-                turn.query, [c.quote for c in citations], self.embedder
-            ):
-                turn.missing_fact, spans = True, []  # on the topic, not the asked fact
-                text = f"{partial_note(turn.query.language)}\n{text}"
+            found = stated(
+                turn.query,
+                [c.quote for c in citations],
+                self.embedder,
+                self.settings.answer.relation_min_share,
+            )
+            spans = lead_spans(turn.query, spans, {citations[i].marker for i in found.stating})
+            if not refused and found.missing:
+                turn.missing_fact = True  # on the topic, not the asked fact
+                note = partial_note(turn.query, [c.quote for c in citations], found.unnamed)
+                text = f"{note}\n{text}"
             terms = self._glossary(turn.query, citations)
             text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)
         for note in turn.notes:

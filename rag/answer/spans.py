@@ -31,9 +31,9 @@ _MONTHS_EN = (
     "January February March April May June July August September October November December"
 ).split()
 _MONTH = "|".join(_MONTHS_NL)
-_DATE = re.compile(rf"\b\d{{1,2}} (?:{_MONTH}) \d{{4}}\b", re.IGNORECASE)
+DATE = re.compile(rf"\b\d{{1,2}} (?:{_MONTH}) \d{{4}}\b", re.IGNORECASE)
 # English readers also get a date without its year and with the month abbreviated as
-# Dutch letters write it ("11 dec. jl." → "11 December"); Dutch answers keep `_DATE`.
+# Dutch letters write it ("11 dec. jl." → "11 December"); Dutch answers keep `DATE`.
 _SHORT_NL = "jan feb mrt apr mei jun jul aug sep okt nov dec".split()
 _MONTHS_SHORT = dict(zip(_SHORT_NL, _MONTHS_EN, strict=True))
 _MONTHS_SHORT["sept"] = "September"
@@ -43,7 +43,7 @@ DATE_EN = re.compile(
 )
 _BARE_ACRONYM = re.compile(r"(?<![\w-])[A-Z]{2,6}(?![\w-])")
 _ROMAN = re.compile(r"^[IVXLC]+$")
-_AMOUNT = re.compile(
+AMOUNT = re.compile(
     r"(?:€|EUR|\$)\s?\d+(?:[.,]\d+)*(?:\s?(?:miljard|miljoen|mld|mln|billion|million))?"
     r"|\b\d+(?:[.,]\d+)*\s?(?:miljard|miljoen|billion|million)(?:\s?(?:euro|dollar))?",
     re.IGNORECASE,
@@ -80,8 +80,8 @@ def countries_nl_en() -> dict[str, str]:
 
 @lru_cache(maxsize=1)
 def countries_for_english() -> dict[str, str]:
-    """ISO's names and the Dutch short forms ("VK"), for English readers only (a Dutch
-    answer lists the countries as the ISO table always has)."""
+    """ISO's names and the Dutch short forms ("VK", "VS"): the table both languages' list
+    lead-ins read (a Dutch answer shows the Dutch name, an English one the English)."""
     with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
         return countries_nl_en() | tomllib.load(file)["countries"]
 
@@ -139,10 +139,10 @@ def named(text: str, table: dict[str, str]) -> list[str]:
     return [name for _, name in sorted(found)]
 
 
-def figures_of(text: str, dates: re.Pattern[str] = _DATE) -> list[str]:
+def figures_of(text: str, dates: re.Pattern[str] = DATE) -> list[str]:
     """Dates, amounts, then the other numbers and percentages of a text, as written."""
-    figures = dates.findall(text) + _AMOUNT.findall(text)
-    rest = _AMOUNT.sub(" ", dates.sub(" ", text))
+    figures = dates.findall(text) + AMOUNT.findall(text)
+    rest = AMOUNT.sub(" ", dates.sub(" ", text))
     return figures + [f.strip() for f in _FIGURE.findall(rest)]
 
 
@@ -155,7 +155,7 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
         return _english(query, text, marker, embedder)
     found: list[tuple[str, list[str]]] = []
     if query.wants("number") or query.wants("date") or query.wants("money"):
-        figures = figures_of(text, DATE_EN if query.language == "en" else _DATE)
+        figures = figures_of(text, DATE_EN if query.language == "en" else DATE)
         if figures:
             found.append(("figures", figures))
     if query.wants("person"):
@@ -163,7 +163,7 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
         if people:
             found.append(("people", people))
     if query.wants("list"):
-        for kind, table in (("countries", countries_nl_en()), ("bodies", bodies_nl_en())):
+        for kind, table in (("countries", countries_for_english()), ("bodies", bodies_nl_en())):
             names = named(text, table)
             if names:
                 found.append((kind, names))
@@ -257,7 +257,7 @@ def render(span: str, kind: str, language: str) -> str:
     if language != "en":
         return span
     if kind == "countries":
-        return countries_nl_en().get(span, span)
+        return countries_for_english().get(span, span)
     if kind == "bodies":
         return bodies_nl_en().get(span, span)
     if kind == "figures":

@@ -45,9 +45,12 @@ def topic_sentences(
     topic: str,
     chunks: Sequence[Chunk],
     documents: Sequence[str] = (),
+    follow: int = 0,
 ) -> Picked:
     """The sentences that best match the topic, each with the sentence before it when it
-    leans back. The topic is ranked together with the corpus words aligned to it
+    leans back, and with up to `follow` sentences after it that match the topic too
+    (scored at least `answer.min_support`; a summary's point often takes two or three
+    sentences). The topic is ranked together with the corpus words aligned to it
     ("defence" → "defensie"), so a topic in either language finds the same sentences."""
     if documents:
         hits = retriever.search(analyse(topic), TOPIC_PASSAGES, documents=documents)
@@ -55,6 +58,7 @@ def topic_sentences(
         hits = retriever.search(analyse(topic), TOPIC_PASSAGES)
     ranked = ranked_for_topic(retriever, embedder, settings, topic, hits)
     floor = settings.answer.min_support
+    scores = {(hits[c.hit_index].chunk.chunk_id, c.text): c.score for c in ranked}
     picked: Picked = []
     used: set[tuple[str, int]] = set()
     for candidate in ranked:
@@ -65,12 +69,30 @@ def topic_sentences(
             i for i, s in enumerate(chunk.sentences) if chunk.sentence_text(s) == candidate.text
         )
         chunk, sentences = in_context(chunks, chunk, index)
+        sentences = _followed(chunk, sentences, scores, floor, follow)
         keys = {(chunk.chunk_id, s.start) for s in sentences}
         if keys & used:
             continue
         used |= keys
         picked.append((chunk, sentences))
     return picked
+
+
+def _followed(
+    chunk: Chunk,
+    sentences: list[Sentence],
+    scores: dict[tuple[str, str], float],
+    floor: float,
+    follow: int,
+) -> list[Sentence]:
+    """`sentences` with up to `follow` next sentences of the chunk that score `floor` or
+    more against the topic (stopping at the first that does not)."""
+    last = chunk.sentences.index(sentences[-1])
+    for sentence in chunk.sentences[last + 1 : last + 1 + follow]:
+        if scores.get((chunk.chunk_id, chunk.sentence_text(sentence)), 0.0) < floor:
+            break
+        sentences = [*sentences, sentence]
+    return sentences
 
 
 def ranked_for_topic(

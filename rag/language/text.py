@@ -60,6 +60,8 @@ QUESTION_WORDS = {lang: _words_of("question_words", lang) for lang in LANGUAGES}
 GENRE_WORDS = {lang: _words_of("genre_words", lang) for lang in LANGUAGES}
 REPORTING_WORDS = frozenset().union(*(_words_of("reporting_words", lang) for lang in LANGUAGES))
 VAGUE_WORDS = frozenset().union(*(_words_of("vague_words", lang) for lang in LANGUAGES))
+# Words that ask for a summary or a view but name no part of its topic.
+TOPIC_FRAME_WORDS = frozenset().union(*(_words_of("topic_frame_words", lang) for lang in LANGUAGES))
 # Sentence openers that lean on the sentence before ("Dat tijdperk is voorbij.").
 ANAPHORS = frozenset().union(*(_words_of("anaphors", lang) for lang in LANGUAGES))
 

@@ -12,6 +12,8 @@ rules, the model backends' prompt — reads the `Query` instead of parsing the t
 - `asks`: what kind of answer is wanted (number, date, money, person, list, summary,
   about_text, gist: the main message of the whole document, reference: the document a
   passage cites in its footnote),
+- `kind`: the kind of thing asked for (a count, an amount, a date, a person, countries, …;
+  `rag.query.kinds`), which an answer must name,
 - `parts` / `section`: a part of the document ("the opening") or a section ("the
   section on trade") the question points at.
 The patterns are data, one file per language (`rag/language/lexicon/`); see `rag.language.text`.
@@ -25,7 +27,8 @@ from typing import Literal, cast
 
 from rag.language.identify import EN_WORDS, NL_WORDS, detect_language
 from rag.language.patterns import pattern
-from rag.language.text import STOP_WORDS, VAGUE_WORDS, letter_words
+from rag.language.text import STOP_WORDS, TOPIC_FRAME_WORDS, VAGUE_WORDS, letter_words
+from rag.query.kinds import AskedKind, asked_kind
 from rag.query.structure import Part, asked_parts, asked_section
 
 # What an answer should hold, and the lexicon pattern that spots a question asking for it.
@@ -57,6 +60,7 @@ class Query:
     section: str | None = None
     history: History = field(default=())
     unknown: tuple[str, ...] | None = None  # content words the corpus does not know
+    kind: AskedKind | None = None  # the kind of thing asked for (rag.query.kinds)
 
     @property
     def broad(self) -> bool:
@@ -94,6 +98,7 @@ def analyse(question: str, history: Sequence[tuple[str, str]] = ()) -> Query:
         parts=parts,
         section=section,
         history=turns,
+        kind=asked_kind(asked),
     )
 
 
@@ -131,6 +136,16 @@ def _undecided(question: str) -> bool:
     """Whether the question's own words do not tell Dutch from English."""
     words = letter_words(question)
     return sum(w in NL_WORDS for w in words) == sum(w in EN_WORDS for w in words)
+
+
+def topic(question: str) -> str:
+    """What a summary question is about: its words once those that ask for a summary,
+    point at the document or only shape the question are taken out ("Summarise what the
+    letter says about the EU's trade policy" → "EU's trade policy")."""
+    rest = pattern("about_the_text").sub(" ", question)
+    drop = STOP_WORDS | VAGUE_WORDS | TOPIC_FRAME_WORDS
+    kept = [t for t in rest.split() if t.strip(".,;:?!()\"'’").lower() not in drop]
+    return " ".join(kept).strip(" ?.!") or focus(question)
 
 
 def focus(question: str) -> str:

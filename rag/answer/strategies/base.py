@@ -62,6 +62,13 @@ def merged(per_part: Sequence[Sequence[Hit]], limit: int) -> list[Hit]:
     return [h.model_copy(update={"rank": r}) for r, h in enumerate(out, start=1)]
 
 
+def appended(first: Sequence[Hit], extra: Sequence[Sequence[Hit]], limit: int) -> list[Hit]:
+    """`first` in its own order, then the other rankings round-robin after it (each
+    passage once, at most `limit`, ranks renumbered): the first ranking's top passages
+    keep their places, and each other ranking's best passages follow."""
+    return merged([[*first, *merged(extra, limit + len(first))]], limit)
+
+
 def marker_of(hits: Sequence[Hit], chunk_id: str) -> int:
     """The 1-based marker of a passage in `hits`."""
     return next(i for i, h in enumerate(hits, start=1) if h.chunk.chunk_id == chunk_id)

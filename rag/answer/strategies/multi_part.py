@@ -2,8 +2,9 @@
 
 "Wat wil het kabinet voor defensie, en waarom?" is split into its parts
 (`rag.query.parts`); each part gets its own search, and the passages of all parts are
-merged round-robin with the whole question's (so every part's best passages are among
-the first, and what one search found stays there). The extractive
+added after the whole question's own ranking (round-robin over the parts), so the
+passages the whole question ranks first keep their places and each part's best passages
+follow them. The extractive
 answer gives each part under its own heading with its own cited sentences, and says
 plainly which part the documents leave open.
 """
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from rag.answer.strategies.base import Draft, Tools, marker_of, merged
+from rag.answer.strategies.base import Draft, Tools, appended, marker_of
 from rag.query.analysis import Query, analyse
 from rag.query.parts import split_parts
 from rag.types import Hit
@@ -38,8 +39,9 @@ class MultiPartStrategy:
         parts = split_parts(query.text)
         queries = [analyse(part.text, query.history) for part in parts]
         per_part = [tools.search(q, k, scope) for q in queries]
-        # The whole question's own ranking first, so what one search found stays on top.
-        hits = merged([tools.search(query, k, scope), *per_part], k * (len(parts) + 1))
+        # The whole question's own ranking in place, each part's passages after it: a
+        # round-robin would push the whole question's 2nd-5th passages below the 5th.
+        hits = appended(tools.search(query, k, scope), per_part, k * (len(parts) + 1))
         if not extractive:
             return Draft(hits=hits)
         lines: list[str] = []

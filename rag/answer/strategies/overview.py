@@ -13,12 +13,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.answer.strategies.base import Draft, Tools, marker_of, merged
-from rag.answer.summary import span_text
 from rag.answer.topic import topic_sentences
 from rag.backends.extractive import LEAD_INS
-from rag.query.analysis import Query
+from rag.query.analysis import Query, topic
 from rag.types import Hit
 
+FOLLOW = 1  # sentences after a bullet's own that may join it (docs/answers.md)
 SPECIFIC = frozenset({"number", "date", "money", "person"})
 
 
@@ -37,7 +37,13 @@ class OverviewStrategy:
         if query.wants("gist") or query.parts or query.section:
             return Draft(hits=searched)
         picked = topic_sentences(
-            tools.retriever, tools.embedder, tools.settings, query.focus, tools.chunks, scope
+            tools.retriever,
+            tools.embedder,
+            tools.settings,
+            topic(query.text),
+            tools.chunks,
+            scope,
+            FOLLOW,
         )
         if not picked:
             return Draft(hits=searched)
@@ -50,5 +56,9 @@ class OverviewStrategy:
         lead = LEAD_INS.get(query.language, LEAD_INS["en"])
         lines = [lead]
         for chunk, sentences in picked:
-            lines.append(f"- {span_text(chunk, sentences)} [{marker_of(hits, chunk.chunk_id)}]")
+            marker = marker_of(hits, chunk.chunk_id)
+            # Each sentence cites: a bullet's context and its following sentences are
+            # quoted from the same passage, so each is a claim the reader can check.
+            said = [" ".join(chunk.sentence_text(s).split()) for s in sentences]
+            lines.append("- " + " ".join(f"{text} [{marker}]" for text in said))
         return Draft(hits=hits, text="\n".join(lines), framing={lead})
