@@ -31,7 +31,7 @@ ROWS: list[tuple[str, set[str], tuple[str, ...], str | None, str]] = [
     ("When will the agreement enter into force?", {"date"}, (), None, "en"),
     ("Wanneer verscheen de Amerikaanse strategie?", {"date"}, (), None, "nl"),
     ("Since when does the EU have a sanctions regime?", {"date"}, (), None, "en"),
-    ("Which document does it cite when it says this?", {"list"}, (), None, "en"),
+    ("Which document does it cite when it says this?", {"list", "reference"}, (), None, "en"),
     ("How much money goes to Ukraine?", {"number", "money"}, (), None, "en"),
     ("Welk bedrag trekt het kabinet uit?", {"money"}, (), None, "nl"),
     ("Hoeveel miljard euro is er nodig?", {"number", "money"}, (), None, "nl"),
