@@ -8,7 +8,8 @@ Tables (all prefixed `rag_`):
 
 - `rag_meta`: one row: the manifest (model, dimension, chunking, format version), a
   `generation` bumped by every committed write (workers compare it to notice changes),
-  and the passage and token totals BM25 needs.
+  and the passage and token totals BM25 needs (and `avgdl_low`, the smallest average
+  passage length a stored impact was computed with).
 - `rag_documents`: one row per document (hash, name, source, passage count, and its
   metadata as JSON: title, kind, date, sender, signatories, dossier, edited — null for
   a document stored before schema 3, described from its passages when read), in the
@@ -29,7 +30,7 @@ from typing import Any
 
 from rag.errors import IndexMismatchError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _LOCK_KEY = 0x7261675F7067  # "rag_pg": one advisory lock for migrations
 
 MIGRATIONS: dict[int, str] = {
@@ -92,6 +93,15 @@ MIGRATIONS: dict[int, str] = {
     # 3: document metadata (index.metadata); rows stored before it stay null until rewritten.
     3: """
     alter table rag_documents add column meta jsonb;
+    """,
+    # 4: the smallest average passage length any stored impact was computed with, so
+    # early-terminating BM25 (index.pg_topk) can bound an unread posting's weight today.
+    # Before it, each document was written with the average of the documents then
+    # stored; the smallest document average is taken as the start.
+    4: """
+    alter table rag_meta add column avgdl_low float8;
+    update rag_meta set avgdl_low = (select min(mean) from (select avg(n_tokens) as mean
+        from rag_passages group by doc_id) d);
     """,
 }
 

@@ -272,7 +272,7 @@ def write_document(
             with cur.copy("copy rag_doc_terms (doc_id, term, count) from stdin") as copy:
                 for term, count in content_word_counts([c.text for c in chunks]).items():
                     copy.write_row((raw.doc_id, term, count))
-        _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens)
+        _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens, avgdl)
 
 
 def set_document_metadata(pool: Any, entry: DocumentEntry) -> None:
@@ -313,9 +313,12 @@ def _delete_passages(conn: Any, doc_id: str) -> tuple[int, int, dict[str, int]]:
     return len(ids), sum(r[1] for r in old), df
 
 
-def _add_stats(conn: Any, df: dict[str, int], passages: int, tokens: int) -> None:
+def _add_stats(
+    conn: Any, df: dict[str, int], passages: int, tokens: int, avgdl: float | None = None
+) -> None:
     """Apply document-frequency and total changes, then bump the generation (last, so
-    the one shared row is locked only until commit)."""
+    the one shared row is locked only until commit); `avgdl`: the average length the
+    new postings' impacts were computed with (kept if the smallest yet)."""
     changed = sorted(t for t, d in df.items() if d)
     if changed:
         conn.execute(
@@ -325,8 +328,8 @@ def _add_stats(conn: Any, df: dict[str, int], passages: int, tokens: int) -> Non
         )
     conn.execute(
         "update rag_meta set generation = generation + 1, passages = passages + %s, "
-        "tokens = tokens + %s",
-        (passages, tokens),
+        "tokens = tokens + %s, avgdl_low = least(avgdl_low, %s)",
+        (passages, tokens, avgdl),
     )
 
 

@@ -99,6 +99,20 @@ class IndexSettings(Section):
         "0.79 / 0.93 at depth 2,000 / 5,000 / 10,000 for 13 / 18 / 24 ms a query "
         "(scripts/bench_store.py reports it at each size).",
     )
+    pg_lexical_method: Literal["maxscore", "depth"] = Field(
+        default="maxscore",
+        description="PostgreSQL store: 'maxscore' returns exhaustive BM25's top k, reading "
+        "impact-ordered postings only until no unread one can change it (index.pg_topk); "
+        "'depth' reads each term's best pg_lexical_depth postings (bounded, approximate "
+        "for commoner terms).",
+    )
+    pg_lexical_chunk: int = Field(
+        default=2_000,
+        ge=1,
+        description="PostgreSQL store, 'maxscore': postings read per query term in the first "
+        "round (doubling per round for the lists still needed). Measured with "
+        "scripts/bench_store.py (docs/postgres.md).",
+    )
     pool_size: int = Field(
         default=8, ge=1, description="Most connections one process opens to the PostgreSQL store."
     )
