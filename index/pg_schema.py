@@ -20,6 +20,8 @@ Tables (all prefixed `rag_`):
   frequency, passage length, impact), and document frequencies, kept in step in each
   write. `impact` is the posting's BM25 term-frequency part at the time it was written;
   postings are indexed by it, best first.
+- `rag_term_blocks`: the same postings packed per (document, term) for reading a
+  term's postings in few rows, best block (highest impact) first.
 - `rag_doc_terms` + `rag_term_vectors`: each document's vocabulary with counts, and the
   embedding of every vocabulary word (for cross-lingual concept alignment).
 """
@@ -94,14 +96,36 @@ MIGRATIONS: dict[int, str] = {
     3: """
     alter table rag_documents add column meta jsonb;
     """,
-    # 4: the smallest average passage length any stored impact was computed with, so
-    # early-terminating BM25 (index.pg_topk) can bound an unread posting's weight today.
-    # Before it, each document was written with the average of the documents then
-    # stored; the smallest document average is taken as the start.
+    # 4: lexical search that stops early (index.pg_topk): each term's postings also packed
+    # per document as one block row (passage ids ascending, with the block's best impact),
+    # read best block first; and the smallest average passage length a stored impact was
+    # computed with, which bounds an unread posting's weight today. Before it, documents
+    # were written with the average of those then stored: the smallest document average
+    # is the start.
     4: """
     alter table rag_meta add column avgdl_low float8;
     update rag_meta set avgdl_low = (select min(mean) from (select avg(n_tokens) as mean
         from rag_passages group by doc_id) d);
+    create table rag_term_blocks (
+        doc_id text not null references rag_documents on delete cascade,
+        term text not null,
+        postings int not null,
+        max_impact real not null,
+        ids bytea not null,
+        tfs bytea not null,
+        dls bytea not null,
+        primary key (doc_id, term)
+    );
+    alter table rag_term_blocks alter column ids set storage external,
+        alter column tfs set storage external, alter column dls set storage external;
+    insert into rag_term_blocks
+    select s.doc_id, p.term, count(*), max(p.impact),
+           string_agg(int8send(p.passage_id), '' order by p.passage_id),
+           string_agg(int4send(p.tf), '' order by p.passage_id),
+           string_agg(int4send(p.dl), '' order by p.passage_id)
+    from rag_postings p join rag_passages s on s.id = p.passage_id group by s.doc_id, p.term;
+    create index rag_term_blocks_impact on rag_term_blocks (term, max_impact desc)
+        include (postings);
     """,
 }
 

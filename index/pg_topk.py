@@ -1,29 +1,33 @@
-"""Exact top-k concept BM25 over the PostgreSQL store's impact-ordered postings, reading
-only what can still change the top k (MaxScore over impact-sorted lists, in the app).
+"""Exact top-k concept BM25 over the PostgreSQL store's postings, stopping as soon as
+nothing unread can change the top k (MaxScore over block-max-ordered lists, in the app).
 
-Each query term's postings are read from `rag_postings_impact` best stored impact first,
-in chunks (the first `pg_lexical_chunk` postings, doubling per round, whole runs of equal
-impact at a time). After every round each term has a bound on what any posting it has
-not returned can add (its idf times the last impact read), so a concept (a group of
-interchangeable words, scored by its best word) has one too, `rem_c`. Then:
+Postings are read from `rag_term_blocks`: one row per (document, term) holding that
+term's postings in the document packed as arrays, with the block's best stored impact.
+Each query term's blocks are read best first, in rounds (at least `pg_lexical_chunk`
+postings the first time, four times more each round, whole runs of equal block maxima
+at a time). After a round each term bounds what any block it has not returned can add
+(its idf times the last block maximum read), so each concept (interchangeable words,
+scored by the best of them) has a bound `rem_c`. Then:
 
 - a passage seen so far has a lower bound (its known concept scores) and an upper bound
-  (each concept's known score or `rem_c`, whichever is larger); θ is the k-th best lower
-  bound;
-- a passage never seen can score at most Σ rem_c. While that reaches θ, the lists that
-  keep it there are read further: MaxScore's *essential* concepts, those left after the
-  longest run of smallest bounds that sums below θ (a passage found only in the others
-  cannot reach θ);
-- seen passages whose upper bound reaches θ are *resolved*: their postings for every
-  query term are looked up by passage (`rag_postings_passage`), which makes their
-  score exact and usually raises θ; the best `k` by upper bound first, then in batches.
+  (per concept, the known score or `rem_c` if larger); θ is the k-th best lower bound;
+- a passage never seen scores at most Σ rem_c. While that reaches θ, the lists that keep
+  it there are read further: MaxScore's *essential* concepts, those left after the
+  longest run of smallest bounds summing below θ (a passage only in the others cannot
+  reach θ);
+- seen passages whose upper bound reaches θ are still *open*: they are resolved (their
+  postings of every query term looked up by passage, `rag_postings_passage`, making the
+  score exact) while that costs less than reading the lists on (`RESOLVE_COST`), else
+  the lists are read further.
 
-It stops when no unseen passage can reach θ and every seen passage that can is exact:
-the result is then exhaustive BM25's top k, ties by passage id included (up to float
-rounding of equal sums). Scores are computed as `pgstore.bm25_top` computes them, from
-(tf, dl) and the current statistics. Stored impacts were computed with the average
-passage length at write time; `rag_meta.avgdl_low` (the smallest ever used) turns a
-stored impact into a safe bound under today's average (`impact_bound`).
+It stops when no unseen passage can reach θ and no open one is left: the result is then
+exhaustive BM25's top k, ties by passage id included (up to float rounding of equal
+sums). Weights are computed as `pgstore.bm25_top` computes them, from (tf, dl) and the
+current statistics. Stored impacts used the average passage length at write time;
+`rag_meta.avgdl_low`, the smallest ever used, turns one into a safe bound today
+(`impact_bound`). Where nothing is skewed (every word in tens of thousands of passages
+with the same term frequency) no bound prunes and every block is read: exhaustive BM25,
+at the cost of reading packed rows instead of one index entry per posting.
 """
 
 from __future__ import annotations
@@ -37,44 +41,66 @@ import numpy as np
 
 BM25_K1, BM25_B = 1.5, 0.75  # as index.pgstore (bm25s "lucene" defaults)
 _SLACK = 1e-6  # stored impacts are float4: a posting may weigh this much above its impact
+GROWTH = 4  # each round reads this many times more of a list than the one before
+# One passage resolved costs about as much as reading this many packed postings (100,000
+# synthetic passages, loaded machine: ~30 µs per passage looked up, under 1 µs a posting).
+RESOLVE_COST = 50
 
-# One round: each listed term's next postings below its last impact read, at least `size`
-# of them and whole runs of equal impact (`floor` is the size-th next impact, or -inf
-# when fewer remain: the list is then read to its end).
+# One round: each listed term's next blocks below its last block maximum read, at least
+# `size` postings of them and whole runs of equal maxima (`floor`: the maximum of the
+# block that reaches `size`, or -inf when fewer remain: the list is then read to its end).
 ROUND_SQL = """
-select q.i, b.floor = '-infinity'::real, p.low, p.ids, p.tfs, p.dls
+select q.i, b.floor = '-infinity'::real, p.low, p.n, p.ids, p.tfs, p.dls
 from unnest(%(i)s::int[], %(terms)s::text[], %(lasts)s::real[], %(sizes)s::int[])
      as q(i, term, last, size)
-cross join lateral (select coalesce((select impact from rag_postings
-    where term = q.term and impact < q.last order by impact desc
-    offset q.size - 1 limit 1), '-infinity'::real) as floor) b
+cross join lateral (select coalesce((select max_impact from (
+    select max_impact, sum(postings) over (order by max_impact desc) as total
+    from rag_term_blocks where term = q.term and max_impact < q.last) x
+    where total >= q.size limit 1), '-infinity'::real) as floor) b
 cross join lateral (
-    select min(impact) as low, string_agg(int8send(passage_id), '') as ids,
-           string_agg(int4send(tf), '') as tfs, string_agg(int4send(dl), '') as dls
-    from rag_postings where term = q.term and impact < q.last and impact >= b.floor) p
+    select min(max_impact) as low, sum(postings) as n, string_agg(ids, '') as ids,
+           string_agg(tfs, '') as tfs, string_agg(dls, '') as dls
+    from rag_term_blocks where term = q.term and max_impact < q.last
+    and max_impact >= b.floor) p
 """
-# The listed passages' postings of the query terms, one row per term.
+# The listed passages' postings of the query terms, one row per term (a lateral per
+# passage, so the planner looks each passage up instead of scanning the terms' lists).
 RESOLVE_SQL = """
-select term, string_agg(int8send(passage_id), ''), string_agg(int4send(tf), ''),
-       string_agg(int4send(dl), '')
-from rag_postings where passage_id = any(%(ids)s::bigint[]) and term = any(%(terms)s::text[])
-group by term
+select p.term, string_agg(int8send(p.passage_id), ''), string_agg(int4send(p.tf), ''),
+       string_agg(int4send(p.dl), '')
+from unnest(%(ids)s::bigint[]) as q(id)
+cross join lateral (select term, passage_id, tf, dl from rag_postings
+    where passage_id = q.id and term = any(%(terms)s::text[]) offset 0) p
+group by p.term
 """
 STATS_SQL = """
-select q.term, coalesce(st.df, 0)::float8 from unnest(%(terms)s::text[]) as q(term)
-left join rag_term_stats st using (term)
+select q.term, coalesce(st.df, 0)::float8, m.passages::float8,
+       m.tokens::float8 / greatest(m.passages, 1), m.avgdl_low,
+       (select last_value from rag_passage_ids)
+from unnest(%(terms)s::text[]) as q(term)
+cross join rag_meta m left join rag_term_stats st using (term)
 """
-META_SQL = """
-select passages::float8, tokens::float8 / greatest(passages, 1),
-       coalesce(avgdl_low, tokens::float8 / greatest(passages, 1)) from rag_meta
+BLOCKS_SQL = """
+insert into rag_term_blocks
+select %(doc)s, term, count(*), max(impact),
+       string_agg(int8send(passage_id), '' order by passage_id),
+       string_agg(int4send(tf), '' order by passage_id),
+       string_agg(int4send(dl), '' order by passage_id)
+from rag_postings where passage_id = any(%(ids)s::bigint[]) group by term
 """
 
 Reader = Callable[[str, list[dict[str, Any]]], list[Any]]  # SQL, parameter sets → all rows
 
 
+def write_blocks(conn: Any, doc_id: str, passage_ids: Sequence[int]) -> None:
+    """Pack a document's just-written postings into its `rag_term_blocks` rows (in the
+    writer's transaction)."""
+    conn.execute(BLOCKS_SQL, {"doc": doc_id, "ids": list(passage_ids)})
+
+
 def impact_bound(impact: float, rho: float) -> float:
-    """The most a posting whose stored impact is at most `impact` can weigh now, when
-    it was written under an average length at least `rho` times today's: tf / (tf + c + x/a)
+    """The most a posting whose stored impact is at most `impact` can weigh now, when it
+    was written under an average length at least `rho` times today's: tf / (tf + c + x/a)
     with x/a scaled by rho ≥ 1 only shrinks; below 1 it is at most i / (i + rho (1 − i))."""
     if impact <= 0:
         return 0.0
@@ -85,40 +111,43 @@ def impact_bound(impact: float, rho: float) -> float:
 
 @dataclass
 class TermList:
-    """One query term's postings read so far, best stored impact first."""
+    """One query term's blocks read so far, best block maximum first."""
 
     concept: int
     term: str
+    df: float = 0.0
     idf: float = 0.0
-    last: float = math.inf  # stored impact of the last run read
+    last: float = math.inf  # the last block maximum read
     size: int = 0  # postings to ask for next
+    read: int = 0
     exhausted: bool = False
-    ids: list[np.ndarray] = field(default_factory=list)
-    weights: list[np.ndarray] = field(default_factory=list)
 
-
-@dataclass
-class Statistics:
-    passages: float
-    avgdl: float
-    rho: float  # smallest average length an impact was written with / today's
-
-    def weights(self, tfs: bytes, dls: bytes) -> np.ndarray:
-        """BM25's term-frequency part (times idf later), as `pgstore.bm25_top`."""
-        tf = np.frombuffer(tfs, dtype=">i4").astype(np.float64)
-        dl = np.frombuffer(dls, dtype=">i4").astype(np.float64)
-        return tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / self.avgdl))
+    def remaining(self, rho: float) -> float:
+        return 0.0 if self.exhausted else self.idf * impact_bound(self.last, rho)
 
 
 @dataclass
 class Tally:
-    """Bounds of every passage seen so far."""
+    """Known concept scores by passage id (dense arrays), and which are seen or exact."""
 
-    passages: np.ndarray  # passage ids, ascending
-    lower: np.ndarray  # known score (exact once resolved)
-    upper: np.ndarray
-    resolved: np.ndarray  # bool
-    unseen: float  # the most a passage never seen can score
+    size: int
+    avgdl: float
+    rho: float
+    known: dict[int, np.ndarray] = field(default_factory=dict)
+    seen: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+    exact: np.ndarray = field(default_factory=lambda: np.zeros(0, bool))
+
+    def add(self, t: TermList, ids: bytes, tfs: bytes, dls: bytes) -> None:
+        """Score postings (as `pgstore.bm25_top`) into the term's concept."""
+        pid = np.frombuffer(ids, dtype=">i8").astype(np.int64)
+        tf = np.frombuffer(tfs, dtype=">i4").astype(np.float64)
+        dl = np.frombuffer(dls, dtype=">i4").astype(np.float64)
+        keep = pid < self.size  # passages newer than the statistics read: not counted
+        pid, tf, dl = pid[keep], tf[keep], dl[keep]
+        weight = t.idf * tf / (tf + BM25_K1 * (1 - BM25_B + BM25_B * dl / self.avgdl))
+        best = self.known.setdefault(t.concept, np.zeros(self.size))
+        best[pid] = np.maximum(best[pid], weight)  # a term names a passage once per read
+        self.seen[pid] = True
 
 
 def top_k(
@@ -131,50 +160,55 @@ def top_k(
     parts: int = 1,
 ) -> list[tuple[int, float]]:
     """(passage id, score) of exhaustive concept-BM25's best `k`, ties by id; `concepts[i]`
-    is the concept of `terms[i]`; `first` postings per term are read in the first round,
-    each round's lists spread over `parts` parameter sets (`read` runs them at once)."""
+    is the concept of `terms[i]`; `first` postings per term in the first round, each
+    round's lists spread over `parts` parameter sets (`read` runs them at once)."""
     lists = [TermList(c, t, size=first) for c, t in zip(concepts, terms, strict=True)]
-    stats = _statistics(read, lists)
+    tally = _statistics(read, lists)
     lists = [t for t in lists if t.idf > 0]
-    resolved: dict[int, tuple[np.ndarray, np.ndarray]] = {}  # term index → (ids, weights)
-    done: np.ndarray = np.zeros(0, dtype=np.int64)
     wanted = list(lists)
-    batch = k
     while True:
         if wanted:
-            _read_round(read, wanted, stats, parts)
-        tally = _tally(lists, resolved, done, stats)
-        theta = _kth(tally.lower, k)
-        # still uncertain (an upper bound above the known score) and able to reach θ
-        open_ = ~tally.resolved & (tally.upper >= theta) & (tally.upper > tally.lower)
-        if tally.unseen >= theta and tally.unseen > 0:
-            wanted = _essential(lists, theta, stats)
-            if open_.any():  # raise θ with the likeliest passages' exact scores
-                done = _resolve(read, lists, resolved, done, _best(tally, open_, k), stats)
+            _read_round(read, wanted, tally, parts)
+        bounds = _concept_bounds(lists, tally.rho)
+        ids, lower, upper = _bounds(tally, bounds)
+        theta = _kth(lower, k)
+        uncertain = (upper >= theta) & (upper > lower) & ~tally.exact[ids]
+        open_ = ids[uncertain]
+        unseen = sum(bounds.values())
+        if unseen >= theta and unseen > 0:
+            wanted = _essential(lists, bounds, theta)
+            if len(open_):  # the likeliest passages' exact scores raise θ
+                _resolve(read, lists, tally, _best(open_, upper[uncertain], k))
             continue
-        if not open_.any():
-            order = np.lexsort((tally.passages, -tally.lower))[:k]
-            return [(int(tally.passages[i]), float(tally.lower[i])) for i in order]
-        wanted = []
-        done = _resolve(read, lists, resolved, done, _best(tally, open_, batch), stats)
-        batch *= 2
+        if not len(open_):
+            order = np.lexsort((ids, -lower))[:k]
+            return [(int(ids[i]), float(lower[i])) for i in order]
+        unread = sum(t.df - t.read for t in lists if not t.exhausted)
+        if len(open_) * RESOLVE_COST <= unread or not unread:
+            _resolve(read, lists, tally, open_)
+            wanted = []
+        else:
+            wanted = [t for t in lists if not t.exhausted]
 
 
-def _statistics(read: Reader, lists: list[TermList]) -> Statistics:
+def _statistics(read: Reader, lists: list[TermList]) -> Tally:
     """Each term's idf (bm25s "lucene": log(1 + (N − df + 0.5) / (df + 0.5))) and the
-    length statistics."""
-    meta = read(META_SQL, [{}])[0]
-    n, avgdl, low = float(meta[0]), float(meta[1]) or 1.0, float(meta[2])
-    df = dict(read(STATS_SQL, [{"terms": sorted({t.term for t in lists})}]))
+    length statistics, as an empty tally."""
+    rows = read(STATS_SQL, [{"terms": sorted({t.term for t in lists})}])
+    df = {r[0]: float(r[1]) for r in rows}
+    n, avgdl, low, top = rows[0][2], rows[0][3] or 1.0, rows[0][4], int(rows[0][5])
     for t in lists:
-        d = float(df.get(t.term, 0.0))
-        t.idf = math.log(1 + (n - d + 0.5) / (d + 0.5)) if d > 0 else 0.0
-    return Statistics(passages=n, avgdl=avgdl, rho=low / avgdl if avgdl else 1.0)
+        t.df = df.get(t.term, 0.0)
+        t.idf = math.log(1 + (n - t.df + 0.5) / (t.df + 0.5)) if t.df > 0 else 0.0
+    rho = float(low) / avgdl if low else 1.0
+    size = top + 1
+    return Tally(size, avgdl, rho, seen=np.zeros(size, bool), exact=np.zeros(size, bool))
 
 
-def _read_round(read: Reader, wanted: list[TermList], stats: Statistics, parts: int) -> None:
-    """Read the next chunk of each wanted list (doubling its next chunk)."""
-    groups = [list(range(len(wanted)))[p :: max(parts, 1)] for p in range(max(parts, 1))]
+def _read_round(read: Reader, wanted: list[TermList], tally: Tally, parts: int) -> None:
+    """Read the next blocks of each wanted list."""
+    parts = max(parts, 1)
+    groups = [list(range(len(wanted)))[p::parts] for p in range(parts)]
     params = [
         {
             "i": group,
@@ -185,54 +219,31 @@ def _read_round(read: Reader, wanted: list[TermList], stats: Statistics, parts: 
         for group in groups
         if group
     ]
-    for i, exhausted, low, ids, tfs, dls in read(ROUND_SQL, params):
+    for i, exhausted, low, n, ids, tfs, dls in read(ROUND_SQL, params):
         t = wanted[i]
         t.exhausted = bool(exhausted) or low is None
         if low is not None:
-            t.last = float(low)
-            t.ids.append(np.frombuffer(ids, dtype=">i8").astype(np.int64))
-            t.weights.append(t.idf * stats.weights(tfs, dls))
-        t.size *= 2
+            t.last, t.read = float(low), t.read + int(n)
+            tally.add(t, ids, tfs, dls)
+        t.size *= GROWTH
 
 
-def _remaining(t: TermList, stats: Statistics) -> float:
-    return 0.0 if t.exhausted else t.idf * impact_bound(t.last, stats.rho)
-
-
-def _concept_bounds(lists: list[TermList], stats: Statistics) -> dict[int, float]:
+def _concept_bounds(lists: list[TermList], rho: float) -> dict[int, float]:
     bounds: dict[int, float] = {}
     for t in lists:
-        bounds[t.concept] = max(bounds.get(t.concept, 0.0), _remaining(t, stats))
+        bounds[t.concept] = max(bounds.get(t.concept, 0.0), t.remaining(rho))
     return bounds
 
 
-def _tally(
-    lists: list[TermList],
-    resolved: dict[int, tuple[np.ndarray, np.ndarray]],
-    done: np.ndarray,
-    stats: Statistics,
-) -> Tally:
-    """Every seen passage's known score per concept, and its bounds."""
-    parts = [(i, np.concatenate(t.ids), np.concatenate(t.weights)) for i, t in enumerate(lists)]
-    parts = [p for p in parts if len(p[1])] + [(i, *r) for i, r in resolved.items()]
-    bounds = _concept_bounds(lists, stats)
-    unseen = float(sum(bounds.values()))
-    if not parts:
-        empty = np.zeros(0)
-        return Tally(np.zeros(0, dtype=np.int64), empty, empty, np.zeros(0, bool), unseen)
-    passages, where = np.unique(np.concatenate([p[1] for p in parts]), return_inverse=True)
-    known = {c: np.zeros(len(passages)) for c in bounds}
-    start = 0
-    for i, ids, weights in parts:  # a term's postings name each passage once
-        at = where[start : start + len(ids)]
-        best = known[lists[i].concept]
-        best[at] = np.maximum(best[at], weights)
-        start += len(ids)
-    lower = np.sum(list(known.values()), axis=0)
-    upper = np.sum([np.maximum(known[c], b) for c, b in bounds.items()], axis=0)
-    is_done = np.isin(passages, done, assume_unique=True)
-    upper = np.where(is_done, lower, upper)
-    return Tally(passages, lower, upper, is_done, unseen)
+def _bounds(tally: Tally, bounds: dict[int, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(seen passage ids, their lower bounds, their upper bounds; exact ones: equal)."""
+    ids = np.flatnonzero(tally.seen)
+    lower, upper = np.zeros(len(ids)), np.zeros(len(ids))
+    for concept, bound in bounds.items():
+        known = tally.known[concept][ids] if concept in tally.known else np.zeros(len(ids))
+        lower += known
+        upper += np.maximum(known, bound)
+    return ids, lower, np.where(tally.exact[ids], lower, upper)
 
 
 def _kth(scores: np.ndarray, k: int) -> float:
@@ -242,12 +253,11 @@ def _kth(scores: np.ndarray, k: int) -> float:
     return float(np.partition(scores, len(scores) - k)[len(scores) - k])
 
 
-def _essential(lists: list[TermList], theta: float, stats: Statistics) -> list[TermList]:
+def _essential(lists: list[TermList], bounds: dict[int, float], theta: float) -> list[TermList]:
     """The unfinished lists of the concepts a new passage must appear in to reach θ:
     all but the longest run of smallest concept bounds that sums below θ."""
-    bounds = sorted(_concept_bounds(lists, stats).items(), key=lambda cb: cb[1])
     total, skip = 0.0, set()
-    for concept, bound in bounds:
+    for concept, bound in sorted(bounds.items(), key=lambda cb: cb[1]):
         if total + bound >= theta:
             break
         total += bound
@@ -255,34 +265,20 @@ def _essential(lists: list[TermList], theta: float, stats: Statistics) -> list[T
     return [t for t in lists if not t.exhausted and t.concept not in skip]
 
 
-def _best(tally: Tally, open_: np.ndarray, n: int) -> np.ndarray:
-    """The `n` open passages with the highest upper bounds."""
-    candidates = np.flatnonzero(open_)
-    if len(candidates) > n:
-        candidates = candidates[np.argpartition(-tally.upper[candidates], n - 1)[:n]]
-    return tally.passages[candidates]
+def _best(ids: np.ndarray, upper: np.ndarray, n: int) -> np.ndarray:
+    """The `n` passages of `ids` with the highest upper bounds."""
+    if len(ids) <= n:
+        return ids
+    return ids[np.argpartition(-upper, n - 1)[:n]]
 
 
-def _resolve(
-    read: Reader,
-    lists: list[TermList],
-    resolved: dict[int, tuple[np.ndarray, np.ndarray]],
-    done: np.ndarray,
-    passages: np.ndarray,
-    stats: Statistics,
-) -> np.ndarray:
-    """Look up `passages`' postings of every query term; their scores become exact."""
-    by_term: dict[str, list[int]] = {}
-    for i, t in enumerate(lists):
-        by_term.setdefault(t.term, []).append(i)
+def _resolve(read: Reader, lists: list[TermList], tally: Tally, passages: np.ndarray) -> None:
+    """Look up `passages`' postings of every query term: their scores become exact."""
+    by_term: dict[str, list[TermList]] = {}
+    for t in lists:
+        by_term.setdefault(t.term, []).append(t)
     rows = read(RESOLVE_SQL, [{"ids": passages.tolist(), "terms": sorted(by_term)}])
     for term, ids, tfs, dls in rows:
-        found = np.frombuffer(ids, dtype=">i8").astype(np.int64)
-        tf_weights = stats.weights(tfs, dls)
-        for i in by_term[term]:
-            ids_i, weights = found, lists[i].idf * tf_weights
-            if i in resolved:  # passages resolved before: another batch, disjoint
-                ids_i = np.concatenate([resolved[i][0], ids_i])
-                weights = np.concatenate([resolved[i][1], weights])
-            resolved[i] = (ids_i, weights)
-    return np.union1d(done, passages)
+        for t in by_term[term]:
+            tally.add(t, ids, tfs, dls)
+    tally.exact[passages] = True

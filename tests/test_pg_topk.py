@@ -111,14 +111,14 @@ def test_top_k_is_exhaustive_bm25s(random_store: PgStore, k: int, chunk: int) ->
 
 
 def test_reads_less_than_every_posting(random_store: PgStore) -> None:
-    """Rare words first: a query of a rare and a common concept stops before reading the
-    common word's whole list."""
+    """A query of a rare and two common words stops before reading the common words'
+    whole lists."""
     read: list[int] = []
     fast = variant(random_store, pg_lexical_chunk=20)
 
     def counting(sql: str, params: list[dict[str, Any]]) -> list[Any]:
         rows = random_store._read_sets(sql, params)
-        read.extend(len(r[3]) // 8 for r in rows if len(r) == 6 and r[3])
+        read.extend(int(r[3]) for r in rows if len(r) == 7 and r[3])  # a round's postings
         return rows
 
     fast._read_sets = counting  # type: ignore[method-assign]
