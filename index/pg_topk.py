@@ -176,8 +176,10 @@ def top_k(
         open_ = ids[uncertain]
         unseen = sum(bounds.values())
         if unseen >= theta and unseen > 0:
-            wanted = _essential(lists, bounds, theta)
-            if len(open_):  # the likeliest passages' exact scores raise θ
+            wanted, shed = _essential(lists, bounds, theta)
+            # the likeliest passages' exact scores raise θ, if they can raise it past the
+            # sum that sheds one more list (the k-th best upper bound caps what θ becomes)
+            if len(open_) and _kth(upper, k) > shed:
                 _resolve(read, lists, tally, _best(open_, upper[uncertain], k))
             continue
         if not len(open_):
@@ -253,16 +255,19 @@ def _kth(scores: np.ndarray, k: int) -> float:
     return float(np.partition(scores, len(scores) - k)[len(scores) - k])
 
 
-def _essential(lists: list[TermList], bounds: dict[int, float], theta: float) -> list[TermList]:
+def _essential(
+    lists: list[TermList], bounds: dict[int, float], theta: float
+) -> tuple[list[TermList], float]:
     """The unfinished lists of the concepts a new passage must appear in to reach θ:
-    all but the longest run of smallest concept bounds that sums below θ."""
+    all but the longest run of smallest concept bounds that sums below θ; and the sum
+    θ must pass to shed the next concept too."""
     total, skip = 0.0, set()
     for concept, bound in sorted(bounds.items(), key=lambda cb: cb[1]):
-        if total + bound >= theta:
-            break
         total += bound
+        if total >= theta:
+            break
         skip.add(concept)
-    return [t for t in lists if not t.exhausted and t.concept not in skip]
+    return [t for t in lists if not t.exhausted and t.concept not in skip], total
 
 
 def _best(ids: np.ndarray, upper: np.ndarray, n: int) -> np.ndarray:
