@@ -50,9 +50,14 @@ RESOLVE_COST = 50
 # `size` postings of them and whole runs of equal maxima (`floor`: the maximum of the
 # block that reaches `size`, or -inf when fewer remain: the list is then read to its end).
 ROUND_SQL = """
-select q.i, b.floor = '-infinity'::real, p.low, p.n, p.ids, p.tfs, p.dls
+select q.i, b.floor = '-infinity'::real, p.low, p.n, p.ids, p.tfs, p.dls,
+       coalesce(st.df, 0)::float8, m.passages::float8,
+       m.tokens::float8 / greatest(m.passages, 1), m.avgdl_low,
+       (select last_value from rag_passage_ids)
 from unnest(%(i)s::int[], %(terms)s::text[], %(lasts)s::real[], %(sizes)s::int[])
      as q(i, term, last, size)
+cross join rag_meta m
+left join rag_term_stats st on st.term = q.term
 cross join lateral (select coalesce((select max_impact from (
     select max_impact, sum(postings) over (order by max_impact desc) as total
     from rag_term_blocks where term = q.term and max_impact < q.last) x
@@ -72,13 +77,6 @@ from unnest(%(ids)s::bigint[]) as q(id)
 cross join lateral (select term, passage_id, tf, dl from rag_postings
     where passage_id = q.id and term = any(%(terms)s::text[]) offset 0) p
 group by p.term
-"""
-STATS_SQL = """
-select q.term, coalesce(st.df, 0)::float8, m.passages::float8,
-       m.tokens::float8 / greatest(m.passages, 1), m.avgdl_low,
-       (select last_value from rag_passage_ids)
-from unnest(%(terms)s::text[]) as q(term)
-cross join rag_meta m left join rag_term_stats st using (term)
 """
 BLOCKS_SQL = """
 insert into rag_term_blocks
@@ -163,9 +161,9 @@ def top_k(
     is the concept of `terms[i]`; `first` postings per term in the first round, each
     round's lists spread over `parts` parameter sets (`read` runs them at once)."""
     lists = [TermList(c, t, size=first) for c, t in zip(concepts, terms, strict=True)]
-    tally = _statistics(read, lists)
+    tally = _read_round(read, lists, None, parts)  # with the statistics
     lists = [t for t in lists if t.idf > 0]
-    wanted = list(lists)
+    wanted: list[TermList] = []
     while True:
         if wanted:
             _read_round(read, wanted, tally, parts)
@@ -193,22 +191,22 @@ def top_k(
             wanted = [t for t in lists if not t.exhausted]
 
 
-def _statistics(read: Reader, lists: list[TermList]) -> Tally:
-    """Each term's idf (bm25s "lucene": log(1 + (N − df + 0.5) / (df + 0.5))) and the
-    length statistics, as an empty tally."""
-    rows = read(STATS_SQL, [{"terms": sorted({t.term for t in lists})}])
-    df = {r[0]: float(r[1]) for r in rows}
-    n, avgdl, low, top = rows[0][2], rows[0][3] or 1.0, rows[0][4], int(rows[0][5])
-    for t in lists:
-        t.df = df.get(t.term, 0.0)
+def _statistics(rows: list[Any], lists: list[TermList]) -> Tally:
+    """An empty tally from a first round's statistics columns, and each term's idf
+    (bm25s "lucene": log(1 + (N − df + 0.5) / (df + 0.5)))."""
+    n, avgdl, low, top = rows[0][8], rows[0][9] or 1.0, rows[0][10], int(rows[0][11])
+    for row in rows:
+        t = lists[row[0]]
+        t.df = float(row[7])
         t.idf = math.log(1 + (n - t.df + 0.5) / (t.df + 0.5)) if t.df > 0 else 0.0
     rho = float(low) / avgdl if low else 1.0
     size = top + 1
     return Tally(size, avgdl, rho, seen=np.zeros(size, bool), exact=np.zeros(size, bool))
 
 
-def _read_round(read: Reader, wanted: list[TermList], tally: Tally, parts: int) -> None:
-    """Read the next blocks of each wanted list."""
+def _read_round(read: Reader, wanted: list[TermList], tally: Tally | None, parts: int) -> Tally:
+    """Read the next blocks of each wanted list (in the first round, with no tally yet,
+    the statistics too: then a new tally)."""
     parts = max(parts, 1)
     groups = [list(range(len(wanted)))[p::parts] for p in range(parts)]
     params = [
@@ -221,13 +219,16 @@ def _read_round(read: Reader, wanted: list[TermList], tally: Tally, parts: int) 
         for group in groups
         if group
     ]
-    for i, exhausted, low, n, ids, tfs, dls in read(ROUND_SQL, params):
+    rows = read(ROUND_SQL, params)
+    tally = tally or _statistics(rows, wanted)
+    for i, exhausted, low, n, ids, tfs, dls, *_ in rows:
         t = wanted[i]
         t.exhausted = bool(exhausted) or low is None
         if low is not None:
             t.last, t.read = float(low), t.read + int(n)
             tally.add(t, ids, tfs, dls)
         t.size *= GROWTH
+    return tally
 
 
 def _concept_bounds(lists: list[TermList], rho: float) -> dict[int, float]:
