@@ -179,26 +179,25 @@ def measure(url: str, n: int, depth: int, chunk: int) -> dict:
         asked.append((concepts, terms))
     with pool.connection() as conn:
         truths = [exhaustive(conn, c, t) for c, t in asked]
-    out: dict = {}
-    for name, search in (("old", old), ("new", new)):
+    for search in (old, new):
         search(*asked[-1])  # warm-up
-        times, plain, tied = [], [], []
-        for (concepts, terms), truth in zip(asked, truths, strict=True):
+    found: dict[str, list] = {"old": [], "new": []}  # (ms, plain, tie-aware) per query
+    for (concepts, terms), truth in zip(asked, truths, strict=True):
+        top, scores = truth[:K], dict(truth)
+        floor = top[-1][1] * (1 - 1e-6)
+        for name, search in (("old", old), ("new", new)):  # alternating: same load on both
             started = time.perf_counter()
             got = search(concepts, terms)
-            times.append((time.perf_counter() - started) * 1000)
-            top, scores = truth[:K], dict(truth)
-            floor = top[-1][1] * (1 - 1e-6)
-            plain.append(len({p for p, _ in got} & {p for p, _ in top}) / len(top))
-            tied.append(sum(scores.get(p, 0.0) >= floor for p, _ in got) / len(top))
+            ms = (time.perf_counter() - started) * 1000
+            plain = len({p for p, _ in got} & {p for p, _ in top}) / len(top)
+            tied = sum(scores.get(p, 0.0) >= floor for p, _ in got) / len(top)
+            found[name].append((ms, plain, tied))
+    out = {}
+    for name, rows in found.items():
+        ms, plain, tied = (np.array(column) for column in zip(*rows, strict=True))
         out[name] = tuple(
             float(x)
-            for x in (
-                np.percentile(times, 50),
-                np.percentile(times, 95),
-                np.mean(plain),
-                np.mean(tied),
-            )
+            for x in (np.percentile(ms, 50), np.percentile(ms, 95), plain.mean(), tied.mean())
         )
         print(name, out[name], file=sys.stderr, flush=True)
     pool.close()

@@ -259,30 +259,27 @@ def query_store(kind: str, n: int, where: str) -> dict:
 def compare_methods(store: object, vectors: np.ndarray, concepts: list) -> dict:
     """The old bounded read (pg_lexical_method "depth", default depth) against early-
     terminating exact BM25 ("maxscore") in the same process: p50/p95 of the lexical step
-    and of the whole hybrid query, one at a time, and top-30 agreement (plain, tie-aware)."""
+    and of the whole hybrid query, one at a time, the methods alternating query by query
+    (so a busy machine slows both alike), and top-30 agreement (plain, tie-aware)."""
+    twins = {method: _variant(store, pg_lexical_method=method) for method in METHODS}
+    times: dict[str, list[float]] = {}
+    for step in ("lexical", "hybrid"):
+        for i in range(QUERIES):
+            for method, twin in twins.items():
+                t = time.perf_counter()
+                if step == "lexical":
+                    twin.concept_search(concepts[i], 30)  # type: ignore[attr-defined]
+                else:
+                    hybrid(twin, vectors[i], concepts[i])
+                times.setdefault(f"{method}_{step}", []).append((time.perf_counter() - t) * 1000)
     out: dict = {}
-    for method in METHODS:
-        twin = _variant(store, pg_lexical_method=method)
-        for step, run in (
-            ("lexical", lambda i, t=twin: t.concept_search(concepts[i], 30)),  # type: ignore[attr-defined]
-            ("hybrid", lambda i, t=twin: hybrid(t, vectors[i], concepts[i])),
-        ):
-            times = timings(run)
-            out[f"{method}_{step}_p50"] = float(np.percentile(times, 50))
-            out[f"{method}_{step}_p95"] = float(np.percentile(times, 95))
+    for name, values in times.items():
+        out[f"{name}_p50"] = float(np.percentile(values, 50))
+        out[f"{name}_p95"] = float(np.percentile(values, 95))
+    for method, twin in twins.items():
         shares = lexical_agreement(twin, concepts[:RECALL_QUERIES])
         out[f"{method}_agreement"], out[f"{method}_reached"] = shares
     return out
-
-
-def timings(search: object, runs: int = QUERIES) -> list[float]:
-    """ms of each of `runs` searches, one at a time."""
-    times = []
-    for i in range(runs):
-        t = time.perf_counter()
-        search(i)  # type: ignore[operator]
-        times.append((time.perf_counter() - t) * 1000)
-    return times
 
 
 HOT_RELATIONS = (
