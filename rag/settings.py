@@ -93,7 +93,8 @@ class IndexSettings(Section):
     pg_lexical_depth: int = Field(
         default=10_000,
         ge=1,
-        description="PostgreSQL store: postings read per query term, best impact first "
+        description="PostgreSQL store, pg_lexical_method 'depth' and searches within "
+        "documents: postings read per query term, best impact first "
         "(exact for terms in fewer passages; bounds a common word's cost at scale). At "
         "100,000 synthetic passages, agreement with every posting's BM25 top 30 was 0.71 / "
         "0.79 / 0.93 at depth 2,000 / 5,000 / 10,000 for 13 / 18 / 24 ms a query "
@@ -107,11 +108,13 @@ class IndexSettings(Section):
         "for commoner terms).",
     )
     pg_lexical_chunk: int = Field(
-        default=2_000,
+        default=10_000,
         ge=1,
         description="PostgreSQL store, 'maxscore': postings read per query term in the first "
-        "round (doubling per round for the lists still needed). Measured with "
-        "scripts/bench_store.py (docs/postgres.md).",
+        "round (four times more per round for the lists still needed). As "
+        "pg_lexical_depth: the first round reads what the bounded read read, so a term "
+        "rarer than this costs one round trip; on the synthetic benchmark every list is "
+        "read whole anyway, in 2 to 4 rounds (scripts/bench_store.py, docs/postgres.md).",
     )
     pool_size: int = Field(
         default=8, ge=1, description="Most connections one process opens to the PostgreSQL store."

@@ -209,7 +209,7 @@ def main() -> None:
     parser.add_argument("--passages", type=int, default=1_000_000)
     parser.add_argument("--keep", type=Path, default=None)
     parser.add_argument("--depth", type=int, default=10_000, help="the old read's depth")
-    parser.add_argument("--chunk", type=int, default=2_000, help="pg_lexical_chunk")
+    parser.add_argument("--chunk", type=int, default=10_000, help="pg_lexical_chunk")
     args = parser.parse_args()
     work = args.keep or Path(tempfile.mkdtemp(prefix="rag-bench-lexical-"))
     work.mkdir(parents=True, exist_ok=True)
