@@ -42,6 +42,10 @@ import numpy as np
 BM25_K1, BM25_B = 1.5, 0.75  # as index.pgstore (bm25s "lucene" defaults)
 _SLACK = 1e-6  # stored impacts are float4: a posting may weigh this much above its impact
 GROWTH = 4  # each round reads this many times more of a list than the one before
+# ...unless its block maxima fell less than this (the last read is this share of its best
+# or more): such a flat list gives no bound to stop on, so the next round reads the rest.
+FLAT = 0.9
+_ALL = 2**31 - 1
 # One passage resolved costs about as much as reading this many packed postings (100,000
 # synthetic passages, loaded machine: ~30 µs per passage looked up, under 1 µs a posting).
 RESOLVE_COST = 50
@@ -50,7 +54,7 @@ RESOLVE_COST = 50
 # `size` postings of them and whole runs of equal maxima (`floor`: the maximum of the
 # block that reaches `size`, or -inf when fewer remain: the list is then read to its end).
 ROUND_SQL = """
-select q.i, b.floor = '-infinity'::real, p.low, p.n, p.ids, p.tfs, p.dls,
+select q.i, b.floor = '-infinity'::real, p.low, p.high, p.n, p.ids, p.tfs, p.dls,
        coalesce(st.df, 0)::float8, m.passages::float8,
        m.tokens::float8 / greatest(m.passages, 1), m.avgdl_low,
        (select last_value from rag_passage_ids)
@@ -63,7 +67,8 @@ cross join lateral (select coalesce((select max_impact from (
     from rag_term_blocks where term = q.term and max_impact < q.last) x
     where total >= q.size limit 1), '-infinity'::real) as floor) b
 cross join lateral (
-    select min(max_impact) as low, sum(postings) as n, string_agg(ids, '') as ids,
+    select min(max_impact) as low, max(max_impact) as high, sum(postings) as n,
+           string_agg(ids, '') as ids,
            string_agg(tfs, '') as tfs, string_agg(dls, '') as dls
     from rag_term_blocks where term = q.term and max_impact < q.last
     and max_impact >= b.floor) p
@@ -118,6 +123,7 @@ class TermList:
     last: float = math.inf  # the last block maximum read
     size: int = 0  # postings to ask for next
     read: int = 0
+    top: float = 0.0  # the best block maximum
     exhausted: bool = False
 
     def remaining(self, rho: float) -> float:
@@ -168,21 +174,23 @@ def top_k(
         if wanted:
             _read_round(read, wanted, tally, parts)
         bounds = _concept_bounds(lists, tally.rho)
-        ids, lower, upper = _bounds(tally, bounds)
-        theta = _kth(lower, k)
-        uncertain = (upper >= theta) & (upper > lower) & ~tally.exact[ids]
-        open_ = ids[uncertain]
         unseen = sum(bounds.values())
+        lower, upper = _bounds(tally, bounds)  # dense, by passage id
+        theta = _kth(lower, k)
         if unseen >= theta and unseen > 0:
             wanted, shed = _essential(lists, bounds, theta)
             # the likeliest passages' exact scores raise θ, if they can raise it past the
             # sum that sheds one more list (the k-th best upper bound caps what θ becomes)
-            if len(open_) and _kth(upper, k) > shed:
-                _resolve(read, lists, tally, _best(open_, upper[uncertain], k))
+            if _kth(np.where(tally.seen, upper, 0.0), k) > shed:
+                open_ = _open(tally, lower, upper, theta)
+                if len(open_):
+                    _resolve(read, lists, tally, _best(open_, upper[open_], k))
             continue
+        open_ = _open(tally, lower, upper, theta)
         if not len(open_):
-            order = np.lexsort((ids, -lower))[:k]
-            return [(int(ids[i]), float(lower[i])) for i in order]
+            ids = np.flatnonzero(tally.seen & (lower >= theta) & (lower > 0))
+            order = np.lexsort((ids, -lower[ids]))[:k]
+            return [(int(ids[i]), float(lower[ids[i]])) for i in order]
         unread = sum(t.df - t.read for t in lists if not t.exhausted)
         if len(open_) * RESOLVE_COST <= unread or not unread:
             _resolve(read, lists, tally, open_)
@@ -191,13 +199,18 @@ def top_k(
             wanted = [t for t in lists if not t.exhausted]
 
 
+def _open(tally: Tally, lower: np.ndarray, upper: np.ndarray, theta: float) -> np.ndarray:
+    """Seen passages still uncertain (upper bound above the known score) that can reach θ."""
+    return np.flatnonzero(tally.seen & (upper >= theta) & (upper > lower) & ~tally.exact)
+
+
 def _statistics(rows: list[Any], lists: list[TermList]) -> Tally:
     """An empty tally from a first round's statistics columns, and each term's idf
     (bm25s "lucene": log(1 + (N − df + 0.5) / (df + 0.5)))."""
-    n, avgdl, low, top = rows[0][8], rows[0][9] or 1.0, rows[0][10], int(rows[0][11])
+    n, avgdl, low, top = rows[0][9], rows[0][10] or 1.0, rows[0][11], int(rows[0][12])
     for row in rows:
         t = lists[row[0]]
-        t.df = float(row[7])
+        t.df = float(row[8])
         t.idf = math.log(1 + (n - t.df + 0.5) / (t.df + 0.5)) if t.df > 0 else 0.0
     rho = float(low) / avgdl if low else 1.0
     size = top + 1
@@ -221,13 +234,15 @@ def _read_round(read: Reader, wanted: list[TermList], tally: Tally | None, parts
     ]
     rows = read(ROUND_SQL, params)
     tally = tally or _statistics(rows, wanted)
-    for i, exhausted, low, n, ids, tfs, dls, *_ in rows:
+    for i, exhausted, low, high, n, ids, tfs, dls, *_ in rows:
         t = wanted[i]
         t.exhausted = bool(exhausted) or low is None
         if low is not None:
+            t.top = t.top or float(high)
             t.last, t.read = float(low), t.read + int(n)
             tally.add(t, ids, tfs, dls)
-        t.size *= GROWTH
+        # a list whose blocks' maxima hardly fell has nothing to stop early on: the rest
+        t.size = _ALL if t.last >= FLAT * t.top else t.size * GROWTH
     return tally
 
 
@@ -238,22 +253,29 @@ def _concept_bounds(lists: list[TermList], rho: float) -> dict[int, float]:
     return bounds
 
 
-def _bounds(tally: Tally, bounds: dict[int, float]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(seen passage ids, their lower bounds, their upper bounds; exact ones: equal)."""
-    ids = np.flatnonzero(tally.seen)
-    lower, upper = np.zeros(len(ids)), np.zeros(len(ids))
+def _bounds(tally: Tally, bounds: dict[int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Every passage's lower and upper bound, by id (exact ones: equal; one never seen:
+    0 and the unseen bound)."""
+    lower, upper, part = np.zeros(tally.size), np.zeros(tally.size), np.empty(tally.size)
     for concept, bound in bounds.items():
-        known = tally.known[concept][ids] if concept in tally.known else np.zeros(len(ids))
+        known = tally.known.get(concept)
+        if known is None:
+            upper += bound
+            continue
         lower += known
-        upper += np.maximum(known, bound)
-    return ids, lower, np.where(tally.exact[ids], lower, upper)
+        upper += np.maximum(known, bound, out=part)
+    np.copyto(upper, lower, where=tally.exact)
+    return lower, upper
 
 
 def _kth(scores: np.ndarray, k: int) -> float:
-    """The k-th largest score (0 when fewer: then any positive score can enter)."""
+    """The k-th largest score (0 when fewer: then any positive score can enter); found
+    among the scores of at least half the best when there are k of them (cheaper)."""
     if len(scores) < k:
         return 0.0
-    return float(np.partition(scores, len(scores) - k)[len(scores) - k])
+    high = scores[scores >= scores.max() / 2]
+    pool = high if len(high) >= k else scores
+    return float(np.partition(pool, len(pool) - k)[len(pool) - k])
 
 
 def _essential(

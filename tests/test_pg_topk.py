@@ -118,7 +118,7 @@ def test_reads_less_than_every_posting(random_store: PgStore) -> None:
 
     def counting(sql: str, params: list[dict[str, Any]]) -> list[Any]:
         rows = random_store._read_sets(sql, params)
-        read.extend(int(r[3]) for r in rows if len(r) == 12 and r[3])  # a round's postings
+        read.extend(int(r[4]) for r in rows if len(r) == 13 and r[4])  # a round's postings
         return rows
 
     fast._read_sets = counting  # type: ignore[method-assign]
