@@ -8,7 +8,8 @@ Tables (all prefixed `rag_`):
 
 - `rag_meta`: one row: the manifest (model, dimension, chunking, format version), a
   `generation` bumped by every committed write (workers compare it to notice changes),
-  and the passage and token totals BM25 needs.
+  and the passage and token totals BM25 needs (and `avgdl_low`, the smallest average
+  passage length a stored impact was computed with).
 - `rag_documents`: one row per document (hash, name, source, passage count, and its
   metadata as JSON: title, kind, date, sender, signatories, dossier, edited — null for
   a document stored before schema 3, described from its passages when read), in the
@@ -19,6 +20,8 @@ Tables (all prefixed `rag_`):
   frequency, passage length, impact), and document frequencies, kept in step in each
   write. `impact` is the posting's BM25 term-frequency part at the time it was written;
   postings are indexed by it, best first.
+- `rag_term_blocks`: the same postings packed per (document, term) for reading a
+  term's postings in few rows, best block (highest impact) first.
 - `rag_doc_terms` + `rag_term_vectors`: each document's vocabulary with counts, and the
   embedding of every vocabulary word (for cross-lingual concept alignment).
 """
@@ -29,7 +32,7 @@ from typing import Any
 
 from rag.errors import IndexMismatchError
 
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 _LOCK_KEY = 0x7261675F7067  # "rag_pg": one advisory lock for migrations
 
 MIGRATIONS: dict[int, str] = {
@@ -92,6 +95,37 @@ MIGRATIONS: dict[int, str] = {
     # 3: document metadata (index.metadata); rows stored before it stay null until rewritten.
     3: """
     alter table rag_documents add column meta jsonb;
+    """,
+    # 4: lexical search that stops early (index.pg_topk): each term's postings also packed
+    # per document as one block row (passage ids ascending, with the block's best impact),
+    # read best block first; and the smallest average passage length a stored impact was
+    # computed with, which bounds an unread posting's weight today. Before it, documents
+    # were written with the average of those then stored: the smallest document average
+    # is the start.
+    4: """
+    alter table rag_meta add column avgdl_low float8;
+    update rag_meta set avgdl_low = (select min(mean) from (select avg(n_tokens) as mean
+        from rag_passages group by doc_id) d);
+    create table rag_term_blocks (
+        doc_id text not null references rag_documents on delete cascade,
+        term text not null,
+        postings int not null,
+        max_impact real not null,
+        ids bytea not null,
+        tfs bytea not null,
+        dls bytea not null,
+        primary key (doc_id, term)
+    );
+    alter table rag_term_blocks alter column ids set storage external,
+        alter column tfs set storage external, alter column dls set storage external;
+    insert into rag_term_blocks
+    select s.doc_id, p.term, count(*), max(p.impact),
+           string_agg(int8send(p.passage_id), '' order by p.passage_id),
+           string_agg(int4send(p.tf), '' order by p.passage_id),
+           string_agg(int4send(p.dl), '' order by p.passage_id)
+    from rag_postings p join rag_passages s on s.id = p.passage_id group by s.doc_id, p.term;
+    create index rag_term_blocks_impact on rag_term_blocks (term, max_impact desc)
+        include (postings);
     """,
 }
 

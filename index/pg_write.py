@@ -26,6 +26,7 @@ from index.build import PassageEncoder, Progress
 from index.chunk import chunk_document
 from index.clean import clean_document, corpus_vocabulary
 from index.metadata import FIELDS, describe
+from index.pg_topk import write_blocks
 from index.pgstore import (
     BM25_B,
     BM25_K1,
@@ -102,7 +103,8 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
                     raise
                 conn.execute(
                     "drop index if exists rag_passages_hnsw; truncate rag_meta, rag_documents, "
-                    "rag_passages, rag_postings, rag_term_stats, rag_doc_terms, rag_term_vectors"
+                    "rag_passages, rag_postings, rag_term_stats, rag_doc_terms, rag_term_vectors, "
+                    "rag_term_blocks"
                 )
                 row = None
         if row is None:
@@ -269,10 +271,14 @@ def write_document(
                     for term, tf in counts.items():
                         copy.write_row((term, pid, tf, length, tf / (tf + norm)))
                         df[term] = df.get(term, 0) + 1
-            with cur.copy("copy rag_doc_terms (doc_id, term, count) from stdin") as copy:
-                for term, count in content_word_counts([c.text for c in chunks]).items():
-                    copy.write_row((raw.doc_id, term, count))
-        _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens)
+        write_blocks(conn, raw.doc_id, ids)
+        with (
+            conn.cursor() as cur,
+            cur.copy("copy rag_doc_terms (doc_id, term, count) from stdin") as copy,
+        ):
+            for term, count in content_word_counts([c.text for c in chunks]).items():
+                copy.write_row((raw.doc_id, term, count))
+        _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens, avgdl)
 
 
 def set_document_metadata(pool: Any, entry: DocumentEntry) -> None:
@@ -310,12 +316,16 @@ def _delete_passages(conn: Any, doc_id: str) -> tuple[int, int, dict[str, int]]:
             df[term] = df.get(term, 0) - 1
     conn.execute("delete from rag_passages where doc_id = %s", (doc_id,))
     conn.execute("delete from rag_doc_terms where doc_id = %s", (doc_id,))
+    conn.execute("delete from rag_term_blocks where doc_id = %s", (doc_id,))
     return len(ids), sum(r[1] for r in old), df
 
 
-def _add_stats(conn: Any, df: dict[str, int], passages: int, tokens: int) -> None:
+def _add_stats(
+    conn: Any, df: dict[str, int], passages: int, tokens: int, avgdl: float | None = None
+) -> None:
     """Apply document-frequency and total changes, then bump the generation (last, so
-    the one shared row is locked only until commit)."""
+    the one shared row is locked only until commit); `avgdl`: the average length the
+    new postings' impacts were computed with (kept if the smallest yet)."""
     changed = sorted(t for t, d in df.items() if d)
     if changed:
         conn.execute(
@@ -325,8 +335,8 @@ def _add_stats(conn: Any, df: dict[str, int], passages: int, tokens: int) -> Non
         )
     conn.execute(
         "update rag_meta set generation = generation + 1, passages = passages + %s, "
-        "tokens = tokens + %s",
-        (passages, tokens),
+        "tokens = tokens + %s, avgdl_low = least(avgdl_low, %s)",
+        (passages, tokens, avgdl),
     )
 
 

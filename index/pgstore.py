@@ -29,6 +29,7 @@ import numpy as np
 
 from index.metadata import described
 from index.pg_schema import migrate
+from index.pg_topk import top_k
 from index.store import (
     FORMAT_VERSION,
     DocumentEntry,
@@ -374,8 +375,11 @@ class PgStore:
     ) -> list[tuple[int, float]]:
         """BM25 over groups of interchangeable words: a passage scores its best word's
         score per concept, summed over concepts (as `LexicalIndex.concept_search`).
-        Each term contributes its `pg_lexical_depth` highest-impact postings (all of
-        them for any term rarer than that), scored exactly."""
+        With `pg_lexical_method` "maxscore" (unscoped): exhaustive BM25's top `k`,
+        reading postings only until nothing unread can enter it (`index.pg_topk`).
+        Otherwise (and within `documents`) each term contributes its `pg_lexical_depth`
+        highest-impact postings (all of them for any term rarer than that), scored
+        exactly."""
         numbers: list[int] = []
         terms: list[str] = []
         for n, concept in enumerate(concepts):
@@ -385,9 +389,13 @@ class PgStore:
                 terms.append(token)
         if not terms or not self.ids:
             return []
+        parts = min(self.index_settings.pg_lexical_connections, len(terms))
+        if documents is None and self.index_settings.pg_lexical_method == "maxscore":
+            first = self.index_settings.pg_lexical_chunk
+            found = top_k(self._read_sets, numbers, terms, k, first=first, parts=parts)
+            return [(p, s) for p, s in self._positions(found) if s > 0]
         sql = _POSTINGS_SQL.replace("{scope}", "" if documents is None else _SCOPE_SQL)
         shared = {"depth": self.index_settings.pg_lexical_depth, "documents": list(documents or ())}
-        parts = min(self.index_settings.pg_lexical_connections, len(terms))
 
         def read(part: int) -> list[Any]:
             group = {"concepts": numbers[part::parts], "terms": terms[part::parts], **shared}
@@ -397,6 +405,17 @@ class PgStore:
         others = [_READERS.submit(read, part) for part in range(1, parts)]
         rows = read(0) + [row for other in others for row in other.result()]
         return [(p, s) for p, s in self._positions(bm25_top(rows, k)) if s > 0]
+
+    def _read_sets(self, sql: str, params: list[dict[str, Any]]) -> list[Any]:
+        """`sql` run once per parameter set, each on its own pooled connection at once;
+        all rows."""
+
+        def one(values: dict[str, Any]) -> list[Any]:
+            with connection(self.pool) as conn:
+                return conn.execute(sql, values).fetchall()
+
+        others = [_READERS.submit(one, values) for values in params[1:]]
+        return one(params[0]) + [row for other in others for row in other.result()]
 
     def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
         """The scope `documents` as an in-memory index of its own (`scope_view`)."""

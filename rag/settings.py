@@ -93,11 +93,28 @@ class IndexSettings(Section):
     pg_lexical_depth: int = Field(
         default=10_000,
         ge=1,
-        description="PostgreSQL store: postings read per query term, best impact first "
+        description="PostgreSQL store, pg_lexical_method 'depth' and searches within "
+        "documents: postings read per query term, best impact first "
         "(exact for terms in fewer passages; bounds a common word's cost at scale). At "
         "100,000 synthetic passages, agreement with every posting's BM25 top 30 was 0.71 / "
         "0.79 / 0.93 at depth 2,000 / 5,000 / 10,000 for 13 / 18 / 24 ms a query "
         "(scripts/bench_store.py reports it at each size).",
+    )
+    pg_lexical_method: Literal["maxscore", "depth"] = Field(
+        default="maxscore",
+        description="PostgreSQL store: 'maxscore' returns exhaustive BM25's top k, reading "
+        "impact-ordered postings only until no unread one can change it (index.pg_topk); "
+        "'depth' reads each term's best pg_lexical_depth postings (bounded, approximate "
+        "for commoner terms).",
+    )
+    pg_lexical_chunk: int = Field(
+        default=10_000,
+        ge=1,
+        description="PostgreSQL store, 'maxscore': postings read per query term in the first "
+        "round (four times more per round for the lists still needed). As "
+        "pg_lexical_depth: the first round reads what the bounded read read, so a term "
+        "rarer than this costs one round trip; on the synthetic benchmark every list is "
+        "read whole anyway, in 2 to 4 rounds (scripts/bench_store.py, docs/postgres.md).",
     )
     pool_size: int = Field(
         default=8, ge=1, description="Most connections one process opens to the PostgreSQL store."

@@ -50,6 +50,7 @@ QUERIES = 200
 RECALL_QUERIES = 50
 CONCURRENCY = (1, 8, 32)
 DEPTHS = (2_000, 10**9)  # pg_lexical_depth besides the default: shallower, and every posting
+METHODS = ("depth", "maxscore")  # pg_lexical_method: the old bounded read, exact early stop
 DEEP_RUNS = 20  # queries timed per deeper depth above 100,000 passages (every posting is slow)
 SERVER_SETTINGS = {  # the benchmark server's, as a deployment would set them (not pgserver's)
     "shared_buffers": "4GB",  # PostgreSQL's "25% of RAM" guidance, less room for the app
@@ -238,8 +239,9 @@ def query_store(kind: str, n: int, where: str) -> dict:
     result["dense_p50"] = p50(lambda i: store.dense_search(vectors[i], 30))  # type: ignore[attr-defined]
     result["lexical_p50"] = p50(lambda i: store.concept_search(concepts[i], 30))  # type: ignore[attr-defined]
     if kind == "postgres":
+        result.update(compare_methods(store, vectors, concepts))
         for depth in DEPTHS:
-            deep = _variant(store, pg_lexical_depth=depth)
+            deep = _variant(store, pg_lexical_method="depth", pg_lexical_depth=depth)
             result[f"lexical_p50_{depth}"] = p50(
                 lambda i, d=deep: d.concept_search(concepts[i], 30),
                 runs=DEEP_RUNS if n > 100_000 else 100,
@@ -254,7 +256,40 @@ def query_store(kind: str, n: int, where: str) -> dict:
     return result
 
 
-HOT_RELATIONS = ("rag_postings_impact", "rag_passages_hnsw", "rag_passages", "rag_passages_pkey")
+def compare_methods(store: object, vectors: np.ndarray, concepts: list) -> dict:
+    """The old bounded read (pg_lexical_method "depth", default depth) against early-
+    terminating exact BM25 ("maxscore") in the same process: p50/p95 of the lexical step
+    and of the whole hybrid query, one at a time, the methods alternating query by query
+    (so a busy machine slows both alike), and top-30 agreement (plain, tie-aware)."""
+    twins = {method: _variant(store, pg_lexical_method=method) for method in METHODS}
+    times: dict[str, list[float]] = {}
+    for step in ("lexical", "hybrid"):
+        for i in range(QUERIES):
+            for method, twin in twins.items():
+                t = time.perf_counter()
+                if step == "lexical":
+                    twin.concept_search(concepts[i], 30)  # type: ignore[attr-defined]
+                else:
+                    hybrid(twin, vectors[i], concepts[i])
+                times.setdefault(f"{method}_{step}", []).append((time.perf_counter() - t) * 1000)
+    out: dict = {}
+    for name, values in times.items():
+        out[f"{name}_p50"] = float(np.percentile(values, 50))
+        out[f"{name}_p95"] = float(np.percentile(values, 95))
+    for method, twin in twins.items():
+        shares = lexical_agreement(twin, concepts[:RECALL_QUERIES])
+        out[f"{method}_agreement"], out[f"{method}_reached"] = shares
+    return out
+
+
+HOT_RELATIONS = (
+    "rag_postings_impact",
+    "rag_passages_hnsw",
+    "rag_passages",
+    "rag_passages_pkey",
+    "rag_term_blocks",
+    "rag_term_blocks_impact",
+)
 
 
 def prewarm(url: str) -> int:
@@ -267,16 +302,20 @@ def prewarm(url: str) -> int:
     with psycopg.connect(url) as conn:
         data = Path(conn.execute("show data_directory").fetchone()[0])  # type: ignore[index]
         for relation in HOT_RELATIONS:
-            row = conn.execute("select pg_relation_filepath(to_regclass(%s))", (relation,))
-            path = row.fetchone()[0]  # type: ignore[index]
-            if path is None:
-                continue
-            first = data / path  # then its 1 GB segments: first.1, first.2, ...
-            more = first.parent.glob(f"{first.name}.[0-9]*")
-            for segment in [first, *sorted(more, key=lambda p: int(p.suffix[1:]))]:
-                with segment.open("rb") as file:
-                    while chunk := file.read(1 << 24):
-                        total += len(chunk)
+            row = conn.execute(  # the relation, and its TOAST table (packed blocks)
+                "select pg_relation_filepath(c.oid), pg_relation_filepath(nullif("
+                "c.reltoastrelid, 0)) from pg_class c where c.oid = to_regclass(%s)",
+                (relation,),
+            ).fetchone()
+            for path in row or ():
+                if path is None:
+                    continue
+                first = data / path  # then its 1 GB segments: first.1, first.2, ...
+                more = first.parent.glob(f"{first.name}.[0-9]*")
+                for segment in [first, *sorted(more, key=lambda p: int(p.suffix[1:]))]:
+                    with segment.open("rb") as file:
+                        while chunk := file.read(1 << 24):
+                            total += len(chunk)
     return total
 
 
@@ -310,7 +349,7 @@ def lexical_agreement(store: object, concepts: list[list[list[str]]]) -> tuple[f
     store's top 30 whose exhaustive score reaches the exhaustive 30th score). Synthetic
     passages repeat windows of the letter, so many tie: the second share does not count
     a tied passage returned in place of another as a miss."""
-    full = _variant(store, pg_lexical_depth=10**9)
+    full = _variant(store, pg_lexical_method="depth", pg_lexical_depth=10**9)
     shares, reached = [], []
     for concept in concepts:
         got = store.concept_search(concept, 30)  # type: ignore[attr-defined]
@@ -390,6 +429,7 @@ def run(sizes: list[int], keep: Path | None = None) -> None:
         server.cleanup()
     print_table(rows)
     print_parts(rows)
+    print_methods(rows)
 
 
 def tuned_server(pgdata: Path, delete: bool = True) -> Any:
@@ -467,6 +507,25 @@ def print_parts(rows: list[dict]) -> None:
                 if f"reached_{depth}" in r:
                     agreement += f" ({r[f'reached_{depth}']:.3f})"
         print(f"| {r['n']:,} | {r['store']} | {r['dense_p50']:.1f} | {lexical} | {agreement} |")
+
+
+def print_methods(rows: list[dict]) -> None:
+    """Old bounded lexical read against exact early-terminating BM25, same run."""
+    print()
+    print(
+        "| passages | pg_lexical_method | lexical p50 / p95 ms | hybrid p50 / p95 ms | "
+        "BM25 top-30 agreement (tie-aware) |"
+    )
+    print("|---:|---|---:|---:|---:|")
+    for r in rows:
+        for method in METHODS if r["store"] == "postgres" else ():
+            cells = [f"{r['n']:,}", method]
+            cells += [
+                f"{r[f'{method}_{s}_p50']:.1f} / {r[f'{method}_{s}_p95']:.1f}"
+                for s in ("lexical", "hybrid")
+            ]
+            cells.append(f"{r[f'{method}_agreement']:.3f} ({r[f'{method}_reached']:.3f})")
+            print("| " + " | ".join(cells) + " |")
 
 
 def main() -> None:

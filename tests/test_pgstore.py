@@ -136,7 +136,9 @@ def test_lexical_depth_scores_each_terms_best_postings_exactly(store) -> None:
     passages it returns keep their exact BM25 scores."""
     concepts = [["europese"], ["veiligheid"]]  # two words in many of the letter's passages
     full = dict(store.concept_search(concepts, 1000))
-    shallow_settings = store.index_settings.model_copy(update={"pg_lexical_depth": 2})
+    shallow_settings = store.index_settings.model_copy(
+        update={"pg_lexical_method": "depth", "pg_lexical_depth": 2}
+    )
     shallow = PgStore(store.url, store.pool, shallow_settings).concept_search(concepts, 1000)
     assert len(full) > 4 >= len(shallow) > 0  # at most two postings of each term
     for position, score in shallow:
