@@ -127,13 +127,14 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
     return dict(rows)
 
 
-Prepared = tuple[RawDocument, list[Chunk], np.ndarray]
+Prepared = tuple[RawDocument, list[Chunk], np.ndarray, dict[str, int]]
 
 
 def _embed_document(
     raw: RawDocument, settings: Settings, embedder: PassageEncoder, vocabulary: Any, pool: Any
 ) -> Prepared:
-    """One document chunked, its passages' vectors (stored or new) and its new words'."""
+    """One document chunked, its passages' vectors (stored or new), its vocabulary with
+    counts, and its new words' vectors (stored)."""
     chunks = chunk_document(clean_document(raw, vocabulary), settings.chunking)
     if not chunks:
         raise InputError(
@@ -141,8 +142,9 @@ def _embed_document(
             "Add text to it, or index other files."
         )
     vectors = _vectors(pool, embedder, chunks)
-    _store_term_vectors(pool, embedder, [c.text for c in chunks])
-    return raw, chunks, vectors
+    counts = content_word_counts([c.text for c in chunks])  # the document's vocabulary
+    _store_term_vectors(pool, embedder, counts)
+    return raw, chunks, vectors, counts
 
 
 def _reserve_places(pool: Any, todo: Sequence[RawDocument]) -> list[int]:
@@ -168,8 +170,8 @@ def _add_document(
     pool: Any,
 ) -> int:
     """Chunk, embed and write one document; its passage count."""
-    raw, chunks, vectors = _embed_document(raw, settings, embedder, vocabulary, pool)
-    write_document(pool, raw, chunks, vectors, place=place)
+    raw, chunks, vectors, counts = _embed_document(raw, settings, embedder, vocabulary, pool)
+    write_document(pool, raw, chunks, vectors, place=place, counts=counts)
     return len(chunks)
 
 
@@ -246,9 +248,9 @@ def _vectors(pool: Any, embedder: PassageEncoder, chunks: list[Chunk]) -> np.nda
     return vectors
 
 
-def _store_term_vectors(pool: Any, embedder: PassageEncoder, texts: Sequence[str]) -> None:
+def _store_term_vectors(pool: Any, embedder: PassageEncoder, counts: dict[str, int]) -> None:
     """Embed the vocabulary words the store has no vector for yet."""
-    terms = sorted(content_word_counts(texts))
+    terms = sorted(counts)
     with connection(pool) as conn:
         rows = conn.execute(
             "select term from rag_term_vectors where term = any(%s)", (terms,)
@@ -259,7 +261,7 @@ def _store_term_vectors(pool: Any, embedder: PassageEncoder, texts: Sequence[str
     vectors = embedder.encode_passages(new)
     with connection(pool) as conn, conn.cursor() as cur:
         cur.executemany(
-            "insert into rag_term_vectors values (%s, %s) on conflict do nothing",
+            "insert into rag_term_vectors values (%s, %b) on conflict do nothing",  # %b: binary
             list(zip(new, np.asarray(vectors, dtype=np.float32), strict=True)),
         )
 
@@ -271,9 +273,13 @@ def write_document(
     vectors: np.ndarray,
     *,
     place: int | None = None,
+    counts: dict[str, int] | None = None,
 ) -> None:
     """Replace one document's passages, postings and vocabulary in one transaction
-    (a new document goes at `place` in the index's order, or last)."""
+    (a new document goes at `place` in the index's order, or last; `counts`: its
+    vocabulary, if already counted)."""
+    if counts is None:
+        counts = content_word_counts([c.text for c in chunks])
     tokens = [Counter(passage_terms(c.search_text)) for c in chunks]
     lengths = [max(sum(t.values()), 1) for t in tokens]
     meta = {**describe(raw.text, raw.name), "described": True}
@@ -315,10 +321,7 @@ def write_document(
         _copy_rows(
             conn,
             "rag_doc_terms (doc_id, term, count)",
-            (
-                f"{_text(raw.doc_id)}\t{_text(term)}\t{count}\n"
-                for term, count in content_word_counts([c.text for c in chunks]).items()
-            ),
+            (f"{_text(raw.doc_id)}\t{_text(term)}\t{count}\n" for term, count in counts.items()),
         )
         _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens)
 
