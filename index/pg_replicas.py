@@ -49,6 +49,7 @@ class Replica:
         self.configure = configure
         self.pool: Any = None
         self.replayed = 0
+        self.gave_up_at = -1  # the floor it last failed to reach in time: not waited for again
         self.down_since: float | None = None
         self.probing = False
         self.reads = 0
@@ -143,17 +144,21 @@ class ReadRouter:
         return None
 
     def _caught_up(self, replica: Replica, conn: Any) -> bool:
-        """Has `replica` replayed up to the floor? Waits up to `replica_wait_s`."""
+        """Has `replica` replayed up to the floor? Waits up to `replica_wait_s`, once per
+        floor: a replica that missed it is asked again without waiting (one query), so a
+        lagging replica costs each later read a round trip, not the wait."""
         floor = self.floor
         if replica.replayed >= floor:
             return True
-        deadline = time.monotonic() + self.settings.replica_wait_s
+        wait = 0.0 if replica.gave_up_at == floor else self.settings.replica_wait_s
+        deadline = time.monotonic() + wait
         while True:
             row = conn.execute("select pg_last_wal_replay_lsn()::text").fetchone()
             replica.replayed = lsn_number(row[0]) if row and row[0] else 0
             if replica.replayed >= floor:
                 return True
             if time.monotonic() >= deadline:
+                replica.gave_up_at = floor
                 return False
             time.sleep(_POLL_S)
 
