@@ -110,10 +110,11 @@ class ReadRouter:
     def run(self, work: Callable[[Any], T], on_primary: Callable[[Callable[[Any], T]], T]) -> T:
         """`work(conn)` on a caught-up live replica, or `on_primary(work)` if none is."""
         tried: set[int] = set()
-        while (replica := self._pick(tried)) is not None:
+        while (picked := self._pick(tried)) is not None:
+            replica, pool = picked
             tried.add(id(replica))
             try:
-                with replica.pool.connection() as conn:
+                with pool.connection() as conn:
                     if not self._caught_up(replica, conn):
                         continue
                     result = work(conn)
@@ -131,8 +132,9 @@ class ReadRouter:
             self.primary_reads += 1
         return on_primary(work)
 
-    def _pick(self, tried: set[int]) -> Replica | None:
-        """The next live replica not yet tried for this read (round robin)."""
+    def _pick(self, tried: set[int]) -> tuple[Replica, Any] | None:
+        """The next live replica not yet tried for this read (round robin), with its
+        pool (taken under the lock: another thread may drop it meanwhile)."""
         with self._lock:
             self._revive_due()
             count = len(self.replicas)
@@ -140,7 +142,7 @@ class ReadRouter:
                 replica = self.replicas[(self._next + step) % count]
                 if replica.pool is not None and id(replica) not in tried:
                     self._next = (self._next + step + 1) % count
-                    return replica
+                    return replica, replica.pool
         return None
 
     def _caught_up(self, replica: Replica, conn: Any) -> bool:
@@ -216,9 +218,9 @@ def _verdict(exc: BaseException) -> str:
     it), 'elsewhere' (it cancelled the query, e.g. a conflict with replay: read it
     elsewhere) or 'raise' (a bad query: the primary would fail it too)."""
     import psycopg
-    from psycopg_pool import PoolTimeout
+    from psycopg_pool import PoolClosed, PoolTimeout
 
-    if isinstance(exc, PoolTimeout):
+    if isinstance(exc, (PoolTimeout, PoolClosed)):
         return "lost"
     if not isinstance(exc, psycopg.OperationalError):
         return "raise"
