@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
+import subprocess
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import psycopg
 import pytest
@@ -22,7 +25,7 @@ from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
 from rag.types import RawDocument
 from tests.pg_replica import ReplicaPair, replica_pair
-from tests.test_store import ARCTIC
+from tests.test_store import ARCTIC, RAG
 
 pytestmark = pytest.mark.slow
 
@@ -118,6 +121,25 @@ def test_a_worker_reads_its_own_write_while_the_replica_lags(pair, store, defaul
     hits = written.concept_search(CONCEPTS, 3)  # caught up: the replica serves it again
     assert hits and {written.chunks[p].doc_id for p, _ in hits} == {"arctic-note"}
     assert router.replicas[0].reads > reads
+
+
+def test_rag_ask_searches_the_replica_given_by_flag(pair) -> None:
+    """The CLI's --replica reaches the store: `rag ask`'s searches run on the replica."""
+    logged = pair.replica_log.read_text(errors="replace").count("rag_postings")
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
+    asked = subprocess.run(
+        [str(RAG), "--index", pair.url("primary", "rag"), "--replica",
+         pair.url("replica", "rag"), "ask", "Hoeveel moeten NAVO-landen aan defensie besteden?"],
+        capture_output=True, text=True, env=env, timeout=300,
+    )  # fmt: skip
+    assert asked.returncode == 0, asked.stderr[-2000:]
+    assert pair.replica_log.read_text(errors="replace").count("rag_postings") > logged
+    bad = subprocess.run(
+        [str(RAG), "--replica", pair.url("replica", "rag"), "ask", "x"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert bad.returncode == 1 and "--replica needs the PostgreSQL store" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_a_dead_replica_is_dropped_and_searches_go_on(pair, store, default_embedder, caplog):
