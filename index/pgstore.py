@@ -12,7 +12,9 @@ alignment; passage vectors are fetched per query for MMR only.
 
 A snapshot is read in one repeatable-read transaction, so it never holds half a
 document. Every write bumps `rag_meta.generation`; `reload_if_changed()` notices that
-with one cheap query, which is how a worker sees documents another worker added.
+with one cheap query, which is how a worker sees documents another worker added. With
+`index.replicas`, searches read from streaming replicas that have this snapshot
+(`index.pg_replicas`); snapshots and writes stay on the primary.
 """
 
 from __future__ import annotations
