@@ -16,8 +16,9 @@ from __future__ import annotations
 import json
 import multiprocessing
 from collections import Counter, deque
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -55,11 +56,13 @@ def ingest(
     progress: Progress | None = None,
     pool: Any = None,
     jobs: int = 1,
+    worker_encoder: Callable[[], PassageEncoder] | None = None,
 ) -> PgStore:
     """Make the store hold `documents` (plus, with `keep`, the ones it had, less
     `remove`); documents stored with the same content hash are not touched. With
-    `jobs` > 1, documents are chunked and embedded in that many processes while this
-    one writes each finished document."""
+    `jobs` > 1, that many processes each chunk, embed and write whole documents (each
+    in its own transaction), with the encoder `worker_encoder()` makes (default: the
+    settings' embedder); documents keep their order in the index."""
     report = progress or (lambda stage, done, total: None)
     url = settings.index.store
     pool = pool or connect_pool(url, settings.index.pool_size)
@@ -76,12 +79,16 @@ def ingest(
     todo = [doc for doc in documents if stored.get(doc.doc_id) != doc.content_hash]
     vocabulary = corpus_vocabulary(doc.text for doc in documents)
     report("documents", 0, len(todo))
+    places = _reserve_places(pool, todo)
     if jobs > 1 and len(todo) > 1:
-        prepared = _in_processes(todo, settings, vocabulary, jobs)
+        make = worker_encoder or partial(_settings_embedder, settings)
+        written = _in_processes(todo, places, settings, vocabulary, jobs, make)
     else:
-        prepared = (_embed_document(raw, settings, embedder, vocabulary, pool) for raw in todo)
-    for n, (raw, chunks, vectors) in enumerate(prepared, start=1):
-        write_document(pool, raw, chunks, vectors)
+        written = (
+            _add_document(raw, place, settings, embedder, vocabulary, pool)
+            for raw, place in zip(todo, places, strict=True)
+        )
+    for n, _ in enumerate(written, start=1):
         report("documents", n, len(todo))
     ensure_hnsw(pool, settings)
     return PgStore(url, pool, settings.index)
@@ -122,13 +129,14 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
     return dict(rows)
 
 
-Prepared = tuple[RawDocument, list[Chunk], np.ndarray]
+Prepared = tuple[RawDocument, list[Chunk], np.ndarray, dict[str, int]]
 
 
 def _embed_document(
     raw: RawDocument, settings: Settings, embedder: PassageEncoder, vocabulary: Any, pool: Any
 ) -> Prepared:
-    """One document chunked, its passages' vectors (stored or new) and its new words'."""
+    """One document chunked, its passages' vectors (stored or new), its vocabulary with
+    counts, and its new words' vectors (stored)."""
     chunks = chunk_document(clean_document(raw, vocabulary), settings.chunking)
     if not chunks:
         raise InputError(
@@ -136,22 +144,60 @@ def _embed_document(
             "Add text to it, or index other files."
         )
     vectors = _vectors(pool, embedder, chunks)
-    _store_term_vectors(pool, embedder, [c.text for c in chunks])
-    return raw, chunks, vectors
+    counts = content_word_counts([c.text for c in chunks])  # the document's vocabulary
+    _store_term_vectors(pool, embedder, counts)
+    return raw, chunks, vectors, counts
+
+
+def _reserve_places(pool: Any, todo: Sequence[RawDocument]) -> list[int]:
+    """The documents' places in the index's order (rag_documents.seq), taken in input
+    order before any is written, so parallel writers keep that order."""
+    if not todo:
+        return []
+    with connection(pool) as conn:
+        rows = conn.execute(
+            "select nextval(pg_get_serial_sequence('rag_documents', 'seq')) "
+            "from generate_series(1, %s)",
+            (len(todo),),
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
+def _add_document(
+    raw: RawDocument,
+    place: int,
+    settings: Settings,
+    embedder: PassageEncoder,
+    vocabulary: Any,
+    pool: Any,
+) -> int:
+    """Chunk, embed and write one document; its passage count."""
+    raw, chunks, vectors, counts = _embed_document(raw, settings, embedder, vocabulary, pool)
+    write_document(pool, raw, chunks, vectors, place=place, counts=counts)
+    return len(chunks)
 
 
 def _in_processes(
-    todo: Sequence[RawDocument], settings: Settings, vocabulary: Any, jobs: int
-) -> Iterator[Prepared]:
-    """`_embed_document` in `jobs` processes (each loads the embedder once), yielding in
-    order with at most 2 x jobs documents in flight, so memory stays bounded."""
+    todo: Sequence[RawDocument],
+    places: Sequence[int],
+    settings: Settings,
+    vocabulary: Any,
+    jobs: int,
+    make_encoder: Callable[[], PassageEncoder],
+) -> Iterator[int]:
+    """`_add_document` in `jobs` processes (each loads the encoder once and writes with
+    its own connection), yielding each document's passage count in input order, with
+    at most 2 x jobs documents in flight, so memory stays bounded."""
     context = multiprocessing.get_context("spawn")  # no fork of a process running torch
     with ProcessPoolExecutor(
-        jobs, mp_context=context, initializer=_worker_start, initargs=(settings, vocabulary)
+        jobs,
+        mp_context=context,
+        initializer=_worker_start,
+        initargs=(settings, vocabulary, make_encoder),
     ) as executor:
-        pending: deque[Future[Prepared]] = deque()
-        for raw in todo:
-            pending.append(executor.submit(_worker_embed, raw))
+        pending: deque[Future[int]] = deque()
+        for raw, place in zip(todo, places, strict=True):
+            pending.append(executor.submit(_worker_add, raw, place))
             if len(pending) >= 2 * jobs:
                 yield pending.popleft().result()
         while pending:
@@ -161,20 +207,27 @@ def _in_processes(
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_start(settings: Settings, vocabulary: Any) -> None:
+def _settings_embedder(settings: Settings) -> PassageEncoder:
+    """The settings' embedder, in a worker process (imported there, not here)."""
     from rag.retrieval.embeddings import load_embedder
 
+    return load_embedder(settings.embedding)
+
+
+def _worker_start(
+    settings: Settings, vocabulary: Any, make_encoder: Callable[[], PassageEncoder]
+) -> None:
     _WORKER.update(
         settings=settings,
         vocabulary=vocabulary,
-        embedder=load_embedder(settings.embedding),
+        embedder=make_encoder(),
         pool=connect_pool(settings.index.store, 1),
     )
 
 
-def _worker_embed(raw: RawDocument) -> Prepared:
+def _worker_add(raw: RawDocument, place: int) -> int:
     w = _WORKER
-    return _embed_document(raw, w["settings"], w["embedder"], w["vocabulary"], w["pool"])
+    return _add_document(raw, place, w["settings"], w["embedder"], w["vocabulary"], w["pool"])
 
 
 def _vectors(pool: Any, embedder: PassageEncoder, chunks: list[Chunk]) -> np.ndarray:
@@ -197,9 +250,9 @@ def _vectors(pool: Any, embedder: PassageEncoder, chunks: list[Chunk]) -> np.nda
     return vectors
 
 
-def _store_term_vectors(pool: Any, embedder: PassageEncoder, texts: Sequence[str]) -> None:
+def _store_term_vectors(pool: Any, embedder: PassageEncoder, counts: dict[str, int]) -> None:
     """Embed the vocabulary words the store has no vector for yet."""
-    terms = sorted(content_word_counts(texts))
+    terms = sorted(counts)
     with connection(pool) as conn:
         rows = conn.execute(
             "select term from rag_term_vectors where term = any(%s)", (terms,)
@@ -210,15 +263,25 @@ def _store_term_vectors(pool: Any, embedder: PassageEncoder, texts: Sequence[str
     vectors = embedder.encode_passages(new)
     with connection(pool) as conn, conn.cursor() as cur:
         cur.executemany(
-            "insert into rag_term_vectors values (%s, %s) on conflict do nothing",
+            "insert into rag_term_vectors values (%s, %b) on conflict do nothing",  # %b: binary
             list(zip(new, np.asarray(vectors, dtype=np.float32), strict=True)),
         )
 
 
 def write_document(
-    pool: Any, raw: RawDocument, chunks: Sequence[Chunk], vectors: np.ndarray
+    pool: Any,
+    raw: RawDocument,
+    chunks: Sequence[Chunk],
+    vectors: np.ndarray,
+    *,
+    place: int | None = None,
+    counts: dict[str, int] | None = None,
 ) -> None:
-    """Replace one document's passages, postings and vocabulary in one transaction."""
+    """Replace one document's passages, postings and vocabulary in one transaction
+    (a new document goes at `place` in the index's order, or last; `counts`: its
+    vocabulary, if already counted)."""
+    if counts is None:
+        counts = content_word_counts([c.text for c in chunks])
     tokens = [Counter(passage_terms(c.search_text)) for c in chunks]
     lengths = [max(sum(t.values()), 1) for t in tokens]
     meta = {**describe(raw.text, raw.name), "described": True}
@@ -231,11 +294,20 @@ def write_document(
             edited = old[1].get("edited") or []  # an admin's edits of the same text stay
             meta.update({field: old[1][field] for field in edited}, edited=edited)
         conn.execute(
-            "insert into rag_documents (doc_id, name, source, content_hash, chunks, meta) "
-            "values (%s, %s, %s, %s, %s, %s::jsonb) on conflict (doc_id) do update set name = "
+            "insert into rag_documents (doc_id, name, source, content_hash, chunks, meta, seq) "
+            "values (%s, %s, %s, %s, %s, %s::jsonb, coalesce(%s, nextval(pg_get_serial_sequence("
+            "'rag_documents', 'seq')))) on conflict (doc_id) do update set name = "
             "excluded.name, source = excluded.source, content_hash = excluded.content_hash, "
             "chunks = excluded.chunks, meta = excluded.meta",
-            (raw.doc_id, raw.name, raw.source, raw.content_hash, len(chunks), json.dumps(meta)),
+            (
+                raw.doc_id,
+                raw.name,
+                raw.source,
+                raw.content_hash,
+                len(chunks),
+                json.dumps(meta),
+                place,
+            ),
         )
         old_passages, old_tokens, df = _delete_passages(conn, raw.doc_id)
         ids = [
@@ -246,39 +318,97 @@ def write_document(
         ]
         passages, total = conn.execute("select passages, tokens from rag_meta").fetchone()
         avgdl = (total - old_tokens + sum(lengths)) / max(passages - old_passages + len(chunks), 1)
-        with conn.cursor() as cur:
-            with cur.copy(
-                "copy rag_passages (id, doc_id, ord, chunk_id, chunk, n_tokens, embedding) "
-                "from stdin"
-            ) as copy:
-                for n, (pid, chunk) in enumerate(zip(ids, chunks, strict=True)):
-                    copy.write_row(
-                        (
-                            pid,
-                            raw.doc_id,
-                            n,
-                            chunk.chunk_id,
-                            chunk.model_dump_json(),
-                            lengths[n],
-                            np.asarray(vectors[n], dtype=np.float32),
-                        )
-                    )
-            with cur.copy(
-                "copy rag_postings (term, passage_id, tf, dl, impact) from stdin"
-            ) as copy:
-                for pid, counts, length in zip(ids, tokens, lengths, strict=True):
-                    norm = BM25_K1 * (1 - BM25_B + BM25_B * length / avgdl)
-                    for term, tf in counts.items():
-                        copy.write_row((term, pid, tf, length, tf / (tf + norm)))
-                        df[term] = df.get(term, 0) + 1
+        _copy_passages(conn, raw.doc_id, ids, chunks, lengths, vectors)
+        _copy_postings(conn, ids, tokens, lengths, avgdl, df)
         write_blocks(conn, raw.doc_id, ids)
-        with (
-            conn.cursor() as cur,
-            cur.copy("copy rag_doc_terms (doc_id, term, count) from stdin") as copy,
-        ):
-            for term, count in content_word_counts([c.text for c in chunks]).items():
-                copy.write_row((raw.doc_id, term, count))
+        _copy_rows(
+            conn,
+            "rag_doc_terms (doc_id, term, count)",
+            (f"{_text(raw.doc_id)}\t{_text(term)}\t{count}\n" for term, count in counts.items()),
+        )
         _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens, avgdl)
+
+
+COPY_BATCH = 50_000  # rows per COPY write: large enough to be cheap, bounded in memory
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _text(value: str) -> str:
+    """A value in COPY's text format (backslash, tab and line breaks escaped)."""
+    return value.translate(_COPY_ESCAPES)
+
+
+def _copy_rows(conn: Any, target: str, lines: Iterable[str]) -> None:
+    """COPY preformatted text lines into `target` ('table (columns)'), in batches: one
+    string per batch instead of one Python call per row and value."""
+    with conn.cursor() as cur, cur.copy(f"copy {target} from stdin") as copy:
+        batch: list[str] = []
+        for line in lines:
+            batch.append(line)
+            if len(batch) >= COPY_BATCH:
+                copy.write("".join(batch))
+                batch.clear()
+        if batch:
+            copy.write("".join(batch))
+
+
+def _copy_passages(
+    conn: Any,
+    doc_id: str,
+    ids: Sequence[int],
+    chunks: Sequence[Chunk],
+    lengths: Sequence[int],
+    vectors: np.ndarray,
+) -> None:
+    """COPY the passages in binary: a vector goes as 4 bytes a value, not as text (which
+    pgvector's text dumper formats float by float: a third of the write time)."""
+    from psycopg.types.json import Jsonb
+
+    rows = np.asarray(vectors, dtype=np.float32)
+    with (
+        conn.cursor() as cur,
+        cur.copy(
+            "copy rag_passages (id, doc_id, ord, chunk_id, chunk, n_tokens, embedding) "
+            "from stdin (format binary)"
+        ) as copy,
+    ):
+        copy.set_types(["int8", "text", "int4", "text", "jsonb", "int4", "vector"])
+        for n, (pid, chunk) in enumerate(zip(ids, chunks, strict=True)):
+            as_json = Jsonb(chunk.model_dump_json(), dumps=_as_is)
+            copy.write_row((pid, doc_id, n, chunk.chunk_id, as_json, lengths[n], rows[n]))
+
+
+def _as_is(text: Any) -> str:
+    return str(text)
+
+
+def _copy_postings(
+    conn: Any,
+    ids: Sequence[int],
+    tokens: Sequence[Counter[str]],
+    lengths: Sequence[int],
+    avgdl: float,
+    df: dict[str, int],
+) -> None:
+    """COPY one posting per (term, passage) with its BM25 impact; count each term's new
+    passages into `df`. A line is three ready pieces: the term, the passage id, and the
+    (tf, length, impact) tail, formatted once per distinct tf of the passage."""
+    escaped: dict[str, str] = {}
+    added: Counter[str] = Counter()
+
+    def lines() -> Iterator[str]:
+        for pid, counts, length in zip(ids, tokens, lengths, strict=True):
+            norm = BM25_K1 * (1 - BM25_B + BM25_B * length / avgdl)
+            tails = {tf: f"{tf}\t{length}\t{tf / (tf + norm)!r}\n" for tf in set(counts.values())}
+            middle = f"\t{pid}\t"
+            for term, tf in counts.items():
+                name = escaped.get(term) or escaped.setdefault(term, _text(term))
+                yield name + middle + tails[tf]
+            added.update(counts.keys())
+
+    _copy_rows(conn, "rag_postings (term, passage_id, tf, dl, impact)", lines())
+    for term, count in added.items():
+        df[term] = df.get(term, 0) + count
 
 
 def set_document_metadata(pool: Any, entry: DocumentEntry) -> None:

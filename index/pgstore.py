@@ -12,7 +12,9 @@ alignment; passage vectors are fetched per query for MMR only.
 
 A snapshot is read in one repeatable-read transaction, so it never holds half a
 document. Every write bumps `rag_meta.generation`; `reload_if_changed()` notices that
-with one cheap query, which is how a worker sees documents another worker added.
+with one cheap query, which is how a worker sees documents another worker added. With
+`index.replicas`, searches read from streaming replicas that have this snapshot
+(`index.pg_replicas`); snapshots and writes stay on the primary.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import threading
 from collections import OrderedDict
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -28,6 +30,7 @@ from urllib.parse import urlsplit, urlunsplit
 import numpy as np
 
 from index.metadata import described
+from index.pg_replicas import router_for
 from index.pg_schema import migrate
 from index.pg_topk import top_k
 from index.store import (
@@ -124,8 +127,8 @@ def lost_connection(exc: BaseException) -> bool:
 def connect_pool(url: str, max_size: int = 8) -> Any:
     """A connection pool with pgvector's types registered (migrating the schema first)."""
     try:
+        import pgvector.psycopg  # noqa: F401 - configure_connection needs it
         import psycopg
-        from pgvector.psycopg import register_vector
         from psycopg_pool import ConnectionPool, PoolTimeout
     except ImportError:
         raise ConfigError(
@@ -148,16 +151,11 @@ def connect_pool(url: str, max_size: int = 8) -> Any:
             "(CREATE EXTENSION vector, by a user allowed to) and a user that may create tables."
         ) from None
 
-    def configure(conn: Any) -> None:
-        register_vector(conn)
-        conn.execute(f"set hnsw.ef_search = {HNSW_EF_SEARCH}")
-        conn.commit()
-
     pool = ConnectionPool(
         url,
         min_size=1,
         max_size=max_size,
-        configure=configure,
+        configure=configure_connection,
         kwargs={"autocommit": True, "connect_timeout": CONNECT_TIMEOUT_S},
         timeout=POOL_WAIT_S,
     )
@@ -167,6 +165,15 @@ def connect_pool(url: str, max_size: int = 8) -> Any:
         pool.close()
         raise unavailable(exc) from None
     return pool
+
+
+def configure_connection(conn: Any) -> None:
+    """A new pooled connection: pgvector's types, HNSW's search breadth."""
+    from pgvector.psycopg import register_vector
+
+    register_vector(conn)
+    conn.execute(f"set hnsw.ef_search = {HNSW_EF_SEARCH}")
+    conn.commit()
 
 
 class RecentVectors:
@@ -221,6 +228,7 @@ class PgStore:
         self.url = url
         self.pool = pool
         self.index_settings = index_settings
+        self.router = router_for(pool, index_settings, configure_connection, redacted)
         self._load()
 
     @classmethod
@@ -264,6 +272,8 @@ class PgStore:
                 binary=True,
             ).fetchall()
             hnsw = conn.execute("select to_regclass('rag_passages_hnsw') is not null").fetchone()
+            if self.router is not None:  # replicas serve this snapshot once replayed to here
+                self.router.sync(conn)
         self.generation = int(meta[1])
         self.ids: list[int] = [int(r[0]) for r in rows]
         self.chunks = [Chunk.model_validate_json(r[1]) for r in rows]
@@ -322,11 +332,12 @@ class PgStore:
         own short candidate list)."""
         if not self.ids:
             return []
-        with connection(self.pool) as conn, conn.transaction():
-            if documents is None:
-                rows = self._dense(conn, query, k, "").fetchall()
-            else:
-                rows = conn.execute(
+
+        def work(conn: Any) -> list[Any]:
+            with conn.transaction():
+                if documents is None:
+                    return list(self._dense(conn, query, k, "").fetchall())
+                return conn.execute(
                     "select id, -(embedding <#> %(q)s), embedding from rag_passages "
                     "where doc_id = any(%(documents)s) order by embedding <#> %(q)s limit %(k)s",
                     {
@@ -336,6 +347,8 @@ class PgStore:
                     },
                     binary=True,
                 ).fetchall()
+
+        rows = self._read(work)
         # The vectors came with the rows (their heap pages were read anyway): MMR needs
         # them next, so it does not fetch them again.
         self._recent.put({int(r[0]): r[2].to_numpy() for r in rows})
@@ -399,8 +412,7 @@ class PgStore:
 
         def read(part: int) -> list[Any]:
             group = {"concepts": numbers[part::parts], "terms": terms[part::parts], **shared}
-            with connection(self.pool) as conn:
-                return conn.execute(sql, group).fetchall()
+            return self._read(lambda conn: conn.execute(sql, group).fetchall())
 
         others = [_READERS.submit(read, part) for part in range(1, parts)]
         rows = read(0) + [row for other in others for row in other.result()]
@@ -427,16 +439,27 @@ class PgStore:
         found = self._recent.get(ids)
         missing = [i for i in ids if i not in found]
         if missing:
-            with connection(self.pool) as conn:
-                rows = conn.execute(
+            rows = self._read(
+                lambda conn: conn.execute(
                     "select id, embedding from rag_passages where id = any(%s)",
                     (missing,),
                     binary=True,
                 ).fetchall()
+            )
             fetched = {int(i): v.to_numpy() for i, v in rows}
             self._recent.put(fetched)
             found.update(fetched)
         return found
+
+    def _read(self, work: Callable[[Any], Any]) -> Any:
+        """`work(conn)` on a read replica that has this snapshot (the primary without)."""
+        if self.router is not None:
+            return self.router.run(work, self._on_primary)
+        return self._on_primary(work)
+
+    def _on_primary(self, work: Callable[[Any], Any]) -> Any:
+        with connection(self.pool) as conn:
+            return work(conn)
 
     def _positions(self, rows: Sequence[tuple[Any, Any]]) -> list[tuple[int, float]]:
         """Database ids → positions in this snapshot (passages newer than it are skipped)."""

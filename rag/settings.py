@@ -128,6 +128,26 @@ class IndexSettings(Section):
         "synthetic passages it halves concept BM25 for one question at a time "
         "(scripts/bench_store.py).",
     )
+    replicas: list[str] = Field(
+        default=[],
+        description="PostgreSQL store: postgresql:// URLs of streaming read replicas "
+        "(`rag --replica URL`, repeatable; RAG_INDEX__REPLICAS='[\"postgresql://…\"]'). "
+        "Searches go to them in turn, writes and snapshots to the primary (index.pg_replicas).",
+    )
+    replica_wait_s: float = Field(
+        default=0.5,
+        ge=0,
+        description="PostgreSQL store: how long a search waits for a replica to replay "
+        "this worker's last write (or snapshot) before reading from the primary instead. "
+        "Replay on loopback took well under 0.1 s in tests/test_pg_replicas.py; a replica "
+        "further behind than this is not worth waiting for.",
+    )
+    replica_retry_s: float = Field(
+        default=30.0,
+        gt=0,
+        description="PostgreSQL store: seconds between background probes of a replica that "
+        "was dropped from rotation (a failed connection); it rejoins once one succeeds.",
+    )
     pg_build_memory_mb: int = Field(
         default=4_096,
         ge=64,

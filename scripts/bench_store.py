@@ -1,6 +1,8 @@
 """Benchmark the folder store against the PostgreSQL store; prints a markdown table.
 
     nice -n 19 .venv/bin/python scripts/bench_store.py --sizes 10000,100000,1000000 [--keep DIR]
+    nice -n 5 .venv/bin/python scripts/bench_store.py --ingest --jobs 1,2 [--code /work/main]
+    nice -n 5 .venv/bin/python scripts/bench_store.py --replica --sizes 10000,100000
 
 Corpus: synthetic passages, so embedding time is not what is measured. Each passage is
 80 words drawn from the bundled letter's running text (so word frequencies follow real
@@ -538,7 +540,11 @@ def main() -> None:
         help="Keep the stores in this folder; sizes built there before are only re-measured.",
     )
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    scaleout_flags(parser)
     args = parser.parse_args()
+    if args.ingest or args.replica:
+        scaleout(args)
+        return
     if args.child:
         step, kind, n, where = args.child
         if step == "build":
@@ -552,6 +558,31 @@ def main() -> None:
         print(json.dumps(out))
         return
     run([int(s) for s in args.sizes.split(",")], args.keep)
+
+
+def scaleout_flags(parser: argparse.ArgumentParser) -> None:
+    """Flags of the ingest and read-replica figures (scripts/bench_scaleout.py)."""
+    parser.add_argument(
+        "--ingest", action="store_true", help="Ingest rate per --jobs against the raw encoder."
+    )
+    parser.add_argument("--jobs", default="1,2", help="Worker processes to ingest with.")
+    parser.add_argument(
+        "--code", type=Path, default=None, help="With --ingest: time this checkout as baseline."
+    )
+    parser.add_argument(
+        "--replica", action="store_true", help="Search latency with and without a replica."
+    )
+
+
+def scaleout(args: argparse.Namespace) -> None:
+    import bench_scaleout
+
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if args.ingest:
+        jobs = [int(j) for j in args.jobs.split(",")]
+        bench_scaleout.run_ingest(sizes, jobs, args.code)
+    if args.replica:
+        bench_scaleout.run_replica(sizes)
 
 
 if __name__ == "__main__":

@@ -58,9 +58,20 @@ class LazyGroup(click.Group):
     default=None,
     help="Index folder (default: .rag/index), or a postgresql:// URL of a shared index.",
 )
+@click.option(
+    "--replica",
+    "replicas",
+    multiple=True,
+    metavar="URL",
+    help="A postgresql:// URL of a streaming read replica of the --index database "
+    "(repeatable): searches go to replicas, writes to the primary, and a worker reads its "
+    "own writes. Setting: RAG_INDEX__REPLICAS.",
+)
 @click.pass_context
 @friendly_errors
-def main(ctx: click.Context, config: Path | None, index_path: str | None) -> None:
+def main(
+    ctx: click.Context, config: Path | None, index_path: str | None, replicas: tuple[str, ...]
+) -> None:
     """Ask cited questions about policy documents (by default: the bundled Dutch letter
     to parliament on the EU as a geopolitical player).
 
@@ -83,7 +94,25 @@ def main(ctx: click.Context, config: Path | None, index_path: str | None) -> Non
         server = index_path.startswith(("postgresql://", "postgres://"))
         change = {"store": index_path} if server else {"path": Path(index_path)}
         settings = settings.model_copy(update={"index": settings.index.model_copy(update=change)})
+    if replicas:
+        settings = settings.model_copy(
+            update={"index": settings.index.model_copy(update={"replicas": list(replicas)})}
+        )
+    if settings.index.replicas:
+        _check_replicas(settings.index.store, settings.index.replicas)
     ctx.obj = settings
+
+
+def _check_replicas(store: str, replicas: list[str]) -> None:
+    """Replicas are read copies of a PostgreSQL index: refuse anything else up front."""
+    if not store.startswith(("postgresql://", "postgres://")):
+        raise RagError(
+            "--replica needs the PostgreSQL store: add --index postgresql://… (the primary) "
+            "or set RAG_INDEX__STORE."
+        )
+    for url in replicas:
+        if not url.startswith(("postgresql://", "postgres://")):
+            raise RagError(f"--replica '{url}' is not a postgresql:// URL of a read replica.")
 
 
 def _first_line(exc: Exception) -> str:

@@ -31,8 +31,9 @@ JOBS = click.option(
     "--jobs",
     type=click.IntRange(1, 64),
     default=1,
-    help="Processes embedding documents in parallel (PostgreSQL store; resumable: "
-    "documents already stored unchanged are skipped).",
+    help="Processes that chunk, embed and write documents in parallel, each document in "
+    "its own transaction (PostgreSQL store; resumable: documents already stored unchanged "
+    "are skipped).",
 )
 
 

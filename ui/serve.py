@@ -234,6 +234,10 @@ def serve_command(
 
     Builds the letter's index first if needed. Document changes need the admin password
     (RAG_UI__ADMIN_PASSWORD), or --allow-uploads when none is set.
+
+    \b
+    With read replicas of a PostgreSQL index, searches go to the replicas:
+      rag --index postgresql://primary/rag --replica postgresql://replica1/rag serve
     """
     settings = settings_of(ctx)
     host = host or settings.ui.host
