@@ -419,12 +419,11 @@ class PgStore:
         return [(p, s) for p, s in self._positions(bm25_top(rows, k)) if s > 0]
 
     def _read_sets(self, sql: str, params: list[dict[str, Any]]) -> list[Any]:
-        """`sql` run once per parameter set, each on its own pooled connection at once;
-        all rows."""
+        """`sql` run once per parameter set, each on its own connection at once (a
+        replica's when there is one, as `_read`); all rows."""
 
         def one(values: dict[str, Any]) -> list[Any]:
-            with connection(self.pool) as conn:
-                return conn.execute(sql, values).fetchall()
+            return self._read(lambda conn: conn.execute(sql, values).fetchall())
 
         others = [_READERS.submit(one, values) for values in params[1:]]
         return one(params[0]) + [row for other in others for row in other.result()]

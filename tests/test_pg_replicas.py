@@ -78,16 +78,22 @@ def search(store: PgStore, embedder: Embedder, text: str) -> tuple[list[str], li
     return dense, lexical
 
 
+def postings_queries(pair: ReplicaPair) -> int:
+    """Statements in the replica's log that read postings (either lexical method)."""
+    log = pair.replica_log.read_text(errors="replace")
+    return log.count("rag_postings") + log.count("rag_term_blocks")
+
+
 def test_searches_run_on_the_replica(pair, store, default_embedder) -> None:
     router = store.router
     assert router is not None
     assert store._read(lambda conn: conn.execute("select pg_is_in_recovery()").fetchone()[0])
-    logged = pair.replica_log.read_text(errors="replace").count("rag_postings")
+    logged = postings_queries(pair)
     dense, lexical = search(store, default_embedder, "Europese defensie-industrie versterken")
     assert dense and lexical
     assert router.replicas[0].reads >= 3 and router.primary_reads == 0
     # the replica's own log shows the lexical search's postings query ran there
-    assert pair.replica_log.read_text(errors="replace").count("rag_postings") > logged
+    assert postings_queries(pair) > logged
 
 
 def test_a_worker_reads_its_own_write_while_the_replica_lags(pair, store, default_embedder):
@@ -125,7 +131,7 @@ def test_a_worker_reads_its_own_write_while_the_replica_lags(pair, store, defaul
 
 def test_rag_ask_searches_the_replica_given_by_flag(pair) -> None:
     """The CLI's --replica reaches the store: `rag ask`'s searches run on the replica."""
-    logged = pair.replica_log.read_text(errors="replace").count("rag_postings")
+    logged = postings_queries(pair)
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     asked = subprocess.run(
         [str(RAG), "--index", pair.url("primary", "rag"), "--replica",
@@ -133,7 +139,7 @@ def test_rag_ask_searches_the_replica_given_by_flag(pair) -> None:
         capture_output=True, text=True, env=env, timeout=300,
     )  # fmt: skip
     assert asked.returncode == 0, asked.stderr[-2000:]
-    assert pair.replica_log.read_text(errors="replace").count("rag_postings") > logged
+    assert postings_queries(pair) > logged
     bad = subprocess.run(
         [str(RAG), "--replica", pair.url("replica", "rag"), "ask", "x"],
         capture_output=True, text=True, env=env, timeout=120,
