@@ -26,6 +26,7 @@ from index.build import PassageEncoder, Progress
 from index.chunk import chunk_document
 from index.clean import clean_document, corpus_vocabulary
 from index.metadata import FIELDS, describe
+from index.pg_corpus import store_tables
 from index.pgstore import (
     BM25_B,
     BM25_K1,
@@ -102,7 +103,8 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
                     raise
                 conn.execute(
                     "drop index if exists rag_passages_hnsw; truncate rag_meta, rag_documents, "
-                    "rag_passages, rag_postings, rag_term_stats, rag_doc_terms, rag_term_vectors"
+                    "rag_passages, rag_postings, rag_term_stats, rag_doc_terms, rag_term_vectors "
+                    "cascade"
                 )
                 row = None
         if row is None:
@@ -272,6 +274,7 @@ def write_document(
             with cur.copy("copy rag_doc_terms (doc_id, term, count) from stdin") as copy:
                 for term, count in content_word_counts([c.text for c in chunks]).items():
                     copy.write_row((raw.doc_id, term, count))
+        store_tables(conn, raw.doc_id, ids[0] if ids else 0, chunks)  # the retriever's tables
         _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens)
 
 

@@ -27,11 +27,12 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from index.metadata import described
+from index.pg_cache import LazyChunks, PassageCache
+from index.pg_corpus import corpus_tables, lower_case_words
 from index.pg_schema import migrate
+from index.pg_snapshot import Layout, changed_since, doc_state, read_documents
 from index.store import (
     FORMAT_VERSION,
-    DocumentEntry,
     IndexStore,
     Manifest,
     check_compatible,
@@ -39,6 +40,7 @@ from index.store import (
 )
 from rag.errors import ConfigError, IndexMissingError, StoreUnavailableError
 from rag.language.text import query_terms
+from rag.retrieval.corpus_tables import CorpusTables
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
 
@@ -201,10 +203,10 @@ class PassageVectors:
 
     def __getitem__(self, positions: Any) -> np.ndarray:
         wanted = [int(p) for p in np.atleast_1d(np.arange(self.shape[0])[positions])]
-        found = self._store.fetch_vectors([self._store.ids[p] for p in wanted])
+        found = self._store.fetch_vectors([int(self._store.ids[p]) for p in wanted])
         out = np.zeros((len(wanted), self.shape[1]), dtype=np.float32)
         for row, position in enumerate(wanted):
-            vector = found.get(self._store.ids[position])
+            vector = found.get(int(self._store.ids[position]))
             if vector is not None:
                 out[row] = vector
         return out if np.ndim(positions) else out[0]
@@ -213,14 +215,51 @@ class PassageVectors:
         return self[list(range(self.shape[0]))].astype(dtype or np.float32)
 
 
+class Positions:
+    """`store.position[chunk_id]` without a table of every passage: one indexed query."""
+
+    def __init__(self, store: PgStore) -> None:
+        self._store = store
+
+    def get(self, chunk_id: str, default: int | None = None) -> int | None:
+        with connection(self._store.pool) as conn:
+            row = conn.execute(
+                "select id from rag_passages where chunk_id = %s", (chunk_id,)
+            ).fetchone()
+        found = None if row is None else self._store.layout.positions([int(row[0])])[0]
+        return default if found is None else found
+
+    def __getitem__(self, chunk_id: str) -> int:
+        found = self.get(chunk_id)
+        if found is None:
+            raise KeyError(chunk_id)
+        return found
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return isinstance(chunk_id, str) and self.get(chunk_id) is not None
+
+
 class PgStore:
     """A snapshot of the PostgreSQL index, searchable through the database."""
 
-    def __init__(self, url: str, pool: Any, index_settings: IndexSettings) -> None:
+    version: int  # the newest per-document change counter this snapshot covers
+    generation: int
+    cache: PassageCache
+    layout: Layout
+    ids: np.ndarray
+    chunks: LazyChunks
+    manifest: Manifest
+    terms: list[str]
+    term_vectors: np.ndarray
+    _recent: RecentVectors
+
+    def __init__(
+        self, url: str, pool: Any, index_settings: IndexSettings, previous: PgStore | None = None
+    ) -> None:
         self.url = url
         self.pool = pool
         self.index_settings = index_settings
-        self._load()
+        self._load(previous)
 
     @classmethod
     def open(cls, url: str, settings: Settings | None = None, *, pool: Any = None) -> PgStore:
@@ -238,7 +277,9 @@ class PgStore:
             raise
         return store
 
-    def _load(self) -> None:
+    def _load(self, previous: PgStore | None) -> None:
+        """Read the documents (all, or with `previous` only those changed since it) and
+        the vocabulary in one repeatable-read transaction; no passage text."""
         with connection(self.pool) as conn, conn.transaction():
             conn.execute("set transaction isolation level repeatable read, read only")
             meta = conn.execute("select manifest, generation, passages from rag_meta").fetchone()
@@ -247,55 +288,146 @@ class PgStore:
                     f"No index in the database at {redacted(self.url)}. Build one first: "
                     "rag index build (no path indexes the bundled letter)."
                 )
-            documents = conn.execute(
-                "select doc_id, name, source, content_hash, chunks, meta from rag_documents "
-                "order by seq"
-            ).fetchall()
-            rows = conn.execute(
-                "select p.id, p.chunk::text from rag_passages p join rag_documents d "
-                "using (doc_id) order by d.seq, p.ord"
-            ).fetchall()
-            terms = conn.execute(
-                "select t.term, v.embedding from (select term, sum(count) as n from "
-                "rag_doc_terms group by term order by n desc, term limit %s) t "
-                "join rag_term_vectors v using (term) order by t.n desc, t.term",
-                (VOCABULARY_LIMIT,),
-                binary=True,
-            ).fetchall()
+            since = previous.version if previous is not None else None
+            self.version, wanted, rows = read_documents(conn, since)
+            self._read_vocabulary(conn, previous)
             hnsw = conn.execute("select to_regclass('rag_passages_hnsw') is not null").fetchone()
         self.generation = int(meta[1])
-        self.ids: list[int] = [int(r[0]) for r in rows]
-        self.chunks = [Chunk.model_validate_json(r[1]) for r in rows]
-        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self._position_of_id = {pid: i for i, pid in enumerate(self.ids)}
+        self.cache = (
+            previous.cache if previous else PassageCache(self.index_settings.pg_passage_cache)
+        )
+        changed = {
+            doc: doc_state(*rows[doc], self.pool, self._read_chunks) if doc in rows else None
+            for doc in wanted
+        }
+        if previous is None:
+            self.layout = Layout({k: v for k, v in changed.items() if v is not None})
+        else:
+            for doc in changed:  # their passages have new ids now: free the room
+                old = previous.layout.docs.get(doc)
+                if old is not None:
+                    self.cache.drop(old.ids)
+            self.layout = previous.layout.replaced(changed)
+        self.ids = self.layout.ids
+        self.chunks = LazyChunks(self.ids, self.cache, self._read_chunks)
         self.approximate = bool(hnsw and hnsw[0]) and self._wants_hnsw(len(self.ids))
         self.manifest = Manifest(
             **meta[0],
             faiss_type="hnsw" if self.approximate else "flat",
-            documents=described([_entry(d) for d in documents], self.chunks),
-            chunk_count=len(self.chunks),
-        )
-        self.terms = [str(t[0]) for t in terms]
-        dim = self.manifest.dimension
-        self.term_vectors = (
-            np.stack([t[1].to_numpy() for t in terms]).astype(np.float32)
-            if terms
-            else np.zeros((0, dim), dtype=np.float32)
+            documents=[d.entry for d in self.layout.docs.values()],
+            chunk_count=len(self.ids),
         )
         self.vectors = PassageVectors(self)
-        self._recent = RecentVectors(RECENT_VECTORS)
+        self.position = Positions(self)
+        self._recent = previous._recent if previous else RecentVectors(RECENT_VECTORS)
+        self._tables: CorpusTables | None = None
+
+    def _read_vocabulary(self, conn: Any, previous: PgStore | None) -> None:
+        """The most frequent `VOCABULARY_LIMIT` words with their vectors; with
+        `previous`, only the vectors of words it did not hold are read."""
+        rows = conn.execute(
+            "select t.term from (select term, sum(count) as n from rag_doc_terms group by "
+            "term order by n desc, term limit %s) t join rag_term_vectors v using (term) "
+            "order by t.n desc, t.term",
+            (VOCABULARY_LIMIT,),
+        ).fetchall()
+        terms = [str(r[0]) for r in rows]
+        if previous is not None and terms == previous.terms:
+            self.terms, self.term_vectors = previous.terms, previous.term_vectors
+            return
+        held = {t: i for i, t in enumerate(previous.terms)} if previous is not None else {}
+        missing = [t for t in terms if t not in held]
+        fetched = {
+            str(t): v.to_numpy()
+            for t, v in conn.execute(
+                "select term, embedding from rag_term_vectors where term = any(%s)",
+                (missing,),
+                binary=True,
+            ).fetchall()
+        }
+        self.terms = terms
+        self.term_vectors = (
+            np.stack(
+                [
+                    previous.term_vectors[held[t]] if previous and t in held else fetched[t]
+                    for t in terms
+                ]
+            ).astype(np.float32)
+            if terms
+            else np.zeros((0, self._dimension(conn)), dtype=np.float32)
+        )
+
+    @staticmethod
+    def _dimension(conn: Any) -> int:
+        row = conn.execute("select (manifest->>'dimension')::int from rag_meta").fetchone()
+        return int(row[0]) if row and row[0] else 0
+
+    def _read_chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        """Passages by database id, from the server. A passage gone since this snapshot
+        (its document rewritten meanwhile) fails the question with a one-line error."""
+        with connection(self.pool) as conn:
+            rows = conn.execute(
+                "select id, chunk::text from rag_passages where id = any(%s)",
+                ([int(i) for i in ids],),
+            ).fetchall()
+        found = {int(i): Chunk.model_validate_json(text) for i, text in rows}
+        if len(found) < len(set(ids)):
+            raise StoreUnavailableError(
+                "A document changed while this question was answered; ask again."
+            )
+        return found
+
+    def _prefetch(self, ids: Sequence[int]) -> None:
+        """Put the passages of these database ids into the cache (those still stored)."""
+        missing = [i for i in ids if i not in self.cache.get(ids)]
+        if not missing:
+            return
+        with connection(self.pool) as conn:
+            rows = conn.execute(
+                "select id, chunk::text from rag_passages where id = any(%s)", (missing,)
+            ).fetchall()
+        self.cache.put({int(i): Chunk.model_validate_json(text) for i, text in rows})
+
+    def corpus_tables(self) -> CorpusTables:
+        """The retriever's whole-corpus tables, from the documents' stored tables."""
+        if self._tables is None:
+            docs = [
+                (doc_id, int(self.layout.offsets[n]), state.tables)
+                for n, (doc_id, state) in enumerate(self.layout.docs.items())
+            ]
+            candidates = sorted({w for _, _, t in docs for w in t["candidates"]})
+            with connection(self.pool) as conn:
+                lower = lower_case_words(conn, candidates)
+            self._tables = corpus_tables(
+                docs, set(candidates) - lower, self.layout.doc_of, self._section_positions
+            )
+        return self._tables
+
+    def _section_positions(self, heading: str) -> list[int]:
+        """Positions of the body passages under `heading`, in store order."""
+        docs = [d for d, s in self.layout.docs.items() if heading in s.tables["headings"]]
+        if not docs:
+            return []
+        with connection(self.pool) as conn:
+            rows = conn.execute(
+                "select doc_id, ord from rag_passages where doc_id = any(%s) and "
+                "chunk->>'section' = %s and coalesce(chunk->>'kind', 'body') = 'body'",
+                (docs, heading),
+            ).fetchall()
+        return sorted(self.layout.offset(d) + int(o) for d, o in rows)
 
     def _wants_hnsw(self, size: int) -> bool:
         kind = self.index_settings.faiss_type
         return kind == "hnsw" or (kind == "auto" and size >= self.index_settings.approximate_above)
 
     def reload_if_changed(self) -> PgStore | None:
-        """A fresh snapshot if another writer committed since this one was read."""
+        """A newer snapshot if another writer committed since this one was read: one
+        indexed query when nothing changed; only the changed documents are read again."""
         with connection(self.pool) as conn:
-            row = conn.execute("select generation from rag_meta").fetchone()
-        if row is None or int(row[0]) == self.generation:
+            changed = changed_since(conn, self.version)
+        if not changed:
             return None
-        return PgStore(self.url, self.pool, self.index_settings)
+        return PgStore(self.url, self.pool, self.index_settings, previous=self)
 
     def disk_bytes(self) -> int:
         """Bytes the store's tables and indexes take in the database."""
@@ -309,8 +441,15 @@ class PgStore:
     # ---- the SearchIndex protocol --------------------------------------------------------
 
     def chunk(self, chunk_id: str) -> Chunk | None:
-        position = self.position.get(chunk_id)
-        return None if position is None else self.chunks[position]
+        with connection(self.pool) as conn:
+            row = conn.execute(
+                "select id, chunk::text from rag_passages where chunk_id = %s", (chunk_id,)
+            ).fetchone()
+        if row is None or self.layout.positions([int(row[0])])[0] is None:
+            return None
+        chunk = Chunk.model_validate_json(row[1])
+        self.cache.put({int(row[0]): chunk})
+        return chunk
 
     def dense_search(
         self, query: np.ndarray, k: int, *, documents: Collection[str] | None = None
@@ -319,14 +458,14 @@ class PgStore:
         approximate threshold (a sequential scan), HNSW above it. With `documents`,
         the nearest of those documents' passages, always exact (HNSW would filter its
         own short candidate list)."""
-        if not self.ids:
+        if not len(self.ids):
             return []
         with connection(self.pool) as conn, conn.transaction():
             if documents is None:
                 rows = self._dense(conn, query, k, "").fetchall()
             else:
                 rows = conn.execute(
-                    "select id, -(embedding <#> %(q)s), embedding from rag_passages "
+                    "select id, -(embedding <#> %(q)s), embedding, chunk::text from rag_passages "
                     "where doc_id = any(%(documents)s) order by embedding <#> %(q)s limit %(k)s",
                     {
                         "q": np.asarray(query, dtype=np.float32).reshape(-1),
@@ -338,6 +477,8 @@ class PgStore:
         # The vectors came with the rows (their heap pages were read anyway): MMR needs
         # them next, so it does not fetch them again.
         self._recent.put({int(r[0]): r[2].to_numpy() for r in rows})
+        # So do the passages: the hits' text comes with them, into the cache.
+        self.cache.put({int(r[0]): Chunk.model_validate_json(r[3]) for r in rows})
         return self._positions([(r[0], r[1]) for r in rows])
 
     def dense_plan(self, query: np.ndarray, k: int = 10) -> str:
@@ -351,7 +492,7 @@ class PgStore:
             f"set local {'enable_seqscan' if self.approximate else 'enable_indexscan'} = off"
         )
         return conn.execute(
-            prefix + "select id, -(embedding <#> %(q)s), embedding from rag_passages "
+            prefix + "select id, -(embedding <#> %(q)s), embedding, chunk::text from rag_passages "
             "order by embedding <#> %(q)s limit %(k)s",
             {"q": np.asarray(query, dtype=np.float32).reshape(-1), "k": k},
             binary=not prefix,
@@ -383,7 +524,7 @@ class PgStore:
             for token in dict.fromkeys(tokens):
                 numbers.append(n)
                 terms.append(token)
-        if not terms or not self.ids:
+        if not terms or not len(self.ids):
             return []
         sql = _POSTINGS_SQL.replace("{scope}", "" if documents is None else _SCOPE_SQL)
         shared = {"depth": self.index_settings.pg_lexical_depth, "documents": list(documents or ())}
@@ -396,11 +537,21 @@ class PgStore:
 
         others = [_READERS.submit(read, part) for part in range(1, parts)]
         rows = read(0) + [row for other in others for row in other.result()]
-        return [(p, s) for p, s in self._positions(bm25_top(rows, k)) if s > 0]
+        top = [(i, s) for i, s in bm25_top(rows, k) if s > 0]
+        self._prefetch([i for i, _ in top])  # the hits' passages, in one query
+        return self._positions(top)
 
     def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
         """The scope `documents` as an in-memory index of its own (`scope_view`)."""
-        return scope_view(self, documents, limit)
+        positions = [
+            p
+            for d in self.layout.doc_ids
+            if d in documents
+            for p in range(
+                self.layout.offset(d), self.layout.offset(d) + len(self.layout.docs[d].ids)
+            )
+        ]
+        return scope_view(self, documents, limit, positions=positions)
 
     def fetch_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Passage vectors by database id: the recent searches' from memory, the rest
@@ -421,8 +572,8 @@ class PgStore:
 
     def _positions(self, rows: Sequence[tuple[Any, Any]]) -> list[tuple[int, float]]:
         """Database ids → positions in this snapshot (passages newer than it are skipped)."""
-        found = ((self._position_of_id.get(int(i)), float(s)) for i, s in rows)
-        return [(p, s) for p, s in found if p is not None]
+        places = self.layout.positions([int(i) for i, _ in rows])
+        return [(p, float(s)) for p, (_, s) in zip(places, rows, strict=True) if p is not None]
 
 
 def bm25_top(rows: Sequence[Sequence[Any]], k: int) -> list[tuple[int, float]]:
@@ -448,15 +599,6 @@ def bm25_top(rows: Sequence[Sequence[Any]], k: int) -> list[tuple[int, float]]:
     total = np.sum(list(best.values()), axis=0)
     order = np.lexsort((passages, -total))[:k]
     return [(int(passages[i]), float(total[i])) for i in order]
-
-
-_DOC_FIELDS = ("doc_id", "name", "source", "content_hash", "chunks")
-
-
-def _entry(row: Sequence[Any]) -> DocumentEntry:
-    """A `rag_documents` row as a manifest entry (meta null: not described yet)."""
-    fields = dict(zip(_DOC_FIELDS, row[:5], strict=True))
-    return DocumentEntry(**fields, **(row[5] or {}))
 
 
 def manifest_fields(settings: Settings, model_id: str, dimension: int, built_at: str) -> dict:
