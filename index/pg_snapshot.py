@@ -123,7 +123,8 @@ def doc_state(row: tuple, ids: np.ndarray, stored: Any, pool: Any, read_chunks: 
     first = int(ids[0]) if len(ids) else 0
     tables = stored[1] if stored is not None and stored[0] == first else None
     if tables is None or not entry.described:
-        chunks: list[Chunk] = read_chunks(ids)
+        found: dict[int, Chunk] = read_chunks([int(i) for i in ids]) if len(ids) else {}
+        chunks = [found[int(i)] for i in ids]
         entry = described([entry], chunks)[0]
         if tables is None:
             tables = _stored_tables(pool, entry.doc_id, first, chunks)
