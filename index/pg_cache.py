@@ -92,6 +92,14 @@ class LazyChunks(Sequence[Chunk]):
             found.update(fetched)
         return [found[i] for i in wanted]
 
+    def __eq__(self, other: object) -> bool:
+        """Equal to any sequence of the same passages (a list, as the folder store's)."""
+        if not isinstance(other, Sequence) or isinstance(other, str):
+            return NotImplemented
+        return len(self) == len(other) and all(a == b for a, b in zip(self, other, strict=True))
+
+    __hash__ = None  # type: ignore[assignment]
+
     def __iter__(self) -> Iterator[Chunk]:
         for start in range(0, len(self.ids), STREAM_BATCH):
             batch = [int(i) for i in self.ids[start : start + STREAM_BATCH]]
