@@ -6,13 +6,15 @@ Builds, by COPY, only the tables a worker reads: documents of 1,000 synthetic pa
 of 80 words from the bundled letter's running text, as `scripts/bench_store.py` makes
 them (ten such contents, repeated under each document's own ids and chunk ids, so a
 million passages build in minutes), each document's vocabulary counts, retriever tables
-and lower-case words, and the letter's vocabulary with random 512-d vectors. Passage embeddings are
-one-number stand-ins and there are no postings: no search is run, so neither is read.
-Then, per size, a fresh process opens the store, builds the retriever's whole-corpus
-tables (`store.corpus_tables()`) and reads passages through the cache until it is full
-(`pg_passage_cache`, or every passage if fewer; random positions, 100 per read as a
-question's hits come), and reports its resident memory (VmRSS) after each step and how
-long opening took.
+and lower-case words, and the letter's vocabulary with random 512-d vectors. Passage
+embeddings are one-number stand-ins and there are no postings: no search is run, so
+neither is read. Then, per size, a fresh process opens the store, builds the
+retriever's whole-corpus tables (`store.corpus_tables()`) and reads passages through the
+cache until it is full (`pg_passage_cache`, or every passage if fewer; random positions,
+100 per read as a question's hits come), and reports its resident memory (VmRSS) after
+each step, how long opening took, what the change check before each question costs when
+nothing changed, and how long re-reading one changed document takes (its row rewritten
+by another connection; the vocabulary and the name table are read again with it).
 """
 
 from __future__ import annotations
@@ -157,6 +159,18 @@ def measure(url: str) -> dict:
     while len(store.cache) < limit:
         store.chunks.many(rng.integers(0, len(store.chunks), size=100).tolist())
     full = rss_mib()
+    checks = []
+    for _ in range(20):  # what a worker asks before each question when nothing changed
+        started = time.perf_counter()
+        assert store.reload_if_changed() is None
+        checks.append(time.perf_counter() - started)
+    with store.pool.connection() as conn:  # another worker rewrites one document's row
+        conn.execute("update rag_documents set name = name where doc_id = 'doc-00000'")
+    started = time.perf_counter()
+    fresh = store.reload_if_changed()
+    assert fresh is not None
+    fresh.corpus_tables()
+    refresh_s = time.perf_counter() - started
     store.pool.close()
     return {
         "passages": len(store.chunks),
@@ -168,6 +182,8 @@ def measure(url: str) -> dict:
         "opened_mib": opened,
         "cache_full_mib": full,
         "open_s": opened_s,
+        "check_ms": float(np.median(checks)) * 1000,
+        "refresh_s": refresh_s,
     }
 
 
@@ -207,14 +223,15 @@ def main() -> None:
         server.cleanup()
     print(
         "| passages | documents | vocabulary | worker MiB after imports | opened + tables "
-        "| cache full | open s |"
+        "| cache full | open s | change check ms | one document re-read s |"
     )
-    print("|---:|---:|---:|---:|---:|---:|---:|")
+    print("|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         print(
             f"| {r['passages']:,} | {r['documents']:,} | {r['vocabulary']:,} | "
             f"{r['imports_mib']:.0f} | {r['opened_mib']:.0f} | "
-            f"{r['cache_full_mib']:.0f} ({r['cache']:,} passages) | {r['open_s']:.2f} |"
+            f"{r['cache_full_mib']:.0f} ({r['cache']:,} passages) | {r['open_s']:.2f} | "
+            f"{r['check_ms']:.1f} | {r['refresh_s']:.2f} |"
         )
 
 
