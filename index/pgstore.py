@@ -5,14 +5,18 @@ runs the same code over either.
 What stays in the database: the vectors (dense search with `<#>`, exact below
 `index.approximate_above` passages, HNSW from there, as the folder store switches FAISS
 types), the lexical index (BM25 computed in SQL from posting and document-frequency
-tables, with the same tokens and formula as `index.lexical`), and every write. What the
-app process keeps: a snapshot of the passages' metadata (the retriever needs it for
-footnotes, sections and document parts) and the vocabulary vectors for concept
-alignment; passage vectors are fetched per query for MMR only.
+tables, with the same tokens and formula as `index.lexical`), every write, and the
+passages themselves. What the app process keeps: per document its passages' database
+ids and its retriever tables (`index.pg_snapshot`), the vocabulary vectors for concept
+alignment, and a bounded cache of the passages its searches returned (`index.pg_cache`;
+the search queries bring the passage JSON with the hits). Passage vectors are fetched
+per query for MMR only.
 
 A snapshot is read in one repeatable-read transaction, so it never holds half a
-document. Every write bumps `rag_meta.generation`; `reload_if_changed()` notices that
-with one cheap query, which is how a worker sees documents another worker added.
+document. Every write of a document bumps its change counter (`rag_doc_versions`);
+`reload_if_changed()` asks for counters newer than its own with one indexed query, and
+re-reads only those documents, which is how a worker sees documents another worker
+added.
 """
 
 from __future__ import annotations
