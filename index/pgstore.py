@@ -381,6 +381,14 @@ class PgStore:
             )
         return found
 
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """One document's passages in order, read from the server (not cached)."""
+        state = self.layout.docs.get(doc_id)
+        if state is None or not len(state.ids):
+            return []
+        found = self._read_chunks([int(i) for i in state.ids])
+        return [found[int(i)] for i in state.ids]
+
     def _prefetch(self, ids: Sequence[int]) -> None:
         """Put the passages of these database ids into the cache (those still stored)."""
         missing = [i for i in ids if i not in self.cache.get(ids)]

@@ -43,6 +43,9 @@ def test_corpus_tables_match_the_folder_stores(built_index, pg_url, default_embe
     truth = from_chunks(folder.chunks)
     assert truth.footnotes and truth.headings and truth.names  # the letter has all three
     same_tables(store.corpus_tables(), truth, len(folder.chunks))
+    letter = "eu-geopolitiek-kamerbrief"  # what a question about one document reads
+    assert store.document_chunks(letter) == [c for c in folder.chunks if c.doc_id == letter]
+    assert store.document_chunks("nothing") == []
     # A second document that writes one of the letter's names in lower case: the name
     # table is the corpus's, not the sum of the documents'.
     name = sorted(truth.names)[0]
