@@ -52,6 +52,9 @@ BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults ("lucene" variant), as the folder 
 HNSW_EF_SEARCH = 128  # as the folder store's FAISS HNSW (efSearch)
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 80
 VOCABULARY_LIMIT = 50_000  # index.lexical.vocabulary_terms' limit
+# Lexical hits whose passages come back with them: the retriever asks for fetch_k (30)
+# per side; a caller asking for far more (an exhaustive ranking) reads passages itself.
+PREFETCH_HITS = 64
 RECENT_VECTORS = 4_096  # passage vectors kept from the last searches (8 MB at 512-d)
 # Threads that run a lexical search's other term groups (see pg_lexical_connections).
 _READERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pg-lexical")
@@ -550,7 +553,7 @@ class PgStore:
         others = [_READERS.submit(read, part) for part in range(1, parts)]
         rows = read(0) + [row for other in others for row in other.result()]
         top = [(i, s) for i, s in bm25_top(rows, k) if s > 0]
-        self._prefetch([i for i, _ in top])  # the hits' passages, in one query
+        self._prefetch([i for i, _ in top[:PREFETCH_HITS]])  # the hits' text, one query
         return self._positions(top)
 
     def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
