@@ -480,7 +480,7 @@ class PgStore:
                 rows = self._dense(conn, query, k, "").fetchall()
             else:
                 rows = conn.execute(
-                    "select id, -(embedding <#> %(q)s), embedding, chunk::text from rag_passages "
+                    "select id, -(embedding <#> %(q)s), embedding from rag_passages "
                     "where doc_id = any(%(documents)s) order by embedding <#> %(q)s limit %(k)s",
                     {
                         "q": np.asarray(query, dtype=np.float32).reshape(-1),
@@ -492,8 +492,10 @@ class PgStore:
         # The vectors came with the rows (their heap pages were read anyway): MMR needs
         # them next, so it does not fetch them again.
         self._recent.put({int(r[0]): r[2].to_numpy() for r in rows})
-        # So do the passages: the hits' text comes with them, into the cache.
-        self.cache.put({int(r[0]): Chunk.model_validate_json(r[3]) for r in rows})
+        # Their passages follow in one query by id: in the scan itself, an exact scan
+        # turns every row's JSON into text before it sorts (dense p50 at 10,000
+        # passages went from 28 to 102 ms in scripts/bench_store.py, a loaded machine).
+        self._prefetch([int(r[0]) for r in rows[:PREFETCH_HITS]])
         return self._positions([(r[0], r[1]) for r in rows])
 
     def dense_plan(self, query: np.ndarray, k: int = 10) -> str:
@@ -507,7 +509,7 @@ class PgStore:
             f"set local {'enable_seqscan' if self.approximate else 'enable_indexscan'} = off"
         )
         return conn.execute(
-            prefix + "select id, -(embedding <#> %(q)s), embedding, chunk::text from rag_passages "
+            prefix + "select id, -(embedding <#> %(q)s), embedding from rag_passages "
             "order by embedding <#> %(q)s limit %(k)s",
             {"q": np.asarray(query, dtype=np.float32).reshape(-1), "k": k},
             binary=not prefix,
