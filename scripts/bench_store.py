@@ -23,7 +23,8 @@ memory (ru_maxrss of a process that only opens the store and queries it; the Pos
 server's own memory is not in it). Worker MiB: that process's resident memory (VmRSS)
 once it has opened the store and built the retriever's whole-corpus tables, and after
 the hybrid queries at 1, 8 and 32 at once (before the exhaustive BM25 and exact dense
-checks, which no worker runs and whose arrays stay in the peak). Ratios are Postgres / folder in the same run.
+checks, which no worker runs and whose arrays stay in the peak). Ratios are Postgres /
+folder in the same run.
 """
 
 from __future__ import annotations
