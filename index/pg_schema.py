@@ -24,6 +24,13 @@ Tables (all prefixed `rag_`):
   term's postings in few rows, best block (highest impact) first.
 - `rag_doc_terms` + `rag_term_vectors`: each document's vocabulary with counts, and the
   embedding of every vocabulary word (for cross-lingual concept alignment).
+- `rag_doc_versions` (5): a change counter per document, from one sequence, set by a
+  trigger whenever its `rag_documents` row is written or deleted; workers read the rows
+  newer than the last they saw before each question.
+- `rag_doc_tables` + `rag_doc_lower` (5): each document's retriever tables (footnotes,
+  parts, headings, name candidates, acronyms; valid for its passages from `first_id`)
+  and its lower-case words (a capitalised word is a name only if no document writes it
+  in lower case).
 """
 
 from __future__ import annotations
@@ -32,7 +39,7 @@ from typing import Any
 
 from rag.errors import IndexMismatchError
 
-SCHEMA_VERSION = 4
+SCHEMA_VERSION = 5
 _LOCK_KEY = 0x7261675F7067  # "rag_pg": one advisory lock for migrations
 
 MIGRATIONS: dict[int, str] = {
@@ -126,6 +133,49 @@ MIGRATIONS: dict[int, str] = {
     from rag_postings p join rag_passages s on s.id = p.passage_id group by s.doc_id, p.term;
     create index rag_term_blocks_impact on rag_term_blocks (term, max_impact desc)
         include (postings);
+    """,
+    # 5: workers that hold no corpus (index.pg_corpus): a change counter per document,
+    # bumped by a trigger on every write of its row, and per-document retriever tables.
+    5: """
+    create sequence rag_doc_version_seq;
+    create table rag_doc_versions (doc_id text primary key, version bigint not null);
+    create index rag_doc_versions_version on rag_doc_versions (version) include (doc_id);
+    insert into rag_doc_versions select doc_id, nextval('rag_doc_version_seq') from rag_documents;
+    -- Deferred to commit and taken under the rag_meta row lock, so versions follow
+    -- commit order: a reader that sees version v has seen every smaller one.
+    create function rag_bump_doc_version() returns trigger language plpgsql as $$
+    begin
+        perform 1 from rag_meta where id = 1 for update;
+        if tg_op = 'TRUNCATE' then
+            update rag_doc_versions set version = nextval('rag_doc_version_seq');
+            return null;
+        end if;
+        insert into rag_doc_versions values (
+            case when tg_op = 'DELETE' then old.doc_id else new.doc_id end,
+            nextval('rag_doc_version_seq'))
+        on conflict (doc_id) do update set version = excluded.version;
+        if tg_op = 'UPDATE' and old.doc_id <> new.doc_id then
+            update rag_doc_versions set version = nextval('rag_doc_version_seq')
+            where doc_id = old.doc_id;
+        end if;
+        return null;
+    end $$;
+    create constraint trigger rag_documents_version after insert or update or delete
+        on rag_documents deferrable initially deferred
+        for each row execute function rag_bump_doc_version();
+    create trigger rag_documents_truncate after truncate on rag_documents
+        for each statement execute function rag_bump_doc_version();
+    create table rag_doc_tables (
+        doc_id text primary key references rag_documents on delete cascade,
+        first_id bigint not null,
+        tables jsonb not null
+    );
+    create table rag_doc_lower (
+        word text not null,
+        doc_id text not null references rag_documents on delete cascade,
+        primary key (word, doc_id)
+    );
+    create index rag_doc_lower_doc on rag_doc_lower (doc_id);
     """,
 }
 

@@ -27,6 +27,7 @@ from index.build import PassageEncoder, Progress
 from index.chunk import chunk_document
 from index.clean import clean_document, corpus_vocabulary
 from index.metadata import FIELDS, describe
+from index.pg_corpus import store_tables
 from index.pg_topk import write_blocks
 from index.pgstore import (
     BM25_B,
@@ -111,7 +112,7 @@ def _prepare(pool: Any, settings: Settings, embedder: PassageEncoder, fresh: boo
                 conn.execute(
                     "drop index if exists rag_passages_hnsw; truncate rag_meta, rag_documents, "
                     "rag_passages, rag_postings, rag_term_stats, rag_doc_terms, rag_term_vectors, "
-                    "rag_term_blocks"
+                    "rag_term_blocks cascade"
                 )
                 row = None
         if row is None:
@@ -326,6 +327,7 @@ def write_document(
             "rag_doc_terms (doc_id, term, count)",
             (f"{_text(raw.doc_id)}\t{_text(term)}\t{count}\n" for term, count in counts.items()),
         )
+        store_tables(conn, raw.doc_id, ids[0] if ids else 0, chunks)  # the retriever's tables
         _add_stats(conn, df, len(chunks) - old_passages, sum(lengths) - old_tokens, avgdl)
 
 

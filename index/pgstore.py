@@ -5,16 +5,20 @@ runs the same code over either.
 What stays in the database: the vectors (dense search with `<#>`, exact below
 `index.approximate_above` passages, HNSW from there, as the folder store switches FAISS
 types), the lexical index (BM25 computed in SQL from posting and document-frequency
-tables, with the same tokens and formula as `index.lexical`), and every write. What the
-app process keeps: a snapshot of the passages' metadata (the retriever needs it for
-footnotes, sections and document parts) and the vocabulary vectors for concept
-alignment; passage vectors are fetched per query for MMR only.
+tables, with the same tokens and formula as `index.lexical`), every write, and the
+passages themselves. What the app process keeps: per document its passages' database
+ids and its retriever tables (`index.pg_snapshot`), the vocabulary vectors for concept
+alignment, and a bounded cache of the passages its searches returned (`index.pg_cache`;
+the search queries bring the passage JSON with the hits). Passage vectors are fetched
+per query for MMR only.
 
 A snapshot is read in one repeatable-read transaction, so it never holds half a
-document. Every write bumps `rag_meta.generation`; `reload_if_changed()` notices that
-with one cheap query, which is how a worker sees documents another worker added. With
+document. Every write of a document bumps its change counter (`rag_doc_versions`);
+`reload_if_changed()` asks for counters newer than its own with one indexed query, and
+re-reads only those documents, which is how a worker sees documents another worker
+added. With
 `index.replicas`, searches read from streaming replicas that have this snapshot
-(`index.pg_replicas`); snapshots and writes stay on the primary.
+(`index.pg_replicas`); snapshots, writes and the passages' text stay on the primary.
 """
 
 from __future__ import annotations
@@ -29,13 +33,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 import numpy as np
 
-from index.metadata import described
+from index.pg_cache import LazyChunks, PassageCache
+from index.pg_corpus import corpus_tables, lower_case_words
 from index.pg_replicas import router_for
 from index.pg_schema import migrate
+from index.pg_snapshot import Layout, changed_since, doc_state, read_documents
 from index.pg_topk import top_k
 from index.store import (
     FORMAT_VERSION,
-    DocumentEntry,
     IndexStore,
     Manifest,
     check_compatible,
@@ -43,6 +48,7 @@ from index.store import (
 )
 from rag.errors import ConfigError, IndexMissingError, StoreUnavailableError
 from rag.language.text import query_terms
+from rag.retrieval.corpus_tables import CorpusTables
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
 
@@ -50,6 +56,9 @@ BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults ("lucene" variant), as the folder 
 HNSW_EF_SEARCH = 128  # as the folder store's FAISS HNSW (efSearch)
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 80
 VOCABULARY_LIMIT = 50_000  # index.lexical.vocabulary_terms' limit
+# Lexical hits whose passages come back with them: the retriever asks for fetch_k (30)
+# per side; a caller asking for far more (an exhaustive ranking) reads passages itself.
+PREFETCH_HITS = 64
 RECENT_VECTORS = 4_096  # passage vectors kept from the last searches (8 MB at 512-d)
 # Threads that run a lexical search's other term groups (see pg_lexical_connections).
 _READERS = ThreadPoolExecutor(max_workers=16, thread_name_prefix="pg-lexical")
@@ -209,10 +218,10 @@ class PassageVectors:
 
     def __getitem__(self, positions: Any) -> np.ndarray:
         wanted = [int(p) for p in np.atleast_1d(np.arange(self.shape[0])[positions])]
-        found = self._store.fetch_vectors([self._store.ids[p] for p in wanted])
+        found = self._store.fetch_vectors([int(self._store.ids[p]) for p in wanted])
         out = np.zeros((len(wanted), self.shape[1]), dtype=np.float32)
         for row, position in enumerate(wanted):
-            vector = found.get(self._store.ids[position])
+            vector = found.get(int(self._store.ids[position]))
             if vector is not None:
                 out[row] = vector
         return out if np.ndim(positions) else out[0]
@@ -221,15 +230,52 @@ class PassageVectors:
         return self[list(range(self.shape[0]))].astype(dtype or np.float32)
 
 
+class Positions:
+    """`store.position[chunk_id]` without a table of every passage: one indexed query."""
+
+    def __init__(self, store: PgStore) -> None:
+        self._store = store
+
+    def get(self, chunk_id: str, default: int | None = None) -> int | None:
+        with connection(self._store.pool) as conn:
+            row = conn.execute(
+                "select id from rag_passages where chunk_id = %s", (chunk_id,)
+            ).fetchone()
+        found = None if row is None else self._store.layout.positions([int(row[0])])[0]
+        return default if found is None else found
+
+    def __getitem__(self, chunk_id: str) -> int:
+        found = self.get(chunk_id)
+        if found is None:
+            raise KeyError(chunk_id)
+        return found
+
+    def __contains__(self, chunk_id: object) -> bool:
+        return isinstance(chunk_id, str) and self.get(chunk_id) is not None
+
+
 class PgStore:
     """A snapshot of the PostgreSQL index, searchable through the database."""
 
-    def __init__(self, url: str, pool: Any, index_settings: IndexSettings) -> None:
+    version: int  # the newest per-document change counter this snapshot covers
+    generation: int
+    cache: PassageCache
+    layout: Layout
+    ids: np.ndarray
+    chunks: LazyChunks
+    manifest: Manifest
+    terms: list[str]
+    term_vectors: np.ndarray
+    _recent: RecentVectors
+
+    def __init__(
+        self, url: str, pool: Any, index_settings: IndexSettings, previous: PgStore | None = None
+    ) -> None:
         self.url = url
         self.pool = pool
         self.index_settings = index_settings
         self.router = router_for(pool, index_settings, configure_connection, redacted)
-        self._load()
+        self._load(previous)
 
     @classmethod
     def open(cls, url: str, settings: Settings | None = None, *, pool: Any = None) -> PgStore:
@@ -247,7 +293,9 @@ class PgStore:
             raise
         return store
 
-    def _load(self) -> None:
+    def _load(self, previous: PgStore | None) -> None:
+        """Read the documents (all, or with `previous` only those changed since it) and
+        the vocabulary in one repeatable-read transaction; no passage text."""
         with connection(self.pool) as conn, conn.transaction():
             conn.execute("set transaction isolation level repeatable read, read only")
             meta = conn.execute("select manifest, generation, passages from rag_meta").fetchone()
@@ -256,57 +304,156 @@ class PgStore:
                     f"No index in the database at {redacted(self.url)}. Build one first: "
                     "rag index build (no path indexes the bundled letter)."
                 )
-            documents = conn.execute(
-                "select doc_id, name, source, content_hash, chunks, meta from rag_documents "
-                "order by seq"
-            ).fetchall()
-            rows = conn.execute(
-                "select p.id, p.chunk::text from rag_passages p join rag_documents d "
-                "using (doc_id) order by d.seq, p.ord"
-            ).fetchall()
-            terms = conn.execute(
-                "select t.term, v.embedding from (select term, sum(count) as n from "
-                "rag_doc_terms group by term order by n desc, term limit %s) t "
-                "join rag_term_vectors v using (term) order by t.n desc, t.term",
-                (VOCABULARY_LIMIT,),
-                binary=True,
-            ).fetchall()
+            since = previous.version if previous is not None else None
+            self.version, wanted, rows = read_documents(conn, since)
+            self._read_vocabulary(conn, previous)
             hnsw = conn.execute("select to_regclass('rag_passages_hnsw') is not null").fetchone()
             if self.router is not None:  # replicas serve this snapshot once replayed to here
                 self.router.sync(conn)
         self.generation = int(meta[1])
-        self.ids: list[int] = [int(r[0]) for r in rows]
-        self.chunks = [Chunk.model_validate_json(r[1]) for r in rows]
-        self.position = {c.chunk_id: i for i, c in enumerate(self.chunks)}
-        self._position_of_id = {pid: i for i, pid in enumerate(self.ids)}
+        self.cache = (
+            previous.cache if previous else PassageCache(self.index_settings.pg_passage_cache)
+        )
+        changed = {
+            doc: doc_state(*rows[doc], self.pool, self._read_chunks) if doc in rows else None
+            for doc in wanted
+        }
+        if previous is None:
+            self.layout = Layout({k: v for k, v in changed.items() if v is not None})
+        else:
+            for doc in changed:  # their passages have new ids now: free the room
+                old = previous.layout.docs.get(doc)
+                if old is not None:
+                    self.cache.drop(old.ids)
+            self.layout = previous.layout.replaced(changed)
+        self.ids = self.layout.ids
+        self.chunks = LazyChunks(self.ids, self.cache, self._read_chunks)
         self.approximate = bool(hnsw and hnsw[0]) and self._wants_hnsw(len(self.ids))
         self.manifest = Manifest(
             **meta[0],
             faiss_type="hnsw" if self.approximate else "flat",
-            documents=described([_entry(d) for d in documents], self.chunks),
-            chunk_count=len(self.chunks),
-        )
-        self.terms = [str(t[0]) for t in terms]
-        dim = self.manifest.dimension
-        self.term_vectors = (
-            np.stack([t[1].to_numpy() for t in terms]).astype(np.float32)
-            if terms
-            else np.zeros((0, dim), dtype=np.float32)
+            documents=[d.entry for d in self.layout.docs.values()],
+            chunk_count=len(self.ids),
         )
         self.vectors = PassageVectors(self)
-        self._recent = RecentVectors(RECENT_VECTORS)
+        self.position = Positions(self)
+        self._recent = previous._recent if previous else RecentVectors(RECENT_VECTORS)
+        self._tables: CorpusTables | None = None
+
+    def _read_vocabulary(self, conn: Any, previous: PgStore | None) -> None:
+        """The most frequent `VOCABULARY_LIMIT` words with their vectors; with
+        `previous`, only the vectors of words it did not hold are read."""
+        rows = conn.execute(
+            "select t.term from (select term, sum(count) as n from rag_doc_terms group by "
+            "term order by n desc, term limit %s) t join rag_term_vectors v using (term) "
+            "order by t.n desc, t.term",
+            (VOCABULARY_LIMIT,),
+        ).fetchall()
+        terms = [str(r[0]) for r in rows]
+        if previous is not None and terms == previous.terms:
+            self.terms, self.term_vectors = previous.terms, previous.term_vectors
+            return
+        held = {t: i for i, t in enumerate(previous.terms)} if previous is not None else {}
+        missing = [t for t in terms if t not in held]
+        fetched = {
+            str(t): v.to_numpy()
+            for t, v in conn.execute(
+                "select term, embedding from rag_term_vectors where term = any(%s)",
+                (missing,),
+                binary=True,
+            ).fetchall()
+        }
+        self.terms = terms
+        self.term_vectors = (
+            np.stack(
+                [
+                    previous.term_vectors[held[t]] if previous and t in held else fetched[t]
+                    for t in terms
+                ]
+            ).astype(np.float32)
+            if terms
+            else np.zeros((0, self._dimension(conn)), dtype=np.float32)
+        )
+
+    @staticmethod
+    def _dimension(conn: Any) -> int:
+        row = conn.execute("select (manifest->>'dimension')::int from rag_meta").fetchone()
+        return int(row[0]) if row and row[0] else 0
+
+    def _read_chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        """Passages by database id, from the server. A passage gone since this snapshot
+        (its document rewritten meanwhile) fails the question with a one-line error."""
+        with connection(self.pool) as conn:
+            rows = conn.execute(
+                "select id, chunk::text from rag_passages where id = any(%s)",
+                ([int(i) for i in ids],),
+            ).fetchall()
+        found = {int(i): Chunk.model_validate_json(text) for i, text in rows}
+        if len(found) < len(set(ids)):
+            raise StoreUnavailableError(
+                "A document changed while this question was answered; ask again."
+            )
+        return found
+
+    def document_chunks(self, doc_id: str) -> list[Chunk]:
+        """One document's passages in order, read from the server (not cached)."""
+        state = self.layout.docs.get(doc_id)
+        if state is None or not len(state.ids):
+            return []
+        found = self._read_chunks([int(i) for i in state.ids])
+        return [found[int(i)] for i in state.ids]
+
+    def _prefetch(self, ids: Sequence[int]) -> None:
+        """Put the passages of these database ids into the cache (those still stored)."""
+        missing = [i for i in ids if i not in self.cache.get(ids)]
+        if not missing:
+            return
+        with connection(self.pool) as conn:
+            rows = conn.execute(
+                "select id, chunk::text from rag_passages where id = any(%s)", (missing,)
+            ).fetchall()
+        self.cache.put({int(i): Chunk.model_validate_json(text) for i, text in rows})
+
+    def corpus_tables(self) -> CorpusTables:
+        """The retriever's whole-corpus tables, from the documents' stored tables."""
+        if self._tables is None:
+            docs = [
+                (doc_id, int(self.layout.offsets[n]), state.tables)
+                for n, (doc_id, state) in enumerate(self.layout.docs.items())
+            ]
+            candidates = sorted({w for _, _, t in docs for w in t["candidates"]})
+            with connection(self.pool) as conn:
+                lower = lower_case_words(conn, candidates)
+            self._tables = corpus_tables(
+                docs, set(candidates) - lower, self.layout.doc_of, self._section_positions
+            )
+        return self._tables
+
+    def _section_positions(self, heading: str) -> list[int]:
+        """Positions of the body passages under `heading`, in store order."""
+        docs = [d for d, s in self.layout.docs.items() if heading in s.tables["headings"]]
+        if not docs:
+            return []
+        with connection(self.pool) as conn:
+            rows = conn.execute(
+                "select doc_id, ord from rag_passages where doc_id = any(%s) and "
+                "chunk->>'section' = %s and coalesce(chunk->>'kind', 'body') = 'body'",
+                (docs, heading),
+            ).fetchall()
+        return sorted(self.layout.offset(d) + int(o) for d, o in rows)
 
     def _wants_hnsw(self, size: int) -> bool:
         kind = self.index_settings.faiss_type
         return kind == "hnsw" or (kind == "auto" and size >= self.index_settings.approximate_above)
 
     def reload_if_changed(self) -> PgStore | None:
-        """A fresh snapshot if another writer committed since this one was read."""
+        """A newer snapshot if another writer committed since this one was read: one
+        indexed query when nothing changed; only the changed documents are read again."""
         with connection(self.pool) as conn:
-            row = conn.execute("select generation from rag_meta").fetchone()
-        if row is None or int(row[0]) == self.generation:
+            changed = changed_since(conn, self.version)
+        if not changed:
             return None
-        return PgStore(self.url, self.pool, self.index_settings)
+        return PgStore(self.url, self.pool, self.index_settings, previous=self)
 
     def disk_bytes(self) -> int:
         """Bytes the store's tables and indexes take in the database."""
@@ -320,8 +467,15 @@ class PgStore:
     # ---- the SearchIndex protocol --------------------------------------------------------
 
     def chunk(self, chunk_id: str) -> Chunk | None:
-        position = self.position.get(chunk_id)
-        return None if position is None else self.chunks[position]
+        with connection(self.pool) as conn:
+            row = conn.execute(
+                "select id, chunk::text from rag_passages where chunk_id = %s", (chunk_id,)
+            ).fetchone()
+        if row is None or self.layout.positions([int(row[0])])[0] is None:
+            return None
+        chunk = Chunk.model_validate_json(row[1])
+        self.cache.put({int(row[0]): chunk})
+        return chunk
 
     def dense_search(
         self, query: np.ndarray, k: int, *, documents: Collection[str] | None = None
@@ -330,7 +484,7 @@ class PgStore:
         approximate threshold (a sequential scan), HNSW above it. With `documents`,
         the nearest of those documents' passages, always exact (HNSW would filter its
         own short candidate list)."""
-        if not self.ids:
+        if not len(self.ids):
             return []
 
         def work(conn: Any) -> list[Any]:
@@ -352,6 +506,10 @@ class PgStore:
         # The vectors came with the rows (their heap pages were read anyway): MMR needs
         # them next, so it does not fetch them again.
         self._recent.put({int(r[0]): r[2].to_numpy() for r in rows})
+        # Their passages follow in one query by id: in the scan itself, an exact scan
+        # turns every row's JSON into text before it sorts (dense p50 at 10,000
+        # passages went from 28 to 102 ms in scripts/bench_store.py, a loaded machine).
+        self._prefetch([int(r[0]) for r in rows[:PREFETCH_HITS]])
         return self._positions([(r[0], r[1]) for r in rows])
 
     def dense_plan(self, query: np.ndarray, k: int = 10) -> str:
@@ -400,13 +558,15 @@ class PgStore:
             for token in dict.fromkeys(tokens):
                 numbers.append(n)
                 terms.append(token)
-        if not terms or not self.ids:
+        if not terms or not len(self.ids):
             return []
         parts = min(self.index_settings.pg_lexical_connections, len(terms))
         if documents is None and self.index_settings.pg_lexical_method == "maxscore":
             first = self.index_settings.pg_lexical_chunk
             found = top_k(self._read_sets, numbers, terms, k, first=first, parts=parts)
-            return [(p, s) for p, s in self._positions(found) if s > 0]
+            best = [(i, s) for i, s in found if s > 0]
+            self._prefetch([i for i, _ in best[:PREFETCH_HITS]])  # the hits' text, one query
+            return self._positions(best)
         sql = _POSTINGS_SQL.replace("{scope}", "" if documents is None else _SCOPE_SQL)
         shared = {"depth": self.index_settings.pg_lexical_depth, "documents": list(documents or ())}
 
@@ -416,7 +576,9 @@ class PgStore:
 
         others = [_READERS.submit(read, part) for part in range(1, parts)]
         rows = read(0) + [row for other in others for row in other.result()]
-        return [(p, s) for p, s in self._positions(bm25_top(rows, k)) if s > 0]
+        top = [(i, s) for i, s in bm25_top(rows, k) if s > 0]
+        self._prefetch([i for i, _ in top[:PREFETCH_HITS]])  # the hits' text, one query
+        return self._positions(top)
 
     def _read_sets(self, sql: str, params: list[dict[str, Any]]) -> list[Any]:
         """`sql` run once per parameter set, each on its own connection at once (a
@@ -430,7 +592,15 @@ class PgStore:
 
     def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
         """The scope `documents` as an in-memory index of its own (`scope_view`)."""
-        return scope_view(self, documents, limit)
+        positions = [
+            p
+            for d in self.layout.doc_ids
+            if d in documents
+            for p in range(
+                self.layout.offset(d), self.layout.offset(d) + len(self.layout.docs[d].ids)
+            )
+        ]
+        return scope_view(self, documents, limit, positions=positions)
 
     def fetch_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
         """Passage vectors by database id: the recent searches' from memory, the rest
@@ -462,8 +632,8 @@ class PgStore:
 
     def _positions(self, rows: Sequence[tuple[Any, Any]]) -> list[tuple[int, float]]:
         """Database ids → positions in this snapshot (passages newer than it are skipped)."""
-        found = ((self._position_of_id.get(int(i)), float(s)) for i, s in rows)
-        return [(p, s) for p, s in found if p is not None]
+        places = self.layout.positions([int(i) for i, _ in rows])
+        return [(p, float(s)) for p, (_, s) in zip(places, rows, strict=True) if p is not None]
 
 
 def bm25_top(rows: Sequence[Sequence[Any]], k: int) -> list[tuple[int, float]]:
@@ -489,15 +659,6 @@ def bm25_top(rows: Sequence[Sequence[Any]], k: int) -> list[tuple[int, float]]:
     total = np.sum(list(best.values()), axis=0)
     order = np.lexsort((passages, -total))[:k]
     return [(int(passages[i]), float(total[i])) for i in order]
-
-
-_DOC_FIELDS = ("doc_id", "name", "source", "content_hash", "chunks")
-
-
-def _entry(row: Sequence[Any]) -> DocumentEntry:
-    """A `rag_documents` row as a manifest entry (meta null: not described yet)."""
-    fields = dict(zip(_DOC_FIELDS, row[:5], strict=True))
-    return DocumentEntry(**fields, **(row[5] or {}))
 
 
 def manifest_fields(settings: Settings, model_id: str, dimension: int, built_at: str) -> dict:

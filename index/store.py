@@ -97,17 +97,22 @@ class Manifest(BaseModel):
     built_at: str
 
 
-def scope_view(store: Any, documents: Collection[str], limit: int) -> IndexStore | None:
+def scope_view(
+    store: Any, documents: Collection[str], limit: int, *, positions: list[int] | None = None
+) -> IndexStore | None:
     """The passages of `documents` as an in-memory index of their own: FAISS (flat) over
     their vectors, BM25 with their own statistics, the vocabulary of their own words. A
     scoped question then ranks exactly as over an index of those documents alone (the
     letter scoped in a mixed index answers as the letter alone). None when the scope
     holds no passages or more than `limit` (then the store searches it, with the whole
-    index's statistics). Works over any `SearchIndex` (folder or PostgreSQL)."""
-    positions = [i for i, c in enumerate(store.chunks) if c.doc_id in documents]
+    index's statistics). Works over any `SearchIndex` (folder or PostgreSQL); a store
+    that knows its documents' `positions` passes them, and its chunks may read `many`."""
+    if positions is None:
+        positions = [i for i, c in enumerate(store.chunks) if c.doc_id in documents]
     if not positions or len(positions) > limit:
         return None
-    chunks = [store.chunks[i] for i in positions]
+    many = getattr(store.chunks, "many", None)
+    chunks = many(positions) if many else [store.chunks[i] for i in positions]
     vectors = np.asarray(store.vectors[positions], dtype=np.float32).reshape(len(positions), -1)
     known = {term: i for i, term in enumerate(store.terms)}
     terms = [t for t in vocabulary_terms([c.text for c in chunks]) if t in known]

@@ -116,6 +116,14 @@ class IndexSettings(Section):
         "rarer than this costs one round trip; on the synthetic benchmark every list is "
         "read whole anyway, in 2 to 4 rounds (scripts/bench_store.py, docs/postgres.md).",
     )
+    pg_passage_cache: int = Field(
+        default=20_000,
+        ge=1,
+        description="PostgreSQL store: passages one worker keeps in memory (an LRU by id; "
+        "the rest stay in the database and come back with the hits). A question reads about "
+        "60-100 passages, so 20,000 holds the last few hundred questions' (about 2.5 KB each "
+        "as Chunk objects: roughly 50 MB).",
+    )
     pool_size: int = Field(
         default=8, ge=1, description="Most connections one process opens to the PostgreSQL store."
     )

@@ -22,7 +22,11 @@ the passages once, so they are in the OS page cache as the folder store's files 
 process), at 1, 8 and 32 concurrent queries (threads in one app process; Postgres pool of 32),
 recall@10 of the dense search against exact inner product, and the app process's peak
 memory (ru_maxrss of a process that only opens the store and queries it; the Postgres
-server's own memory is not in it). Ratios are Postgres / folder in the same run.
+server's own memory is not in it). Worker MiB: that process's resident memory (VmRSS)
+once it has opened the store and built the retriever's whole-corpus tables, and after
+the hybrid queries at 1, 8 and 32 at once (before the exhaustive BM25 and exact dense
+checks, which no worker runs and whose arrays stay in the peak). Ratios are Postgres /
+folder in the same run.
 """
 
 from __future__ import annotations
@@ -219,6 +223,8 @@ def query_store(kind: str, n: int, where: str) -> dict:
         store: object = IndexStore.load(Path(where))
     else:
         store = _open_pg(where)
+    worker_tables(store)
+    opened_mib = current_rss_mib()
     vectors, concepts = queries(n)
     prewarmed = prewarm(where) if kind == "postgres" else 0
     # Steady state: the caches filled by other queries, not by the measured ones.
@@ -238,6 +244,7 @@ def query_store(kind: str, n: int, where: str) -> dict:
             times = list(pool.map(timed, range(QUERIES)))
         result[f"p50_{threads}"] = float(np.percentile(times, 50))
         result[f"p95_{threads}"] = float(np.percentile(times, 95))
+    queried_mib = current_rss_mib()  # a worker's questions only, not the checks below
     result["dense_p50"] = p50(lambda i: store.dense_search(vectors[i], 30))  # type: ignore[attr-defined]
     result["lexical_p50"] = p50(lambda i: store.concept_search(concepts[i], 30))  # type: ignore[attr-defined]
     if kind == "postgres":
@@ -255,6 +262,7 @@ def query_store(kind: str, n: int, where: str) -> dict:
         lexical_agreement(store, concepts[:RECALL_QUERIES]) if kind == "postgres" else (1.0, 1.0)
     )
     result["rss_mib"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    result["worker_open_mib"], result["worker_mib"] = opened_mib, queried_mib
     return result
 
 
@@ -292,6 +300,25 @@ HOT_RELATIONS = (
     "rag_term_blocks",
     "rag_term_blocks_impact",
 )
+
+
+def worker_tables(store: object) -> object:
+    """The whole-corpus tables a worker's retriever builds on opening the store: the
+    store's own where it keeps them (PostgreSQL), else computed from every passage."""
+    own = getattr(store, "corpus_tables", None)
+    if own is not None:
+        return own()
+    from rag.retrieval.corpus_tables import from_chunks
+
+    return from_chunks(store.chunks)  # type: ignore[attr-defined]
+
+
+def current_rss_mib() -> float:
+    """This process's resident memory now (VmRSS), MiB."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
 
 
 def prewarm(url: str) -> int:
@@ -432,6 +459,7 @@ def run(sizes: list[int], keep: Path | None = None) -> None:
     print_table(rows)
     print_parts(rows)
     print_methods(rows)
+    print_workers(rows)
 
 
 def tuned_server(pgdata: Path, delete: bool = True) -> Any:
@@ -489,6 +517,20 @@ def print_table(rows: list[dict]) -> None:
             ratio += [f"{r[f'p95_{c}'] / f[f'p95_{c}']:.2f} (p95)" for c in CONCURRENCY]
             ratio += ["", ""]
             print("| " + " | ".join(ratio) + " |")
+
+
+def print_workers(rows: list[dict]) -> None:
+    """What one app worker holds: resident memory after opening the store and building
+    the retriever's whole-corpus tables, and after the hybrid queries at 1, 8 and 32 at
+    once."""
+    print()
+    print("| passages | store | worker MiB opened | worker MiB after queries | app MiB (peak) |")
+    print("|---:|---|---:|---:|---:|")
+    for r in rows:
+        print(
+            f"| {r['n']:,} | {r['store']} | {r['worker_open_mib']:.0f} | "
+            f"{r['worker_mib']:.0f} | {r['rss_mib']:.0f} |"
+        )
 
 
 def print_parts(rows: list[dict]) -> None:

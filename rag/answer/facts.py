@@ -65,7 +65,11 @@ def from_record(
     document = named or (documents[0] if len(documents) == 1 else None)
     if document is None:
         return None
-    chunks = [c for c in store.chunks if c.doc_id == document.doc_id]
+    own = getattr(store, "document_chunks", None)  # a store that holds no passages
+    if own is not None:
+        chunks = own(document.doc_id)
+    else:
+        chunks = [c for c in store.chunks if c.doc_id == document.doc_id]
     return fact_answer(fact, document, chunks, hits, language)
 
 

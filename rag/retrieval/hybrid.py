@@ -25,7 +25,8 @@ import numpy as np
 from rag.errors import ConfigError
 from rag.language.text import content_pairs, content_words
 from rag.query.analysis import Query, analyse
-from rag.query.structure import best_heading, part_positions
+from rag.query.structure import best_heading
+from rag.retrieval.corpus_tables import acronyms, from_chunks
 from rag.retrieval.documents import (
     DocumentScore,
     filled,
@@ -55,30 +56,26 @@ class HybridRetriever:
     ) -> None:
         self.store = store
         self.document_stage = document_stage  # off in a scope's view: its documents are chosen
-        self._counts: Counter[str] = Counter()
-        self._counted_for: object = None
         self.embedder = embedder
         self.settings = settings
+        # The store's own tables if it keeps them (the PostgreSQL store does not hold its
+        # passages), else computed from the passages in memory.
+        own = getattr(store, "corpus_tables", None)
+        self.tables = own() if own is not None else from_chunks(store.chunks)
         self.aligner = TermAligner(
             store.terms,
             store.term_vectors,
             embedder,
             settings,
-            names=corpus_names([c.text for c in store.chunks]),
-            acronyms=acronyms(" ".join(c.text for c in store.chunks)),
+            names=self.tables.names,
+            acronyms=self.tables.acronyms,
         )
-        self._footnotes = {
-            (c.doc_id, c.footnote_number): i
-            for i, c in enumerate(store.chunks)
-            if c.kind == "footnote"
-        }
-        self._parts = {part: part_positions(store.chunks, part) for part in ("start", "end")}
-        self._headings = list(dict.fromkeys(c.section for c in store.chunks if c.section))
+        self._footnotes = self.tables.footnotes
+        self._parts = self.tables.parts
+        self._headings = self.tables.headings
         manifest = getattr(store, "manifest", None)
         self._metadata = metadata_words(getattr(manifest, "documents", None) or [])
-        self._sizes: dict[str, int] = {}
-        for chunk in store.chunks:
-            self._sizes[chunk.doc_id] = self._sizes.get(chunk.doc_id, 0) + (chunk.kind == "body")
+        self._sizes = self.tables.sizes
         self._views: dict[frozenset[str], HybridRetriever | None] = {}
         self._views_lock = threading.Lock()
 
@@ -129,7 +126,7 @@ class HybridRetriever:
             if 0 < len(chosen) <= s.document_views:
                 return self.search(query, k, documents=chosen)
             if chosen:
-                fused = [(p, v) for p, v in fused if self.store.chunks[p].doc_id in chosen]
+                fused = [(p, v) for p, v in fused if self.tables.doc_of(p) in chosen]
         scores = {"dense": dict(dense), "lexical": dict(lexical)}
         ranked = mmr_ranked(
             [i for i, _ in fused],
@@ -214,11 +211,8 @@ class HybridRetriever:
         )
 
     def _passage_counts(self) -> Counter[str]:
-        """How many passages each document has (counted once per store)."""
-        if self._counted_for is not self.store.chunks:
-            self._counts = Counter(c.doc_id for c in self.store.chunks)
-            self._counted_for = self.store.chunks
-        return self._counts
+        """How many passages each document has."""
+        return self.tables.counts
 
     def unknown_words(self, query: Query, *, documents: Collection[str] | None = None) -> list[str]:
         """The question's content words that neither occur in the corpus (or the scope)
@@ -237,8 +231,7 @@ class HybridRetriever:
     def _in_scope(self, positions: list[int], scope: frozenset[str] | None) -> list[int]:
         if scope is None:
             return positions
-        chunks = self.store.chunks
-        return [p for p in positions if chunks[p].doc_id in scope]
+        return [p for p in positions if self.tables.doc_of(p) in scope]
 
     def _section_positions(self, topic: str, scope: frozenset[str] | None = None) -> list[int]:
         """The body passages under the heading that `topic` names ([] if none does)."""
@@ -246,16 +239,11 @@ class HybridRetriever:
         concepts = self.aligner.concepts(
             topic, min_similarity=self.settings.heading_similarity, pairs=False
         )
-        chunks = self.store.chunks
-        headings = self._headings
-        if scope is not None:
-            headings = list(
-                dict.fromkeys(c.section for c in chunks if c.section and c.doc_id in scope)
-            )
+        headings = self._headings if scope is None else self.tables.scoped_headings(scope)
         heading = best_heading(concepts, headings)
         if heading is None:
             return []
-        return [i for i, c in enumerate(chunks) if c.section == heading and c.kind == "body"]
+        return self.tables.section_positions(heading)
 
     def _with_footnotes(self, hits: list[Hit]) -> list[Hit]:
         """Put each linked footnote right after the passage holding its marker."""
@@ -392,23 +380,6 @@ def _capitalised(text: str) -> set[str]:
     return {m.group(1).lower() for m in re.finditer(r"\b([A-Z][a-z]\w+)", text)}
 
 
-def acronyms(text: str) -> set[str]:
-    """Lower-cased acronyms of three to six capitals ("NAVO", "MFK")."""
-    return {a.lower() for a in re.findall(r"\b[A-Z]{3,6}\b", text)}
-
-
-def corpus_names(texts: Sequence[str]) -> set[str]:
-    """Lower-cased words the corpus capitalises inside sentences: names of places, people
-    and bodies ("Noorwegen", "Mercosur")."""
-    names: set[str] = set()
-    lower: set[str] = set()
-    for text in texts:
-        for match in re.finditer(r"(?<![.!?:]\s)(?<![.!?:])(?<!^)\b([A-Z][a-z]\w+)", text):
-            names.add(match.group(1).lower())
-        lower.update(re.findall(r"\b[a-z]\w+", text))
-    return names - lower
-
-
 def score_fusion(
     rankings: Sequence[Sequence[tuple[int, float]]], weights: Sequence[float] | None = None
 ) -> list[tuple[int, float]]:
@@ -483,7 +454,7 @@ def _cross_encoder(name: str) -> Any:
 
 
 def _rerank(
-    name: str, query: str, positions: list[int], chunks: list[Chunk]
+    name: str, query: str, positions: list[int], chunks: Sequence[Chunk]
 ) -> list[tuple[int, float]]:
     model = _cross_encoder(name)
     scores = np.asarray(model.predict([(query, chunks[p].search_text) for p in positions]))

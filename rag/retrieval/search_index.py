@@ -19,12 +19,13 @@ class SearchIndex(Protocol):
     takes an optional scope, `documents` (doc ids): then only those documents'
     passages compete, searched in full (not a filter over the unscoped top `k`)."""
 
-    chunks: list[Chunk]
     vectors: Any  # an np.ndarray, or rows fetched when indexed: vectors[positions] -> array
     manifest: Any
     terms: list[str]
     term_vectors: np.ndarray
 
+    @property
+    def chunks(self) -> Sequence[Chunk]: ...  # a list, or read on demand (PostgreSQL)
     def chunk(self, chunk_id: str) -> Chunk | None: ...
     def dense_search(
         self, query: np.ndarray, k: int, *, documents: Collection[str] | None = None
