@@ -123,6 +123,21 @@ class Chunk(Frozen):
     def lines(self) -> tuple[int, int]:
         return (self.line_start, self.line_end)
 
+    @classmethod
+    def of_text(cls, chunk_id: str, doc_id: str, text: str) -> Chunk:
+        """A one-line passage that is the whole of `text`, in `{doc_id}.txt` (synthetic
+        corpora of tests and benchmarks)."""
+        return cls(
+            chunk_id=chunk_id,
+            doc_id=doc_id,
+            document=f"{doc_id}.txt",
+            text=text,
+            start=0,
+            end=len(text),
+            line_start=1,
+            line_end=1,
+        )
+
     @property
     def search_text(self) -> str:
         """What is embedded and lexically indexed: the heading gives the passage context."""

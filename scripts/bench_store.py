@@ -112,18 +112,7 @@ def corpus(n: int) -> tuple[list, np.ndarray, list[str], np.ndarray]:
     for k, s in enumerate(starts):
         text = " ".join(words[s : s + WORDS_PER_PASSAGE])
         doc = f"doc-{k // PER_DOCUMENT:05d}"
-        chunks.append(
-            Chunk(
-                chunk_id=f"{doc}:{k:08d}",
-                doc_id=doc,
-                document=f"{doc}.txt",
-                text=text,
-                start=0,
-                end=len(text),
-                line_start=1,
-                line_end=1,
-            )
-        )
+        chunks.append(Chunk.of_text(f"{doc}:{k:08d}", doc, text))
     return chunks, vectors, terms, term_vectors
 
 

@@ -93,18 +93,7 @@ def _contents() -> tuple[list[dict], list[str]]:
         for k in range(PER_DOCUMENT):
             at = int(rng.integers(0, len(words) - WORDS_PER_PASSAGE))
             text = " ".join(words[at : at + WORDS_PER_PASSAGE])
-            chunks.append(
-                Chunk(
-                    chunk_id=f"DOC:{k:08d}",
-                    doc_id="DOC",
-                    document="DOC.txt",
-                    text=text,
-                    start=0,
-                    end=len(text),
-                    line_start=1,
-                    line_end=1,
-                )
-            )
+            chunks.append(Chunk.of_text(f"DOC:{k:08d}", "DOC", text))
         tables, lower = document_tables(chunks)
         contents.append(
             {

@@ -8,16 +8,7 @@ from rag.types import Chunk
 
 def _chunk(doc: str, n: int) -> Chunk:
     text = f"passage {n} of {doc}"
-    return Chunk(
-        chunk_id=f"{doc}-{n}",
-        doc_id=doc,
-        document=f"{doc}.txt",
-        text=text,
-        start=0,
-        end=len(text),
-        line_start=1,
-        line_end=1,
-    )
+    return Chunk.of_text(f"{doc}-{n}", doc, text)
 
 
 CHUNKS = [_chunk("letter", i) for i in range(4)] + [_chunk("motion", i) for i in range(2)]

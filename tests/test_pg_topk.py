@@ -34,16 +34,7 @@ def passage(rng: random.Random, doc: str, n: int, mean: int) -> Chunk:
     """A passage of Zipf-distributed words; its length varies around `mean`."""
     weights = [1 / (rank + 1) for rank in range(len(WORDS))]
     text = " ".join(rng.choices(WORDS, weights, k=max(1, int(rng.gauss(mean, mean / 3)))))
-    return Chunk(
-        chunk_id=f"{doc}:{n:05d}",
-        doc_id=doc,
-        document=f"{doc}.txt",
-        text=text,
-        start=0,
-        end=len(text),
-        line_start=1,
-        line_end=1,
-    )
+    return Chunk.of_text(f"{doc}:{n:05d}", doc, text)
 
 
 def add(pool: Any, rng: random.Random, doc: str, passages: int, mean: int) -> None:

@@ -68,16 +68,7 @@ def test_summaries_and_facts_get_their_strategies() -> None:
 
 
 def _hit(n: int) -> Hit:
-    chunk = Chunk(
-        chunk_id=f"c{n}",
-        doc_id="d",
-        document="d.txt",
-        text="t",
-        start=0,
-        end=1,
-        line_start=1,
-        line_end=1,
-    )
+    chunk = Chunk.of_text(f"c{n}", "d", "t")
     return Hit(chunk=chunk, score=1.0, rank=n)
 
 

@@ -224,16 +224,7 @@ def test_briefing_with_html_is_escaped():
 
 def test_highlight_escapes_and_marks_the_quote():
     text = f"First sentence {EVIL}. Second sentence here."
-    chunk = Chunk(
-        chunk_id="c",
-        doc_id="d",
-        document="d.txt",
-        text=text,
-        start=0,
-        end=len(text),
-        line_start=1,
-        line_end=1,
-    )
+    chunk = Chunk.of_text("c", "d", text)
     out = highlight(chunk, "Second sentence here.")
     no_tags(out)
     assert marked(out) == ["Second sentence here."]
