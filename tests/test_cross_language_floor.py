@@ -1,6 +1,7 @@
 """The extractive backend's support floor across languages: an English question shares no
 stems with the letter's Dutch sentences, so below the floor the relevance model decides
-(rag/backends/extractive.py). Real index, real embedder, real relevance model."""
+(rag/backends/extractive.py, `answer.judge_across_languages`, off by default). Real index,
+real embedder, real relevance model."""
 
 from __future__ import annotations
 
@@ -16,7 +17,9 @@ DUTCH = "Hoeveel procent van het bbp gaan NAVO-bondgenoten in 2035 aan veilighei
 @pytest.fixture(scope="module")
 def strict(pipeline):
     """A backend whose floor no sentence reaches: every answer rests on the other test."""
-    answer = pipeline.settings.answer.model_copy(update={"min_support": 0.99})
+    answer = pipeline.settings.answer.model_copy(
+        update={"min_support": 0.99, "judge_across_languages": True}
+    )
     return ExtractiveBackend(pipeline.embedder, answer)
 
 
@@ -48,3 +51,11 @@ def test_across_languages_a_verdict_short_of_answers_still_refuses(pipeline, str
     query, hits = _hits(pipeline, "Which painter designed the logo of the European Commission?")
     chosen, best = strict.select(query, hits)
     assert not chosen and strict.judge.model.level(best) != "answers"
+
+
+def test_off_by_default_the_floor_refuses_in_either_language(pipeline):
+    answer = pipeline.settings.answer.model_copy(update={"min_support": 0.99})
+    backend = ExtractiveBackend(pipeline.embedder, answer)
+    assert not answer.judge_across_languages
+    query, hits = _hits(pipeline, ENGLISH)
+    assert backend.select(query, hits) == ([], 0.0)

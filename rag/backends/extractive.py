@@ -4,8 +4,9 @@ Every sentence of the retrieved passages is scored against the question (embeddi
 similarity from the multilingual embedder, plus overlap of stemmed content words); the
 best ones, in reading order, become the answer, each followed by its passage marker,
 after a short lead-in in the question's language. It refuses when the best support is
-too weak (for a sentence in the other language than the question, whose score has no
-shared stems: when the relevance model does not judge that it answers), or when the
+too weak (with `judge_across_languages`, for a sentence in the other language than the
+question, whose score has no shared stems: when the relevance model does not judge that
+it answers), or when the
 question asks for a quantity or date and no chosen sentence contains a number (footnote
 numbers do not count), for an amount of money and the best sentence names none, or who
 someone is and the best sentence names no person.
@@ -98,7 +99,7 @@ class ExtractiveBackend:
     def _by_rules(
         self, query: Query, ranked: list[Candidate], hits: Sequence[Hit]
     ) -> list[Candidate]:
-        if not ranked or not (self.clears_floor(ranked[0]) or across(query, ranked[0])):
+        if not ranked or not (self.clears_floor(ranked[0]) or self.judged(query, ranked[0])):
             return []
         if self.refuses(query, ranked[0], hits):
             return []
@@ -121,6 +122,11 @@ class ExtractiveBackend:
     def clears_floor(self, best: Candidate) -> bool:
         """Whether the best sentence's score reaches the support floor."""
         return best.score >= self.settings.min_support
+
+    def judged(self, query: Query, best: Candidate) -> bool:
+        """Whether the relevance model, not the floor, decides on this best sentence: one
+        in the other language than the question, when `judge_across_languages` is on."""
+        return self.settings.judge_across_languages and across(query, best)
 
     def refuses(self, query: Query, best: Candidate, hits: Sequence[Hit]) -> bool:
         """Whether the best evidence lacks what the question asks for."""
