@@ -8,7 +8,14 @@ from __future__ import annotations
 
 import pytest
 
-from rag.answer.partial import covered_share, lead_spans, partial_note, relation_words, stated
+from rag.answer.partial import (
+    covered_share,
+    lead_spans,
+    partial_note,
+    relation_words,
+    repeats_reference,
+    stated,
+)
 from rag.query.analysis import analyse
 from rag.query.kinds import asked_kind
 from rag.retrieval.embeddings import Embedder
@@ -161,3 +168,36 @@ def test_a_country_the_question_names_and_no_quote_names_makes_it_partial(
     dutch_name = analyse("Will the Netherlands send troops?")
     note = partial_note(dutch_name, ["Oekraïne moet agressie kunnen afschrikken."], ["Netherlands"])
     assert "do not say anything about the Netherlands" in note
+
+
+REFERENCE = "7 Motie Verbeek c.s. 36 410, nr. 88"
+
+
+@pytest.mark.parametrize(
+    ("question", "quotes", "footnotes", "repeats"),
+    [
+        # the footnote only names the paper the question names: nothing said about it
+        ("What does the motion Verbeek et al. ask the cabinet?", [REFERENCE], [True], True),
+        ("Wat vraagt de motie-Verbeek van de regering?", [REFERENCE], [True], True),
+        # the question does not name it: the reference is news ("which motion …?")
+        ("Which motion on trade does the letter cite?", [REFERENCE], [True], False),
+        # a footnote that states something is no mere reference
+        (
+            "How is the Kamer informed about the new communication?",
+            ["5 The Kamer will be informed by a BNC fiche."],
+            [True],
+            False,
+        ),
+        # a body sentence beside the footnote says something
+        (
+            "What does the motion Verbeek et al. ask the cabinet?",
+            [REFERENCE, "The motion Verbeek asks for faster trade talks."],
+            [True, False],
+            False,
+        ),
+    ],
+)
+def test_an_answer_that_only_repeats_a_named_reference_is_partial(
+    question: str, quotes: list[str], footnotes: list[bool], repeats: bool
+) -> None:
+    assert repeats_reference(question, quotes, footnotes) is repeats

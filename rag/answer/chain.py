@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from rag.answer.across import answer_across
 from rag.answer.citations import ParsedAnswer, ParsedSentence, parse_citations
 from rag.answer.facts import fact_relevance, from_record
-from rag.answer.partial import lead_spans, partial_note, stated
+from rag.answer.partial import lead_spans, partial_note, repeats_reference, stated
 from rag.answer.spans import opening
 from rag.answer.strategies import Draft, Tools, choose
 from rag.answer.summary import overview
@@ -360,7 +360,9 @@ class AnswerChain:
                 self.settings.answer.relation_min_share,
             )
             spans = lead_spans(turn.query, spans, {citations[i].marker for i in found.stating})
-            if not refused and found.missing:
+            notes = [turn.hits[c.marker - 1].chunk.kind == "footnote" for c in citations]
+            quotes = [c.quote for c in citations]
+            if not refused and (found.missing or repeats_reference(turn.query.text, quotes, notes)):
                 turn.missing_fact = True  # on the topic, not the asked fact
                 note = partial_note(turn.query, [c.quote for c in citations], found.unnamed)
                 text = f"{note}\n{text}"

@@ -39,6 +39,7 @@ from rag.language.text import (
     stem_overlap,
 )
 from rag.query.analysis import Query
+from rag.query.focus import names_paper
 from rag.query.kinds import relation_text
 from rag.retrieval.embeddings import Embedder
 from rag.types import AnswerSpan
@@ -232,3 +233,19 @@ def discussed(query: Query, quotes: Sequence[str]) -> str | None:
 
 def _words(text: str) -> list[str]:
     return [t.rstrip(".").lower() for t in _TOKEN.findall(text)]
+
+
+_NAME = re.compile(r"(?<=[\s-])[A-Z]\w{2,}")  # a capitalised word after the first one
+
+
+def repeats_reference(question: str, quotes: Sequence[str], footnotes: Sequence[bool]) -> bool:
+    """Whether every cited passage is a reference footnote (it holds a paper's number)
+    naming a document the question names itself ("What does the motion Hoogeveen et al.
+    ask?" answered with "Motie Hoogeveen c.s. 21 501-20, nr. 2344"): a reference gives a
+    title and a number, not what the document says; the answer adds nothing."""
+    names = {n.lower() for n in _NAME.findall(question)}
+    if not quotes or not names or not all(footnotes):
+        return False
+    if not all(names_paper(q) for q in quotes):
+        return False  # a footnote that states something is no mere reference
+    return all(any(n in letter_words(q) for n in names) for q in quotes)

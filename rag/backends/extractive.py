@@ -4,9 +4,12 @@ Every sentence of the retrieved passages is scored against the question (embeddi
 similarity from the multilingual embedder, plus overlap of stemmed content words); the
 best ones, in reading order, become the answer, each followed by its passage marker,
 after a short lead-in in the question's language. It refuses when the best support is
-too weak, or when the question asks for a quantity or date and no chosen sentence
-contains a number (footnote numbers do not count), for an amount of money and the best
-sentence names none, or who someone is and the best sentence names no person.
+too weak (with `judge_across_languages`, for a sentence in the other language than the
+question, whose score has no shared stems: when the relevance model does not judge that
+it answers), or when the
+question asks for a quantity or date and no chosen sentence contains a number (footnote
+numbers do not count), for an amount of money and the best sentence names none, or who
+someone is and the best sentence names no person.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from collections.abc import Iterator, Sequence
 
 from rag.answer.summary import in_context, pick, span_text
 from rag.backends.base import AnswerBackend, refusal
-from rag.language.text import content_stems, stem_overlap
+from rag.language.text import content_stems, guess_language, stem_overlap, words
 from rag.query.analysis import Query, own_subject
 from rag.retrieval.embeddings import Embedder
 from rag.settings import AnswerSettings, Settings
@@ -84,7 +87,8 @@ class ExtractiveBackend:
             return [], 0.0
         pool = ranked[: self.settings.relevance_pool]
         best = float(self.judge.probabilities(query, pool, hits).max())
-        if self.judge.model.level(best) == "unrelated":
+        level = self.judge.model.level(best)
+        if level == "unrelated" or (level != "answers" and not self.clears_floor(ranked[0])):
             return [], best
         return chosen, best
 
@@ -95,7 +99,7 @@ class ExtractiveBackend:
     def _by_rules(
         self, query: Query, ranked: list[Candidate], hits: Sequence[Hit]
     ) -> list[Candidate]:
-        if not ranked or ranked[0].score < self.settings.min_support:
+        if not ranked or not (self.clears_floor(ranked[0]) or self.judged(query, ranked[0])):
             return []
         if self.refuses(query, ranked[0], hits):
             return []
@@ -115,6 +119,15 @@ class ExtractiveBackend:
             key=lambda c: (c.hit_index, hits[c.hit_index].chunk.text.find(c.text), order[id(c)]),
         )
 
+    def clears_floor(self, best: Candidate) -> bool:
+        """Whether the best sentence's score reaches the support floor."""
+        return best.score >= self.settings.min_support
+
+    def judged(self, query: Query, best: Candidate) -> bool:
+        """Whether the relevance model, not the floor, decides on this best sentence: one
+        in the other language than the question, when `judge_across_languages` is on."""
+        return self.settings.judge_across_languages and across(query, best)
+
     def refuses(self, query: Query, best: Candidate, hits: Sequence[Hit]) -> bool:
         """Whether the best evidence lacks what the question asks for."""
         if _wants_number(query) and not _states_number(best, hits):
@@ -123,6 +136,14 @@ class ExtractiveBackend:
             return True  # asked for an amount of money; the best evidence names none
         # asked who someone is; the best evidence names nobody
         return query.wants("person") and not PERSON.search(best.text)
+
+
+def across(query: Query, candidate: Candidate) -> bool:
+    """Whether the sentence is in the other language than the question (by its function
+    words). Its score then lacks the shared-stems part (an English question shares no
+    stems with a Dutch sentence), so the support floor is no test of it: the relevance
+    model, which matches words by meaning across languages, decides instead (`select`)."""
+    return guess_language(words(candidate.text)) != query.language
 
 
 def rank_sentences(

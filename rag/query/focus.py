@@ -175,6 +175,11 @@ _NUMBER = re.compile(
 )
 
 
+def names_paper(text: str) -> bool:
+    """Whether the text holds a parliamentary paper's number ("21 501-20, nr. 2344")."""
+    return _NUMBER.search(text) is not None
+
+
 def number_key(text: str) -> str:
     """A paper number reduced to its letters and digits ("kst-36410-V-51", "36410-V, nr.
     51" → "36410v51")."""
