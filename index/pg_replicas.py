@@ -4,7 +4,7 @@ snapshots to the primary, and a worker always reads its own writes.
 `ReadRouter.run(work)` runs one read (`work(conn)`) on the next live replica in turn.
 Read-your-writes: `sync()` (called whenever the worker reads its snapshot from the
 primary, which it does after each of its own writes and whenever another worker's write
-bumps the generation) remembers the primary's WAL position, `pg_current_wal_lsn()`. A
+bumps a document's change counter) remembers the primary's WAL position, `pg_current_wal_lsn()`. A
 replica serves a read only once `pg_last_wal_replay_lsn()` has reached it; the router
 waits up to `index.replica_wait_s` for that and otherwise reads from the primary. A
 replica's replayed position only grows, so it is asked again only after the next sync.

@@ -10,7 +10,7 @@ passage cache drops their old entries, never a full reload.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -44,6 +44,7 @@ class Layout:
         sizes = np.array([len(p) for p in parts], dtype=np.int64)
         self.offsets = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)
         self.doc_ids = list(self.docs)
+        self._index = {d: n for n, d in enumerate(self.doc_ids)}
         self._order = np.argsort(self.ids, kind="stable")
         self._sorted = self.ids[self._order]
 
@@ -66,7 +67,16 @@ class Layout:
         return self.doc_ids[int(np.searchsorted(self.offsets, position, side="right")) - 1]
 
     def offset(self, doc_id: str) -> int:
-        return int(self.offsets[self.doc_ids.index(doc_id)])
+        return int(self.offsets[self._index[doc_id]])
+
+    def positions_of(self, documents: Collection[str]) -> list[int]:
+        """Positions of the passages of `documents` (doc ids), in store order."""
+        return [
+            p
+            for d, n in self._index.items()
+            if d in documents
+            for p in range(int(self.offsets[n]), int(self.offsets[n + 1]))
+        ]
 
 
 def changed_since(conn: Any, version: int) -> list[str]:

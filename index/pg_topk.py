@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-BM25_K1, BM25_B = 1.5, 0.75  # as index.pgstore (bm25s "lucene" defaults)
+BM25_K1, BM25_B = 1.5, 0.75  # bm25s "lucene" defaults; index.pgstore and pg_write use these
 _SLACK = 1e-6  # stored impacts are float4: a posting may weigh this much above its impact
 GROWTH = 4  # each round reads this many times more of a list than the one before
 # ...unless its block maxima fell less than this (the last read is this share of its best

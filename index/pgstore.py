@@ -38,7 +38,7 @@ from index.pg_corpus import corpus_tables, lower_case_words
 from index.pg_replicas import router_for
 from index.pg_schema import migrate
 from index.pg_snapshot import Layout, changed_since, doc_state, read_documents
-from index.pg_topk import top_k
+from index.pg_topk import BM25_B, BM25_K1, top_k  # bm25s defaults, as the folder store
 from index.store import (
     FORMAT_VERSION,
     IndexStore,
@@ -52,7 +52,6 @@ from rag.retrieval.corpus_tables import CorpusTables
 from rag.settings import IndexSettings, Settings
 from rag.types import Chunk
 
-BM25_K1, BM25_B = 1.5, 0.75  # bm25s defaults ("lucene" variant), as the folder store uses
 HNSW_EF_SEARCH = 128  # as the folder store's FAISS HNSW (efSearch)
 HNSW_M, HNSW_EF_CONSTRUCTION = 16, 80
 VOCABULARY_LIMIT = 50_000  # index.lexical.vocabulary_terms' limit
@@ -237,12 +236,8 @@ class Positions:
         self._store = store
 
     def get(self, chunk_id: str, default: int | None = None) -> int | None:
-        with connection(self._store.pool) as conn:
-            row = conn.execute(
-                "select id from rag_passages where chunk_id = %s", (chunk_id,)
-            ).fetchone()
-        found = None if row is None else self._store.layout.positions([int(row[0])])[0]
-        return default if found is None else found
+        row = self._store.passage_row(chunk_id)
+        return default if row is None else row[0]
 
     def __getitem__(self, chunk_id: str) -> int:
         found = self.get(chunk_id)
@@ -258,7 +253,6 @@ class PgStore:
     """A snapshot of the PostgreSQL index, searchable through the database."""
 
     version: int  # the newest per-document change counter this snapshot covers
-    generation: int
     cache: PassageCache
     layout: Layout
     ids: np.ndarray
@@ -298,7 +292,7 @@ class PgStore:
         the vocabulary in one repeatable-read transaction; no passage text."""
         with connection(self.pool) as conn, conn.transaction():
             conn.execute("set transaction isolation level repeatable read, read only")
-            meta = conn.execute("select manifest, generation, passages from rag_meta").fetchone()
+            meta = conn.execute("select manifest from rag_meta").fetchone()
             if meta is None:
                 raise IndexMissingError(
                     f"No index in the database at {redacted(self.url)}. Build one first: "
@@ -310,7 +304,6 @@ class PgStore:
             hnsw = conn.execute("select to_regclass('rag_passages_hnsw') is not null").fetchone()
             if self.router is not None:  # replicas serve this snapshot once replayed to here
                 self.router.sync(conn)
-        self.generation = int(meta[1])
         self.cache = (
             previous.cache if previous else PassageCache(self.index_settings.pg_passage_cache)
         )
@@ -380,15 +373,19 @@ class PgStore:
         row = conn.execute("select (manifest->>'dimension')::int from rag_meta").fetchone()
         return int(row[0]) if row and row[0] else 0
 
-    def _read_chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
-        """Passages by database id, from the server. A passage gone since this snapshot
-        (its document rewritten meanwhile) fails the question with a one-line error."""
+    def _fetch_chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        """Passages by database id, from the server (those still stored)."""
         with connection(self.pool) as conn:
             rows = conn.execute(
                 "select id, chunk::text from rag_passages where id = any(%s)",
                 ([int(i) for i in ids],),
             ).fetchall()
-        found = {int(i): Chunk.model_validate_json(text) for i, text in rows}
+        return {int(i): Chunk.model_validate_json(text) for i, text in rows}
+
+    def _read_chunks(self, ids: Sequence[int]) -> dict[int, Chunk]:
+        """Passages by database id, from the server. A passage gone since this snapshot
+        (its document rewritten meanwhile) fails the question with a one-line error."""
+        found = self._fetch_chunks(ids)
         if len(found) < len(set(ids)):
             raise StoreUnavailableError(
                 "A document changed while this question was answered; ask again."
@@ -405,14 +402,10 @@ class PgStore:
 
     def _prefetch(self, ids: Sequence[int]) -> None:
         """Put the passages of these database ids into the cache (those still stored)."""
-        missing = [i for i in ids if i not in self.cache.get(ids)]
-        if not missing:
-            return
-        with connection(self.pool) as conn:
-            rows = conn.execute(
-                "select id, chunk::text from rag_passages where id = any(%s)", (missing,)
-            ).fetchall()
-        self.cache.put({int(i): Chunk.model_validate_json(text) for i, text in rows})
+        held = self.cache.get(ids)
+        missing = [i for i in ids if i not in held]
+        if missing:
+            self.cache.put(self._fetch_chunks(missing))
 
     def corpus_tables(self) -> CorpusTables:
         """The retriever's whole-corpus tables, from the documents' stored tables."""
@@ -466,15 +459,22 @@ class PgStore:
 
     # ---- the SearchIndex protocol --------------------------------------------------------
 
-    def chunk(self, chunk_id: str) -> Chunk | None:
+    def passage_row(self, chunk_id: str) -> tuple[int, int, str] | None:
+        """(position, database id, passage JSON) of a passage in this snapshot, by its
+        chunk id; None when it is not stored or newer than the snapshot."""
         with connection(self.pool) as conn:
             row = conn.execute(
                 "select id, chunk::text from rag_passages where chunk_id = %s", (chunk_id,)
             ).fetchone()
-        if row is None or self.layout.positions([int(row[0])])[0] is None:
+        position = None if row is None else self.layout.positions([int(row[0])])[0]
+        return None if position is None else (position, int(row[0]), row[1])
+
+    def chunk(self, chunk_id: str) -> Chunk | None:
+        row = self.passage_row(chunk_id)
+        if row is None:
             return None
-        chunk = Chunk.model_validate_json(row[1])
-        self.cache.put({int(row[0]): chunk})
+        chunk = Chunk.model_validate_json(row[2])
+        self.cache.put({row[1]: chunk})
         return chunk
 
     def dense_search(
@@ -570,12 +570,11 @@ class PgStore:
         sql = _POSTINGS_SQL.replace("{scope}", "" if documents is None else _SCOPE_SQL)
         shared = {"depth": self.index_settings.pg_lexical_depth, "documents": list(documents or ())}
 
-        def read(part: int) -> list[Any]:
-            group = {"concepts": numbers[part::parts], "terms": terms[part::parts], **shared}
-            return self._read(lambda conn: conn.execute(sql, group).fetchall())
-
-        others = [_READERS.submit(read, part) for part in range(1, parts)]
-        rows = read(0) + [row for other in others for row in other.result()]
+        groups = [
+            {"concepts": numbers[part::parts], "terms": terms[part::parts], **shared}
+            for part in range(parts)
+        ]
+        rows = self._read_sets(sql, groups)
         top = [(i, s) for i, s in bm25_top(rows, k) if s > 0]
         self._prefetch([i for i, _ in top[:PREFETCH_HITS]])  # the hits' text, one query
         return self._positions(top)
@@ -592,14 +591,7 @@ class PgStore:
 
     def view(self, documents: Collection[str], limit: int) -> IndexStore | None:
         """The scope `documents` as an in-memory index of its own (`scope_view`)."""
-        positions = [
-            p
-            for d in self.layout.doc_ids
-            if d in documents
-            for p in range(
-                self.layout.offset(d), self.layout.offset(d) + len(self.layout.docs[d].ids)
-            )
-        ]
+        positions = self.layout.positions_of(documents)
         return scope_view(self, documents, limit, positions=positions)
 
     def fetch_vectors(self, ids: Sequence[int]) -> dict[int, np.ndarray]:
