@@ -53,6 +53,9 @@ FORMAT_VERSION = 3  # 2: footnote markers cut off BM25 words; 3: apostrophes end
 HNSW_NEIGHBOURS = 32
 
 
+DocumentKind = Literal["letter", "motion", "agenda", "report", "note", "other"]
+
+
 class DocumentEntry(BaseModel):
     """One indexed document: where it came from, its passages, and what it is (title,
     kind, date, sender, signatories, dossier: `index.metadata`, or set by an admin)."""
@@ -63,7 +66,7 @@ class DocumentEntry(BaseModel):
     content_hash: str
     chunks: int
     title: str = ""
-    kind: Literal["letter", "motion", "agenda", "report", "note", "other"] = "other"
+    kind: DocumentKind = "other"
     date: str | None = Field(
         default=None, pattern=r"^\d{4}-\d{2}-\d{2}$", description="ISO date of the paper."
     )

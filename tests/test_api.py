@@ -282,3 +282,18 @@ def test_32_concurrent_clients_all_get_correct_answers(api: httpx.Client) -> Non
         results = [r for batch in pool.map(client, range(32)) for r in batch]
     assert len(results) == 32 * len(questions)
     assert all(status == 200 and ok for status, ok in results)
+
+
+def test_a_motion_is_listed_with_its_structure(own_index: Pipeline) -> None:
+    """A real motion added through the API is listed (not a 500: the list's schema has
+    every kind the index knows) with its kind, submitters and request."""
+    motion = Path(__file__).resolve().parents[1] / "corpus/multidoc/motions/kst-21501-02-2831.txt"
+    api = build_api(own_index, Access(admin_password=ADMIN))
+    with serve_in_thread(api) as url, httpx.Client(base_url=url) as c:
+        added = upload(c, motion.name, motion.read_text(encoding="utf-8"), ADMIN)
+        assert added.status_code == 201, added.text
+        listed = c.get("/api/documents")
+        assert listed.status_code == 200, listed.text
+        entry = next(d for d in listed.json()["documents"] if d["id"] == added.json()["added"])
+        assert entry["kind"] == "motion"
+        assert entry["submitters"] and entry["request"].lower().startswith("verzoekt")

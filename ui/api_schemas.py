@@ -11,6 +11,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
+from index.store import DocumentKind
 from rag.types import Briefing
 
 # Every status code the API answers with, and when. Routes list the ones they can return.
@@ -63,11 +64,14 @@ class DocumentInfo(BaseModel):
     name: str
     passages: int
     title: str
-    kind: Literal["letter", "agenda", "report", "note", "other"]
+    kind: DocumentKind
     date: str | None = Field(description="yyyy-mm-dd, when known.")
     sender: str
     signatories: list[str]
     dossier: str
+    submitters: list[str] = Field(description="A motion's submitters, as signed.")
+    considerations: list[str] = Field(description="A motion's considerations.")
+    request: str = Field(description="A motion's request.")
     edited: list[str] = Field(description="The fields an admin set.")
 
 
