@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING
 from rag.answer.brief_en import key_facts, topic_language
 from rag.answer.render import citations_markdown
 from rag.answer.summary import pick, span_text, with_context
-from rag.answer.topic import TOPIC_PASSAGES, Picked, topic_sentences
+from rag.answer.topic import TOPIC_PASSAGES, Picked, in_reading_order, topic_sentences
 from rag.answer.verdicts import sentence_citation
 from rag.retrieval.embeddings import Embedder
 from rag.settings import Settings
@@ -117,7 +117,7 @@ def with_context_of(found: tuple[Chunk, int]) -> tuple[Chunk, list[Sentence]]:
 def _assemble(
     topic: str | None, language: str, backend: str, picked: Picked, embedder: Embedder
 ) -> Briefing:
-    picked = sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1][0].start))
+    picked = in_reading_order(picked)
     points: list[BriefingPoint] = []
     citations: list[Citation] = []
     for marker, (chunk, sentences) in enumerate(picked, start=1):

@@ -23,7 +23,7 @@ from typing import Any
 from rag.answer import spans, spans_en
 from rag.language import terms
 from rag.language.glossary import load
-from rag.language.identify import EN_WORDS, NL_WORDS, detect_language
+from rag.language.identify import EN_WORDS, NL_WORDS, answer_language
 from rag.language.text import letter_words
 
 MAX_TERMS = 6  # a key-facts line stays one line
@@ -50,8 +50,7 @@ def topic_language(
         return str(prefer)  # a quoted heading ("“Handel”") is briefed in the reader's language
     words = letter_words(topic)
     if any(w in NL_WORDS or w in EN_WORDS for w in words):
-        lang = detect_language(topic)
-        return lang if lang in ("nl", "en") else "en"
+        return answer_language(topic)
     entries = load(dictionary) if dictionary is not None else {}
     english: frozenset[str] = getattr(entries, "known", frozenset())
     dutch_names, english_names = _country_words()

@@ -353,18 +353,17 @@ class AnswerChain:
             supported = sum(v.supported for v in verdicts)
             refused = supported == 0  # no sentence supported: the question is not answered
             spans = answer_spans(turn.query, verdicts, citations, self.embedder)
+            quotes = [c.quote for c in citations]
             found = stated(
-                turn.query,
-                [c.quote for c in citations],
-                self.embedder,
-                self.settings.answer.relation_min_share,
+                turn.query, quotes, self.embedder, self.settings.answer.relation_min_share
             )
             spans = lead_spans(turn.query, spans, {citations[i].marker for i in found.stating})
-            notes = [turn.hits[c.marker - 1].chunk.kind == "footnote" for c in citations]
-            quotes = [c.quote for c in citations]
-            if not refused and (found.missing or repeats_reference(turn.query.text, quotes, notes)):
+            footnotes = [turn.hits[c.marker - 1].chunk.kind == "footnote" for c in citations]
+            if not refused and (
+                found.missing or repeats_reference(turn.query.text, quotes, footnotes)
+            ):
                 turn.missing_fact = True  # on the topic, not the asked fact
-                note = partial_note(turn.query, [c.quote for c in citations], found.unnamed)
+                note = partial_note(turn.query, quotes, found.unnamed)
                 text = f"{note}\n{text}"
             terms = self._glossary(turn.query, citations)
             text = self._with_spans_and_glossary(turn, text, [] if refused else spans, terms)

@@ -79,31 +79,40 @@ def countries_nl_en() -> dict[str, str]:
 
 
 @lru_cache(maxsize=1)
+def _names_table() -> dict[str, dict[str, str]]:
+    """`names_nl_en.toml`, read once: its sections of Dutch → English names."""
+    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+@lru_cache(maxsize=1)
 def countries_for_english() -> dict[str, str]:
     """ISO's names and the Dutch short forms ("VK", "VS"): the table both languages' list
     lead-ins read (a Dutch answer shows the Dutch name, an English one the English)."""
-    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
-        return countries_nl_en() | tomllib.load(file)["countries"]
+    return countries_nl_en() | _names_table()["countries"]
 
 
 @lru_cache(maxsize=1)
 def bodies_for_english() -> dict[str, str]:
     """The bodies of `bodies_nl_en` and those listed for English readers only."""
-    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
-        return bodies_nl_en() | tomllib.load(file)["names_english"]
+    return bodies_nl_en() | _names_table()["names_english"]
 
 
 @lru_cache(maxsize=1)
 def places_nl_en() -> dict[str, str]:
     """Dutch names of places and regions that are not countries ("Den Haag")."""
-    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
-        return dict(tomllib.load(file)["places"])
+    return dict(_names_table()["places"])
 
 
 @lru_cache(maxsize=1)
 def bodies_nl_en() -> dict[str, str]:
-    with (LEXICON_DIR / "names_nl_en.toml").open("rb") as file:
-        return dict(tomllib.load(file)["names"])
+    return dict(_names_table()["names"])
+
+
+@lru_cache(maxsize=1)
+def _table_names() -> frozenset[str]:
+    """Every Dutch name the country, body and place tables render."""
+    return frozenset(countries_for_english()) | set(bodies_for_english()) | set(places_nl_en())
 
 
 def warm_up() -> None:
@@ -153,11 +162,7 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
     every acronym the sentence expands, in English and checked (`rag.answer.spans_en`)."""
     if query.language == "en" and embedder is not None:
         return _english(query, text, marker, embedder)
-    found: list[tuple[str, list[str]]] = []
-    if query.wants("number") or query.wants("date") or query.wants("money"):
-        figures = figures_of(text, DATE_EN if query.language == "en" else DATE)
-        if figures:
-            found.append(("figures", figures))
+    found = _figures(query, text)
     if query.wants("person"):
         people = [m.group(0) for m in PERSON.finditer(text)]
         if people:
@@ -167,6 +172,20 @@ def extract(query: Query, text: str, marker: int, embedder: Any | None = None) -
             names = named(text, table)
             if names:
                 found.append((kind, names))
+    return _spans(query, found, marker)
+
+
+def _figures(query: Query, text: str) -> list[tuple[str, list[str]]]:
+    """The figures of a sentence, for a question that asks a number, date or amount."""
+    if query.wants("number") or query.wants("date") or query.wants("money"):
+        figures = figures_of(text, DATE_EN if query.language == "en" else DATE)
+        if figures:
+            return [("figures", figures)]
+    return []
+
+
+def _spans(query: Query, found: list[tuple[str, list[str]]], marker: int) -> list[AnswerSpan]:
+    """Found (kind, texts) as spans: the source as written, shown in the reader's way."""
     return [
         AnswerSpan(
             kind=kind,  # type: ignore[arg-type]
@@ -185,7 +204,7 @@ def _english(query: Query, text: str, marker: int, embedder: Any) -> list[Answer
     for a question that asks which, the other acronyms as the sentence writes them, and
     for one that asks what a passage cites, its parliamentary references."""
     spans = _yes_no(query, text, marker, embedder)
-    spans += [s for s in extract(query, text, marker) if s.kind == "figures"]
+    spans += _spans(query, _figures(query, text), marker)
     facts = {"people": spans_en.people(text), "bodies": spans_en.acronyms(text)}
     if query.wants("person") and not facts["people"]:
         facts["people"] = [(m.group(0), m.group(0)) for m in PERSON.finditer(text)]
@@ -227,7 +246,7 @@ def _yes_no(query: Query, text: str, marker: int, embedder: Any) -> list[AnswerS
 def _bare_acronyms(text: str, facts: dict[str, list[tuple[str, str]]]) -> list[str]:
     """Acronyms of the sentence that no table renders and no expansion states ("IMF",
     "WTO"): shown as written, the name an English text uses too."""
-    known = set(countries_for_english()) | set(bodies_for_english()) | set(places_nl_en())
+    known = _table_names()
     stated = {shown.split(":")[0] for pairs in facts.values() for shown, _ in pairs}
     stated |= {shown for pairs in facts.values() for shown, _ in pairs}
     found = [m.group(0) for m in _BARE_ACRONYM.finditer(text)]

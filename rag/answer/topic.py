@@ -26,6 +26,11 @@ MAX_WORDINGS = 8  # the topic's wordings its sentences are scored against
 Picked = list[tuple[Chunk, list[Sentence]]]  # a bullet: a chunk and its sentences
 
 
+def in_reading_order(picked: Picked) -> Picked:
+    """Bullets in the order their first sentences stand in their documents."""
+    return sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1][0].start))
+
+
 class Retriever(Protocol):
     """What topic ranking needs of the retriever (its word aligner is optional)."""
 

@@ -56,6 +56,17 @@ def language_patterns(kind: str) -> tuple[re.Pattern[str], ...]:
     )
 
 
+@lru_cache(maxsize=32)
+def fragment_patterns(kind: str) -> tuple[re.Pattern[str], ...]:
+    """Every fragment of a kind, each its own case-insensitive pattern, language by
+    language (for fragments that reuse one named group, and to try them in order)."""
+    return tuple(
+        re.compile(fragment, re.IGNORECASE)
+        for lang in LANGUAGES
+        for fragment in fragments(kind, lang)
+    )
+
+
 def warm_up() -> None:
     """Compile every kind's patterns now rather than in the first question that meets it."""
     kinds = {kind for lang in LANGUAGES for kind in lexicon(lang)["patterns"]}

@@ -13,12 +13,10 @@ number; an amount is also "how much").
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.language.patterns import fragments
-from rag.language.text import LANGUAGES
+from rag.language.patterns import fragment_patterns
 
 # Kind → the lexicon pattern that spots a question asking for it; the first match decides.
 KINDS = {
@@ -42,16 +40,11 @@ class AskedKind:
     noun: str | None = None  # a count's noun ("stemmen", "votes")
 
 
-@lru_cache(maxsize=8)
-def _compiled(name: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(re.compile(f, re.IGNORECASE) for lang in LANGUAGES for f in fragments(name, lang))
-
-
 @lru_cache(maxsize=512)
 def asked_kind(question: str) -> AskedKind | None:
     """The kind of thing the question asks for, or None (a "what", "why", "how")."""
     for kind, name in KINDS.items():
-        for compiled in _compiled(name):
+        for compiled in fragment_patterns(name):
             match = compiled.search(question)
             if match:
                 noun = match.group("noun").lower() if "noun" in compiled.groupindex else None
@@ -63,6 +56,6 @@ def relation_text(question: str) -> str:
     """The question without the words that ask for a kind ("in welk jaar", "which
     countries"): the asked relation."""
     for name in KINDS.values():
-        for compiled in _compiled(name):
+        for compiled in fragment_patterns(name):
             question = compiled.sub(" ", question)
     return question

@@ -17,20 +17,11 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from rag.language.patterns import fragments, pattern
-from rag.language.text import LANGUAGES, letter_words
+from rag.language.patterns import fragment_patterns, pattern
+from rag.language.text import letter_words
 
 MAX_PARTS = 3
 MIN_PART_WORDS = 2  # a part shorter than this ("en?") is no question of its own
-
-
-@lru_cache(maxsize=8)
-def _compiled(kind: str) -> tuple[re.Pattern[str], ...]:
-    return tuple(
-        re.compile(fragment, re.IGNORECASE)
-        for language in LANGUAGES
-        for fragment in fragments(kind, language)
-    )
 
 
 @dataclass(frozen=True)
@@ -63,7 +54,7 @@ def split_parts(question: str) -> tuple[AskedPart, ...]:
 def _split(text: str) -> list[str]:
     """Cut at the first place a new question starts, then cut the rest the same way."""
     best: re.Match[str] | None = None
-    for splitter in _compiled("part_split"):
+    for splitter in fragment_patterns("part_split"):
         match = splitter.search(text)
         if match and (best is None or match.start() < best.start()):
             best = match
@@ -79,7 +70,7 @@ def _split(text: str) -> list[str]:
 
 def _comparison(text: str) -> list[AskedPart]:
     """'verschil tussen X en Y' → the question about X and the question about Y."""
-    for comparer in _compiled("compares"):
+    for comparer in fragment_patterns("compares"):
         match = comparer.search(text)
         if not match:
             continue

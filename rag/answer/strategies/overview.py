@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from rag.answer.strategies.base import Draft, Tools, marker_of, merged
-from rag.answer.topic import topic_sentences
+from rag.answer.topic import in_reading_order, topic_sentences
 from rag.backends.extractive import LEAD_INS
 from rag.query.analysis import Query, topic
 from rag.types import Hit
@@ -47,7 +47,7 @@ class OverviewStrategy:
         )
         if not picked:
             return Draft(hits=searched)
-        picked = sorted(picked, key=lambda cs: (cs[0].doc_id, cs[0].start + cs[1][0].start))
+        picked = in_reading_order(picked)
         # The search's ranking first (what a reader checks first), then the bullets' own.
         cited = [Hit(chunk=chunk, score=1.0, rank=1) for chunk, _ in picked]
         hits = merged([searched + cited], len(searched) + len(cited))
