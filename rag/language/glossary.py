@@ -193,8 +193,9 @@ def glossary(
     table's (`rag.language.terms`) always; with the dictionary at `base`, an encoder and
     `min_similarity`, also other words whose closest dictionary sense is at least that
     close to them (off by default: see `AnswerSettings.glossary_min_similarity`)."""
-    dictionary = load(base) if base is not None and embedder is not None else Dictionary({})
-    use_dictionary = bool(dictionary) and min_similarity is not None
+    wanted = base is not None and embedder is not None and min_similarity is not None
+    dictionary = load(base) if wanted and base is not None else Dictionary({})
+    use_dictionary = bool(dictionary)
     entries: dict[str, str] = {}
     seen: set[str] = set()
     for text in texts:

@@ -21,7 +21,6 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from rag.language.text import words
-from rag.types import Chunk
 
 
 @dataclass(frozen=True)
@@ -58,7 +57,7 @@ def concept_coverage(concepts: Sequence[Sequence[str]], have: frozenset[str]) ->
 
 def rank_documents(
     fused: Sequence[tuple[int, float]],
-    chunks: Sequence[Chunk],
+    doc_of: Callable[[int], str],
     concepts: Sequence[Sequence[str]],
     metadata: dict[str, frozenset[str]],
     *,
@@ -70,12 +69,12 @@ def rank_documents(
     """Documents by score, best first: the mean of a document's best `passages` fused
     scores (scaled so the best passage is 1; missing ones count as 0, but a document of
     fewer passages (`sizes`) is not asked for more than it has) plus `metadata_weight`
-    times the share of concepts its metadata holds. `among`: only these documents (they
-    are scored even without a fused passage)."""
+    times the share of concepts its metadata holds. `doc_of`: a position's document.
+    `among`: only these documents (they are scored even without a fused passage)."""
     top = max((s for _, s in fused), default=0.0) or 1.0
     per_document: dict[str, list[tuple[float, int]]] = {}
     for position, score in fused:
-        per_document.setdefault(chunks[position].doc_id, []).append((score / top, position))
+        per_document.setdefault(doc_of(position), []).append((score / top, position))
     ids = list(per_document) if among is None else sorted(set(among))
     ranked = []
     for doc_id in ids:

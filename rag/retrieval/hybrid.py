@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 import threading
-from collections import Counter
 from collections.abc import Collection, Sequence
 from functools import lru_cache
 from typing import Any
@@ -70,12 +69,8 @@ class HybridRetriever:
             names=self.tables.names,
             acronyms=self.tables.acronyms,
         )
-        self._footnotes = self.tables.footnotes
-        self._parts = self.tables.parts
-        self._headings = self.tables.headings
         manifest = getattr(store, "manifest", None)
         self._metadata = metadata_words(getattr(manifest, "documents", None) or [])
-        self._sizes = self.tables.sizes
         self._views: dict[frozenset[str], HybridRetriever | None] = {}
         self._views_lock = threading.Lock()
 
@@ -122,7 +117,7 @@ class HybridRetriever:
             plain = score_fusion([dense, lexical], [s.dense_weight, s.lexical_weight])
             ranking = self.rank_documents(query, fused=plain)
             chosen = kept(ranking, s.document_keep_ratio, s.document_limit)
-            chosen = filled(chosen, ranking, self._passage_counts(), k) if chosen else chosen
+            chosen = filled(chosen, ranking, self.tables.counts, k) if chosen else chosen
             if 0 < len(chosen) <= s.document_views:
                 return self.search(query, k, documents=chosen)
             if chosen:
@@ -175,7 +170,7 @@ class HybridRetriever:
         if s.document_parts:
             # "Summarise the opening", "the section on trade": that part's passages first.
             for part in query.parts:
-                positions = self._in_scope(self._parts[part], scope)
+                positions = self._in_scope(self.tables.parts[part], scope)
                 rankings.append([(position, 1.0) for position in positions])
             if query.section:
                 positions = self._in_scope(self._section_positions(query.section, scope), scope)
@@ -201,18 +196,14 @@ class HybridRetriever:
             concepts = [[w] for w in content_words(text)]
         return rank_documents(
             fused,
-            self.store.chunks,
+            self.tables.doc_of,
             concepts,
             self._metadata,
             passages=s.document_passages,
             metadata_weight=s.document_metadata_weight,
             among=among,
-            sizes=self._sizes,
+            sizes=self.tables.sizes,
         )
-
-    def _passage_counts(self) -> Counter[str]:
-        """How many passages each document has."""
-        return self.tables.counts
 
     def unknown_words(self, query: Query, *, documents: Collection[str] | None = None) -> list[str]:
         """The question's content words that neither occur in the corpus (or the scope)
@@ -239,7 +230,7 @@ class HybridRetriever:
         concepts = self.aligner.concepts(
             topic, min_similarity=self.settings.heading_similarity, pairs=False
         )
-        headings = self._headings if scope is None else self.tables.scoped_headings(scope)
+        headings = self.tables.headings if scope is None else self.tables.scoped_headings(scope)
         heading = best_heading(concepts, headings)
         if heading is None:
             return []
@@ -252,7 +243,7 @@ class HybridRetriever:
         for hit in hits:
             result.append(hit)
             for number in hit.chunk.footnotes:
-                position = self._footnotes.get((hit.chunk.doc_id, number))
+                position = self.tables.footnotes.get((hit.chunk.doc_id, number))
                 if position is None:
                     continue
                 note = self.store.chunks[position]

@@ -83,16 +83,19 @@ def _quoted(plain: str, negated: int, passage: str) -> bool:
     return not _cut_from_negation(plain, negated, passage)
 
 
-def crosslingual_support(embedder: Any, sentence: str, passage: str, floor: float = 0.6) -> float:
+def crosslingual_support(
+    embedder: Any, sentence: str, passage: str, floor: float = 0.6, *, english: bool = False
+) -> float:
     """Share of the sentence's content words that have a counterpart in the passage: the
     same stem, or a word the multilingual embedder puts close ("security" ~ "veiligheid"),
-    so an English claim can be checked word by word against Dutch text."""
+    so an English claim can be checked word by word against Dutch text. `english`: the
+    sentence is English (then a Dutch passage's terms count in English too)."""
     wanted = claim_words(sentence)
     have = claim_words(passage)
     if not wanted or not have:
         return 0.0
     have_stems = content_stems(passage)
-    if detect_language(sentence) == "en" and detect_language(passage) == "nl":
+    if english and detect_language(passage) == "nl":
         have_stems |= content_stems(terms.english_of(passage))  # "NAVO" is "NATO"
     missing = [w for w in wanted if not stem_overlap(content_stems(w), have_stems)]
     if not missing:
@@ -127,10 +130,11 @@ def support_scores(
     for owner, piece, value in zip(owners, pieces, similarity, strict=True):
         if float(value) > best.get(owner, -1.0):
             best[owner], closest[owner] = float(value), piece
+    english = detect_language(sentence) == "en"
     for i in todo:
         semantic = max(0.0, best[i])
         lexical = crosslingual_support(
-            embedder, sentence, passages[i], settings.word_match_similarity
+            embedder, sentence, passages[i], settings.word_match_similarity, english=english
         )
         share = settings.semantic_share
         score = max(semantic, share * semantic + (1 - share) * lexical)
