@@ -33,7 +33,7 @@ import numpy as np
 from rag.retrieval.embeddings import load_embedder
 from rag.settings import Settings
 from rag.verify.features import FEATURES, measure
-from rag.verify.judge import MODEL_FILE, STOPPED, hard_stop, macro_f1_by_source
+from rag.verify.judge import MODEL_FILE, JudgeModel, macro_f1_by_source
 
 ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_DATA = next(
@@ -169,17 +169,10 @@ def _grow(
     }
 
 
-def _leaf(tree: dict, row: np.ndarray) -> float:
-    while "v" not in tree:
-        tree = tree["l"] if row[tree["f"]] <= tree["t"] else tree["r"]
-    return tree["v"]
-
-
 def predict(model: dict, x: np.ndarray) -> np.ndarray:
-    scores = np.array([model["prior"] + sum(_leaf(t, row) for t in model["trees"]) for row in x])
-    p = 1 / (1 + np.exp(-scores))
-    stopped = np.array([hard_stop(row) for row in x])
-    return np.where(stopped, np.minimum(p, STOPPED), p)
+    """The shipped judge's probabilities (`JudgeModel.capped`) for each row of `x`."""
+    judge = JudgeModel(prior=model["prior"], trees=model["trees"], threshold=0.0)
+    return np.array([judge.capped(row) for row in x])
 
 
 def weights_for(rows: list[dict]) -> np.ndarray:

@@ -75,6 +75,12 @@ class JudgeModel:
             score += node["v"]
         return float(1 / (1 + np.exp(-score)))
 
+    def capped(self, values: np.ndarray) -> float:
+        """`probability`, held at `STOPPED` or below when a hard stop applies: what
+        `judge` compares with the threshold (and the trainer picks it on)."""
+        probability = self.probability(values)
+        return min(probability, STOPPED) if hard_stop(values) else probability
+
 
 @lru_cache(maxsize=4)
 def load_model(path: Path = MODEL_FILE) -> JudgeModel:
@@ -138,9 +144,7 @@ def judge(
     """Whether `claim` is supported by `passages` (taken together)."""
     model = model or load_model()
     m = measure(embedder, claim, passages, question)
-    probability = model.probability(m.values)
-    if hard_stop(m.values):
-        probability = min(probability, STOPPED)
+    probability = model.capped(m.values)
     supported = probability >= model.threshold
     return Judgement(
         probability=probability,
