@@ -31,16 +31,17 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from index.pg_topk import BM25_B, BM25_K1  # noqa: E402
 from scripts.bench_store import (  # noqa: E402
     PER_DOCUMENT,
     WORDS_PER_PASSAGE,
+    fresh_database,
     letter_material,
     queries,
     tuned_server,
 )
 
 K, RUNS = 30, 100
-BM25_K1, BM25_B = 1.5, 0.75
 
 
 def build(url: str, n: int) -> float:
@@ -218,11 +219,7 @@ def main() -> None:
         url = server.get_uri(f"lexical_{args.passages}")
         marker = work / f"built-{args.passages}"
         if not marker.exists():
-            import psycopg
-
-            with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-                conn.execute(f"drop database if exists lexical_{args.passages}")
-                conn.execute(f"create database lexical_{args.passages}")
+            fresh_database(server, f"lexical_{args.passages}")
             seconds = build(url, args.passages)
             marker.write_text(f"{seconds:.0f}")
         print(f"built in {marker.read_text()} s", file=sys.stderr, flush=True)

@@ -221,15 +221,6 @@ def child(name: str, *args: Any, code: Path = bench.ROOT) -> dict:
 # ---- orchestration -----------------------------------------------------------------------------
 
 
-def fresh_database(server: Any, name: str) -> str:
-    import psycopg
-
-    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-        conn.execute(f"drop database if exists {name}")
-        conn.execute(f"create database {name}")
-    return str(server.get_uri(name))
-
-
 def run_ingest(sizes: list[int], jobs: list[int], baseline: Path | None) -> None:
     """Ingest rates per size and --jobs (and the baseline code's, one process), then the
     raw encoder's rate and a real ingest with it; prints a markdown table."""
@@ -248,14 +239,14 @@ def run_ingest(sizes: list[int], jobs: list[int], baseline: Path | None) -> None
                 steps.append(("ingest", "rag index build"))
             for step, what in steps:
                 for label, j, code in runs:
-                    url = fresh_database(server, f"ingest_{n}")
+                    url = bench.fresh_database(server, f"ingest_{n}")
                     args = (n, url, j) if step == "write" else (n, url, j, False)
                     got = child(step, *args, code=code)
                     row = {"n": n, "what": what, "code": label, "jobs": j, **got}
                     rows.append({**row, "encoder": "synthetic"})
                     print(json.dumps(rows[-1]), file=sys.stderr, flush=True)
         for j in jobs:
-            url = fresh_database(server, "ingest_real")
+            url = bench.fresh_database(server, "ingest_real")
             got = child("ingest", bench.PER_DOCUMENT * REAL_INGEST_DOCUMENTS, url, j, True)
             rows.append({"what": "rag index build", "code": "this code", "jobs": j, **got})
             rows[-1]["encoder"] = "bundled USE"
@@ -330,7 +321,7 @@ def run_replica(sizes: list[int]) -> None:
     rows: list[dict] = []
     try:
         for n in sizes:
-            url = fresh_database(server, f"bench_{n}")
+            url = bench.fresh_database(server, f"bench_{n}")
             bench.child("build", "postgres", str(n), url)
             replica = start_replica(server, work / f"replica-{n}")
             try:

@@ -418,7 +418,6 @@ def run(sizes: list[int], keep: Path | None = None) -> None:
     """Build and measure each size; with `keep`, the stores stay in that folder and a
     size built there before is measured again without rebuilding (its build figures
     are the recorded ones)."""
-    import psycopg
 
     letter_material()  # build the cached letter index once, outside the timings
     work = keep or Path(tempfile.mkdtemp(prefix="rag-bench-store-"))
@@ -433,9 +432,7 @@ def run(sizes: list[int], keep: Path | None = None) -> None:
             if record.exists():
                 built = json.loads(record.read_text())
             else:
-                with psycopg.connect(server.get_uri(), autocommit=True) as conn:
-                    conn.execute(f"drop database if exists bench_{n}")
-                    conn.execute(f"create database bench_{n}")
+                fresh_database(server, f"bench_{n}")
                 built = {"folder": child("build", "folder", str(n), str(folder))}
                 built["postgres"] = child("build", "postgres", str(n), url)
                 record.write_text(json.dumps(built))
@@ -449,6 +446,17 @@ def run(sizes: list[int], keep: Path | None = None) -> None:
     print_parts(rows)
     print_methods(rows)
     print_workers(rows)
+
+
+def fresh_database(server: Any, name: str) -> str:
+    """An empty database `name` on the benchmark's server (dropped first if there); its
+    URL."""
+    import psycopg
+
+    with psycopg.connect(server.get_uri(), autocommit=True) as conn:
+        conn.execute(f"drop database if exists {name}")
+        conn.execute(f"create database {name}")
+    return str(server.get_uri(name))
 
 
 def tuned_server(pgdata: Path, delete: bool = True) -> Any:
