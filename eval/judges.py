@@ -34,14 +34,12 @@ JUDGE_PROMPT = (
 )
 
 
-def verifier_judge(embedder: Any, threshold: float | None = None) -> Judge:
-    """The offline learned judge as a (memoised) judge; `threshold`: on its probability
-    (default: the model's own)."""
-    model = load_model()
-    cut = model.threshold if threshold is None else threshold
+def verifier_judge(embedder: Any) -> Judge:
+    """The offline learned judge as a (memoised) judge, at the model's own threshold."""
+    model = load_model()  # here, so a missing model fails when the judge is made
 
     def judge(sentence: str, passages: Sequence[str]) -> bool:
-        return learned_judge(embedder, sentence, list(passages), model=model).probability >= cut
+        return learned_judge(embedder, sentence, list(passages), model=model).supported
 
     return cached(judge)
 
